@@ -1,0 +1,1 @@
+"""Data sources: async, textual-free probes that return immutable snapshots and a health record."""

@@ -1,0 +1,54 @@
+"""The health record every probe reports, and the capped exponential backoff between failed polls."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+HealthState = Literal["ok", "degraded", "down", "forbidden", "not-configured"]
+
+# 2**16 times any sane refresh is far past any cap; bounding the exponent keeps the float finite
+# after days of failures (2**1100 would overflow).
+_MAX_EXPONENT = 16
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    source: str  # "prometheus", "kubernetes", "postgresql", "redis"
+    state: HealthState
+    checked_at: datetime | None = None  # when the last poll ended
+    last_success: datetime | None = None
+    latency: float | None = None  # seconds, of the last successful poll
+    last_error: str | None = None  # plain words, no traceback, no secrets; a note when degraded
+    detail: str | None = None  # what the last successful poll read, e.g. "3 alerts (2 firing, 1 pending)"
+    endpoint: str | None = None  # where the source is read from, without credentials
+
+    @classmethod
+    def not_configured(cls, source: str, detail: str = "not configured") -> SourceHealth:
+        return cls(source=source, state="not-configured", last_error=detail)
+
+
+@dataclass
+class Backoff:
+    """Capped exponential backoff with equal jitter: between half and all of min(cap, base * 2**failures)."""
+
+    base: float
+    cap: float = 60.0
+    failures: int = 0
+    rng: random.Random | None = None
+
+    def success(self) -> None:
+        self.failures = 0
+
+    def failure(self) -> None:
+        self.failures += 1
+
+    def next_delay(self) -> float:
+        if self.failures == 0:
+            return self.base
+        ceiling = min(self.cap, self.base * 2 ** min(self.failures, _MAX_EXPONENT))
+        rng = self.rng or random
+        # never sooner than the normal refresh, never later than the cap
+        return max(self.base, rng.uniform(ceiling / 2, ceiling))

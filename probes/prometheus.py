@@ -1,0 +1,545 @@
+"""Prometheus probe: firing and pending alerts from /api/v1/alerts and /api/v1/rules, over async httpx."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import hashlib
+import inspect
+import json
+import re
+import socket
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from probes.health import Backoff, SourceHealth
+
+if TYPE_CHECKING:
+    from tui.core.config import PrometheusSettings
+
+Labels = tuple[tuple[str, str], ...]  # sorted (name, value) pairs: hashable and immutable
+
+SOURCE = "prometheus"
+ALERTS_PATH = "/api/v1/alerts"
+RULES_PATH = "/api/v1/rules"
+# The only requests this probe ever sends: (method, path, query).
+ALLOWED_REQUESTS = frozenset({("GET", ALERTS_PATH, ""), ("GET", RULES_PATH, "type=alert")})
+NOT_CONFIGURED = "set PROMETHEUS_URL or [prometheus] url"
+BACKOFF_CAP = 60.0  # seconds: the longest wait between polls while Prometheus is failing
+
+
+@dataclass(frozen=True)
+class FiringAlert:
+    name: str  # the alertname label
+    state: str  # "firing" or "pending"
+    labels: Labels
+    annotations: Labels
+    active_at: datetime | None
+    value: str  # as Prometheus gives it, e.g. "8.5e-01"; "" when absent
+    expression: str | None  # the rule's PromQL, from /api/v1/rules
+    for_seconds: float | None  # the rule's `for`, from /api/v1/rules
+    fingerprint: str  # stable hash of the label set
+
+    def label(self, name: str, default: str = "") -> str:
+        return dict(self.labels).get(name, default)
+
+    def annotation(self, name: str, default: str = "") -> str:
+        return dict(self.annotations).get(name, default)
+
+    @property
+    def severity(self) -> str:
+        return self.label("severity")
+
+    @property
+    def summary(self) -> str:
+        return self.annotation("summary") or self.annotation("description")
+
+
+@dataclass(frozen=True)
+class AlertsSnapshot:
+    alerts: tuple[FiringAlert, ...]
+    health: SourceHealth
+    fetched_at: datetime | None  # when `alerts` were fetched; older than health.checked_at when stale
+
+    @property
+    def firing(self) -> int:
+        return sum(1 for alert in self.alerts if alert.state == "firing")
+
+    @property
+    def pending(self) -> int:
+        return sum(1 for alert in self.alerts if alert.state == "pending")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def fingerprint(labels: Labels) -> str:
+    """A stable id for an alert: sha256 of its sorted label set, 16 hex digits."""
+    canonical = json.dumps(sorted(labels), ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$"
+)
+
+
+def parse_rfc3339(text: str) -> datetime:
+    """Parse Prometheus's RFC3339 timestamps, with Go's nanosecond fractions, to an aware UTC datetime."""
+    match = _RFC3339.match(text)
+    if match is None:
+        raise ValueError(f"not an RFC3339 timestamp: {text!r}")
+    year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
+    # Python keeps microseconds; the nanoseconds Go writes are truncated, never rounded into the next second
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    tz = UTC
+    if not zulu:
+        offset = timedelta(hours=int(off_h), minutes=int(off_m))
+        tz = timezone(-offset if sign == "-" else offset)
+    moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=tz)
+    return moment.astimezone(UTC)
+
+
+def redact_url(url: str) -> str:
+    """The URL without any user:password@ part, for messages and screens."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+class _PollError(Exception):
+    """One request failed; the message is plain words for the health record."""
+
+    def __init__(self, message: str, *, forbidden: bool = False) -> None:
+        super().__init__(message)
+        self.forbidden = forbidden
+
+
+class PrometheusProbe:
+    """Reads alerts and alerting rules from one Prometheus; read-only, never raises from poll()."""
+
+    def __init__(
+        self,
+        settings: PrometheusSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.settings = settings
+        self._transport = transport
+        self._clock = clock
+        self.backoff = backoff or Backoff(base=settings.refresh, cap=max(BACKOFF_CAP, settings.refresh))
+        self._client: httpx.AsyncClient | None = None
+        self._lock = asyncio.Lock()  # a manual refresh waits for the scheduled poll instead of overlapping it
+        self._last: AlertsSnapshot | None = None
+        self.endpoint = redact_url(settings.url) if settings.url else None
+
+    @property
+    def last_snapshot(self) -> AlertsSnapshot | None:
+        return self._last
+
+    async def __aenter__(self) -> PrometheusProbe:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def next_delay(self) -> float:
+        """Seconds until the next poll: the refresh when healthy, backing off after failures."""
+        return self.backoff.next_delay()
+
+    async def run(
+        self,
+        on_snapshot: Callable[[AlertsSnapshot], Awaitable[None] | None],
+        stop: asyncio.Event,
+    ) -> None:
+        """Poll until `stop` is set; the next poll is scheduled only when the current one has ended."""
+        while not stop.is_set():
+            snapshot = await self.poll()
+            delivered = on_snapshot(snapshot)
+            if inspect.isawaitable(delivered):
+                await delivered
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.next_delay())
+
+    async def poll(self) -> AlertsSnapshot:
+        """One read of alerts and rules. Failures become the health record; the last alerts are kept."""
+        if not self.settings.url:
+            return AlertsSnapshot(
+                alerts=(), health=SourceHealth.not_configured(SOURCE, NOT_CONFIGURED), fetched_at=None
+            )
+        async with self._lock:
+            try:
+                snapshot = await self._poll_once()
+            except Exception as exc:  # a bug here must not take the console down at 3 a.m.
+                snapshot = self._failed(f"internal error while reading Prometheus: {type(exc).__name__}")
+            self._last = snapshot
+            return snapshot
+
+    async def _poll_once(self) -> AlertsSnapshot:
+        started = time.perf_counter()
+        rules_task: asyncio.Task[Any] | None = None
+        try:
+            client = self._client_or_raise()
+            # both reads at once: a poll costs one round trip, not two
+            rules_task = asyncio.create_task(self._get_json(client, RULES_PATH, {"type": "alert"}))
+            raw_alerts = _alerts_list(await self._get_json(client, ALERTS_PATH, None))
+        except _PollError as exc:
+            await _cancel(rules_task)
+            return self._failed(str(exc), forbidden=exc.forbidden)
+        except BaseException:
+            await _cancel(rules_task)
+            raise
+
+        notes: list[str] = []
+        rules: _RuleIndex | None = None
+        try:
+            rules = _RuleIndex.from_body(await rules_task)
+        except _PollError as exc:
+            notes.append(f"rules unavailable ({exc}); alerts shown without their expressions")
+        latency = time.perf_counter() - started
+
+        alerts: list[FiringAlert] = []
+        skipped = 0
+        for raw in raw_alerts:
+            alert = _parse_alert(raw, rules)
+            if alert is None:
+                skipped += 1
+            else:
+                alerts.append(alert)
+        if skipped:
+            noun = "alert" if skipped == 1 else "alerts"
+            notes.insert(0, f"skipped {skipped} malformed {noun} from {ALERTS_PATH}")
+        alerts.sort(key=lambda a: (a.name, a.fingerprint))
+
+        now = self._clock()
+        self.backoff.success()
+        firing = sum(1 for a in alerts if a.state == "firing")
+        health = SourceHealth(
+            source=SOURCE,
+            state="degraded" if notes else "ok",
+            checked_at=now,
+            last_success=now,
+            latency=latency,
+            last_error="; ".join(notes) or None,
+            detail=_count_alerts(len(alerts), firing, len(alerts) - firing),
+            endpoint=self.endpoint,
+        )
+        return AlertsSnapshot(alerts=tuple(alerts), health=health, fetched_at=now)
+
+    def _failed(self, message: str, *, forbidden: bool = False) -> AlertsSnapshot:
+        self.backoff.failure()
+        previous = self._last
+        health = SourceHealth(
+            source=SOURCE,
+            state="forbidden" if forbidden else "down",
+            checked_at=self._clock(),
+            last_success=previous.health.last_success if previous else None,
+            latency=previous.health.latency if previous else None,
+            last_error=message,
+            detail=previous.health.detail if previous else None,
+            endpoint=self.endpoint,
+        )
+        # stale alerts stay on screen with the time they were really fetched
+        if previous is not None:
+            return AlertsSnapshot(alerts=previous.alerts, health=health, fetched_at=previous.fetched_at)
+        return AlertsSnapshot(alerts=(), health=health, fetched_at=None)
+
+    def _client_or_raise(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = self._make_client()
+        return self._client
+
+    def _make_client(self) -> httpx.AsyncClient:
+        s = self.settings
+        assert s.url is not None
+        parts = urlsplit(s.url)
+        # credentials in the URL would end up in logs and messages; they were moved to settings by config
+        base_url = redact_url(s.url)
+        headers = {"Accept": "application/json", "User-Agent": "oncall (read-only)"}
+        auth: httpx.Auth | None = None
+        if s.token is not None:
+            headers["Authorization"] = f"Bearer {s.token.reveal()}"
+        elif s.username is not None:
+            auth = httpx.BasicAuth(s.username, s.password.reveal() if s.password else "")
+        elif parts.username is not None:
+            auth = httpx.BasicAuth(parts.username, parts.password or "")
+        verify: ssl.SSLContext | bool = s.verify
+        if s.ca_file is not None and s.verify:
+            try:
+                verify = ssl.create_default_context(cafile=str(s.ca_file))
+            except (OSError, ssl.SSLError) as exc:
+                reason = getattr(exc, "strerror", None) or str(exc)
+                raise _PollError(f"cannot use CA file {s.ca_file}: {reason}") from None
+        t = s.timeout
+        return httpx.AsyncClient(
+            base_url=base_url,
+            headers=headers,
+            auth=auth,
+            verify=verify,
+            timeout=httpx.Timeout(connect=t, read=t, write=t, pool=t),
+            transport=self._transport,
+            follow_redirects=False,
+        )
+
+    async def _get_json(self, client: httpx.AsyncClient, path: str, params: Mapping[str, str] | None) -> Any:
+        t = self.settings.timeout
+        # httpx's timeouts bound each phase; this bounds the whole request (a server dripping bytes,
+        # a transport that hangs), leaving room for a connect plus a read before it fires.
+        deadline = 2 * t
+        try:
+            async with asyncio.timeout(deadline):
+                response = await client.get(path, params=params)
+        except TimeoutError:
+            raise _PollError(
+                f"timed out waiting for a response after {_secs(deadline)} from {path}"
+            ) from None
+        except httpx.ConnectTimeout:
+            raise _PollError(f"timed out connecting after {_secs(t)} to {self.endpoint}") from None
+        except httpx.ReadTimeout:
+            raise _PollError(f"timed out waiting for a response after {_secs(t)} from {path}") from None
+        except httpx.WriteTimeout:
+            raise _PollError(f"timed out sending the request after {_secs(t)} to {path}") from None
+        except httpx.PoolTimeout:
+            raise _PollError(f"timed out waiting for a free connection after {_secs(t)}") from None
+        except httpx.ConnectError as exc:
+            raise _PollError(self._connect_problem(exc)) from None
+        except httpx.RemoteProtocolError:
+            raise _PollError(f"the server closed the connection or broke HTTP on {path}") from None
+        except httpx.TransportError as exc:
+            raise _PollError(f"network error on {path}: {_os_reason(exc) or type(exc).__name__}") from None
+        except httpx.HTTPError as exc:
+            raise _PollError(f"request to {path} failed: {type(exc).__name__}") from None
+
+        if response.status_code in (401, 403):
+            raise _PollError(self._auth_problem(response.status_code, path), forbidden=True)
+        if response.is_redirect:
+            where = redact_url(response.headers.get("location", "?"))
+            raise _PollError(
+                f"HTTP {response.status_code} redirect from {path} to {where}: set the URL it points to"
+            )
+        if response.status_code >= 400:
+            reason = response.reason_phrase or ""
+            message = f"HTTP {response.status_code} {reason}".rstrip() + f" from {path}"
+            detail = _prometheus_error(response)
+            if response.status_code == 404 and not detail:
+                detail = f"is {self.endpoint} the Prometheus base URL?"
+            raise _PollError(f"{message}: {detail}" if detail else message)
+        try:
+            body = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise _PollError(f"invalid JSON from {path}") from None
+        if not isinstance(body, dict):
+            raise _PollError(f"unexpected response shape from {path}: not a JSON object")
+        if body.get("status") != "success":
+            detail = _prometheus_error_body(body)
+            raise _PollError(f"Prometheus reported an error from {path}" + (f": {detail}" if detail else ""))
+        return body
+
+    def _connect_problem(self, exc: httpx.ConnectError) -> str:
+        where = self.endpoint
+        cause = _root_cause(exc)
+        if isinstance(cause, ConnectionRefusedError):
+            return f"connection refused at {where}"
+        if isinstance(cause, socket.gaierror):
+            host = urlsplit(where or "").hostname
+            return f"cannot resolve host {host!r}: {cause.strerror or cause}"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS certificate not trusted at {where}: {cause.verify_message}; set ca_file or verify"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS handshake failed at {where}: {cause.reason or cause}"
+        if isinstance(cause, OSError) and cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+            return f"{cause.strerror.lower() if cause.strerror else 'unreachable'} for {where}"
+        return f"cannot connect to {where}: {_os_reason(exc) or 'connection failed'}"
+
+    def _auth_problem(self, status: int, path: str) -> str:
+        s = self.settings
+        if status == 401:
+            if s.token is not None:
+                return "HTTP 401: check the bearer token"
+            if s.username is not None:
+                return "HTTP 401: check the username and password"
+            return "HTTP 401: Prometheus wants credentials; set [prometheus] token or username"
+        return f"HTTP 403: these credentials may not read {path}"
+
+
+class _RuleIndex:
+    """Alerting rules by the exact label sets of their active alerts, and by name for the rest."""
+
+    def __init__(self) -> None:
+        self.by_labels: dict[Labels, tuple[str | None, float | None]] = {}
+        self.by_name: dict[str, list[tuple[Labels, str | None, float | None]]] = {}
+
+    @classmethod
+    def from_body(cls, body: Any) -> _RuleIndex:
+        try:
+            return cls._from_body(body)
+        except (TypeError, ValueError, AttributeError):
+            raise _PollError(f"unexpected response shape from {RULES_PATH}") from None
+
+    @classmethod
+    def _from_body(cls, body: Any) -> _RuleIndex:
+        data = body.get("data")
+        groups = data.get("groups") if isinstance(data, dict) else None
+        if not isinstance(groups, list):
+            raise _PollError(f"unexpected response shape from {RULES_PATH}: data.groups missing")
+        index = cls()
+        for group in groups:
+            rules = group.get("rules") if isinstance(group, dict) else None
+            for rule in rules if isinstance(rules, list) else ():
+                if not isinstance(rule, dict) or rule.get("type", "alerting") != "alerting":
+                    continue
+                name = rule.get("name")
+                if not isinstance(name, str):
+                    continue
+                query = rule.get("query") if isinstance(rule.get("query"), str) else None
+                duration = rule.get("duration")
+                for_seconds = (
+                    float(duration)
+                    if isinstance(duration, int | float) and not isinstance(duration, bool)
+                    else None
+                )
+                static = _labels(rule.get("labels") or {}) or ()
+                index.by_name.setdefault(name, []).append((static, query, for_seconds))
+                for active in rule.get("alerts") or ():
+                    labels = _labels(active.get("labels")) if isinstance(active, dict) else None
+                    if labels:
+                        index.by_labels[labels] = (query, for_seconds)
+        return index
+
+    def lookup(self, name: str, labels: Labels) -> tuple[str | None, float | None]:
+        if labels in self.by_labels:
+            return self.by_labels[labels]
+        # between the two requests an alert may have started: fall back to the rule whose name and
+        # static labels fit, if exactly one does
+        have = set(labels)
+        fits = [(q, f) for static, q, f in self.by_name.get(name, ()) if set(static) <= have]
+        if len(fits) == 1 or (fits and len(set(fits)) == 1):
+            return fits[0]
+        return None, None
+
+
+def _labels(raw: object) -> Labels | None:
+    """Sorted (name, value) pairs, or None if this isn't a map of strings."""
+    if not isinstance(raw, dict):
+        return None
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        return None
+    return tuple(sorted(raw.items()))
+
+
+def _alerts_list(body: Any) -> list[Any]:
+    data = body.get("data")
+    if not isinstance(data, dict) or "alerts" not in data:
+        raise _PollError(f"unexpected response shape from {ALERTS_PATH}: data.alerts missing")
+    alerts = data["alerts"]
+    if alerts is None:
+        return []  # some proxies in front of Prometheus turn an empty list into null
+    if not isinstance(alerts, list):
+        raise _PollError(f"unexpected response shape from {ALERTS_PATH}: data.alerts is not a list")
+    return alerts
+
+
+def _parse_alert(raw: object, rules: _RuleIndex | None) -> FiringAlert | None:
+    """One entry of data.alerts, or None when it is malformed (the caller counts and skips it)."""
+    if not isinstance(raw, dict):
+        return None
+    labels = _labels(raw.get("labels"))
+    annotations = _labels(raw.get("annotations") or {})
+    if not labels or annotations is None:
+        return None
+    name = dict(labels).get("alertname")
+    state = raw.get("state")
+    if not name or state not in ("firing", "pending"):
+        return None
+    active_at: datetime | None = None
+    raw_active = raw.get("activeAt")
+    if raw_active is not None:
+        if not isinstance(raw_active, str):
+            return None
+        try:
+            active_at = parse_rfc3339(raw_active)
+        except ValueError:
+            return None
+    value = raw.get("value", "")
+    if not isinstance(value, str):
+        value = "" if value is None else str(value)
+    expression, for_seconds = rules.lookup(name, labels) if rules else (None, None)
+    return FiringAlert(
+        name=name,
+        state=state,
+        labels=labels,
+        annotations=annotations,
+        active_at=active_at,
+        value=value,
+        expression=expression,
+        for_seconds=for_seconds,
+        fingerprint=fingerprint(labels),
+    )
+
+
+async def _cancel(task: asyncio.Task[Any] | None) -> None:
+    if task is not None and not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    elif task is not None and task.done() and not task.cancelled():
+        task.exception()  # mark it retrieved: its failure is already reported through the alerts read
+
+
+def _count_alerts(total: int, firing: int, pending: int) -> str:
+    noun = "alert" if total == 1 else "alerts"
+    return f"{total} {noun} ({firing} firing, {pending} pending)"
+
+
+def _secs(seconds: float) -> str:
+    return f"{seconds:g}s"
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    seen: set[int] = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        nxt = exc.__cause__ or exc.__context__
+        if nxt is None:
+            break
+        exc = nxt
+    return exc
+
+
+def _os_reason(exc: BaseException) -> str:
+    cause = _root_cause(exc)
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    return str(cause)[:200]
+
+
+def _prometheus_error(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return ""
+    return _prometheus_error_body(body) if isinstance(body, dict) else ""
+
+
+def _prometheus_error_body(body: dict[str, Any]) -> str:
+    """Prometheus's own errorType/error, shortened: they say what was wrong with the query or server."""
+    kind, error = body.get("errorType"), body.get("error")
+    parts = [str(p) for p in (kind, error) if p]
+    return ": ".join(parts)[:200]

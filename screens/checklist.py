@@ -1,0 +1,359 @@
+"""The checklist: one alert's triage steps with their state, commands, notes, causes and resolution.
+
+`ChecklistScreen` only reads; `DriverChecklistScreen` adds the bindings that change the session, so an
+observer's key map has no way to change anything (as k9s's --readonly drops its dangerous actions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from probes.prometheus import FiringAlert
+from screens.modals import NoteScreen, PickScreen
+from tui.core.runbook import Section, SectionMatch
+from tui.core.store import IncidentSession
+from tui.core.text import clean
+from tui.widgets.header import StatusHeader
+from tui.widgets.render import (
+    SEVERITY_STYLE,
+    causes_text,
+    clock_time,
+    progress,
+    since,
+    step_line,
+    unmapped_text,
+)
+
+
+class StepCard(Static):
+    """One triage step: state, text, commands, who ticked it and its notes."""
+
+
+class ChecklistScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("j", "next_step", "Next", key_display="j/↓"),
+        Binding("down", "next_step", "Next", show=False),
+        Binding("k", "previous_step", "Previous", key_display="k/↑"),
+        Binding("up", "previous_step", "Previous", show=False),
+        Binding("c", "copy_command", "Copy command"),
+        Binding("o", "open_link", "Open linked section"),
+        Binding("e", "export", "Export timeline"),
+    ]
+
+    def __init__(self, alert: FiringAlert | None = None, *, follow: bool = False) -> None:
+        super().__init__()
+        self.alert = alert
+        self.follow = follow  # observer: show whatever session the driver works on
+        self.session: IncidentSession | None = None
+        self.match: SectionMatch = SectionMatch(None, "", ())
+        self.selected = 0
+
+    @property
+    def section(self) -> Section | None:
+        return self.match.section
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="status")
+        yield Static(id="checklist-title")
+        with VerticalScroll(id="checklist"):
+            yield Static(id="steps-empty")
+            yield Vertical(id="steps")
+            yield Static(id="session-notes")
+            yield Static(id="causes")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.app.sessions_changed.subscribe(self, self._on_session_changed)
+        self.watch(self.app, "now", self._refresh_header)
+        if self.alert is not None:
+            self.match = self.app.section_for(self.alert)
+            self.session = await self._load_session(self.alert)
+        else:
+            self._adopt(self.app.followed)
+        await self._rebuild()
+
+    async def _load_session(self, alert: FiringAlert) -> IncidentSession | None:
+        return await self.app.find_session(alert)
+
+    def _adopt(self, session: IncidentSession | None) -> None:
+        """Show `session` (observer follow): its section comes from the runbook by slug."""
+        self.session = session
+        section = self.app.section(session.section_slug) if session else None
+        self.match = SectionMatch(section, "session", ())
+
+    # -- drawing ---------------------------------------------------------------------------------
+
+    def _refresh_header(self, _now: object = None) -> None:
+        app = self.app
+        self.query_one(StatusHeader).show(
+            profile="demo" if app.demo else app.settings.profile,
+            demo=app.demo,
+            observer=app.observer,
+            followed=self.session if app.observer else None,
+            healths=list(app.healths.values()),
+            now=app.now,
+        )
+
+    def _title(self) -> Text:
+        now = self.app.now
+        text = Text()
+        alert = self.alert
+        name = alert.name if alert else (self.session.alertname if self.session else "")
+        if not name:
+            return Text(
+                "No incident session to follow yet: waiting for a driver to open one.", style="yellow"
+            )
+        text.append(clean(name), style="bold")
+        if alert:
+            firing = alert.state == "firing"
+            text.append("  FIRING" if firing else "  pending", style="bold red" if firing else "yellow")
+            if alert.severity:
+                text.append(f" {clean(alert.severity)}", style=SEVERITY_STYLE.get(alert.severity, ""))
+            text.append(f"  since {since(alert.active_at, now)}")
+        if self.section:
+            text.append(f"   #{self.section.slug}", style="bold magenta")
+            text.append("   ")
+            text.append_text(progress(self.section, self.session))
+        if self.section and self.section.alert:
+            text.append("\n")
+            text.append(clean(self.section.alert), style="italic")
+        text.append("\n")
+        if self.session:
+            text.append(
+                f"Session #{self.session.id} opened {clock_time(self.session.opened_at)} by ", style="dim"
+            )
+            text.append(clean(self.session.opened_by), style="dim bold")
+            if self.session.resolved_at:
+                text.append(f"  resolved {clock_time(self.session.resolved_at)}", style="green")
+        else:
+            text.append("No session yet.", style="dim")
+        return text
+
+    def _step_text(self, index: int) -> Text:
+        assert self.section is not None
+        step = self.section.steps[index]
+        session = self.session
+        text = step_line(step, session.step_state(index) if session else "pending")
+        for command in step.commands:
+            text.append("\n    $ ", style="dim")
+            text.append(clean(command), style="cyan")
+        record = session.steps.get(index) if session else None
+        if record and record.state != "pending":
+            text.append(f"\n    {record.state} by ", style="dim")
+            text.append(clean(record.who), style="dim bold")
+            text.append(f" at {clock_time(record.at)}", style="dim")
+        for note in session.notes if session else ():
+            if note.step_index == index:
+                text.append("\n    ✎ ", style="bold")
+                text.append(clean(note.text, single_line=False))
+                text.append(f"  — {clean(note.who)} {clock_time(note.at)}", style="dim")
+        return text
+
+    async def _rebuild(self) -> None:
+        steps = self.query_one("#steps", Vertical)
+        await steps.remove_children()
+        section = self.section
+        empty = self.query_one("#steps-empty", Static)
+        if section is None:
+            name = self.alert.name if self.alert else (self.session.alertname if self.session else "")
+            if self.alert is not None or self.session is not None:
+                empty.update(unmapped_text(name, self.match))
+            else:
+                empty.update(Text("Nothing to show yet.", style="dim"))
+            empty.display = True
+        else:
+            empty.display = not section.steps
+            empty.update(Text("This section has no triage steps.", style="dim"))
+            self.selected = min(self.selected, max(0, len(section.steps) - 1))
+            await steps.mount_all(
+                StepCard(self._step_text(i), classes="step") for i in range(len(section.steps))
+            )
+        self._redraw()
+
+    def _redraw(self) -> None:
+        self.query_one("#checklist-title", Static).update(self._title())
+        self._refresh_header()
+        for index, card in enumerate(self.query(StepCard)):
+            card.update(self._step_text(index))
+            card.set_class(index == self.selected, "-selected")
+        notes = self.session.notes if self.session else ()
+        general = [n for n in notes if n.step_index is None]
+        notes_text = Text()
+        if general:
+            notes_text.append("Notes\n", style="bold underline")
+            for note in general:
+                notes_text.append("✎ ")
+                notes_text.append(clean(note.text, single_line=False))
+                notes_text.append(f"  — {clean(note.who)} {clock_time(note.at)}\n", style="dim")
+        notes_widget = self.query_one("#session-notes", Static)
+        notes_widget.update(notes_text)
+        notes_widget.display = bool(general)
+        causes = Text()
+        if self.section:
+            causes.append("Common causes\n", style="bold underline")
+            causes.append_text(causes_text(self.section))
+            causes.append("\n\nResolution\n", style="bold underline")
+            causes.append(clean(self.section.resolution, single_line=False) or "no resolution written")
+        self.query_one("#causes", Static).update(causes)
+        cards = list(self.query(StepCard))
+        if cards:
+            cards[self.selected].scroll_visible(animate=False)
+
+    async def _on_session_changed(self, session: IncidentSession | None) -> None:
+        if self.follow:
+            before = self.session.id if self.session else None
+            self._adopt(self.app.followed)
+            if (self.session.id if self.session else None) != before:
+                self.selected = 0
+                await self._rebuild()
+                return
+        elif session is not None and self.session is not None and session.id == self.session.id:
+            self.session = session
+        elif self.session is None and self.alert is not None:
+            self.session = await self._load_session(self.alert)
+        self._redraw()
+
+    # -- reading actions (observer and driver) ---------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def _move(self, delta: int) -> None:
+        count = len(self.section.steps) if self.section else 0
+        if count:
+            self.selected = max(0, min(count - 1, self.selected + delta))
+            self._redraw()
+
+    def action_next_step(self) -> None:
+        self._move(1)
+
+    def action_previous_step(self) -> None:
+        self._move(-1)
+
+    def _copy(self, command: str) -> None:
+        self.app.copy_to_clipboard(command)
+        self.notify(Text(clean(command)), title="Copied to the clipboard", timeout=4)  # type: ignore[arg-type]
+
+    def action_copy_command(self) -> None:
+        if not self.section or not self.section.steps:
+            return
+        commands = list(self.section.steps[self.selected].commands)
+        if not commands:
+            self.notify("This step has no command to copy: it is a manual step.", severity="warning")
+        elif len(commands) == 1:
+            self._copy(commands[0])
+        else:
+            self.app.push_screen(
+                PickScreen("Copy which command?", commands),
+                lambda index: self._copy(commands[index]) if index is not None else None,
+            )
+
+    def _links(self) -> list[str]:
+        if self.section is None:
+            return list(self.match.nearest)
+        links: list[str] = []
+        for cause in self.section.causes:
+            links.extend(link for link in cause.links if link not in links)
+        return links
+
+    def action_open_link(self) -> None:
+        from screens.runbook_browser import RunbookBrowserScreen
+
+        links = self._links()
+        if not links:
+            self.notify("No linked section here.", severity="warning")
+            return
+
+        def open_section(index: int | None) -> None:
+            if index is not None:
+                self.app.push_screen(RunbookBrowserScreen(links[index]))
+
+        if len(links) == 1:
+            open_section(0)
+        else:
+            self.app.push_screen(
+                PickScreen("Open which section?", [f"#{link}" for link in links]), open_section
+            )
+
+    @work(group="export")
+    async def action_export(self) -> None:
+        if self.session is None:
+            self.notify("No session to export yet.", severity="warning")
+            return
+        path = await self.app.export_session(self.session)
+        if path:
+            self.notify(str(path), title="Timeline exported", timeout=8)
+
+
+class DriverChecklistScreen(ChecklistScreen):
+    """The checklist for whoever drives the incident: ticks, skips and notes are written to the store."""
+
+    BINDINGS = [
+        Binding("space", "toggle_done", "Done"),
+        Binding("s", "toggle_skipped", "Skip"),
+        Binding("n", "note", "Note"),
+    ]
+
+    def __init__(self, alert: FiringAlert | None = None, *, follow: bool = False) -> None:
+        super().__init__(alert, follow=follow)
+        self._writes = asyncio.Lock()  # keys pressed quickly are written in the order pressed
+
+    async def _load_session(self, alert: FiringAlert) -> IncidentSession | None:
+        return await self.app.open_session(alert)
+
+    async def _set(self, target: str) -> None:
+        if not self.section or not self.section.steps:
+            return
+        index = self.selected
+        async with self._writes:
+            if self.session is None:
+                self.notify("No session: nothing is being saved.", severity="error")
+                return
+            state = "pending" if self.session.step_state(index) == target else target
+            updated = await self.app.set_step(self.session, index, state)  # type: ignore[arg-type]
+            if updated:
+                self.session = updated  # shown only once committed
+                self._redraw()
+
+    @work(group="write")
+    async def action_toggle_done(self) -> None:
+        await self._set("done")
+
+    @work(group="write")
+    async def action_toggle_skipped(self) -> None:
+        await self._set("skipped")
+
+    def action_note(self) -> None:
+        if self.session is None:
+            self.notify("No session: nothing is being saved.", severity="error")
+            return
+        step = self.selected if self.section and self.section.steps else None
+        title = f"Note on step {step + 1}" if step is not None else "Note on this incident"
+        self.app.push_screen(NoteScreen(title), lambda text: self._save_note(text, step))
+
+    @work(group="write")
+    async def _save_note(self, text: str | None, step: int | None) -> None:
+        if not text or self.session is None:
+            return
+        async with self._writes:
+            updated = await self.app.add_note(self.session, text, step)
+            if updated:
+                self.session = updated
+                self._redraw()
+
+
+def checklist_screen(
+    observer: bool, *, alert: FiringAlert | None = None, follow: bool = False
+) -> ChecklistScreen:
+    """The read-only checklist for an observer, the writing one for the driver."""
+    cls = ChecklistScreen if observer else DriverChecklistScreen
+    return cls(alert, follow=follow)

@@ -1,0 +1,186 @@
+"""The dashboard: health, firing alerts, the selected alert's runbook section, and the source tabs."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+
+from probes.prometheus import AlertsSnapshot, FiringAlert
+from tui.core.store import IncidentSession
+from tui.core.text import clean
+from tui.widgets.alerts import AlertsTable
+from tui.widgets.header import StatusHeader
+from tui.widgets.render import since
+from tui.widgets.runbook_pane import RunbookPane
+
+SOURCE_TABS = (
+    ("Pods", "pods", "Kubernetes is not configured: pods, events and logs come with the Kubernetes probe."),
+    ("PostgreSQL", "postgresql", "PostgreSQL is not configured: sessions and blocking come with its probe."),
+    ("Redis", "redis", "Redis is not configured: INFO, memory and hit ratio come with the Redis probe."),
+    ("Slow log", "slowlog", "Redis is not configured: the slow log comes with the Redis probe."),
+    ("Events", "events", "Kubernetes is not configured: events come with the Kubernetes probe."),
+    ("Logs", "logs", "Kubernetes is not configured: log tails come with the Kubernetes probe."),
+)
+
+
+class DashboardScreen(Screen[None]):
+    BINDINGS = [
+        Binding("enter", "open_checklist", "Checklist", priority=True),
+        Binding("b", "browse_runbook", "Runbook"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="status")
+        with Horizontal(id="main"):
+            with Vertical(id="alerts-column"):
+                yield Static(id="alerts-status")
+                yield AlertsTable(id="alerts")
+            yield RunbookPane(id="runbook")
+        with TabbedContent(id="sources"):
+            for title, name, message in SOURCE_TABS:
+                with TabPane(title, id=f"tab-{name}"):
+                    yield Static(Text(message, style="dim"), classes="not-configured")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "snapshot", self._on_snapshot)
+        self.watch(self.app, "now", self._on_tick, init=False)
+        self.app.sessions_changed.subscribe(self, self._on_session_changed)
+        self.query_one(AlertsTable).focus()
+        self._shown: tuple[str, int | None] | None = None
+        self._refresh_header()
+
+    @property
+    def table(self) -> AlertsTable:
+        return self.query_one(AlertsTable)
+
+    # -- drawing ------------------------------------------------------------------------------
+
+    def _refresh_header(self) -> None:
+        app = self.app
+        self.query_one(StatusHeader).show(
+            profile="demo" if app.demo else app.settings.profile,
+            demo=app.demo,
+            observer=app.observer,
+            followed=app.followed,
+            healths=list(app.healths.values()),
+            now=app.now,
+        )
+
+    def _alerts_status(self, snapshot: AlertsSnapshot | None) -> Text:
+        app = self.app
+        if app.runbook_error:
+            return Text.assemble(("Runbook not loaded: ", "bold red"), clean(app.runbook_error))
+        if snapshot is None:
+            if not app.probe.settings.url:
+                return Text(
+                    "Prometheus is not configured: set PROMETHEUS_URL or [prometheus] url "
+                    "in oncall.toml. Press b to browse the runbook.",
+                    style="yellow",
+                )
+            return Text("Asking Prometheus for alerts…", style="dim")
+        health = snapshot.health
+        if health.state in ("down", "forbidden"):
+            text = Text.assemble((f"Prometheus {health.state}: ", "bold red"), clean(health.last_error or ""))
+            if snapshot.fetched_at:
+                text.append(
+                    f" — showing alerts from {since(snapshot.fetched_at, app.now)} ago", style="yellow"
+                )
+            return text
+        if health.state == "not-configured":
+            return Text(
+                "Prometheus is not configured: set PROMETHEUS_URL or [prometheus] url in oncall.toml. "
+                "Press b to browse the runbook.",
+                style="yellow",
+            )
+        firing = sum(1 for a in snapshot.alerts if a.state == "firing")
+        pending = len(snapshot.alerts) - firing
+        text = Text.assemble((f"{firing} firing", "bold red" if firing else "green"), f", {pending} pending")
+        if health.state == "degraded" and health.last_error:
+            text.append(f" — {clean(health.last_error)}", style="yellow")
+        if not snapshot.alerts:
+            text.append("  all quiet. Press b to browse the runbook.", style="dim")
+        return text
+
+    def _on_snapshot(self, snapshot: AlertsSnapshot | None) -> None:
+        self.query_one("#alerts-status", Static).update(self._alerts_status(snapshot))
+        if snapshot is not None:
+            self.table.show(snapshot.alerts, self.app.now)
+            self._show_selected()
+        self._refresh_header()
+
+    def _on_tick(self, _now: object) -> None:
+        self._refresh_header()
+        if self.app.snapshot is not None:
+            self.query_one("#alerts-status", Static).update(self._alerts_status(self.app.snapshot))
+
+    def _on_session_changed(self, _session: IncidentSession | None) -> None:
+        self._shown = None
+        self._show_selected()
+        self._refresh_header()
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self) -> None:
+        self._show_selected()
+
+    @work(exclusive=True, group="runbook-pane")
+    async def _show_selected(self) -> None:
+        alert = self.table.selected
+        pane = self.query_one(RunbookPane)
+        if alert is None:
+            self._shown = None
+            if self.app.runbook_error:
+                pane.show_message(Text(clean(self.app.runbook_error), style="red"))
+            else:
+                pane.show_message(Text("No alert selected.", style="dim"))
+            return
+        session = await self.app.find_session(alert)
+        key = (alert.fingerprint, session.last_change_at.timestamp() if session else None)
+        if key == self._shown:
+            return
+        self._shown = key  # type: ignore[assignment]
+        pane.show(alert, self.app.section_for(alert), session)
+
+    # -- actions -----------------------------------------------------------------------------
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self) -> None:
+        self.action_open_checklist()
+
+    def action_open_checklist(self) -> None:
+        alert: FiringAlert | None = self.table.selected
+        if alert is None:
+            self.notify("No alert selected.", severity="warning")
+            return
+        from screens.checklist import checklist_screen
+
+        self.app.push_screen(checklist_screen(self.app.observer, alert=alert))
+
+    def action_browse_runbook(self) -> None:
+        if self.app.runbook is None:
+            self.notify(self.app.runbook_error or "No runbook loaded.", severity="error")
+            return
+        from screens.runbook_browser import RunbookBrowserScreen
+
+        alert = self.table.selected
+        match = self.app.section_for(alert) if alert else None
+        slug = match.section.slug if match and match.section else None
+        self.app.push_screen(RunbookBrowserScreen(slug))
+
+    def action_refresh(self) -> None:
+        self.app.refresh_now()
+        self.notify("Refreshing…", timeout=1)
+
+    def action_cursor_down(self) -> None:
+        self.table.action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.table.action_cursor_up()

@@ -1,0 +1,50 @@
+"""The help screen: the keys of the screen below it, read from the same bindings the footer shows."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+
+def binding_rows(screen: Screen) -> list[tuple[str, str]]:
+    """(key, description) for every enabled binding of `screen`, in the order the footer uses."""
+    rows: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for key, active in screen.active_bindings.items():
+        binding = active.binding
+        if not binding.description or not active.enabled or binding.action in seen:
+            continue
+        seen.add(binding.action)
+        rows.append((binding.key_display or screen.app.get_key_display(binding) or key, binding.description))
+    return rows
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close"),
+        Binding("question_mark", "dismiss", "Close", key_display="?"),
+        Binding("q", "dismiss", "Close", show=False),
+    ]
+
+    def __init__(self, below: Screen) -> None:
+        super().__init__()
+        self.below = below
+
+    def compose(self) -> ComposeResult:
+        rows = [*binding_rows(self.below), ("ctrl+p", "Command palette: the same actions, searchable")]
+        width = max(len(key) for key, _ in rows) + 3
+        table = Text()
+        for key, description in rows:
+            table.append(key.ljust(width), style="bold cyan")
+            table.append(f"{description}\n")
+        with VerticalScroll(classes="dialog", id="help"):
+            yield Static(Text("Keys on this screen", style="bold underline"))
+            yield Static(table)
+            yield Static(Text("esc or ? closes this help", style="dim"))
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)

@@ -1,0 +1,95 @@
+"""The runbook browser: every section, usable with no alert firing (practice, game days)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.core.text import clean
+from tui.widgets.header import StatusHeader
+from tui.widgets.render import section_text
+
+
+class RunbookBrowserScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("j", "down", "Next section", key_display="j/↓"),
+        Binding("k", "up", "Previous section", key_display="k/↑"),
+        Binding("o", "open_link", "Open linked section"),
+    ]
+
+    def __init__(self, slug: str | None = None) -> None:
+        super().__init__()
+        self.initial = slug
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="status")
+        with Horizontal(id="browser"):
+            yield OptionList(id="sections")
+            with VerticalScroll(id="section-view"):
+                yield Static(id="section-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        app = self.app
+        self.query_one(StatusHeader).show(
+            profile="demo" if app.demo else app.settings.profile,
+            demo=app.demo,
+            observer=app.observer,
+            followed=app.followed,
+            healths=list(app.healths.values()),
+            now=app.now,
+        )
+        sections = app.runbook.sections if app.runbook else ()
+        options = self.query_one("#sections", OptionList)
+        options.border_title = f"Runbook · {len(sections)} sections"
+        options.add_options(Option(Text(clean(s.slug)), id=s.slug) for s in sections)
+        index = next((i for i, s in enumerate(sections) if s.slug == self.initial), 0)
+        if sections:
+            options.highlighted = index
+            self._show(index)
+        options.focus()
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self._show(event.option_index)
+
+    def _show(self, index: int) -> None:
+        runbook = self.app.runbook
+        if runbook is None or not (0 <= index < len(runbook.sections)):
+            return
+        section = runbook.sections[index]
+        text = Text(f"#{section.slug}\n", style="bold magenta")
+        text.append_text(section_text(section))
+        self.query_one("#section-body", Static).update(text)
+        self.query_one("#section-view", VerticalScroll).scroll_home(animate=False)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_down(self) -> None:
+        self.query_one(OptionList).action_cursor_down()
+
+    def action_up(self) -> None:
+        self.query_one(OptionList).action_cursor_up()
+
+    def action_open_link(self) -> None:
+        runbook = self.app.runbook
+        options = self.query_one(OptionList)
+        if runbook is None or options.highlighted is None:
+            return
+        links = [link for cause in runbook.sections[options.highlighted].causes for link in cause.links]
+        target = next((i for i, s in enumerate(runbook.sections) if links and s.slug == links[0]), None)
+        if target is None:
+            self.notify(
+                "No linked section here." if not links else f"#{links[0]} is not in this runbook.",
+                severity="warning",
+            )
+            return
+        options.highlighted = target

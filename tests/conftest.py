@@ -1,0 +1,71 @@
+"""Shared fixtures: the real servers of the lab, and free/closed ports."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.lab import LabError, PrometheusLab, free_port, prometheus_binary
+
+
+def _need_prometheus() -> None:
+    if prometheus_binary() is None:
+        message = "prometheus is not installed (apt-get install prometheus)"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI installs it: missing there is a broken setup, not a skip
+        pytest.skip(message)
+
+
+def _start_prometheus(workdir: Path) -> PrometheusLab:
+    _need_prometheus()
+    try:
+        return PrometheusLab(workdir).start()
+    except LabError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusLab]:
+    """One real Prometheus for the session, its lab alerts already firing; `.url` is its base URL."""
+    lab = _start_prometheus(tmp_path_factory.mktemp("prometheus"))
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+@pytest.fixture
+def prometheus_factory(tmp_path: Path) -> Iterator[Callable[[], PrometheusLab]]:
+    """Start a private Prometheus a test may stop (the session one must keep running)."""
+    started: list[PrometheusLab] = []
+
+    def start() -> PrometheusLab:
+        lab = _start_prometheus(tmp_path / f"prometheus-{len(started)}")
+        started.append(lab)
+        return lab
+
+    yield start
+    for lab in started:
+        lab.stop()
+
+
+@pytest.fixture
+def closed_url() -> str:
+    """A loopback URL where nothing listens, so connecting is refused at once."""
+    return f"http://127.0.0.1:{free_port()}/"
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path) -> dict[str, str]:
+    """os.environ without oncall/Prometheus settings or proxies, with a private XDG config/state dir."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ONCALL_", "PROMETHEUS_")) and not k.lower().endswith("_proxy")
+    }
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg-config")
+    env["XDG_STATE_HOME"] = str(tmp_path / "xdg-state")
+    return env

@@ -1,0 +1,205 @@
+"""The test lab: real servers (Prometheus so far) started on loopback with free ports, and stopped after."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROMETHEUS_BIN = Path("/usr/bin/prometheus")  # the Debian package CI installs (v2.42)
+START_TIMEOUT = 20.0  # seconds for the server to come up and its alerts to fire
+
+# Alerts the lab's rules make fire (or stay pending) within a second or two of start.
+LAB_FIRING = ("HighApiErrorRate", "HighRedisMemory", "HighApiLatency", "MarkupInLabels")
+LAB_PENDING = ("SlowDatabaseQueries", "HighApiLatency")
+# Server text that must never be taken as markup or reach a terminal raw.
+HOSTILE_TEXT = "[/bold] [link=x]click[/link] \x1b[31mred"
+
+PROMETHEUS_CONFIG = """\
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files:
+  - rules.yml
+scrape_configs:
+  - job_name: prometheus
+    static_configs:
+      - targets: ["127.0.0.1:{port}"]
+"""
+
+# for: 0s fires at the first evaluation; for: 1h stays pending for the whole test run.
+PROMETHEUS_RULES = r"""
+groups:
+  - name: lab
+    interval: 1s
+    rules:
+      - alert: HighApiErrorRate
+        expr: vector(0.085)
+        for: 0s
+        labels:
+          severity: critical
+          service: inmidst-api
+        annotations:
+          summary: API 5xx error rate is 8.5%
+          runbook_url: https://github.com/in-midst-my-life/infra/blob/main/docs/RUNBOOK.md#high-api-error-rate
+      - alert: HighRedisMemory
+        expr: vector(0.91)
+        for: 0s
+        labels:
+          severity: warning
+          service: redis
+        annotations:
+          summary: Redis uses 91% of maxmemory
+      - alert: SlowDatabaseQueries
+        expr: vector(0.75)
+        for: 1h
+        labels:
+          severity: warning
+          service: postgresql
+        annotations:
+          summary: Average query takes 750ms
+      # the same alertname from two rules: the probe must give each alert its own expression and for
+      - alert: HighApiLatency
+        expr: vector(2.5) > 2
+        for: 0s
+        labels:
+          severity: warning
+          route: /api/orders
+        annotations:
+          summary: p95 latency 2.5s on /api/orders
+      - alert: HighApiLatency
+        expr: vector(2.1) > 2
+        for: 2h
+        labels:
+          severity: info
+          route: /api/search
+        annotations:
+          summary: p95 latency 2.1s on /api/search
+      - alert: MarkupInLabels
+        expr: vector(1)
+        for: 0s
+        labels:
+          severity: info
+          hostile: "[/bold] [link=x]click[/link] \x1b[31mred"
+        annotations:
+          summary: "[/bold] [link=x]click[/link] \x1b[31mred"
+"""
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prometheus_binary() -> Path | None:
+    if PROMETHEUS_BIN.is_file():
+        return PROMETHEUS_BIN
+    found = shutil.which("prometheus")
+    return Path(found) if found else None
+
+
+class LabError(RuntimeError):
+    """A lab server did not come up; the message carries its stderr."""
+
+
+@dataclass
+class PrometheusLab:
+    """A real Prometheus on 127.0.0.1 whose rules fire the LAB_* alerts."""
+
+    workdir: Path
+    binary: Path = field(default_factory=lambda: prometheus_binary() or PROMETHEUS_BIN)
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def stderr_path(self) -> Path:
+        return self.workdir / "prometheus.stderr"
+
+    def start(self, timeout: float = START_TIMEOUT) -> PrometheusLab:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        (self.workdir / "prometheus.yml").write_text(PROMETHEUS_CONFIG.format(port=self.port))
+        (self.workdir / "rules.yml").write_text(PROMETHEUS_RULES)
+        args = [
+            str(self.binary),
+            f"--config.file={self.workdir / 'prometheus.yml'}",
+            f"--storage.tsdb.path={self.workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--storage.tsdb.retention.time=1h",
+            "--log.level=warn",
+        ]
+        with self.stderr_path.open("wb") as stderr:
+            self.process = subprocess.Popen(
+                args, stdout=subprocess.DEVNULL, stderr=stderr, cwd=self.workdir, env=_clean_env()
+            )
+        try:
+            self._wait_for_alerts(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.process = None
+
+    def alerts(self) -> list[dict[str, object]]:
+        """The server's /api/v1/alerts, read directly (not through the code under test)."""
+        with _opener().open(f"{self.url}/api/v1/alerts", timeout=2) as response:
+            return json.load(response)["data"]["alerts"]
+
+    def _wait_for_alerts(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        wanted = {(name, "firing") for name in LAB_FIRING} | {(name, "pending") for name in LAB_PENDING}
+        seen: set[tuple[str, str]] = set()
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise LabError(f"prometheus exited with {self.process.returncode}:\n{self._stderr()}")
+            try:
+                seen = {(str(a["labels"]["alertname"]), str(a["state"])) for a in self.alerts()}
+            except (OSError, ValueError, KeyError):
+                seen = set()  # not listening yet
+            if wanted <= seen:
+                return
+            time.sleep(0.2)
+        raise LabError(
+            f"prometheus at {self.url} did not fire the lab alerts within {timeout:g}s; "
+            f"missing {sorted(wanted - seen)}\n{self._stderr()}"
+        )
+
+    def _stderr(self) -> str:
+        try:
+            return self.stderr_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            return "(no stderr)"
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    # loopback must never go through a proxy from the environment
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}

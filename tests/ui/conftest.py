@@ -1,0 +1,91 @@
+"""Helpers for driving the real app through Textual's Pilot."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tui.app import OncallApp
+from tui.core.config import PrometheusSettings, Settings
+
+T0 = datetime(2026, 11, 27, 3, 0, 0, tzinfo=UTC)
+
+
+class FixedClock:
+    """A clock the test moves by hand, so ages and the demo script are deterministic."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def make_app(
+    tmp_path: Path,
+    *,
+    demo: bool = True,
+    observe: str | None = None,
+    user: str = "alice@bastion",
+    clock: Callable[[], datetime] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    prometheus_url: str | None = None,
+    runbook: Path | None = None,
+    timeout: float = 2.0,
+) -> OncallApp:
+    settings = Settings(
+        profile="test",
+        prometheus=PrometheusSettings(url=prometheus_url, timeout=timeout, refresh=0.2),
+        runbook=runbook,
+        store=tmp_path / "sessions.db",
+        user=user,
+    )
+    return OncallApp(
+        settings, demo=demo, observe=observe, clock=clock or FixedClock(), transport=transport, tick=False
+    )
+
+
+def prometheus_json(alerts: list[dict[str, object]]) -> httpx.MockTransport:
+    """A Prometheus that answers /api/v1/alerts with `alerts` and has no rules."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v1/alerts":
+            body = {"status": "success", "data": {"alerts": alerts}}
+        else:
+            body = {"status": "success", "data": {"groups": []}}
+        return httpx.Response(200, content=json.dumps(body).encode())
+
+    return httpx.MockTransport(handle)
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+    """Wait until `predicate()` holds (the app works in the background), failing after `timeout`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def screen_text(app: OncallApp) -> str:
+    """Everything the current screen shows in its Static widgets and tables, as plain text."""
+    from textual.widgets import DataTable, Static
+
+    parts: list[str] = []
+    for widget in app.screen.query(Static):
+        content = widget.render()
+        parts.append(str(getattr(content, "plain", content)))
+    for table in app.screen.query(DataTable):
+        for row in range(table.row_count):
+            parts.append(" | ".join(str(getattr(c, "plain", c)) for c in table.get_row_at(row)))
+    return "\n".join(parts)

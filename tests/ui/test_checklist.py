@@ -1,0 +1,171 @@
+"""Walking a checklist: ticks are committed, survive a restart, and an observer follows them read-only."""
+
+from __future__ import annotations
+
+from screens.checklist import ChecklistScreen, DriverChecklistScreen
+from tests.ui.conftest import FixedClock, make_app, screen_text, wait_for
+from tui.core.store import SessionStore
+from tui.widgets.alerts import AlertsTable
+
+WRITE_KEYS = {"space", "s", "n"}
+
+
+async def _open_first_checklist(app, pilot) -> ChecklistScreen:
+    table = app.screen.query_one(AlertsTable)
+    await wait_for(
+        lambda: table.row_count > 0 and table.alerts[0].name == "HighDatabaseConnections", what="demo alerts"
+    )
+    await pilot.press("enter")
+    await wait_for(
+        lambda: isinstance(app.screen, ChecklistScreen) and app.screen.session is not None,
+        what="the checklist with its session",
+    )
+    return app.screen  # type: ignore[return-value]
+
+
+def _stored_steps(tmp_path):
+    store = SessionStore.open(tmp_path / "sessions.db", read_only=True)
+    try:
+        (session,) = store.sessions()
+        return session
+    finally:
+        store.close()
+
+
+async def test_ticking_a_step_is_committed_with_who_and_when(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _open_first_checklist(app, pilot)
+        assert "Check current connections" in screen_text(app)
+        await pilot.press("space")
+        await wait_for(lambda: screen.session.step_state(0) == "done", what="step 1 done")
+        assert "done by alice@bastion" in screen_text(app)
+        await pilot.press("j", "s")
+        await wait_for(lambda: screen.session.step_state(1) == "skipped", what="step 2 skipped")
+    session = _stored_steps(tmp_path)
+    assert session.alertname == "HighDatabaseConnections"
+    assert session.steps[0].state == "done" and session.steps[0].who == "alice@bastion"
+    assert session.steps[1].state == "skipped"
+    assert session.step_state(2) == "pending"
+
+
+async def test_space_again_unticks_the_step(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _open_first_checklist(app, pilot)
+        await pilot.press("space")
+        await wait_for(lambda: screen.session.step_state(0) == "done")
+        await pilot.press("space")
+        await wait_for(lambda: screen.session.step_state(0) == "pending")
+    assert _stored_steps(tmp_path).step_state(0) == "pending"
+
+
+async def test_ticks_survive_a_restart(tmp_path):
+    clock = FixedClock()
+    first = make_app(tmp_path, clock=clock)
+    async with first.run_test(size=(160, 48)) as pilot:
+        screen = await _open_first_checklist(first, pilot)
+        await pilot.press("j", "space")
+        await wait_for(lambda: screen.session.step_state(1) == "done")
+    clock.advance(120)  # two minutes later, same incident
+    second = make_app(tmp_path, clock=clock)
+    async with second.run_test(size=(160, 48)) as pilot:
+        screen = await _open_first_checklist(second, pilot)
+        assert screen.session.step_state(1) == "done"
+        assert screen.session.step_state(0) == "pending"
+        assert "done by alice@bastion" in screen_text(second)
+
+
+async def test_a_note_is_saved_on_the_selected_step(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _open_first_checklist(app, pilot)
+        await pilot.press("j", "n")
+        await pilot.press(*"412 of 500 connections [/bold]")
+        await pilot.press("enter")
+        await wait_for(lambda: screen.session is not None and len(screen.session.notes) == 1, what="the note")
+        assert "412 of 500 connections [/bold]" in screen_text(app)
+    note = _stored_steps(tmp_path).notes[0]
+    assert (note.step_index, note.text, note.who) == (1, "412 of 500 connections [/bold]", "alice@bastion")
+
+
+async def test_export_writes_the_timeline_as_markdown(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _open_first_checklist(app, pilot)
+        await pilot.press("space")
+        await wait_for(lambda: screen.session.step_state(0) == "done")
+        await pilot.press("e")
+        await wait_for(lambda: list(tmp_path.glob("oncall-session-*.md")), what="the export file")
+    (exported,) = tmp_path.glob("oncall-session-*.md")
+    text = exported.read_text()
+    assert "HighDatabaseConnections" in text
+    assert "alice@bastion" in text
+
+
+async def test_observer_sees_the_drivers_tick_within_a_second_and_cannot_change_it(tmp_path):
+    clock = FixedClock()
+    driver = make_app(tmp_path, clock=clock)
+    async with driver.run_test(size=(160, 48)) as dpilot:
+        dscreen = await _open_first_checklist(driver, dpilot)
+        observer = make_app(tmp_path, clock=clock, observe="latest", user="bob@laptop")
+        async with observer.run_test(size=(160, 48)) as opilot:
+            await wait_for(
+                lambda: isinstance(observer.screen, ChecklistScreen) and observer.screen.session is not None,
+                what="observer follows the session",
+            )
+            oscreen = observer.screen
+            assert not isinstance(oscreen, DriverChecklistScreen)
+            assert "OBSERVER" in screen_text(observer)
+            assert "driven by alice@bastion" in screen_text(observer)
+
+            await dpilot.press("space")
+            await wait_for(lambda: dscreen.session.step_state(0) == "done", what="driver's tick")
+            await wait_for(
+                lambda: oscreen.session.step_state(0) == "done",
+                timeout=1.0,
+                what="the observer to see the tick within 1 s",
+            )
+            assert "done by alice@bastion" in screen_text(observer)
+
+            # No binding that changes anything, and pressing the driver's keys changes nothing.
+            assert not WRITE_KEYS & set(oscreen.active_bindings)
+            await opilot.press("j", "space", "s", "n")
+            await opilot.pause()
+            assert oscreen.session.step_state(1) == "pending"
+            commands = [c.title for c in observer.get_system_commands(oscreen)]
+            assert "Copy command" in commands and "Done" not in commands and "Note" not in commands
+    session = _stored_steps(tmp_path)
+    assert session.step_state(0) == "done" and session.step_state(1) == "pending"
+
+
+async def test_help_and_palette_list_the_footers_bindings(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _open_first_checklist(app, pilot)
+        footer_actions = {
+            b.binding.description
+            for b in screen.active_bindings.values()
+            if b.binding.show and b.binding.description
+        }
+        palette = {c.title for c in app.get_system_commands(screen)}
+        assert footer_actions <= palette
+        await pilot.press("question_mark")
+        await pilot.pause()
+        help_text = screen_text(app)
+        for description in footer_actions:
+            assert description in help_text
+        assert {"Done", "Skip", "Note", "Copy command", "Export timeline"} <= footer_actions
+
+
+async def test_runbook_browser_lists_every_section_without_prometheus(tmp_path):
+    app = make_app(tmp_path, demo=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("b")
+        await pilot.pause()
+        assert "Runbook · 12 sections" in app.screen.query_one("#sections").border_title
+        await pilot.press("j", "j")
+        await pilot.pause()
+        assert "#api-down" in screen_text(app)
+        assert "Check pod status" in screen_text(app)

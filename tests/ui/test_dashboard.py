@@ -1,0 +1,132 @@
+"""The dashboard as a user sees it: alerts, the selected alert's runbook section, bad servers, bad text."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+
+from tests.ui.conftest import make_app, prometheus_json, screen_text, wait_for
+from tui.widgets.alerts import AlertsTable
+
+
+async def test_demo_dashboard_lists_firing_alerts_before_pending_and_shows_the_selected_section(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        table = app.screen.query_one(AlertsTable)
+        await wait_for(lambda: table.row_count == 4, what="the demo's four alerts")
+        names = [a.name for a in table.alerts]
+        states = [a.state for a in table.alerts]
+        assert names[0] == "HighDatabaseConnections"  # firing, critical
+        assert states == ["firing", "firing", "firing", "pending"]
+        assert names[-1] == "TargetDown"
+        await wait_for(lambda: "Check current connections" in screen_text(app), what="runbook pane")
+        text = screen_text(app)
+        assert "#high-database-connections" in text
+        assert "DEMO" in text
+        await pilot.press("j")
+        await wait_for(lambda: "#high-api-latency" in screen_text(app), what="the second alert's section")
+        assert "Check Redis connection pool" in screen_text(app)
+
+
+async def test_source_tabs_say_not_configured(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 48)):
+        text = screen_text(app)
+        for source in (
+            "Kubernetes is not configured",
+            "PostgreSQL is not configured",
+            "Redis is not configured",
+        ):
+            assert source in text
+
+
+async def test_markup_and_escapes_in_alert_labels_are_shown_as_text(tmp_path):
+    nasty = {
+        "labels": {"alertname": "HighApiErrorRate", "severity": "critical", "pod": "api-[/bold]-[link=x]"},
+        "annotations": {"summary": "boom [/bold] [link=x]click[/link] \x1b[31mred\x1b[0m"},
+        "state": "firing",
+        "activeAt": "2026-11-27T02:50:00Z",
+        "value": "[/]1",
+    }
+    app = make_app(
+        tmp_path, demo=False, prometheus_url="http://prom.test", transport=prometheus_json([nasty])
+    )
+    async with app.run_test(size=(160, 48)) as pilot:
+        table = app.screen.query_one(AlertsTable)
+        await wait_for(lambda: table.row_count == 1, what="the alert")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "boom [/bold] [link=x]click[/link] ␛[31mred␛[0m" in text
+        assert "[/]1" in text
+        assert "\x1b" not in text
+        # The screen still draws after the table re-renders (markup would raise here).
+        app.refresh()
+        await pilot.pause()
+        assert app.is_running
+
+
+def _failing(kind: str) -> httpx.MockTransport:
+    async def handle(request: httpx.Request) -> httpx.Response:
+        if kind == "500":
+            return httpx.Response(500, text="oops")
+        if kind == "json":
+            return httpx.Response(200, content=b"{not json")
+        if kind == "hang":
+            await asyncio.sleep(30)
+        return httpx.Response(200, content=json.dumps({"status": "success", "data": {"alerts": []}}).encode())
+
+    return httpx.MockTransport(handle)
+
+
+async def _status_after(tmp_path, transport, url="http://prom.test", timeout=2.0) -> str:
+    app = make_app(tmp_path, demo=False, prometheus_url=url, transport=transport, timeout=timeout)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(lambda: app.snapshot is not None, timeout=10, what="the first poll")
+        await pilot.pause()
+        assert app.is_running
+        return screen_text(app)
+
+
+async def test_prometheus_returning_500_is_reported_and_the_app_keeps_running(tmp_path):
+    text = await _status_after(tmp_path, _failing("500"))
+    assert "Prometheus down" in text
+    assert "500" in text
+
+
+async def test_prometheus_returning_invalid_json_is_reported(tmp_path):
+    text = await _status_after(tmp_path, _failing("json"))
+    assert "Prometheus down" in text
+    assert "invalid JSON" in text
+
+
+async def test_prometheus_hanging_past_the_timeout_is_reported(tmp_path):
+    text = await _status_after(tmp_path, _failing("hang"), timeout=0.3)
+    assert "Prometheus down" in text
+    assert "timed out" in text
+
+
+async def test_prometheus_unreachable_is_reported(tmp_path):
+    text = await _status_after(tmp_path, None, url="http://127.0.0.1:9")
+    assert "Prometheus down" in text
+    assert "connection refused" in text
+
+
+async def test_missing_runbook_is_reported_and_alerts_still_show(tmp_path):
+    app = make_app(tmp_path, runbook=tmp_path / "nope.md")
+    async with app.run_test(size=(160, 48)):
+        table = app.screen.query_one(AlertsTable)
+        await wait_for(lambda: table.row_count == 4, what="alerts without a runbook")
+        assert "Runbook not loaded" in screen_text(app)
+        assert "nope.md" in screen_text(app)
+
+
+async def test_unparseable_runbook_is_reported(tmp_path):
+    broken = tmp_path / "broken.md"
+    broken.write_bytes(b"\xff\xfe not utf-8 \x00")
+    app = make_app(tmp_path, runbook=broken)
+    async with app.run_test(size=(160, 48)):
+        await wait_for(lambda: app.snapshot is not None, what="first poll")
+        assert "Runbook not loaded" in screen_text(app)
+        assert app.is_running

@@ -1,0 +1,416 @@
+"""Settings: precedence, profiles, file discovery, validation and secrets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tui.core.config import ENV_VARS, ConfigError, PrometheusSettings, Secret, Settings, load_settings
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def load(tmp_path: Path, toml: str | None = None, **kwargs: object) -> Settings:
+    """load_settings isolated from the real user: explicit env, cwd and user config dir."""
+    if toml is not None:
+        kwargs.setdefault("config_path", write(tmp_path / "oncall-test.toml", toml))
+    kwargs.setdefault("env", {})
+    kwargs.setdefault("cwd", tmp_path)
+    kwargs.setdefault("user_config_dir", tmp_path / "user-config")
+    return load_settings(**kwargs)  # type: ignore[arg-type]
+
+
+def config_error(tmp_path: Path, toml: str | None = None, **kwargs: object) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, toml, **kwargs)
+    return caught.value
+
+
+# --- defaults and discovery -------------------------------------------------------------------
+
+
+def test_no_file_no_env_no_flags_gives_the_defaults(tmp_path: Path) -> None:
+    settings = load(tmp_path)
+    assert settings == Settings()
+    assert settings.prometheus == PrometheusSettings()
+    assert settings.config_file is None
+
+
+def test_oncall_toml_in_the_working_directory_is_read(tmp_path: Path) -> None:
+    write(tmp_path / "oncall.toml", '[prometheus]\nurl = "http://cwd:9090"\n')
+    write(tmp_path / "user-config" / "config.toml", '[prometheus]\nurl = "http://user:9090"\n')
+    settings = load(tmp_path)
+    assert settings.prometheus.url == "http://cwd:9090"
+    assert settings.config_file == tmp_path / "oncall.toml"
+
+
+def test_the_user_config_dir_file_is_read_when_there_is_none_in_cwd(tmp_path: Path) -> None:
+    user_file = write(tmp_path / "user-config" / "config.toml", '[prometheus]\nurl = "http://user:9090"\n')
+    settings = load(tmp_path)
+    assert settings.prometheus.url == "http://user:9090"
+    assert settings.config_file == user_file
+
+
+def test_the_user_config_dir_defaults_to_platformdirs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    write(tmp_path / "xdg" / "oncall" / "config.toml", 'user = "from-xdg"\n')
+    settings = load_settings(env={}, cwd=tmp_path)
+    assert settings.user == "from-xdg"
+
+
+def test_an_explicit_config_path_wins_over_discovery(tmp_path: Path) -> None:
+    write(tmp_path / "oncall.toml", 'user = "cwd"\n')
+    settings = load(tmp_path, 'user = "explicit"\n')
+    assert settings.user == "explicit"
+
+
+def test_an_explicit_config_path_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    error = config_error(tmp_path, config_path=tmp_path / "missing.toml")
+    assert error.file == str(tmp_path / "missing.toml")
+    assert error.key == "--config"
+    assert "no such file" in str(error)
+
+
+# --- precedence -------------------------------------------------------------------------------
+
+FILE = """
+runbook = "file-runbook.md"
+store = "file.db"
+user = "file-user"
+[prometheus]
+url = "http://file:9090"
+token = "file-token"
+refresh = 7
+"""
+
+
+def test_the_file_beats_the_defaults(tmp_path: Path) -> None:
+    settings = load(tmp_path, FILE)
+    assert settings.prometheus.url == "http://file:9090"
+    assert settings.prometheus.token == Secret("file-token")
+    assert settings.prometheus.refresh == 7.0
+    assert settings.prometheus.timeout == 5.0  # untouched default
+    assert settings.user == "file-user"
+
+
+def test_the_environment_beats_the_file(tmp_path: Path) -> None:
+    env = {
+        "PROMETHEUS_URL": "http://env:9090",
+        "PROMETHEUS_TOKEN": "env-token",
+        "ONCALL_RUNBOOK": "/abs/env-runbook.md",
+        "ONCALL_STORE": "env.db",
+        "ONCALL_USER": "env-user",
+    }
+    settings = load(tmp_path, FILE, env=env)
+    assert settings.prometheus.url == "http://env:9090"
+    assert settings.prometheus.token == Secret("env-token")
+    assert settings.runbook == Path("/abs/env-runbook.md")
+    assert settings.store == tmp_path / "env.db"  # relative to where the user typed it
+    assert settings.user == "env-user"
+    assert settings.prometheus.refresh == 7.0  # not set by env: the file's
+
+
+def test_flags_beat_the_environment(tmp_path: Path) -> None:
+    env = {"PROMETHEUS_URL": "http://env:9090", "ONCALL_USER": "env-user", "ONCALL_STORE": "/env.db"}
+    flags = {
+        "prometheus_url": "http://flag:9090",
+        "runbook": "flag.md",
+        "store": "/flag.db",
+        "user": "flag-user",
+        "refresh": 2.5,
+    }
+    settings = load(tmp_path, FILE, env=env, flags=flags)
+    assert settings.prometheus.url == "http://flag:9090"
+    assert settings.runbook == tmp_path / "flag.md"
+    assert settings.store == Path("/flag.db")
+    assert settings.user == "flag-user"
+    assert settings.prometheus.refresh == 2.5
+
+
+def test_flags_left_as_none_do_not_override(tmp_path: Path) -> None:
+    flags = {"prometheus_url": None, "runbook": None, "store": None, "user": None, "refresh": None}
+    settings = load(tmp_path, FILE, env={"ONCALL_USER": "env-user"}, flags=flags)
+    assert settings.user == "env-user"
+    assert settings.prometheus.url == "http://file:9090"
+
+
+def test_empty_environment_variables_count_as_unset(tmp_path: Path) -> None:
+    settings = load(tmp_path, FILE, env={"PROMETHEUS_URL": "", "ONCALL_USER": "  "})
+    assert settings.prometheus.url == "http://file:9090"
+    assert settings.user == "file-user"
+
+
+def test_every_environment_variable_is_documented() -> None:
+    assert set(ENV_VARS) == {
+        "PROMETHEUS_URL",
+        "PROMETHEUS_TOKEN",
+        "ONCALL_PROFILE",
+        "ONCALL_RUNBOOK",
+        "ONCALL_STORE",
+        "ONCALL_USER",
+    }
+    assert all(description for description in ENV_VARS.values())
+
+
+# --- paths ------------------------------------------------------------------------------------
+
+
+def test_relative_paths_in_the_file_resolve_against_the_files_folder(tmp_path: Path) -> None:
+    conf = write(tmp_path / "etc" / "oncall.toml", 'runbook = "docs/RUNBOOK.md"\nstore = "../state/s.db"\n')
+    settings = load(tmp_path, config_path=conf, cwd=tmp_path / "elsewhere")
+    assert settings.runbook == tmp_path / "etc" / "docs" / "RUNBOOK.md"
+    assert settings.store == tmp_path / "etc" / "../state/s.db"
+
+
+def test_home_is_expanded_in_paths(tmp_path: Path) -> None:
+    settings = load(tmp_path, 'runbook = "~/RUNBOOK.md"\n')
+    assert settings.runbook == Path(os.path.expanduser("~/RUNBOOK.md"))
+
+
+# --- profiles ---------------------------------------------------------------------------------
+
+PROFILES = """
+runbook = "top.md"
+user = "top-user"
+[prometheus]
+url = "http://staging:9090"
+token = "staging-token"
+timeout = 3
+[profiles.production]
+runbook = "prod.md"
+[profiles.production.prometheus]
+url = "https://prod:9090"
+token_env = "PROD_TOKEN"
+[profiles.lab]
+user = "lab-user"
+"""
+
+
+def test_without_a_profile_the_top_level_is_used(tmp_path: Path) -> None:
+    settings = load(tmp_path, PROFILES)
+    assert settings.profile == "default"
+    assert settings.prometheus.url == "http://staging:9090"
+    assert settings.runbook == tmp_path / "top.md"
+
+
+def test_a_profile_overlays_the_top_level(tmp_path: Path) -> None:
+    settings = load(tmp_path, PROFILES, profile="production", env={"PROD_TOKEN": "prod-token"})
+    assert settings.profile == "production"
+    assert settings.prometheus.url == "https://prod:9090"
+    assert settings.prometheus.token == Secret("prod-token")  # its own token form replaces the top one
+    assert settings.prometheus.timeout == 3.0  # kept from the top level
+    assert settings.runbook == tmp_path / "prod.md"
+    assert settings.user == "top-user"
+
+
+def test_oncall_profile_selects_a_profile_and_the_flag_beats_it(tmp_path: Path) -> None:
+    assert load(tmp_path, PROFILES, env={"ONCALL_PROFILE": "lab"}).user == "lab-user"
+    env = {"ONCALL_PROFILE": "lab", "PROD_TOKEN": "p"}
+    assert load(tmp_path, PROFILES, env=env, profile="production").profile == "production"
+
+
+def test_a_missing_profile_lists_the_profiles_that_exist(tmp_path: Path) -> None:
+    error = config_error(tmp_path, PROFILES, profile="prod")
+    assert error.key == "--profile"
+    assert "no profile 'prod'" in error.problem
+    assert "lab, production" in error.problem
+
+
+def test_a_missing_profile_from_the_environment_names_the_variable(tmp_path: Path) -> None:
+    error = config_error(tmp_path, PROFILES, env={"ONCALL_PROFILE": "nope"})
+    assert error.key == "ONCALL_PROFILE"
+
+
+def test_a_profile_without_any_config_file_is_an_error(tmp_path: Path) -> None:
+    error = config_error(tmp_path, profile="production")
+    assert "no profile 'production'" in str(error)
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def test_a_wrong_type_names_file_key_and_value(tmp_path: Path) -> None:
+    error = config_error(tmp_path, '[prometheus]\nurl = "http://p:9090"\ntimeout = "fast"\n')
+    assert error.file == str(tmp_path / "oncall-test.toml")
+    assert error.key == "prometheus.timeout"
+    assert error.problem == "must be a number of seconds, got 'fast'"
+    assert (
+        str(error)
+        == f"{tmp_path / 'oncall-test.toml'}: prometheus.timeout: must be a number of seconds, got 'fast'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "problem"),
+    [
+        ("[prometheus]\nverify = 'yes'\n", "prometheus.verify", "must be true or false, got 'yes'"),
+        ("[prometheus]\nrefresh = true\n", "prometheus.refresh", "must be a number of seconds, got true"),
+        ("[prometheus]\nurl = 9090\n", "prometheus.url", "must be a string, got 9090"),
+        ("user = 42\n", "user", "must be a name in quotes, got 42"),
+        ("runbook = ['a']\n", "runbook", "must be a path in quotes, got a list"),
+        ("prometheus = 'x'\n", "prometheus", "must be a table [prometheus], got 'x'"),
+        (
+            "[profiles.prod.prometheus]\ntimeout = 'slow'\n",
+            "profiles.prod.prometheus.timeout",
+            "must be a number of seconds, got 'slow'",
+        ),
+    ],
+)
+def test_wrong_types_are_errors(tmp_path: Path, toml: str, key: str, problem: str) -> None:
+    error = config_error(tmp_path, toml)
+    assert (error.key, error.problem) == (key, problem)
+
+
+@pytest.mark.parametrize("key", ["timeout", "refresh"])
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf"])
+def test_timeout_and_refresh_must_be_more_than_zero(tmp_path: Path, key: str, value: str) -> None:
+    error = config_error(tmp_path, f"[prometheus]\n{key} = {value}\n")
+    assert error.key == f"prometheus.{key}"
+    assert "more than 0 seconds" in error.problem
+
+
+def test_a_refresh_flag_must_be_a_positive_number(tmp_path: Path) -> None:
+    assert load(tmp_path, flags={"refresh": "1.5"}).prometheus.refresh == 1.5
+    error = config_error(tmp_path, flags={"refresh": "soon"})
+    assert (error.file, error.key) == ("command line", "--refresh")
+    assert config_error(tmp_path, flags={"refresh": 0}).key == "--refresh"
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "hint"),
+    [
+        ("[prometheus]\ntokne = 'x'\n", "prometheus.tokne", "did you mean 'token'?"),
+        ("runbok = 'x'\n", "runbok", "did you mean 'runbook'?"),
+        ("colour = 'x'\n", "colour", "expected one of runbook, store, user, prometheus, profiles"),
+        ("[profiles.prod]\nstor = 'x'\n", "profiles.prod.stor", "did you mean 'store'?"),
+        ("[profiles.prod]\nprofiles = 'x'\n", "profiles.prod.profiles", "unknown key"),
+    ],
+)
+def test_unknown_keys_are_named(tmp_path: Path, toml: str, key: str, hint: str) -> None:
+    error = config_error(tmp_path, toml)
+    assert error.key == key
+    assert error.problem.startswith("unknown key")
+    assert hint in error.problem
+
+
+def test_bad_toml_gives_line_and_column(tmp_path: Path) -> None:
+    error = config_error(tmp_path, 'user = "alice"\n[prometheus\nurl = "x"\n')
+    assert error.file == str(tmp_path / "oncall-test.toml")
+    assert error.key == "line 2, column 12"
+    assert error.problem.startswith("invalid TOML: ")
+
+
+@pytest.mark.parametrize(
+    "url", ["prometheus:9090", "ftp://p:9090", "http://", "localhost", "http://p:notaport"]
+)
+def test_a_url_needs_http_or_https_and_a_host(tmp_path: Path, url: str) -> None:
+    error = config_error(tmp_path, f'[prometheus]\nurl = "{url}"\n')
+    assert error.key == "prometheus.url"
+
+
+def test_a_bad_url_from_the_environment_or_a_flag_names_where_it_came_from(tmp_path: Path) -> None:
+    error = config_error(tmp_path, env={"PROMETHEUS_URL": "prometheus:9090"})
+    assert (error.file, error.key) == ("environment", "PROMETHEUS_URL")
+    error = config_error(tmp_path, flags={"prometheus_url": "nope"})
+    assert (error.file, error.key) == ("command line", "--prometheus-url")
+
+
+# --- secrets ----------------------------------------------------------------------------------
+
+
+def test_token_file_is_read_relative_to_the_config_and_stripped(tmp_path: Path) -> None:
+    write(tmp_path / "secrets" / "token", "  file-token\n")
+    settings = load(tmp_path, '[prometheus]\ntoken_file = "secrets/token"\n')
+    assert settings.prometheus.token == Secret("file-token")
+
+
+def test_an_unreadable_token_file_is_an_error_without_its_content(tmp_path: Path) -> None:
+    error = config_error(tmp_path, '[prometheus]\ntoken_file = "nope/token"\n')
+    assert error.key == "prometheus.token_file"
+    assert "cannot read" in error.problem and "No such file" in error.problem
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_a_token_file_without_permission_is_an_error(tmp_path: Path) -> None:
+    token = write(tmp_path / "token", "secret-value")
+    token.chmod(0)
+    error = config_error(tmp_path, f'[prometheus]\ntoken_file = "{token}"\n')
+    assert "Permission denied" in error.problem
+    assert "secret-value" not in str(error)
+
+
+def test_an_empty_token_file_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path / "token", "\n")
+    assert "is empty" in config_error(tmp_path, '[prometheus]\ntoken_file = "token"\n').problem
+
+
+def test_token_env_reads_the_named_variable(tmp_path: Path) -> None:
+    settings = load(tmp_path, '[prometheus]\ntoken_env = "MY_TOKEN"\n', env={"MY_TOKEN": "t0k"})
+    assert settings.prometheus.token == Secret("t0k")
+    error = config_error(tmp_path, '[prometheus]\ntoken_env = "MY_TOKEN"\n')
+    assert (error.key, error.problem) == ("prometheus.token_env", "environment variable MY_TOKEN is not set")
+
+
+def test_only_one_form_of_a_token_may_be_given(tmp_path: Path) -> None:
+    error = config_error(tmp_path, '[prometheus]\ntoken = "a"\ntoken_env = "B"\n')
+    assert "set only one of token, token_file, token_env" in error.problem
+
+
+def test_basic_auth_with_password_file(tmp_path: Path) -> None:
+    write(tmp_path / "pw", "hunter2\n")
+    settings = load(tmp_path, '[prometheus]\nusername = "alice"\npassword_file = "pw"\n')
+    assert settings.prometheus.username == "alice"
+    assert settings.prometheus.password == Secret("hunter2")
+
+
+def test_a_password_needs_a_username(tmp_path: Path) -> None:
+    error = config_error(tmp_path, '[prometheus]\npassword = "hunter2"\n')
+    assert error.key == "prometheus.username"
+    assert "hunter2" not in str(error)
+
+
+def test_a_wrongly_typed_token_is_never_echoed(tmp_path: Path) -> None:
+    error = config_error(tmp_path, "[prometheus]\ntoken = 123456789\n")
+    assert error.key == "prometheus.token"
+    assert "123456789" not in str(error)
+
+
+def test_credentials_in_the_url_move_into_secrets(tmp_path: Path) -> None:
+    settings = load(tmp_path, env={"PROMETHEUS_URL": "https://bob:p%40ss@prom.example:9090/prom"})
+    prom = settings.prometheus
+    assert prom.url == "https://prom.example:9090/prom"
+    assert prom.username == "bob"
+    assert prom.password == Secret("p@ss")
+
+
+def test_secrets_never_show_in_repr(tmp_path: Path) -> None:
+    write(tmp_path / "pw", "hunter2")
+    toml = '[prometheus]\ntoken = "tok-123"\nusername = "u"\npassword_file = "pw"\n'
+    settings = load(tmp_path, toml)
+    text = repr(settings) + str(settings)
+    assert "tok-123" not in text and "hunter2" not in text
+    assert "********" in text
+    assert settings.prometheus.token is not None and settings.prometheus.token.reveal() == "tok-123"
+
+
+def test_ca_file_must_exist_and_resolves_against_the_file(tmp_path: Path) -> None:
+    write(tmp_path / "ca.pem", "-----BEGIN CERTIFICATE-----\n")
+    settings = load(tmp_path, '[prometheus]\nca_file = "ca.pem"\nverify = true\n')
+    assert settings.prometheus.ca_file == tmp_path / "ca.pem"
+    error = config_error(tmp_path, '[prometheus]\nca_file = "missing.pem"\n')
+    assert error.key == "prometheus.ca_file"
+
+
+def test_a_token_file_that_is_a_folder_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "tokens").mkdir()
+    error = config_error(tmp_path, '[prometheus]\ntoken_file = "tokens"\n')
+    assert error.key == "prometheus.token_file"
+    assert "Is a directory" in error.problem

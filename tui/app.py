@@ -1,0 +1,327 @@
+"""The Textual application: owns the probes' polling, the session store and the observer's follow loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.signal import Signal
+
+from probes.health import SourceHealth
+from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe
+from tui.core.config import Settings
+from tui.core.demo import ANCHOR_KEY, DEMO_URL, DemoIncident, demo_anchor
+from tui.core.paths import default_store, default_user, example_runbook
+from tui.core.runbook import Runbook, RunbookError, Section, SectionMatch, load_runbook, match_section
+from tui.core.store import IncidentSession, SessionStore, StepState, StoreError
+
+OTHER_SOURCES = ("kubernetes", "postgresql", "redis")
+OBSERVER_POLL = 0.25  # seconds between data_version checks: changes show well within 1 s
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class OncallApp(App[None]):
+    """oncall: firing alerts, the runbook checklist, and the incident session behind it."""
+
+    CSS_PATH = "oncall.tcss"
+    TITLE = "oncall"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    snapshot: reactive[AlertsSnapshot | None] = reactive(None, always_update=True)
+    now: reactive[datetime] = reactive(utc_now, always_update=True)
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        demo: bool = False,
+        observe: str | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        transport: object | None = None,
+        tick: bool = True,
+    ) -> None:
+        super().__init__()
+        self.settings = settings or Settings()
+        self.demo = demo
+        self.observer = observe is not None
+        self.follow = observe if observe not in (None, "latest") else None  # a session id, or None: latest
+        self.clock = clock
+        self.tick = tick
+        self.user = self.settings.user or default_user()
+        self.sessions_changed: Signal[IncidentSession | None] = Signal(self, "sessions-changed")
+        self.followed: IncidentSession | None = None
+        self.store_error: str | None = None
+        self.runbook, self.runbook_error = self._load_runbook()
+        self.store_path = self.settings.store or default_store(demo)
+        self.store: SessionStore | None = None
+        self._open_store()
+        prometheus = self.settings.prometheus
+        if demo:
+            anchor = self._demo_anchor()
+            transport = transport or DemoIncident(anchor, clock).transport()
+            prometheus = replace(prometheus, url=DEMO_URL, token=None, password=None, refresh=2.0)
+        self.probe = PrometheusProbe(prometheus, transport=transport, clock=clock)  # type: ignore[arg-type]
+        self.healths: dict[str, SourceHealth] = {
+            "prometheus": SourceHealth("prometheus", "not-configured")
+            if not prometheus.url
+            else SourceHealth("prometheus", "degraded", last_error="connecting…"),
+            **{name: SourceHealth.not_configured(name) for name in OTHER_SOURCES},
+        }
+        self._wake = asyncio.Event()
+        self._previous: dict[str, FiringAlert] = {}
+        self._showed_followed = False
+
+    # -- start-up -------------------------------------------------------------------------------
+
+    def _load_runbook(self) -> tuple[Runbook | None, str | None]:
+        path = self.settings.runbook or example_runbook()
+        try:
+            return load_runbook(path), None
+        except RunbookError as error:
+            return None, str(error)
+
+    def _open_store(self) -> None:
+        try:
+            self.store = SessionStore.open(self.store_path, read_only=self.observer)
+            self.store_error = None
+        except StoreError as error:
+            self.store = None
+            self.store_error = str(error)
+
+    def _demo_anchor(self) -> datetime:
+        now = self.clock()
+        stored = self.store.get_meta(ANCHOR_KEY) if self.store else None
+        anchor, is_new = demo_anchor(stored, now)
+        if is_new and self.store and not self.observer:
+            with contextlib.suppress(StoreError):
+                self.store.set_meta(ANCHOR_KEY, anchor.isoformat())
+        return anchor
+
+    def on_mount(self) -> None:
+        from screens.dashboard import DashboardScreen
+
+        if self.demo:
+            self.theme = "textual-dark"
+        self.push_screen(DashboardScreen())
+        self.run_worker(self._poll_prometheus(), group="prometheus", exclusive=True, name="prometheus")
+        if self.observer:
+            self.run_worker(self._follow_sessions(), group="observer", exclusive=True, name="observer")
+        if self.tick:
+            self.set_interval(1.0, self._tick)
+        if self.runbook_error:
+            self.notify(self.runbook_error, title="Runbook not loaded", severity="error", timeout=30)
+        if self.store_error and not self.observer:
+            self.notify(self.store_error, title="Sessions are not being saved", severity="error", timeout=30)
+
+    def _tick(self) -> None:
+        self.now = self.clock()
+
+    async def on_unmount(self) -> None:
+        await self.probe.aclose()
+        if self.store:
+            self.store.close()
+
+    # -- Prometheus ----------------------------------------------------------------------------
+
+    async def _poll_prometheus(self) -> None:
+        # The next poll is scheduled when this one ends, so a slow server never stacks polls up.
+        while True:
+            snapshot = await self.probe.poll()
+            self.healths["prometheus"] = snapshot.health
+            if snapshot.health.state in ("ok", "degraded") and not self.observer:
+                await self._record_resolved(snapshot)
+            self.snapshot = snapshot
+            self.now = self.clock()
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.probe.next_delay())
+
+    def refresh_now(self) -> None:
+        self._wake.set()
+
+    async def _record_resolved(self, snapshot: AlertsSnapshot) -> None:
+        current = {a.fingerprint: a for a in snapshot.alerts}
+        gone = [a for fp, a in self._previous.items() if fp not in current]
+        self._previous = current
+        if not gone or not self.store:
+            return
+        at = self.clock()
+        for alert in gone:
+            try:
+                session = await asyncio.to_thread(
+                    self.store.mark_resolved, alert.fingerprint, alert.active_at or at, at
+                )
+            except StoreError as error:
+                self.notify(str(error), title="Could not record a resolved alert", severity="error")
+                continue
+            if session:
+                self.sessions_changed.publish(session)
+
+    # -- sessions ------------------------------------------------------------------------------
+
+    def section_for(self, alert: FiringAlert) -> SectionMatch:
+        if not self.runbook:
+            return SectionMatch(None, "", ())
+        return match_section(self.runbook, alert.name, dict(alert.labels), dict(alert.annotations))
+
+    def section(self, slug: str | None) -> Section | None:
+        return self.runbook.section(slug) if self.runbook and slug else None
+
+    async def find_session(self, alert: FiringAlert) -> IncidentSession | None:
+        if not self.store or alert.active_at is None:
+            return None
+        try:
+            return await asyncio.to_thread(self.store.find, alert.fingerprint, alert.active_at)
+        except StoreError:
+            return None
+
+    async def open_session(self, alert: FiringAlert) -> IncidentSession | None:
+        """Start or resume the incident session of an alert (driver only)."""
+        if self.observer:
+            return await self.find_session(alert)
+        if not self.store:
+            self.notify(
+                self.store_error or "no session store", title="Sessions are not being saved", severity="error"
+            )
+            return None
+        match = self.section_for(alert)
+        try:
+            session = await asyncio.to_thread(
+                self.store.open_session,
+                fingerprint=alert.fingerprint,
+                alertname=alert.name,
+                active_at=alert.active_at or self.clock(),
+                section_slug=match.section.slug if match.section else None,
+                summary=alert.summary,
+                labels=alert.labels,
+                who=self.user,
+            )
+        except StoreError as error:
+            self.notify(str(error), title="Could not open the session", severity="error")
+            return None
+        self.sessions_changed.publish(session)
+        return session
+
+    async def set_step(
+        self, session: IncidentSession, index: int, state: StepState
+    ) -> IncidentSession | None:
+        """Write a step's state; returns the session as committed, or None (and says why) on failure."""
+        if self.observer or not self.store:
+            return None
+        try:
+            updated = await asyncio.to_thread(self.store.set_step, session.id, index, state, self.user)
+        except StoreError as error:
+            self.notify(str(error), title="Not saved", severity="error")
+            return None
+        self.sessions_changed.publish(updated)
+        return updated
+
+    async def add_note(
+        self, session: IncidentSession, text: str, step_index: int | None
+    ) -> IncidentSession | None:
+        if self.observer or not self.store:
+            return None
+        try:
+            updated = await asyncio.to_thread(self.store.add_note, session.id, text, self.user, step_index)
+        except StoreError as error:
+            self.notify(str(error), title="Note not saved", severity="error")
+            return None
+        self.sessions_changed.publish(updated)
+        return updated
+
+    async def export_session(self, session: IncidentSession) -> Path | None:
+        from tui.core.export import export_markdown
+
+        if not self.store:
+            return None
+        try:
+            timeline = await asyncio.to_thread(self.store.timeline, session.id)
+            latest = await asyncio.to_thread(self.store.get, session.id)
+        except StoreError as error:
+            self.notify(str(error), title="Export failed", severity="error")
+            return None
+        text = export_markdown(latest, timeline, self.section(latest.section_slug))
+        target = Path.cwd() / f"oncall-session-{latest.id}-{latest.alertname}.md"
+        target = target.with_name("".join(c if c.isalnum() or c in "-_." else "_" for c in target.name))
+        try:
+            await asyncio.to_thread(target.write_text, text, encoding="utf-8")
+        except OSError as error:
+            self.notify(f"{target}: {error.strerror or error}", title="Export failed", severity="error")
+            return None
+        return target
+
+    # -- observer ------------------------------------------------------------------------------
+
+    async def _follow_sessions(self) -> None:
+        """Observer: reload when another process commits (PRAGMA data_version), within a second."""
+        version: int | None = None
+        while True:
+            if self.store is None:
+                await asyncio.to_thread(self._open_store)
+            if self.store is not None:
+                try:
+                    current = await asyncio.to_thread(self.store.data_version)
+                    if current != version:
+                        version = current
+                        await self._reload_followed()
+                except StoreError as error:
+                    self.store_error = str(error)
+            await asyncio.sleep(OBSERVER_POLL)
+
+    async def _reload_followed(self) -> None:
+        assert self.store is not None
+        try:
+            if self.follow is not None:
+                session = await asyncio.to_thread(self.store.get, int(self.follow))
+            else:
+                session = await asyncio.to_thread(self.store.latest_active)
+        except (StoreError, ValueError) as error:
+            self.store_error = str(error)
+            session = None
+        self.followed = session
+        self.sessions_changed.publish(session)
+        if session is not None and not self._showed_followed:
+            # The observer lands on the driver's checklist once; after esc it stays where the user goes.
+            from screens.checklist import checklist_screen
+
+            self._showed_followed = True
+            self.push_screen(checklist_screen(True, follow=True))
+
+    # -- keys everywhere ---------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        # The palette offers the same actions as the footer and the help screen: the screen's bindings.
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.description or binding.action in seen or not active.enabled:
+                continue
+            seen.add(binding.action)
+            node = active.node
+            yield SystemCommand(
+                binding.description,
+                f"{binding.tooltip or binding.description} (key: {binding.key_display or binding.key})",
+                lambda action=binding.action, node=node: self.run_action(action, node),
+            )
+        yield from super().get_system_commands(screen)

@@ -1,0 +1,1 @@
+"""The textual-free core: runbook model, configuration, session store, export and demo data."""

@@ -1,0 +1,432 @@
+"""Settings: flags > environment > TOML file (with named profiles) > defaults, as one typed object."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import platformdirs
+
+# Every environment variable oncall reads, with what it sets (the README lists these).
+ENV_VARS: Mapping[str, str] = {
+    "PROMETHEUS_URL": "Prometheus base URL, e.g. http://prometheus:9090 (overrides [prometheus] url)",
+    "PROMETHEUS_TOKEN": "bearer token sent to Prometheus (overrides [prometheus] token/token_file/token_env)",
+    "ONCALL_PROFILE": "which [profiles.<name>] of the config file to use (--profile overrides it)",
+    "ONCALL_RUNBOOK": "path to the runbook Markdown file (overrides runbook)",
+    "ONCALL_STORE": "path to the incident session store, SQLite (overrides store)",
+    "ONCALL_USER": "who ticks steps in sessions, e.g. alice@bastion (overrides user)",
+}
+CONFIG_FILE_NAME = "oncall.toml"  # looked for in the working directory first
+USER_CONFIG_FILE_NAME = "config.toml"  # then in platformdirs.user_config_dir("oncall")
+DEFAULT_PROFILE = "default"  # the top level of the file
+
+
+class Secret:
+    """A token or password: usable by the probe, never shown by repr/str."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+class ConfigError(Exception):
+    """A bad setting: names the file, the key and what is wrong."""
+
+    def __init__(self, file: str, key: str, problem: str) -> None:
+        super().__init__(f"{file}: {key}: {problem}")
+        self.file = file
+        self.key = key
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class PrometheusSettings:
+    url: str | None = None  # None: not configured
+    token: Secret | None = None  # bearer token
+    username: str | None = None  # basic auth
+    password: Secret | None = None
+    ca_file: Path | None = None
+    verify: bool = True
+    timeout: float = 5.0  # seconds, per request
+    refresh: float = 5.0  # seconds between polls when healthy
+
+
+@dataclass(frozen=True)
+class Settings:
+    profile: str = "default"
+    prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
+    runbook: Path | None = None  # None: the shipped example runbook
+    store: Path | None = None  # None: sessions.db in the platformdirs user state dir
+    user: str | None = None  # who ticks steps; None: user@host
+    config_file: Path | None = None  # the TOML file read, if any
+
+
+# Where a value came from, for error messages: the file path, "environment" or "command line".
+ENVIRONMENT = "environment"
+COMMAND_LINE = "command line"
+
+_TOP_KEYS = ("runbook", "store", "user", "prometheus", "profiles")
+_PROFILE_KEYS = ("runbook", "store", "user", "prometheus")
+_PROMETHEUS_KEYS = (
+    "url",
+    "token",
+    "token_file",
+    "token_env",
+    "username",
+    "password",
+    "password_file",
+    "password_env",
+    "ca_file",
+    "verify",
+    "timeout",
+    "refresh",
+)
+_TOKEN_KEYS = ("token", "token_file", "token_env")
+_PASSWORD_KEYS = ("password", "password_file", "password_env")
+_STRING_KEYS = ("url", "token", "token_env", "username", "password", "password_env")
+_PATH_KEYS = ("token_file", "password_file", "ca_file")
+_SECONDS_KEYS = ("timeout", "refresh")
+_FLAG_KEYS = ("prometheus_url", "runbook", "store", "user", "refresh")
+
+
+def load_settings(
+    *,
+    config_path: Path | None = None,
+    profile: str | None = None,
+    env: Mapping[str, str] = os.environ,
+    flags: Mapping[str, object] | None = None,
+    cwd: Path | None = None,
+    user_config_dir: Path | None = None,
+) -> Settings:
+    """Build the settings. Raises ConfigError naming the file (or environment/flag), the key and the problem.
+
+    `profile` is the --profile flag; `user_config_dir` defaults to platformdirs.user_config_dir("oncall").
+    """
+    cwd = cwd or Path.cwd()
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    unknown_flags = sorted(set(flags) - set(_FLAG_KEYS))
+    if unknown_flags:
+        raise ConfigError(COMMAND_LINE, unknown_flags[0], "not a setting oncall knows")
+
+    path = _find_file(config_path, cwd, user_config_dir)
+    document: dict[str, Any] = {}
+    if path is not None:
+        document = _read_toml(path)
+        _check_document(document, str(path))
+
+    profile_name = profile or _env(env, "ONCALL_PROFILE") or DEFAULT_PROFILE
+    merged, origin = _overlay_profile(document, profile_name, path, from_flag=profile is not None)
+    file_label = str(path) if path else ""
+    base = path.parent if path else cwd
+
+    prom = _prometheus_from_file(merged.get("prometheus", {}), file_label, base, env, origin)
+    runbook = _file_path(merged.get("runbook"), base)
+    store = _file_path(merged.get("store"), base)
+    user = merged.get("user")
+
+    # environment over the file
+    if url := _env(env, "PROMETHEUS_URL"):
+        prom = replace(prom, url=_check_url(url, ENVIRONMENT, "PROMETHEUS_URL"))
+    if token := _env(env, "PROMETHEUS_TOKEN"):
+        prom = replace(prom, token=Secret(token))
+    if value := _env(env, "ONCALL_RUNBOOK"):
+        runbook = _user_path(value, cwd)
+    if value := _env(env, "ONCALL_STORE"):
+        store = _user_path(value, cwd)
+    if value := _env(env, "ONCALL_USER"):
+        user = value
+
+    # flags over everything
+    if "prometheus_url" in flags:
+        url = _flag_str(flags, "prometheus_url")
+        prom = replace(prom, url=_check_url(url, COMMAND_LINE, "--prometheus-url"))
+    if "refresh" in flags:
+        prom = replace(prom, refresh=_seconds(flags["refresh"], COMMAND_LINE, "--refresh"))
+    if "runbook" in flags:
+        runbook = _user_path(_flag_str(flags, "runbook"), cwd)
+    if "store" in flags:
+        store = _user_path(_flag_str(flags, "store"), cwd)
+    if "user" in flags:
+        user = _flag_str(flags, "user")
+
+    return Settings(
+        profile=profile_name,
+        prometheus=_move_url_credentials(prom),
+        runbook=runbook,
+        store=store,
+        user=user,
+        config_file=path,
+    )
+
+
+def _find_file(config_path: Path | None, cwd: Path, user_config_dir: Path | None) -> Path | None:
+    if config_path is not None:
+        path = Path(config_path).expanduser()
+        if not path.is_absolute():
+            path = cwd / path
+        if not path.is_file():
+            raise ConfigError(str(path), "--config", "no such file")
+        return path
+    local = cwd / CONFIG_FILE_NAME
+    if local.is_file():
+        return local
+    folder = user_config_dir or Path(platformdirs.user_config_dir("oncall"))
+    user_file = folder / USER_CONFIG_FILE_NAME
+    return user_file if user_file.is_file() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), "(file)", "is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(str(path), "(file)", f"cannot read it: {exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        where = re.search(r"\(at line (\d+), column (\d+)\)", message)
+        problem = re.sub(r"\s*\(at line \d+, column \d+\)", "", message) or "invalid TOML"
+        key = f"line {where.group(1)}, column {where.group(2)}" if where else "(syntax)"
+        raise ConfigError(str(path), key, f"invalid TOML: {problem}") from None
+
+
+def _check_document(document: dict[str, Any], file: str) -> None:
+    """Check every key and type of the whole file, every profile included, so a typo fails early."""
+    _check_table(document, file, "", _TOP_KEYS)
+    profiles = document.get("profiles", {})
+    if not isinstance(profiles, dict):
+        raise ConfigError(file, "profiles", f"must be a table of [profiles.<name>], got {_show(profiles)}")
+    for name, table in profiles.items():
+        if not isinstance(table, dict):
+            raise ConfigError(file, f"profiles.{name}", f"must be a table, got {_show(table)}")
+        _check_table(table, file, f"profiles.{name}.", _PROFILE_KEYS)
+
+
+def _check_table(table: dict[str, Any], file: str, prefix: str, allowed: tuple[str, ...]) -> None:
+    for key, value in table.items():
+        if key not in allowed:
+            raise ConfigError(file, prefix + key, _unknown(key, allowed))
+        if key in ("runbook", "store", "user") and not isinstance(value, str):
+            what = "a path" if key != "user" else "a name"
+            raise ConfigError(file, prefix + key, f"must be {what} in quotes, got {_show(value)}")
+    prom = table.get("prometheus", {})
+    if not isinstance(prom, dict):
+        raise ConfigError(file, prefix + "prometheus", f"must be a table [prometheus], got {_show(prom)}")
+    where = prefix + "prometheus."
+    for key, value in prom.items():
+        if key not in _PROMETHEUS_KEYS:
+            raise ConfigError(file, where + key, _unknown(key, _PROMETHEUS_KEYS))
+        if key in _STRING_KEYS and not isinstance(value, str):
+            raise ConfigError(file, where + key, f"must be a string, got {_show(value, key)}")
+        if key in _PATH_KEYS and not isinstance(value, str):
+            raise ConfigError(file, where + key, f"must be a path in quotes, got {_show(value)}")
+        if key == "verify" and not isinstance(value, bool):
+            raise ConfigError(file, where + key, f"must be true or false, got {_show(value)}")
+        if key in _SECONDS_KEYS:
+            _seconds(value, file, where + key)
+        if key == "url":
+            _check_url(value, file, where + key)
+    for group in (_TOKEN_KEYS, _PASSWORD_KEYS):
+        given = [k for k in group if k in prom]
+        if len(given) > 1:
+            raise ConfigError(file, where + given[1], f"set only one of {', '.join(group)}")
+
+
+def _overlay_profile(
+    document: dict[str, Any], name: str, path: Path | None, *, from_flag: bool
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The top level with the named profile laid over it, [prometheus] merged key by key.
+
+    Also returns, for each prometheus key, the table it came from ("prometheus." or
+    "profiles.<name>.prometheus."), so an error names the key as written in the file.
+    """
+    profiles: dict[str, Any] = document.get("profiles", {})
+    merged = {k: v for k, v in document.items() if k != "profiles"}
+    origin = dict.fromkeys(merged.get("prometheus", {}), "prometheus.")
+    if name not in profiles:
+        if name == DEFAULT_PROFILE:
+            return merged, origin
+        known = ", ".join(sorted(profiles)) or "none"
+        source = "--profile" if from_flag else "ONCALL_PROFILE"
+        file = str(path) if path else "(no config file)"
+        raise ConfigError(file, source, f"no profile {name!r}; profiles in this file: {known}")
+    overlay = profiles[name]
+    prom = dict(merged.get("prometheus", {}))
+    for group in (_TOKEN_KEYS, _PASSWORD_KEYS):
+        # a profile's own credential replaces the top level's, whichever form each uses
+        if any(k in overlay.get("prometheus", {}) for k in group):
+            for k in group:
+                prom.pop(k, None)
+    prom.update(overlay.get("prometheus", {}))
+    origin.update(dict.fromkeys(overlay.get("prometheus", {}), f"profiles.{name}.prometheus."))
+    merged.update({k: v for k, v in overlay.items() if k != "prometheus"})
+    if prom:
+        merged["prometheus"] = prom
+    return merged, origin
+
+
+def _prometheus_from_file(
+    table: dict[str, Any], file: str, base: Path, env: Mapping[str, str], origin: Mapping[str, str]
+) -> PrometheusSettings:
+    def key(name: str) -> str:
+        return origin.get(name, "prometheus.") + name
+
+    token = _secret(table, "token", file, base, env, key)
+    password = _secret(table, "password", file, base, env, key)
+    username = table.get("username")
+    if password is not None and username is None:
+        raise ConfigError(file, key("username"), "is needed with a password")
+    ca_file = _file_path(table.get("ca_file"), base)
+    if ca_file is not None and not ca_file.is_file():
+        raise ConfigError(file, key("ca_file"), f"no such file: {ca_file}")
+    defaults = PrometheusSettings()
+    return PrometheusSettings(
+        url=table.get("url"),
+        token=token,
+        username=username,
+        password=password,
+        ca_file=ca_file,
+        verify=table.get("verify", defaults.verify),
+        timeout=float(table.get("timeout", defaults.timeout)),
+        refresh=float(table.get("refresh", defaults.refresh)),
+    )
+
+
+def _secret(
+    table: dict[str, Any],
+    name: str,
+    file: str,
+    base: Path,
+    env: Mapping[str, str],
+    where: Callable[[str], str],
+) -> Secret | None:
+    """`name`, `name_file` or `name_env`, read into a Secret; the value itself is never in a message."""
+    if name in table:
+        return Secret(table[name])
+    if f"{name}_file" in table:
+        key = where(f"{name}_file")
+        path = _file_path(table[f"{name}_file"], base)
+        assert path is not None
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except UnicodeDecodeError:
+            raise ConfigError(file, key, f"{path} is not UTF-8 text") from None
+        except OSError as exc:
+            raise ConfigError(file, key, f"cannot read {path}: {exc.strerror or exc}") from None
+        if not value:
+            raise ConfigError(file, key, f"{path} is empty")
+        return Secret(value)
+    if f"{name}_env" in table:
+        variable = table[f"{name}_env"]
+        value = env.get(variable, "")
+        if not value:
+            raise ConfigError(file, where(f"{name}_env"), f"environment variable {variable} is not set")
+        return Secret(value)
+    return None
+
+
+def _move_url_credentials(prom: PrometheusSettings) -> PrometheusSettings:
+    """user:password@ in the URL becomes basic auth, so the URL itself is safe to show and log."""
+    if prom.url is None:
+        return prom
+    parts = urlsplit(prom.url)
+    if "@" not in parts.netloc:
+        return prom
+    host = parts.netloc.rsplit("@", 1)[1]
+    url = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    if prom.username is not None or prom.token is not None:
+        return replace(prom, url=url)  # explicit credentials win over the URL's
+    password = Secret(unquote(parts.password)) if parts.password is not None else None
+    return replace(prom, url=url, username=unquote(parts.username or ""), password=password)
+
+
+def _check_url(value: str, file: str, key: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        shown = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
+        raise ConfigError(file, key, f"must be an http:// or https:// URL with a host, got {shown!r}")
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError:
+        raise ConfigError(file, key, "has an invalid port") from None
+    return value.strip()
+
+
+def _seconds(value: object, file: str, key: str) -> float:
+    if isinstance(value, str) and file == COMMAND_LINE:
+        with contextlib.suppress(ValueError):  # argparse may hand over the text as typed
+            value = float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(file, key, f"must be a number of seconds, got {_show(value)}")
+    if not value > 0 or value != value or value == float("inf"):
+        raise ConfigError(file, key, f"must be more than 0 seconds, got {_show(value)}")
+    return float(value)
+
+
+def _flag_str(flags: Mapping[str, object], key: str) -> str:
+    value = flags[key]
+    if isinstance(value, Path):
+        return str(value)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(COMMAND_LINE, "--" + key.replace("_", "-"), f"must be text, got {_show(value)}")
+    return value
+
+
+def _env(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None  # an empty variable counts as unset, as in most shells' ${VAR:-default}
+
+
+def _file_path(value: str | None, base: Path) -> Path | None:
+    """A path from the config file: ~ expanded, relative paths resolved against the file's folder."""
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def _user_path(value: str, cwd: Path) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else cwd / path
+
+
+def _unknown(key: str, allowed: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"expected one of {', '.join(allowed)}"
+    return f"unknown key; {hint}"
+
+
+def _show(value: object, key: str = "") -> str:
+    """A value for an error message; secret-bearing keys are never echoed."""
+    if key in ("token", "password"):
+        return type(value).__name__
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as written in TOML
+    return repr(value)

@@ -1,0 +1,207 @@
+"""Export an incident session as postmortem-ready Markdown: facts, checklist, notes and timeline."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from tui.core.runbook import Section
+from tui.core.store import IncidentSession, StepRecord, TimelineEntry
+from tui.core.text import clean
+
+_STATE_MARKS = {"done": "✓ done", "skipped": "– skipped", "pending": "☐ pending"}
+# A pipe, with any backslashes right before it (which would otherwise escape our escaping backslash).
+_PIPE = re.compile(r"(\\*)\|")
+
+
+def format_time(moment: datetime) -> str:
+    """UTC, to the second, readable in a postmortem: ``2026-11-27 03:12:05Z``."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def format_duration(span: timedelta) -> str:
+    seconds = max(0, int(span.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h {minutes:02d}m"
+    if hours:
+        return f"{hours}h {minutes:02d}m {seconds:02d}s"
+    if minutes:
+        return f"{minutes}m {seconds:02d}s"
+    return f"{seconds}s"
+
+
+def export_markdown(
+    session: IncidentSession,
+    timeline: list[TimelineEntry],
+    section: Section | None,
+    *,
+    now: datetime | None = None,
+) -> str:
+    """The session as Markdown; ``now`` (when given) lets an unresolved incident show its duration so far."""
+    alertname = _line(session.alertname) or "(unnamed alert)"
+    out: list[str] = [f"# {alertname} — incident timeline", ""]
+    out += _facts(session, section, now)
+    out += _labels(session)
+    out += _checklist(session, section)
+    out += _notes(session, section)
+    out += _evidence(session, section)
+    out += _timeline(timeline)
+    out += _resolution(section)
+    while out and out[-1] == "":
+        out.pop()
+    return "\n".join(out) + "\n"
+
+
+def _facts(session: IncidentSession, section: Section | None, now: datetime | None) -> list[str]:
+    lines = [
+        f"- **Alert**: {_line(session.alertname)}",
+        f"- **Summary**: {_line(session.summary) or '(none)'}",
+        f"- **Fired**: {format_time(session.active_at)}",
+        f"- **Checklist opened**: {format_time(session.opened_at)} by {_line(session.opened_by)}",
+    ]
+    if session.resolved_at is not None:
+        lines.append(f"- **Resolved**: {format_time(session.resolved_at)}")
+        lines.append(f"- **Duration**: {format_duration(session.resolved_at - session.active_at)}")
+    else:
+        lines.append("- **Resolved**: not resolved")
+        if now is not None:
+            lines.append(f"- **Duration**: {format_duration(now - session.active_at)} so far")
+    lines.append(f"- **Last change**: {format_time(session.last_change_at)} by {_line(session.driver)}")
+    if section is not None:
+        title = _line(section.title)
+        named = _code(section.slug) + (f" — {title}" if title and title != section.slug else "")
+        lines.append(f"- **Runbook section**: {named}")
+    elif session.section_slug:
+        lines.append(
+            f"- **Runbook section**: no runbook section ({_code(session.section_slug)} was not found)"
+        )
+    else:
+        lines.append("- **Runbook section**: no runbook section")
+    lines.append(f"- **Fingerprint**: {_code(session.fingerprint)}")
+    return [*lines, ""]
+
+
+def _labels(session: IncidentSession) -> list[str]:
+    if not session.labels:
+        return []
+    rows = [f"| {_cell(name)} | {_cell(value)} |" for name, value in sorted(session.labels)]
+    return ["## Labels", "", "| label | value |", "| --- | --- |", *rows, ""]
+
+
+def _step_number(index: int, section: Section | None) -> int:
+    if section is not None and 0 <= index < len(section.steps):
+        return section.steps[index].number
+    return index + 1
+
+
+def _checklist(session: IncidentSession, section: Section | None) -> list[str]:
+    lines = ["## Triage checklist", ""]
+    indexes: list[int]
+    if section is None:
+        lines += [
+            "No runbook section: only the steps that were ticked or skipped are listed, by position.",
+            "",
+        ]
+        indexes = sorted(session.steps)
+    else:
+        # Steps recorded beyond the section's end mean the runbook changed since: keep them, marked.
+        indexes = sorted(set(range(len(section.steps))) | set(session.steps))
+    if not indexes:
+        return [*lines, "No step was ticked or skipped.", ""]
+    total = len(section.steps) if section is not None else len(indexes)
+    done = sum(1 for record in session.steps.values() if record.state == "done")
+    skipped = sum(1 for record in session.steps.values() if record.state == "skipped")
+    lines += [f"{done} of {total} done, {skipped} skipped.", ""]
+    lines += ["| # | state | step | who | when |", "| --- | --- | --- | --- | --- |"]
+    for index in indexes:
+        record: StepRecord | None = session.steps.get(index)
+        if section is not None and index < len(section.steps):
+            text = section.steps[index].text
+        elif section is not None:
+            text = "(no longer in the runbook section)"
+        else:
+            text = "(no runbook section)"
+        state = record.state if record else "pending"
+        who = _cell(record.who) if record else ""
+        when = format_time(record.at) if record else ""
+        number = _step_number(index, section)
+        lines.append(f"| {number} | {_STATE_MARKS[state]} | {_cell(text)} | {who} | {when} |")
+    return [*lines, ""]
+
+
+def _notes(session: IncidentSession, section: Section | None) -> list[str]:
+    if not session.notes:
+        return []
+    lines = ["## Notes", ""]
+    for note in session.notes:
+        where = "" if note.step_index is None else f"step {_step_number(note.step_index, section)}: "
+        body = clean(note.text, single_line=False).strip().split("\n")
+        # Continuation lines indented, so a multi-line note stays one list item.
+        rest = [f"  {line}" if line.strip() else "" for line in body[1:]]
+        lines.append(f"- {format_time(note.at)} · {_line(note.who)} · {where}{body[0]}")
+        lines += rest
+    return [*lines, ""]
+
+
+def _evidence(session: IncidentSession, section: Section | None) -> list[str]:
+    records = [record for _, record in sorted(session.steps.items()) if record.evidence.strip()]
+    if not records:
+        return []
+    lines = ["## Evidence", ""]
+    for record in records:
+        text = clean(record.evidence, single_line=False).rstrip("\n")
+        # A fence longer than any backtick run inside, so captured output can't close it early.
+        longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+        fence = "`" * max(3, longest + 1)
+        number = _step_number(record.index, section)
+        lines += [
+            f"Step {number}, {record.state} by {_line(record.who)} at {format_time(record.at)}:",
+            "",
+            fence,
+            text,
+            fence,
+            "",
+        ]
+    return lines
+
+
+def _timeline(timeline: list[TimelineEntry]) -> list[str]:
+    lines = ["## Timeline", ""]
+    if not timeline:
+        return [*lines, "No events recorded.", ""]
+    lines += ["| time (UTC) | who | event |", "| --- | --- | --- |"]
+    for entry in sorted(timeline, key=lambda e: e.at):
+        lines.append(f"| {format_time(entry.at)} | {_cell(entry.who)} | {_cell(entry.detail)} |")
+    return [*lines, ""]
+
+
+def _resolution(section: Section | None) -> list[str]:
+    lines = ["## Resolution (from the runbook)", ""]
+    if section is None:
+        return [*lines, "No runbook section.", ""]
+    text = clean(section.resolution, single_line=False).strip()
+    return [*lines, text or "The runbook section has no resolution text.", ""]
+
+
+def _line(value: object) -> str:
+    """One line with no control characters."""
+    return clean(value).strip()
+
+
+def _cell(value: object) -> str:
+    """One table cell: one line, and no pipe (nor backslash before one) that could end the cell."""
+    return _PIPE.sub(lambda m: m.group(1) * 2 + "\\|", _line(value))
+
+
+def _code(value: object) -> str:
+    """An inline code span that no backtick inside the value can close early."""
+    text = _line(value)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"

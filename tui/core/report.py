@@ -1,0 +1,357 @@
+"""Plain-text, JSON and Markdown reports for `oncall check` and `oncall snapshot`, without the UI."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import httpx
+
+from probes.health import SourceHealth
+from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe
+from tui.core.config import Settings
+from tui.core.runbook import Runbook, SectionMatch, match_section
+from tui.core.text import clean
+
+SnapshotFormat = Literal["text", "json", "markdown"]
+
+# The sources `oncall check` lists, in this order; only Prometheus has a probe so far.
+SOURCES = ("prometheus", "kubernetes", "postgresql", "redis")
+NOT_CHECKED_YET = "not checked by this version of oncall"
+SEVERITY_ORDER = ("critical", "warning", "info")  # anything else sorts after info
+STATE_ORDER = ("firing", "pending")
+
+
+def severity_rank(severity: str) -> int:
+    """0 for critical, 1 warning, 2 info, 3 anything else (case-insensitive)."""
+    try:
+        return SEVERITY_ORDER.index(severity.strip().lower())
+    except ValueError:
+        return len(SEVERITY_ORDER)
+
+
+def alert_sort_key(alert: FiringAlert, now: datetime) -> tuple[int, int, float, str, str]:
+    """Firing before pending, then severity (critical first), then age (oldest first); stable ties."""
+    state = STATE_ORDER.index(alert.state) if alert.state in STATE_ORDER else len(STATE_ORDER)
+    age = (now - alert.active_at).total_seconds() if alert.active_at else -math.inf
+    return (state, severity_rank(alert.severity), -age, alert.name, alert.fingerprint)
+
+
+def format_age(seconds: float | None) -> str:
+    """A short age like kubectl's: 45s, 12m, 3h5m, 2d4h; "?" when unknown."""
+    if seconds is None or math.isnan(seconds):
+        return "?"
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        hours, minutes = divmod(s // 60, 60)
+        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+    days, hours = divmod(s // 3600, 24)
+    return f"{days}d{hours}h" if hours else f"{days}d"
+
+
+def format_value(value: str) -> str:
+    """Prometheus's sample value made readable ("8.5e-01" → "0.85"); anything else as given."""
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    if math.isnan(number) or math.isinf(number):
+        return value
+    return f"{number:.4g}"
+
+
+# --- oncall check -----------------------------------------------------------------------------
+
+
+async def check_sources(
+    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+) -> list[SourceHealth]:
+    """One real poll of each configured source; the ones without a probe yet are reported as such."""
+    async with PrometheusProbe(settings.prometheus, transport=transport) as probe:
+        prometheus = await probe.poll()
+    others = [SourceHealth.not_configured(source, NOT_CHECKED_YET) for source in SOURCES[1:]]
+    return [prometheus.health, *others]
+
+
+def check_exit_code(healths: Iterable[SourceHealth]) -> int:
+    """0 when every configured source is ok; not-configured sources don't count."""
+    configured = [h for h in healths if h.state != "not-configured"]
+    return 0 if all(h.state == "ok" for h in configured) else 1
+
+
+def describe_health(health: SourceHealth) -> str:
+    """One line of plain words about a source, safe for any terminal, never holding a secret."""
+    if health.state in ("ok", "degraded"):
+        parts = [health.detail or "read"]
+        if health.latency is not None:
+            parts.append(f"in {round(health.latency * 1000)} ms")
+        if health.endpoint:
+            parts.append(f"from {health.endpoint}")
+        text = " ".join(parts)
+        if health.state == "degraded" and health.last_error:
+            text += f"; {health.last_error}"
+        return clean(text)
+    return clean(health.last_error or health.state.replace("-", " "))
+
+
+def format_check(healths: Iterable[SourceHealth], *, as_json: bool) -> str:
+    """One aligned line per source: `<source>  <state>  <detail>`, or a JSON list."""
+    healths = list(healths)
+    if as_json:
+        return json.dumps([_health_json(h) for h in healths], indent=2)
+    rows = [(clean(h.source), h.state, describe_health(h)) for h in healths]
+    source_width = max((len(r[0]) for r in rows), default=0)
+    state_width = max((len(r[1]) for r in rows), default=0)
+    return "\n".join(
+        f"{source:<{source_width}}  {state:<{state_width}}  {detail}".rstrip()
+        for source, state, detail in rows
+    )
+
+
+def _health_json(health: SourceHealth) -> dict[str, Any]:
+    return {
+        "source": health.source,
+        "state": health.state,
+        "detail": describe_health(health),
+        "endpoint": health.endpoint,
+        "latency_ms": round(health.latency * 1000, 1) if health.latency is not None else None,
+        "checked_at": _iso(health.checked_at),
+        "last_success": _iso(health.last_success),
+        "error": health.last_error,
+    }
+
+
+# --- oncall snapshot --------------------------------------------------------------------------
+
+
+async def take_snapshot(
+    settings: Settings,
+    runbook: Runbook | None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> AlertsSnapshot:
+    """One poll of Prometheus. `runbook` is matched later, by format_snapshot; it is accepted here so
+    the CLI hands both over in one place."""
+    del runbook  # matching needs no server: format_snapshot does it
+    async with PrometheusProbe(settings.prometheus, transport=transport) as probe:
+        return await probe.poll()
+
+
+def snapshot_exit_code(snapshot: AlertsSnapshot) -> int:
+    """0 when the alerts are fresh (ok or degraded), 1 when Prometheus is down, forbidden or not set."""
+    return 0 if snapshot.health.state in ("ok", "degraded") else 1
+
+
+def format_snapshot(
+    snapshot: AlertsSnapshot,
+    runbook: Runbook | None,
+    *,
+    fmt: SnapshotFormat,
+    now: datetime,
+) -> str:
+    """Firing and pending alerts with their runbook sections, as text, JSON or Markdown."""
+    alerts = sorted(snapshot.alerts, key=lambda a: alert_sort_key(a, now))
+    matches = [_match(runbook, alert) for alert in alerts]
+    if fmt == "json":
+        return _snapshot_json(snapshot, alerts, matches, now)
+    rows = [
+        _AlertRow(alert, match, _runbook_words(match, runbook))
+        for alert, match in zip(alerts, matches, strict=True)
+    ]
+    if fmt == "markdown":
+        return _snapshot_markdown(snapshot, rows, now)
+    if fmt == "text":
+        return _snapshot_text(snapshot, rows, now)
+    raise ValueError(f"unknown snapshot format {fmt!r}")
+
+
+def _match(runbook: Runbook | None, alert: FiringAlert) -> SectionMatch:
+    if runbook is None:
+        return SectionMatch(section=None, via="", nearest=())
+    return match_section(runbook, alert.name, dict(alert.labels), dict(alert.annotations))
+
+
+def _since(alert: FiringAlert, now: datetime) -> str:
+    return format_age((now - alert.active_at).total_seconds() if alert.active_at else None)
+
+
+def _runbook_words(match: SectionMatch, runbook: Runbook | None) -> str:
+    if match.section is not None:
+        section = match.section
+        title = clean(section.title)
+        return clean(section.slug) if title in ("", section.slug) else f"{clean(section.slug)} ({title})"
+    if runbook is None:
+        return "no runbook loaded"
+    if match.nearest:
+        return f"no runbook section (nearest: {', '.join(clean(s) for s in match.nearest)})"
+    return "no runbook section"
+
+
+def _status_lines(snapshot: AlertsSnapshot, now: datetime) -> list[str]:
+    """What the reader must know before trusting the list: down, stale, degraded, not configured."""
+    health = snapshot.health
+    error = clean(health.last_error or "")
+    if health.state == "not-configured":
+        # no full stop after an error: it often ends in a URL that gets copied
+        return [f"Prometheus is not configured: {error}" if error else "Prometheus is not configured"]
+    if health.state in ("down", "forbidden"):
+        word = "is down" if health.state == "down" else "refused access"
+        lines = [f"Prometheus {word}: {error}"]
+        if snapshot.fetched_at is not None and snapshot.alerts:
+            age = format_age((now - snapshot.fetched_at).total_seconds())
+            lines.append(f"The alerts below are stale: fetched {age} ago.")
+        else:
+            lines.append("No alerts to show.")
+        return lines
+    if health.state == "degraded" and error:
+        return [f"Note: {error}"]
+    return []
+
+
+def _counts(snapshot: AlertsSnapshot, alerts: list[FiringAlert]) -> str:
+    """Counts like "4 firing, 2 pending"; marked stale, or "unknown" when nothing could be read."""
+    firing = sum(1 for a in alerts if a.state == "firing")
+    counts = f"{firing} firing, {len(alerts) - firing} pending"
+    if snapshot.health.state in ("ok", "degraded"):
+        return counts
+    return f"{counts} (stale)" if snapshot.fetched_at is not None else "unknown"
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@dataclass(frozen=True)
+class _AlertRow:
+    alert: FiringAlert
+    match: SectionMatch
+    runbook: str  # plain words: the section, or why there is none
+
+
+def _snapshot_text(snapshot: AlertsSnapshot, rows: list[_AlertRow], now: datetime) -> str:
+    alerts = [row.alert for row in rows]
+    endpoint = clean(snapshot.health.endpoint or "Prometheus")
+    lines = [f"Alerts at {_stamp(now)} from {endpoint}: {_counts(snapshot, alerts)}"]
+    lines += _status_lines(snapshot, now)
+    if not alerts:
+        if snapshot.health.state in ("ok", "degraded"):
+            lines.append("No alerts firing or pending.")
+        return "\n".join(lines)
+    header = ("STATE", "SEVERITY", "ALERT", "SINCE", "VALUE", "RUNBOOK", "SUMMARY")
+    table = [header] + [
+        (
+            row.alert.state,
+            clean(row.alert.severity) or "-",
+            clean(row.alert.name),
+            _since(row.alert, now),
+            clean(format_value(row.alert.value)) or "-",
+            row.runbook,
+            clean(row.alert.summary),
+        )
+        for row in rows
+    ]
+    widths = [max(len(cells[i]) for cells in table) for i in range(len(header) - 1)]
+    lines.append("")
+    for cells in table:
+        padded = [cell.ljust(width) for cell, width in zip(cells, widths, strict=False)]
+        lines.append("  ".join([*padded, cells[-1]]).rstrip())
+    return "\n".join(lines)
+
+
+def _snapshot_markdown(snapshot: AlertsSnapshot, rows: list[_AlertRow], now: datetime) -> str:
+    alerts = [row.alert for row in rows]
+    endpoint = _md(snapshot.health.endpoint or "Prometheus")
+    stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [f"### Alerts at {stamp}: {_counts(snapshot, alerts)}", "", f"Source: {endpoint}"]
+    status = _status_lines(snapshot, now)
+    if status:
+        lines += ["", *(f"**{_md(line)}**" for line in status)]
+    if alerts:
+        lines.append("")
+    elif snapshot.health.state in ("ok", "degraded"):
+        lines += ["", "No alerts firing or pending."]
+    for row in rows:
+        alert, match = row.alert, row.match
+        state = "**FIRING**" if alert.state == "firing" else "_pending_"
+        parts = [
+            f"- {state} {_md(alert.severity or 'no severity')} **{_md(alert.name)}**",
+            f"since {_since(alert, now)}",
+            f"value {_md(format_value(alert.value)) or '-'}",
+        ]
+        line = " · ".join(parts)
+        if alert.summary:
+            line += f" — {_md(alert.summary)}"
+        if match.section is not None:
+            line += f" — runbook: `{clean(match.section.slug).replace('`', '')}`"
+            if match.section.title and match.section.title != match.section.slug:
+                line += f" {_md(match.section.title)}"
+        else:
+            line += f" — {_md(row.runbook)}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _snapshot_json(
+    snapshot: AlertsSnapshot, alerts: list[FiringAlert], matches: list[SectionMatch], now: datetime
+) -> str:
+    health = snapshot.health
+    document = {
+        "taken_at": _iso(now),
+        "prometheus": {
+            "state": health.state,
+            "endpoint": health.endpoint,
+            "error": health.last_error,
+            "fetched_at": _iso(snapshot.fetched_at),
+            "stale": health.state not in ("ok", "degraded") and bool(snapshot.alerts),
+        },
+        "counts": {
+            "firing": sum(1 for a in alerts if a.state == "firing"),
+            "pending": sum(1 for a in alerts if a.state == "pending"),
+        },
+        "alerts": [_alert_json(alert, match, now) for alert, match in zip(alerts, matches, strict=True)],
+    }
+    # ensure_ascii: server text keeps every character, escaped, so none reaches the terminal raw
+    return json.dumps(document, indent=2, ensure_ascii=True)
+
+
+def _alert_json(alert: FiringAlert, match: SectionMatch, now: datetime) -> dict[str, Any]:
+    section = match.section
+    return {
+        "state": alert.state,
+        "severity": alert.severity,
+        "name": alert.name,
+        "since": _since(alert, now),
+        "active_at": _iso(alert.active_at),
+        "value": alert.value,
+        "summary": alert.summary,
+        "labels": dict(alert.labels),
+        "annotations": dict(alert.annotations),
+        "fingerprint": alert.fingerprint,
+        "expression": alert.expression,
+        "for_seconds": alert.for_seconds,
+        "runbook": (
+            {"slug": section.slug, "title": section.title, "via": match.via} if section is not None else None
+        ),
+        "nearest_sections": list(match.nearest),
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#])")
+
+
+def _md(text: str) -> str:
+    """Server text for Markdown: control characters made visible, Markdown syntax escaped."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", clean(text))

@@ -1,0 +1,136 @@
+"""Turn runbook sections, alerts and health into rich Text; every untrusted value goes through clean()."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from rich.text import Text
+
+from probes.health import SourceHealth
+from tui.core.report import format_age
+from tui.core.runbook import Section, SectionMatch, TriageStep
+from tui.core.store import IncidentSession, StepState
+from tui.core.text import clean
+
+STATE_MARK: Mapping[StepState, tuple[str, str]] = {
+    "done": ("✓", "bold green"),
+    "skipped": ("–", "yellow"),
+    "pending": ("☐", "dim"),
+}
+
+HEALTH_MARK: Mapping[str, tuple[str, str]] = {
+    "ok": ("●", "green"),
+    "degraded": ("◐", "yellow"),
+    "down": ("✖", "bold red"),
+    "forbidden": ("⊘", "bold red"),
+    "not-configured": ("○", "dim"),
+}
+
+SEVERITY_STYLE: Mapping[str, str] = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def plain(value: object, style: str = "") -> Text:
+    """Untrusted text as a Text: never parsed as markup, control characters made visible."""
+    return Text(clean(value), style=style)
+
+
+def since(moment: datetime | None, now: datetime) -> str:
+    return format_age((now - moment).total_seconds() if moment else None)
+
+
+def clock_time(moment: datetime) -> str:
+    return moment.strftime("%H:%M:%SZ")
+
+
+def step_text(step: TriageStep) -> Text:
+    """The step's text with its inline `commands` highlighted."""
+    text = Text()
+    for i, part in enumerate(clean(step.text).split("`")):
+        text.append(part, style="bold cyan" if i % 2 else "")
+    return text
+
+
+def progress(section: Section, session: IncidentSession | None) -> Text:
+    total = len(section.steps)
+    states = [session.step_state(i) if session else "pending" for i in range(total)]
+    done = states.count("done")
+    skipped = states.count("skipped")
+    bar = Text()
+    for state in states:
+        bar.append("▰" if state != "pending" else "▱", style=STATE_MARK[state][1])
+    bar.append(f" {done}/{total} done")
+    if skipped:
+        bar.append(f", {skipped} skipped", style="yellow")
+    return bar
+
+
+def step_line(step: TriageStep, state: StepState) -> Text:
+    mark, style = STATE_MARK[state]
+    line = Text.assemble((f"{mark} ", style), (f"{step.number}. ", "bold"))
+    line.append_text(step_text(step))
+    return line
+
+
+def causes_text(section: Section) -> Text:
+    text = Text()
+    if not section.causes:
+        return Text("no common causes listed", style="dim")
+    for cause in section.causes:
+        text.append("• ")
+        text.append(clean(cause.text))
+        for link in cause.links:
+            text.append(f"  → #{clean(link)}", style="bold magenta")
+        text.append("\n")
+    text.rstrip()
+    return text
+
+
+def section_text(section: Section, session: IncidentSession | None = None) -> Text:
+    """A whole section, for the runbook pane and the runbook browser."""
+    text = Text()
+    if section.title != section.slug:
+        text.append(clean(section.title), style="bold")
+        text.append("\n")
+    text.append(clean(section.alert) or "no alert description", style="italic")
+    text.append("\n\nTriage  ", style="bold underline")
+    text.append_text(progress(section, session))
+    for i, step in enumerate(section.steps):
+        text.append("\n")
+        text.append_text(step_line(step, session.step_state(i) if session else "pending"))
+    if not section.steps:
+        text.append("\nno triage steps in this section", style="dim")
+    text.append("\n\nCommon causes\n", style="bold underline")
+    text.append_text(causes_text(section))
+    text.append("\n\nResolution\n", style="bold underline")
+    text.append(
+        clean(section.resolution, single_line=False) or "no resolution written",
+        style="" if section.resolution else "dim",
+    )
+    return text
+
+
+def unmapped_text(alertname: str, match: SectionMatch) -> Text:
+    text = Text()
+    text.append("No runbook section for ", style="bold yellow")
+    text.append(clean(alertname), style="bold")
+    text.append(".", style="bold yellow")
+    if match.nearest:
+        text.append("\nNearest sections: ")
+        text.append(", ".join(clean(s) for s in match.nearest), style="bold magenta")
+        text.append("\nPress b to browse the runbook.", style="dim")
+    return text
+
+
+def health_chip(health: SourceHealth, now: datetime) -> Text:
+    mark, style = HEALTH_MARK.get(health.state, ("?", ""))
+    chip = Text.assemble((f"{mark} ", style), (health.source, "bold"), " ")
+    if health.state == "not-configured":
+        chip.append("not configured", style="dim")
+    elif health.state == "ok":
+        chip.append(f"ok {since(health.last_success, now)}", style=style)
+    else:
+        chip.append(health.state, style=style)
+        if health.last_success:
+            chip.append(f" stale {since(health.last_success, now)}", style="yellow")
+    return chip
