@@ -97,7 +97,7 @@ class OncallApp(App[None]):
 
     def _open_store(self) -> None:
         try:
-            self.store = SessionStore.open(self.store_path, read_only=self.observer)
+            self.store = SessionStore.open(self.store_path, read_only=self.observer, clock=self.clock)
             self.store_error = None
         except StoreError as error:
             self.store = None

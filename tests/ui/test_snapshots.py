@@ -1,0 +1,50 @@
+"""How oncall looks, as SVG snapshots of the demo at a fixed size and a frozen clock.
+
+Review changes with `pytest tests/ui/test_snapshots.py --snapshot-report` before `--snapshot-update`.
+"""
+
+from __future__ import annotations
+
+from tests.ui.conftest import make_app, wait_for
+from tui.widgets.alerts import AlertsTable
+
+SIZE = (140, 40)
+
+
+async def _alerts_loaded(pilot) -> None:
+    table = pilot.app.screen.query_one(AlertsTable)
+    await wait_for(lambda: table.row_count == 4, what="demo alerts")
+    await pilot.pause()
+
+
+def test_dashboard_snapshot(snap_compare, tmp_path):
+    assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=_alerts_loaded)
+
+
+def test_checklist_snapshot(snap_compare, tmp_path):
+    async def tick_two_steps(pilot) -> None:
+        await _alerts_loaded(pilot)
+        await pilot.press("enter")
+        await wait_for(lambda: getattr(pilot.app.screen, "session", None) is not None, what="session")
+        await pilot.press("space", "j", "s", "j")
+        await wait_for(lambda: pilot.app.screen.session.step_state(1) == "skipped", what="ticks")
+        await pilot.pause()
+
+    assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=tick_two_steps)
+
+
+def test_runbook_browser_snapshot(snap_compare, tmp_path):
+    async def browse(pilot) -> None:
+        await pilot.press("b", "j", "j")
+        await pilot.pause()
+
+    assert snap_compare(make_app(tmp_path, demo=False), terminal_size=SIZE, run_before=browse)
+
+
+def test_help_snapshot(snap_compare, tmp_path):
+    async def help_on_dashboard(pilot) -> None:
+        await _alerts_loaded(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=help_on_dashboard)
