@@ -169,3 +169,52 @@ async def test_runbook_browser_lists_every_section_without_prometheus(tmp_path):
         await pilot.pause()
         assert "#api-down" in screen_text(app)
         assert "Check pod status" in screen_text(app)
+
+
+async def test_a_resolved_demo_alert_closes_its_session(tmp_path):
+    clock = FixedClock()
+    app = make_app(tmp_path, clock=clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        table = app.screen.query_one(AlertsTable)
+        await wait_for(lambda: table.row_count == 4, what="demo alerts")
+        row = next(i for i, a in enumerate(table.alerts) if a.name == "SlowRedisOperations")
+        table.move_cursor(row=row)
+        await pilot.press("enter")
+        await wait_for(lambda: getattr(app.screen, "session", None) is not None, what="its session")
+        screen = app.screen
+        clock.advance(100)  # the demo script clears SlowRedisOperations 90 s into the incident
+        app.refresh_now()
+        await wait_for(lambda: screen.session.resolved_at is not None, what="the session to be resolved")
+        assert "resolved 03:01:40Z" in screen_text(app)
+    store = SessionStore.open(tmp_path / "sessions.db", read_only=True)
+    try:
+        (session,) = store.sessions()
+        kinds = [entry.kind for entry in store.timeline(session.id)]
+    finally:
+        store.close()
+    assert session.alertname == "SlowRedisOperations"
+    assert kinds[-1] == "resolved" and "fired" in kinds
+
+
+async def test_observer_without_a_session_waits_and_then_follows_the_driver_to_another_alert(tmp_path):
+    clock = FixedClock()
+    driver = make_app(tmp_path, clock=clock)
+    async with driver.run_test(size=(160, 48)) as dpilot:
+        table = driver.screen.query_one(AlertsTable)
+        await wait_for(lambda: table.row_count == 4, what="demo alerts")
+        observer = make_app(tmp_path, clock=clock, observe="latest", user="bob@laptop")
+        async with observer.run_test(size=(160, 48)):
+            await wait_for(lambda: "waiting for a driver" in screen_text(observer), what="the waiting badge")
+            await dpilot.press("enter")
+            await wait_for(
+                lambda: isinstance(observer.screen, ChecklistScreen) and observer.screen.session is not None,
+                what="observer follows the first session",
+            )
+            assert observer.screen.session.alertname == "HighDatabaseConnections"
+            await dpilot.press("escape", "j", "enter")
+            await wait_for(
+                lambda: observer.screen.session.alertname == "HighApiLatency",
+                timeout=1.0,
+                what="observer to follow the driver to the next alert",
+            )
+            assert "Check Redis connection pool" in screen_text(observer)
