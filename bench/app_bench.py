@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import resource
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from bench.timing import report
 from tests.ui.conftest import make_app, wait_for
 from tui.core.paths import example_runbook
 from tui.core.runbook import parse_runbook
 from tui.widgets.alerts import AlertsTable
-
-
-def _line(name: str, values_ms: list[float]) -> None:
-    ordered = sorted(values_ms)
-    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-    print(
-        f"{name:<42} n={len(values_ms):<4} median {statistics.median(values_ms):8.2f} ms   "
-        f"p95 {p95:8.2f} ms   max {ordered[-1]:8.2f} ms"
-    )
 
 
 def bench_parse(rounds: int = 200) -> None:
@@ -31,7 +22,7 @@ def bench_parse(rounds: int = 200) -> None:
         start = time.perf_counter()
         parse_runbook(text)
         timings.append((time.perf_counter() - start) * 1000)
-    _line("runbook parse (seed, 12 sections)", timings)
+    report("runbook parse (seed, 12 sections)", timings)
 
 
 async def _first_alerts(workdir: Path) -> float:
@@ -68,8 +59,8 @@ def main() -> None:
     bench_parse()
     with tempfile.TemporaryDirectory() as tmp:
         starts = [asyncio.run(_first_alerts(Path(tmp) / f"start{i}")) for i in range(5)]
-        _line("demo: app start to first alerts drawn", starts)
-        _line(
+        report("demo: app start to first alerts drawn", starts)
+        report(
             "observer: driver key to observer's screen", asyncio.run(_observer_latency(Path(tmp) / "obs", 20))
         )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

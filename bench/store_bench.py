@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.timing import report
 from tui.core.store import SessionStore
 
 
@@ -20,15 +20,6 @@ def _measure(action: Callable[[], object], rounds: int) -> list[float]:
         action()
         timings.append((time.perf_counter() - start) * 1000)
     return timings
-
-
-def _report(name: str, timings: list[float]) -> None:
-    ordered = sorted(timings)
-    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-    print(
-        f"{name:<34} n={len(timings):<5} median {statistics.median(timings):7.3f} ms   "
-        f"p95 {p95:7.3f} ms   max {ordered[-1]:7.3f} ms"
-    )
 
 
 def main() -> None:
@@ -86,9 +77,9 @@ def main() -> None:
         f"store in {path.parent} ({args.steps} steps, {args.notes} notes, "
         f"timeline ends at {timeline_size} entries)"
     )
-    _report("set_step commit (synchronous=FULL)", commits)
-    _report("observer reload (latest+timeline)", reloads)
-    _report("observer poll (data_version)", polls)
+    report("set_step commit (synchronous=FULL)", commits)
+    report("observer reload (latest+timeline)", reloads)
+    report("observer poll (data_version)", polls)
 
 
 if __name__ == "__main__":

@@ -73,7 +73,6 @@ class ChecklistScreen(Screen[None]):
 
     async def on_mount(self) -> None:
         self.app.sessions_changed.subscribe(self, self._on_session_changed)
-        self.watch(self.app, "now", self._refresh_header)
         if self.alert is not None:
             self.match = self.app.section_for(self.alert)
             self.session = await self._load_session(self.alert)
@@ -91,17 +90,6 @@ class ChecklistScreen(Screen[None]):
         self.match = SectionMatch(section, "session", ())
 
     # -- drawing ---------------------------------------------------------------------------------
-
-    def _refresh_header(self, _now: object = None) -> None:
-        app = self.app
-        self.query_one(StatusHeader).show(
-            profile="demo" if app.demo else app.settings.profile,
-            demo=app.demo,
-            observer=app.observer,
-            followed=self.session if app.observer else None,
-            healths=list(app.healths.values()),
-            now=app.now,
-        )
 
     def _title(self) -> Text:
         now = self.app.now
@@ -181,7 +169,6 @@ class ChecklistScreen(Screen[None]):
 
     def _redraw(self) -> None:
         self.query_one("#checklist-title", Static).update(self._title())
-        self._refresh_header()
         for index, card in enumerate(self.query(StepCard)):
             card.update(self._step_text(index))
             card.set_class(index == self.selected, "-selected")

@@ -33,8 +33,8 @@ class DashboardScreen(Screen[None]):
         Binding("enter", "open_checklist", "Checklist", priority=True),
         Binding("b", "browse_runbook", "Runbook"),
         Binding("r", "refresh", "Refresh"),
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
+        Binding("j", "cursor_down", "Next alert", key_display="j/↓"),
+        Binding("k", "cursor_up", "Previous alert", key_display="k/↑"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -56,24 +56,12 @@ class DashboardScreen(Screen[None]):
         self.app.sessions_changed.subscribe(self, self._on_session_changed)
         self.query_one(AlertsTable).focus()
         self._shown: tuple[str, int | None] | None = None
-        self._refresh_header()
 
     @property
     def table(self) -> AlertsTable:
         return self.query_one(AlertsTable)
 
     # -- drawing ------------------------------------------------------------------------------
-
-    def _refresh_header(self) -> None:
-        app = self.app
-        self.query_one(StatusHeader).show(
-            profile="demo" if app.demo else app.settings.profile,
-            demo=app.demo,
-            observer=app.observer,
-            followed=app.followed,
-            healths=list(app.healths.values()),
-            now=app.now,
-        )
 
     def _alerts_status(self, snapshot: AlertsSnapshot | None) -> Text:
         app = self.app
@@ -115,17 +103,14 @@ class DashboardScreen(Screen[None]):
         if snapshot is not None:
             self.table.show(snapshot.alerts, self.app.now)
             self._show_selected()
-        self._refresh_header()
 
     def _on_tick(self, _now: object) -> None:
-        self._refresh_header()
         if self.app.snapshot is not None:
             self.query_one("#alerts-status", Static).update(self._alerts_status(self.app.snapshot))
 
     def _on_session_changed(self, _session: IncidentSession | None) -> None:
         self._shown = None
         self._show_selected()
-        self._refresh_header()
 
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self) -> None:

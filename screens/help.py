@@ -9,18 +9,15 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from tui.widgets.bindings import shown_bindings
+
 
 def binding_rows(screen: Screen) -> list[tuple[str, str]]:
-    """(key, description) for every enabled binding of `screen`, in the order the footer uses."""
-    rows: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for key, active in screen.active_bindings.items():
-        binding = active.binding
-        if not binding.description or not active.enabled or binding.action in seen:
-            continue
-        seen.add(binding.action)
-        rows.append((binding.key_display or screen.app.get_key_display(binding) or key, binding.description))
-    return rows
+    """(key, description) of each binding the footer shows for `screen`."""
+    return [
+        (a.binding.key_display or screen.app.get_key_display(a.binding), a.binding.description)
+        for a in shown_bindings(screen)
+    ]
 
 
 class HelpScreen(ModalScreen[None]):

@@ -38,14 +38,6 @@ class RunbookBrowserScreen(Screen[None]):
 
     def on_mount(self) -> None:
         app = self.app
-        self.query_one(StatusHeader).show(
-            profile="demo" if app.demo else app.settings.profile,
-            demo=app.demo,
-            observer=app.observer,
-            followed=app.followed,
-            healths=list(app.healths.values()),
-            now=app.now,
-        )
         sections = app.runbook.sections if app.runbook else ()
         options = self.query_one("#sections", OptionList)
         options.border_title = f"Runbook · {len(sections)} sections"
@@ -65,7 +57,8 @@ class RunbookBrowserScreen(Screen[None]):
         if runbook is None or not (0 <= index < len(runbook.sections)):
             return
         section = runbook.sections[index]
-        text = Text(f"#{section.slug}\n", style="bold magenta")
+        text = Text()
+        text.append(f"#{section.slug}\n", style="bold magenta")
         text.append_text(section_text(section))
         self.query_one("#section-body", Static).update(text)
         self.query_one("#section-view", VerticalScroll).scroll_home(animate=False)

@@ -22,7 +22,9 @@ from tui.core.demo import ANCHOR_KEY, DEMO_URL, DemoIncident, demo_anchor
 from tui.core.paths import default_store, default_user, example_runbook
 from tui.core.runbook import Runbook, RunbookError, Section, SectionMatch, load_runbook, match_section
 from tui.core.store import IncidentSession, SessionStore, StepState, StoreError
+from tui.widgets.bindings import shown_bindings
 
+Session = IncidentSession
 OTHER_SOURCES = ("kubernetes", "postgresql", "redis")
 OBSERVER_POLL = 0.25  # seconds between data_version checks: changes show well within 1 s
 
@@ -217,32 +219,27 @@ class OncallApp(App[None]):
         self.sessions_changed.publish(session)
         return session
 
-    async def set_step(
-        self, session: IncidentSession, index: int, state: StepState
-    ) -> IncidentSession | None:
-        """Write a step's state; returns the session as committed, or None (and says why) on failure."""
+    async def _write(self, title: str, method: str, *args: object) -> IncidentSession | None:
+        """One store write off the event loop; returns the session as committed, or None (and says why)."""
         if self.observer or not self.store:
             return None
         try:
-            updated = await asyncio.to_thread(self.store.set_step, session.id, index, state, self.user)
+            updated = await asyncio.to_thread(getattr(self.store, method), *args)
         except StoreError as error:
-            self.notify(str(error), title="Not saved", severity="error")
+            self.notify(str(error), title=title, severity="error")
             return None
         self.sessions_changed.publish(updated)
         return updated
 
+    async def set_step(
+        self, session: IncidentSession, index: int, state: StepState
+    ) -> IncidentSession | None:
+        return await self._write("Not saved", "set_step", session.id, index, state, self.user)
+
     async def add_note(
         self, session: IncidentSession, text: str, step_index: int | None
     ) -> IncidentSession | None:
-        if self.observer or not self.store:
-            return None
-        try:
-            updated = await asyncio.to_thread(self.store.add_note, session.id, text, self.user, step_index)
-        except StoreError as error:
-            self.notify(str(error), title="Note not saved", severity="error")
-            return None
-        self.sessions_changed.publish(updated)
-        return updated
+        return await self._write("Note not saved", "add_note", session.id, text, self.user, step_index)
 
     async def export_session(self, session: IncidentSession) -> Path | None:
         from tui.core.export import export_markdown
@@ -312,16 +309,11 @@ class OncallApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         # The palette offers the same actions as the footer and the help screen: the screen's bindings.
-        seen: set[str] = set()
-        for active in screen.active_bindings.values():
+        for active in shown_bindings(screen):
             binding = active.binding
-            if not binding.description or binding.action in seen or not active.enabled:
-                continue
-            seen.add(binding.action)
-            node = active.node
             yield SystemCommand(
                 binding.description,
                 f"{binding.tooltip or binding.description} (key: {binding.key_display or binding.key})",
-                lambda action=binding.action, node=node: self.run_action(action, node),
+                lambda action=binding.action, node=active.node: self.run_action(action, node),
             )
         yield from super().get_system_commands(screen)

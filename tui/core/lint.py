@@ -12,6 +12,7 @@ from urllib.parse import unquote
 import yaml
 
 from tui.core.runbook import Runbook, match_section
+from tui.core.text import read_text_file
 
 
 class RulesError(Exception):
@@ -133,18 +134,7 @@ def _rule_problems(runbook: Runbook, rules: Sequence[AlertRule]) -> list[LintPro
 def load_rule_alert_names(path: Path) -> list[tuple[str, str | None]]:
     """(alertname, runbook section anchor or None) of each alerting rule in a Prometheus rules file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RulesError(f"the rules file {path} does not exist") from None
-    except PermissionError:
-        raise RulesError(f"no permission to read the rules file {path}") from None
-    except IsADirectoryError:
-        raise RulesError(f"the rules file {path} is a directory, not a YAML file") from None
-    except UnicodeDecodeError:
-        raise RulesError(f"the rules file {path} is not UTF-8 text") from None
-    except OSError as error:
-        raise RulesError(f"can't read the rules file {path}: {error.strerror or error}") from None
+    text = read_text_file(path, "the rules file", "YAML file", RulesError)
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as error:

@@ -13,6 +13,8 @@ from urllib.parse import unquote
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from tui.core.text import read_text_file
+
 
 class RunbookError(Exception):
     """The runbook can't be read or holds no section; the message is plain words for the screen."""
@@ -73,24 +75,7 @@ class SectionMatch:
 def load_runbook(path: Path) -> Runbook:
     """Read and parse a runbook file; every failure is a RunbookError naming the path."""
     path = Path(path)
-    try:
-        if path.is_dir():
-            raise RunbookError(f"the runbook {path} is a directory, not a Markdown file")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise RunbookError(f"the runbook {path} does not exist") from None
-    except PermissionError:
-        raise RunbookError(f"no permission to read the runbook {path}") from None
-    except IsADirectoryError:
-        raise RunbookError(f"the runbook {path} is a directory, not a Markdown file") from None
-    except OSError as error:
-        raise RunbookError(f"can't read the runbook {path}: {error.strerror or error}") from None
-    try:
-        text = data.decode("utf-8-sig")  # a BOM from a Windows editor is not content
-    except UnicodeDecodeError as error:
-        raise RunbookError(
-            f"the runbook {path} is not UTF-8 text (undecodable byte at offset {error.start})"
-        ) from None
+    text = read_text_file(path, "the runbook", "Markdown file", RunbookError)
     return parse_runbook(text, source=path)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 # C0 controls (but tab/newline handled separately), DEL and C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -28,3 +29,27 @@ def clean(value: object, *, single_line: bool = True) -> str:
     else:
         text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
     return _CONTROL.sub(_picture, text)
+
+
+def read_text_file(path: Path, what: str, kind: str, error: type[Exception]) -> str:
+    """Read a UTF-8 file the user named; every failure is `error` in plain words naming `what` and the path.
+
+    `what` is e.g. "the runbook", `kind` what it should be ("Markdown file"). A BOM is not content.
+    """
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise error(f"{what} {path} is a directory, not a {kind}")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise error(f"{what} {path} does not exist") from None
+    except PermissionError:
+        raise error(f"no permission to read {what} {path}") from None
+    except IsADirectoryError:
+        raise error(f"{what} {path} is a directory, not a {kind}") from None
+    except OSError as problem:
+        raise error(f"can't read {what} {path}: {problem.strerror or problem}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as problem:
+        raise error(f"{what} {path} is not UTF-8 text (undecodable byte at offset {problem.start})") from None

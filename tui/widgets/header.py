@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Any
 
 from rich.text import Text
 from textual.widgets import Static
 
-from probes.health import SourceHealth
-from tui.core.store import IncidentSession
 from tui.core.text import clean
 from tui.widgets.render import health_chip, since
 
 
 class StatusHeader(Static):
+    """Draws itself from the app's state, every second and whenever a poll or a session changes."""
+
     DEFAULT_CSS = """
     StatusHeader {
         height: 1;
@@ -23,31 +23,30 @@ class StatusHeader(Static):
     }
     """
 
-    def show(
-        self,
-        *,
-        profile: str,
-        demo: bool,
-        observer: bool,
-        followed: IncidentSession | None,
-        healths: list[SourceHealth],
-        now: datetime,
-    ) -> None:
+    def on_mount(self) -> None:
+        self.watch(self.app, "now", self.redraw)
+        self.watch(self.app, "snapshot", self.redraw, init=False)
+        self.app.sessions_changed.subscribe(self, self.redraw)
+
+    def redraw(self, _changed: Any = None) -> None:
+        app: Any = self.app
+        now = app.now
         text = Text.assemble(("oncall", "bold"), "  ")
-        text.append(f"profile {clean(profile)}", style="dim")
-        if demo:
-            text.append("  ")
+        if app.demo:
             text.append(" DEMO ", style="bold black on yellow")
-        if observer:
+        else:
+            text.append(f"profile {clean(app.settings.profile)}", style="dim")
+        if app.observer:
             text.append("  ")
             text.append(" 🔒 OBSERVER ", style="bold white on dark_blue")
+            followed = app.followed
             if followed:
                 text.append(" driven by ")
                 text.append(clean(followed.driver), style="bold")
                 text.append(f" ({since(followed.last_change_at, now)} ago)", style="dim")
             else:
                 text.append(" waiting for a driver", style="dim")
-        for health in healths:
+        for health in app.healths.values():
             text.append("   ")
             text.append_text(health_chip(health, now))
         self.update(text)
