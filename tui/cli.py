@@ -16,13 +16,7 @@ from tui.core.paths import default_store, example_runbook
 from tui.core.runbook import Runbook, RunbookError, load_runbook
 
 EPILOG = """\
-commands:
-  oncall runbook lint PATH [--rules RULES.yml] [--json]   check a runbook (and its alert rules)
-  oncall check [--json]                                   is every configured source reachable?
-  oncall snapshot [--json|--markdown]                     print firing alerts with their runbook section
-  oncall sessions                                         list incident sessions
-  oncall export SESSION [-o FILE]                         write a session's timeline as Markdown
-
+start here: oncall --demo (a scripted incident, no servers); in a second terminal: oncall --demo --observe
 keys: ? help, ctrl+p command palette, enter checklist, b runbook, q quit
 environment: PROMETHEUS_URL, PROMETHEUS_TOKEN, ONCALL_PROFILE, ONCALL_RUNBOOK, ONCALL_STORE, ONCALL_USER
 """
