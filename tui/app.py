@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -24,7 +25,6 @@ from tui.core.runbook import Runbook, RunbookError, Section, SectionMatch, load_
 from tui.core.store import IncidentSession, SessionStore, StepState, StoreError
 from tui.widgets.bindings import shown_bindings
 
-Session = IncidentSession
 OTHER_SOURCES = ("kubernetes", "postgresql", "redis")
 OBSERVER_POLL = 0.25  # seconds between data_version checks: changes show well within 1 s
 
@@ -54,7 +54,7 @@ class OncallApp(App[None]):
         demo: bool = False,
         observe: str | None = None,
         clock: Callable[[], datetime] = utc_now,
-        transport: object | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
         tick: bool = True,
     ) -> None:
         super().__init__()
@@ -77,7 +77,7 @@ class OncallApp(App[None]):
             anchor = self._demo_anchor()
             transport = transport or DemoIncident(anchor, clock).transport()
             prometheus = replace(prometheus, url=DEMO_URL, token=None, password=None, refresh=2.0)
-        self.probe = PrometheusProbe(prometheus, transport=transport, clock=clock)  # type: ignore[arg-type]
+        self.probe = PrometheusProbe(prometheus, transport=transport, clock=clock)
         self.healths: dict[str, SourceHealth] = {
             "prometheus": SourceHealth("prometheus", "not-configured")
             if not prometheus.url
@@ -117,8 +117,6 @@ class OncallApp(App[None]):
     def on_mount(self) -> None:
         from screens.dashboard import DashboardScreen
 
-        if self.demo:
-            self.theme = "textual-dark"
         self.push_screen(DashboardScreen())
         self.run_worker(self._poll_prometheus(), group="prometheus", exclusive=True, name="prometheus")
         if self.observer:
@@ -267,6 +265,7 @@ class OncallApp(App[None]):
     async def _follow_sessions(self) -> None:
         """Observer: reload when another process commits (PRAGMA data_version), within a second."""
         version: int | None = None
+        shown_error: str | None = None
         while True:
             if self.store is None:
                 await asyncio.to_thread(self._open_store)
@@ -278,6 +277,10 @@ class OncallApp(App[None]):
                         await self._reload_followed()
                 except StoreError as error:
                     self.store_error = str(error)
+            if self.store_error != shown_error:
+                shown_error = self.store_error  # say it once, not every 0.25 s
+                if shown_error:
+                    self.notify(shown_error, title="Nothing to follow yet", severity="warning", timeout=15)
             await asyncio.sleep(OBSERVER_POLL)
 
     async def _reload_followed(self) -> None:
@@ -287,7 +290,8 @@ class OncallApp(App[None]):
                 session = await asyncio.to_thread(self.store.get, int(self.follow))
             else:
                 session = await asyncio.to_thread(self.store.latest_active)
-        except (StoreError, ValueError) as error:
+            self.store_error = None
+        except StoreError as error:
             self.store_error = str(error)
             session = None
         self.followed = session

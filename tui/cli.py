@@ -250,7 +250,12 @@ def run_app(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.observe not in (None, "latest") and not str(args.observe).isdigit():
+        parser.error(
+            f"--observe takes a session number from `oncall sessions` or nothing, not {args.observe!r}"
+        )
     from tui.core.store import StoreError
 
     try:

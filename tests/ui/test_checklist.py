@@ -218,3 +218,34 @@ async def test_observer_without_a_session_waits_and_then_follows_the_driver_to_a
                 what="observer to follow the driver to the next alert",
             )
             assert "Check Redis connection pool" in screen_text(observer)
+
+
+async def test_observer_of_a_named_session_follows_that_one(tmp_path):
+    driver = make_app(tmp_path)
+    async with driver.run_test(size=(160, 48)) as dpilot:
+        await _open_first_checklist(driver, dpilot)  # session 1
+        await dpilot.press("escape", "j", "enter")  # session 2 is now the latest
+        await wait_for(
+            lambda: getattr(driver.screen, "session", None) is not None and driver.screen.session.id == 2,
+            what="a second session",
+        )
+        observer = make_app(tmp_path, observe="1", user="bob@laptop")
+        async with observer.run_test(size=(160, 48)):
+            await wait_for(
+                lambda: isinstance(observer.screen, ChecklistScreen) and observer.screen.session is not None,
+                what="observer on session 1",
+            )
+            assert observer.screen.session.alertname == "HighDatabaseConnections"
+
+
+async def test_observer_of_a_missing_session_says_so(tmp_path):
+    driver = make_app(tmp_path)
+    async with driver.run_test(size=(160, 48)) as dpilot:
+        await _open_first_checklist(driver, dpilot)
+        observer = make_app(tmp_path, observe="42", user="bob@laptop")
+        async with observer.run_test(size=(160, 48)):
+            await wait_for(
+                lambda: any("42" in str(n.message) for n in observer._notifications),
+                what="a notification naming session 42",
+            )
+            assert "waiting for a driver" in screen_text(observer)
