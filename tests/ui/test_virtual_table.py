@@ -1,0 +1,100 @@
+"""The virtual table shows the right rows for 10,000 items: cursor, paging, filter, sort and pinned rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+
+from tui.widgets.virtual_table import Column, VirtualTable
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    restarts: int
+
+
+COLUMNS = [
+    Column("name", "NAME", 20, lambda r: Text(r.name), sort_key=lambda r: r.name),
+    Column("restarts", "RESTARTS", 8, lambda r: Text(str(r.restarts)), sort_key=lambda r: r.restarts),
+]
+
+
+class TableApp(App[None]):
+    def __init__(self, rows: list[Row]) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        yield VirtualTable(COLUMNS, key=lambda r: r.name, search_text=lambda r: r.name, empty="no pods")
+
+    def on_mount(self) -> None:
+        self.query_one(VirtualTable).set_items(self.rows)
+
+
+ROWS = [Row(f"pod-{i:05d}", i % 7) for i in range(10_000)]
+
+
+def visible(table: VirtualTable) -> list[str]:
+    return [table.render_line(y).text.rstrip() for y in range(table.scrollable_content_region.height)]
+
+
+async def test_shows_the_header_and_the_first_rows_of_ten_thousand():
+    app = TableApp(ROWS)
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(VirtualTable)
+        await pilot.pause()
+        lines = visible(table)
+        assert lines[0].split() == ["NAME", "RESTARTS"]
+        assert lines[1].split() == ["pod-00000", "0"]
+        assert table.virtual_size.height == 10_001
+
+
+async def test_end_and_paging_move_the_cursor_and_the_view():
+    app = TableApp(ROWS)
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(VirtualTable)
+        table.focus()
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.selected == ROWS[-1]
+        assert visible(table)[-1].split()[0] == "pod-09999"
+        await pilot.press("home", "pagedown")
+        await pilot.pause()
+        assert table.cursor == table.scrollable_content_region.height - 1
+        await pilot.press("k")
+        assert table.cursor == table.scrollable_content_region.height - 2
+
+
+async def test_filter_sort_and_pinned_rows():
+    app = TableApp(ROWS)
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(VirtualTable)
+        table.set_filter("pod-0999")
+        assert [r.name for r in table.view] == [f"pod-0999{i}" for i in range(10)]
+        table.sort_by("restarts", reverse=True)
+        assert [r.restarts for r in table.view] == sorted((r.restarts for r in table.view), reverse=True)
+        table.set_priority(lambda r: 0 if r.name == "pod-09990" else 1)
+        assert table.view[0].name == "pod-09990"
+        table.set_filter("nothing matches")
+        await pilot.pause()
+        assert visible(table)[1].strip() == "no pods"
+
+
+async def test_the_cursor_stays_on_the_same_row_when_rows_change():
+    app = TableApp(ROWS[:100])
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(VirtualTable)
+        table.cursor = 50
+        table.set_items([Row("new-pod", 3), *ROWS[:100]])
+        await pilot.pause()
+        assert table.selected == ROWS[50]
+
+
+async def test_untrusted_cell_text_is_not_markup():
+    app = TableApp([Row("[/bold][link=x]evil", 1)])
+    async with app.run_test(size=(60, 12)) as pilot:
+        await pilot.pause()
+        assert "[/bold][link=x]evil" in visible(app.query_one(VirtualTable))[1]
