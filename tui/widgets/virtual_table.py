@@ -107,6 +107,12 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
         self._priority = priority
         self._rebuild()
 
+    def redraw(self) -> None:
+        """Render the visible rows again (their cells depend on the time, e.g. ages)."""
+        self._generation += 1
+        self._cache.clear()
+        self.refresh()
+
     def _rebuild(self) -> None:
         keep = self._key(self.selected) if self.selected is not None else None
         view = self._items

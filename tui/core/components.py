@@ -1,0 +1,58 @@
+"""Which pods a runbook section is about: the label selectors its kubectl commands use (`-l app=x`)."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable
+
+from tui.core.runbook import Section
+
+Selector = tuple[tuple[str, str], ...]  # equality terms, all of which must match
+
+
+def _equality_terms(text: str) -> Selector | None:
+    terms = []
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        key, value = key.strip().rstrip("="), value.strip().lstrip("=")
+        if not sep or not key or not value or key.endswith("!"):
+            return None  # only plain equality selectors say which component a section is about
+        terms.append((key, value))
+    return tuple(terms)
+
+
+def command_selectors(command: str) -> list[Selector]:
+    """The `-l` / `--selector` values of one kubectl command, as equality terms."""
+    try:
+        words = shlex.split(command)
+    except ValueError:  # unbalanced quotes in a runbook command: nothing to learn from it
+        return []
+    if "kubectl" not in words:
+        return []
+    found: list[Selector] = []
+    for i, word in enumerate(words):
+        value = None
+        if word in ("-l", "--selector") and i + 1 < len(words):
+            value = words[i + 1]
+        elif word.startswith("--selector="):
+            value = word.split("=", 1)[1]
+        elif word.startswith("-l") and len(word) > 2:
+            value = word[2:]
+        if value and (terms := _equality_terms(value)):
+            found.append(terms)
+    return found
+
+
+def section_selectors(section: Section) -> list[Selector]:
+    """Every distinct selector in a section's triage commands, in the order they appear."""
+    seen: list[Selector] = []
+    for command in section.commands:
+        for selector in command_selectors(command):
+            if selector not in seen:
+                seen.append(selector)
+    return seen
+
+
+def matches(labels: Iterable[tuple[str, str]], selector: Selector) -> bool:
+    have = dict(labels)
+    return all(have.get(key) == value for key, value in selector)

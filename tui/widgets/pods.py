@@ -1,0 +1,222 @@
+"""The Pods tab: every pod as kubectl shows it, in a virtual table, with the alert's component first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Input, Static
+
+from probes.kube_status import PodRow, parse_quantity, restarts_text
+from tui.core.components import Selector, matches
+from tui.core.text import clean
+from tui.widgets.render import since
+from tui.widgets.virtual_table import Column, VirtualTable
+
+BAD = {
+    "CrashLoopBackOff",
+    "Error",
+    "OOMKilled",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "Evicted",
+    "Unknown",
+    "CreateContainerConfigError",
+    "InvalidImageName",
+    "RunContainerError",
+}
+
+
+def status_style(status: str) -> str:
+    if status == "Running":
+        return "green"
+    if status == "Completed":
+        return "dim"
+    if status in BAD or status.startswith(("Init:Error", "Init:CrashLoopBackOff", "Signal:", "ExitCode:")):
+        return "bold red"
+    if status == "Terminating":
+        return "magenta"
+    return "yellow"
+
+
+def usage(used: float | None, request: str, limit: str, unit: str) -> Text:
+    """Usage against the limit (or the request): `120m 48%`, red from 90% of the limit."""
+    if used is None:
+        return Text("-", style="dim")
+    shown = f"{used * 1000:.0f}m" if unit == "cpu" else f"{used / 2**20:.0f}Mi"
+    against = parse_quantity(limit) or parse_quantity(request)
+    if not against:
+        return Text(shown)
+    share = used / against
+    style = "bold red" if limit and share >= 0.9 else "yellow" if share >= 0.75 else ""
+    return Text(f"{shown} {share:.0%}", style=style)
+
+
+class PodsPanel(Vertical):
+    """Filter with /, cycle the sort column with s (S reverses); the selected alert's pods come first."""
+
+    DEFAULT_CSS = """
+    PodsPanel { height: 1fr; }
+    PodsPanel > #pods-status { height: 1; padding: 0 1; }
+    PodsPanel > Input { display: none; height: 3; }
+    PodsPanel > Input.-shown { display: block; }
+    """
+    BINDINGS = [
+        Binding("slash", "filter", "Filter pods", key_display="/"),
+        Binding("s", "sort", "Sort pods"),
+        Binding("S", "reverse", "Reverse sort", show=False),
+    ]
+    SORTABLE = ("status", "restarts", "name", "age", "node")
+
+    def __init__(self, now: Callable[[], datetime] = lambda: datetime.now(UTC), **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.now = now
+        self.usage: Mapping[str, tuple[float, float]] = {}  # pod key → (cpu cores, memory bytes)
+        self._sort_index = -1
+        self._reverse = False
+        self.table: VirtualTable[PodRow] = VirtualTable(
+            self._columns(),
+            key=lambda p: p.key,
+            search_text=self._search_text,
+            empty="no pods",
+            id="pods-table",
+        )
+
+    def _columns(self) -> list[Column[PodRow]]:
+        def age(p: PodRow) -> float:
+            return -(p.created_at.timestamp() if p.created_at else 0)
+
+        return [
+            Column("namespace", "NAMESPACE", 12, lambda p: Text(clean(p.namespace))),
+            Column(
+                "name", "NAME", 34, lambda p: Text(clean(p.name), style="bold"), sort_key=lambda p: p.name
+            ),
+            Column("ready", "READY", 5, lambda p: Text(p.ready)),
+            Column(
+                "status",
+                "STATUS",
+                17,
+                lambda p: Text(clean(p.status), style=status_style(p.status)),
+                sort_key=lambda p: (p.status not in BAD, p.status == "Running", p.status),
+            ),
+            Column(
+                "restarts",
+                "RESTARTS",
+                12,
+                lambda p: Text(restarts_text(p, self.now())),
+                sort_key=lambda p: -p.restarts,
+            ),
+            Column(
+                "last",
+                "LAST EXIT",
+                10,
+                lambda p: Text(clean(p.last_termination_reason), style="bold red" if p.oom_killed else ""),
+            ),
+            Column("cpu", "CPU", 9, lambda p: self._usage(p, 0)),
+            Column("memory", "MEMORY", 10, lambda p: self._usage(p, 1)),
+            Column("node", "NODE", 14, lambda p: Text(clean(p.node) or "<none>"), sort_key=lambda p: p.node),
+            Column("age", "AGE", 5, lambda p: Text(since(p.created_at, self.now())), sort_key=age),
+        ]
+
+    def _usage(self, pod: PodRow, which: int) -> Text:
+        used = self.usage.get(pod.key)
+        containers = [c for c in pod.containers if not c.init]
+        if which == 0:
+            return usage(
+                used[0] if used else None,
+                _sum(c.requests_cpu for c in containers),
+                _sum(c.limits_cpu for c in containers),
+                "cpu",
+            )
+        return usage(
+            used[1] if used else None,
+            _sum(c.requests_memory for c in containers),
+            _sum(c.limits_memory for c in containers),
+            "memory",
+        )
+
+    @staticmethod
+    def _search_text(pod: PodRow) -> str:
+        return f"{pod.namespace}/{pod.name} {pod.status} {pod.node} {pod.last_termination_reason}"
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="pods-status")
+        yield Input(placeholder="filter pods by name, status, node (esc clears)", id="pods-filter")
+        yield self.table
+
+    # -- data in ----------------------------------------------------------------------------------
+
+    def show_pods(self, pods: Sequence[PodRow]) -> None:
+        self.table.set_items(pods)
+        self._summary(pods)
+
+    def show_state(self, message: Text) -> None:
+        self.query_one("#pods-status", Static).update(message)
+
+    def set_component(self, selectors: Sequence[Selector]) -> None:
+        """Put the pods the selected alert's runbook section names (its `-l` selectors) first."""
+        if not selectors:
+            self.table.set_priority(None)
+            return
+        self.table.set_priority(lambda p: 0 if any(matches(p.labels, s) for s in selectors) else 1)
+
+    def set_usage(self, usage: Mapping[str, tuple[float, float]]) -> None:
+        self.usage = usage
+        self.table.redraw()
+
+    def _summary(self, pods: Sequence[PodRow]) -> None:
+        failing = sum(1 for p in pods if p.status in BAD)
+        oom = sum(1 for p in pods if p.oom_killed)
+        pending = sum(1 for p in pods if p.phase == "Pending")
+        text = Text(f"{len(pods)} pods", style="bold")
+        if failing:
+            text.append(f" · {failing} failing", style="bold red")
+        if oom:
+            text.append(f" · {oom} OOMKilled", style="bold red")
+        if pending:
+            text.append(f" · {pending} pending", style="yellow")
+        self.show_state(text)
+
+    # -- keys ---------------------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one(Input)
+        box.add_class("-shown")
+        box.focus()
+
+    @on(Input.Changed, "#pods-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.table.set_filter(event.value)
+
+    @on(Input.Submitted, "#pods-filter")
+    def _filter_done(self) -> None:
+        self.table.focus()
+
+    def on_key(self, event: events.Key) -> None:
+        box = self.query_one(Input)
+        if event.key == "escape" and box.has_focus:
+            box.value = ""
+            box.remove_class("-shown")
+            self.table.focus()
+            event.stop()
+
+    def action_sort(self) -> None:
+        self._sort_index = (self._sort_index + 1) % len(self.SORTABLE)
+        self.table.sort_by(self.SORTABLE[self._sort_index], self._reverse)
+        self.notify(f"pods sorted by {self.SORTABLE[self._sort_index]}", timeout=2)
+
+    def action_reverse(self) -> None:
+        self._reverse = not self._reverse
+        if self._sort_index >= 0:
+            self.table.sort_by(self.SORTABLE[self._sort_index], self._reverse)
+
+
+def _sum(quantities: object) -> str:
+    """The sum of the containers' quantities as a plain number string ("" when none is set)."""
+    values = [parse_quantity(q) for q in quantities if q]  # type: ignore[attr-defined]
+    return str(sum(v for v in values if v is not None)) if values else ""
