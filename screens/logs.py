@@ -1,0 +1,154 @@
+"""Pod logs (`l`): the last 200 lines, the previous container with `p`, a filter, and follow."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Log, Static
+
+from probes.kube_status import PodRow
+from tui.core.text import clean
+from tui.widgets.header import StatusHeader
+
+TAIL = 200
+KEEP = 5000  # lines kept while following: a chatty pod can't grow memory or slow the screen without bound
+FOLLOW_EVERY = 2.0  # seconds
+
+
+class LogsScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("p", "previous", "Previous container"),
+        Binding("c", "container", "Next container"),
+        Binding("f", "follow", "Follow"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+    ]
+    DEFAULT_CSS = """
+    LogsScreen #logs-title { height: auto; padding: 0 1; background: $panel; }
+    LogsScreen Input { display: none; }
+    LogsScreen Input.-shown { display: block; }
+    LogsScreen Log { height: 1fr; }
+    """
+
+    def __init__(self, pod: PodRow) -> None:
+        super().__init__()
+        self.pod = pod
+        self.containers = [c.name for c in pod.containers if not c.init] or [c.name for c in pod.containers]
+        self.container = self.containers[0] if self.containers else None
+        self.previous = False
+        self.following = False
+        self.lines: deque[str] = deque(maxlen=KEEP)
+        self.needle = ""
+        self._timer = None
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader()
+        yield Static(id="logs-title")
+        yield Input(placeholder="show only lines containing… (esc clears)", id="logs-filter")
+        yield Log(max_lines=KEEP, id="logs")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    def _title(self, problem: str | None = None) -> Text:
+        text = Text()
+        text.append(f"{clean(self.pod.namespace)}/", style="dim")
+        text.append(clean(self.pod.name), style="bold")
+        if self.container:
+            text.append(f"  container {clean(self.container)}")
+            if len(self.containers) > 1:
+                text.append(f" (c: next of {len(self.containers)})", style="dim")
+        text.append(
+            "  previous" if self.previous else "  current", style="yellow" if self.previous else "dim"
+        )
+        text.append(f"  last {TAIL} lines")
+        if self.following:
+            text.append("  following", style="bold green")
+        if self.needle:
+            text.append(f"  filter: {clean(self.needle)}", style="bold cyan")
+        if problem:
+            text.append("\n")
+            text.append(clean(problem), style="yellow")
+        return text
+
+    def _draw(self) -> None:
+        log = self.query_one(Log)
+        log.clear()
+        shown = (
+            [line for line in self.lines if self.needle.lower() in line.lower()]
+            if self.needle
+            else self.lines
+        )
+        log.write_lines([clean(line) for line in shown])
+
+    @work(exclusive=True, group="logs")
+    async def reload(self) -> None:
+        lines, problem = await self.app.load_pod_logs(self.pod, self.container, self.previous, TAIL)
+        self.lines.clear()
+        self.lines.extend(lines)
+        self.query_one("#logs-title", Static).update(self._title(problem))
+        self._draw()
+
+    @work(exclusive=True, group="logs")
+    async def _follow_tick(self) -> None:
+        lines, problem = await self.app.load_pod_logs(self.pod, self.container, self.previous, TAIL)
+        new = _after(list(self.lines), lines)
+        self.lines.extend(new)
+        log = self.query_one(Log)
+        log.write_lines([clean(line) for line in new if self.needle.lower() in line.lower()])
+        if problem:
+            self.query_one("#logs-title", Static).update(self._title(problem))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_previous(self) -> None:
+        self.previous = not self.previous
+        self.reload()
+
+    def action_container(self) -> None:
+        if len(self.containers) > 1 and self.container is not None:
+            self.container = self.containers[
+                (self.containers.index(self.container) + 1) % len(self.containers)
+            ]
+            self.reload()
+
+    def action_follow(self) -> None:
+        self.following = not self.following
+        if self.following:
+            self._timer = self.set_interval(FOLLOW_EVERY, self._follow_tick)
+        elif self._timer is not None:
+            self._timer.stop()
+        self.query_one("#logs-title", Static).update(self._title())
+
+    def action_filter(self) -> None:
+        box = self.query_one(Input)
+        box.add_class("-shown")
+        box.focus()
+
+    @on(Input.Changed, "#logs-filter")
+    def _filter(self, event: Input.Changed) -> None:
+        self.needle = event.value
+        self.query_one("#logs-title", Static).update(self._title())
+        self._draw()
+
+    @on(Input.Submitted, "#logs-filter")
+    def _filter_done(self) -> None:
+        self.query_one(Log).focus()
+
+
+def _after(have: list[str], fresh: list[str]) -> list[str]:
+    """The lines of a new tail that come after what we have: tails overlap while following.
+
+    Lines carry their timestamps, so an overlap is a real overlap, not two equal messages.
+    """
+    for k in range(min(len(have), len(fresh)), 0, -1):
+        if have[-k:] == fresh[:k]:
+            return fresh[k:]
+    return fresh
