@@ -10,21 +10,24 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
+from probes.kube_status import PodRow
+from probes.kubernetes import ResourceSnapshot
 from probes.prometheus import AlertsSnapshot, FiringAlert
+from tui.core.components import section_selectors
 from tui.core.store import IncidentSession
 from tui.core.text import clean
 from tui.widgets.alerts import AlertsTable
 from tui.widgets.header import StatusHeader
+from tui.widgets.kube_panels import ReadPanel, events_lines, helm_lines, read_problem
+from tui.widgets.pods import PodsPanel
 from tui.widgets.render import since
 from tui.widgets.runbook_pane import RunbookPane
 
-SOURCE_TABS = (
-    ("Pods", "pods", "Kubernetes is not configured: pods, events and logs come with the Kubernetes probe."),
+KUBE_OFF = "Kubernetes is not configured: set KUBECONFIG or [kubernetes] kubeconfig in oncall.toml."
+LATER_TABS = (
     ("PostgreSQL", "postgresql", "PostgreSQL is not configured: sessions and blocking come with its probe."),
     ("Redis", "redis", "Redis is not configured: INFO, memory and hit ratio come with the Redis probe."),
     ("Slow log", "slowlog", "Redis is not configured: the slow log comes with the Redis probe."),
-    ("Events", "events", "Kubernetes is not configured: events come with the Kubernetes probe."),
-    ("Logs", "logs", "Kubernetes is not configured: log tails come with the Kubernetes probe."),
 )
 
 
@@ -33,6 +36,7 @@ class DashboardScreen(Screen[None]):
         Binding("enter", "open_checklist", "Checklist", priority=True),
         Binding("b", "browse_runbook", "Runbook"),
         Binding("r", "refresh", "Refresh"),
+        Binding("p", "pods", "Pods"),
         Binding("j", "cursor_down", "Next alert", key_display="j/↓"),
         Binding("k", "cursor_up", "Previous alert", key_display="k/↑"),
     ]
@@ -44,16 +48,38 @@ class DashboardScreen(Screen[None]):
                 yield Static(id="alerts-status")
                 yield AlertsTable(id="alerts")
             yield RunbookPane(id="runbook")
+        kube_on = self.app.kube.health.state != "not-configured"
         with TabbedContent(id="sources"):
-            for title, name, message in SOURCE_TABS:
+            with TabPane("Pods", id="tab-pods"):
+                if kube_on:
+                    yield PodsPanel(now=lambda: self.app.now, id="pods")
+                else:
+                    yield Static(Text(KUBE_OFF, style="dim"), classes="not-configured")
+            for title, name, message in LATER_TABS:
                 with TabPane(title, id=f"tab-{name}"):
                     yield Static(Text(message, style="dim"), classes="not-configured")
+            with TabPane("Events", id="tab-events"):
+                yield ReadPanel("reading events…" if kube_on else KUBE_OFF, id="events")
+            with TabPane("Logs", id="tab-logs"):
+                yield Static(
+                    Text(
+                        "Select a pod in the Pods tab and press l for its logs, d for its detail."
+                        if kube_on
+                        else KUBE_OFF,
+                        style="dim",
+                    ),
+                    classes="not-configured",
+                )
+            with TabPane("Deploys", id="tab-deploys"):
+                yield ReadPanel("reading Helm history…" if kube_on else KUBE_OFF, id="deploys")
         yield Footer()
 
     def on_mount(self) -> None:
         self.watch(self.app, "snapshot", self._on_snapshot)
         self.watch(self.app, "now", self._on_tick, init=False)
         self.app.sessions_changed.subscribe(self, self._on_session_changed)
+        self.app.pods_changed.subscribe(self, self._on_pods)
+        self.app.kube_read.subscribe(self, self._on_kube_read)
         self.query_one(AlertsTable).focus()
         self._shown: tuple[str, int | None] | None = None
 
@@ -112,6 +138,31 @@ class DashboardScreen(Screen[None]):
         self._shown = None
         self._show_selected()
 
+    def _on_pods(self, pods: tuple[PodRow, ...]) -> None:
+        for panel in self.query(PodsPanel):
+            panel.show_pods(pods)
+
+    def _on_kube_read(self, snapshot: ResourceSnapshot[object]) -> None:
+        now = self.app.now
+        problem = read_problem(snapshot, now)
+        if snapshot.resource == "events":
+            self.query_one("#events", ReadPanel).show_lines(
+                problem,
+                events_lines(snapshot, now),
+                "no events in this namespace",  # type: ignore[arg-type]
+            )
+        elif snapshot.resource == "helm history":
+            releases = ", ".join(r for r, _ in self.app.releases)
+            self.query_one("#deploys", ReadPanel).show_lines(
+                problem,
+                helm_lines(snapshot, now),
+                f"no Helm revisions of {releases}",  # type: ignore[arg-type]
+            )
+        elif snapshot.resource == "pod metrics" and snapshot.health.state == "ok":
+            usage = {f"{m.namespace}/{m.name}": (m.cpu, m.memory) for m in snapshot.items}  # type: ignore[attr-defined]
+            for panel in self.query(PodsPanel):
+                panel.set_usage(usage)
+
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self) -> None:
         self._show_selected()
@@ -132,7 +183,10 @@ class DashboardScreen(Screen[None]):
         if key == self._shown:
             return
         self._shown = key  # type: ignore[assignment]
-        pane.show(alert, self.app.section_for(alert), session)
+        match = self.app.section_for(alert)
+        pane.show(alert, match, session)
+        for panel in self.query(PodsPanel):
+            panel.set_component(section_selectors(match.section) if match.section else [])
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -159,6 +213,11 @@ class DashboardScreen(Screen[None]):
         match = self.app.section_for(alert) if alert else None
         slug = match.section.slug if match and match.section else None
         self.app.push_screen(RunbookBrowserScreen(slug))
+
+    def action_pods(self) -> None:
+        self.query_one(TabbedContent).active = "tab-pods"
+        for panel in self.query(PodsPanel):
+            panel.table.focus()
 
     def action_refresh(self) -> None:
         self.app.refresh_now()

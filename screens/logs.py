@@ -28,6 +28,7 @@ class LogsScreen(Screen[None]):
         Binding("f", "follow", "Follow"),
         Binding("slash", "filter", "Filter", key_display="/"),
     ]
+    AUTO_FOCUS = "#logs"
     DEFAULT_CSS = """
     LogsScreen #logs-title { height: auto; padding: 0 1; background: $panel; }
     LogsScreen Input { display: none; }

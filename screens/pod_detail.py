@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from rich.text import Text
@@ -13,8 +12,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from probes.kube_status import PodRow
+from probes.kubernetes import KubeEvent
 from tui.core.text import clean
 from tui.widgets.header import StatusHeader
+from tui.widgets.kube_panels import event_line
 from tui.widgets.pods import status_style
 from tui.widgets.render import since
 
@@ -74,6 +75,7 @@ def pod_text(pod: PodRow, now: datetime) -> Text:
 
 
 class PodDetailScreen(Screen[None]):
+    AUTO_FOCUS = "#pod-detail"
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("l", "logs", "Logs"),
@@ -94,7 +96,7 @@ class PodDetailScreen(Screen[None]):
         self.query_one("#pod-body", Static).update(pod_text(self.pod, self.app.now))
         self.load_events()
 
-    def show_events(self, events: Sequence[object] | None, problem: str | None = None) -> None:
+    def show_events(self, events: tuple[KubeEvent, ...] | None, problem: str | None = None) -> None:
         text = Text("\nEvents\n", style="bold underline")
         if problem:
             text.append(clean(problem), style="yellow")
@@ -119,17 +121,3 @@ class PodDetailScreen(Screen[None]):
         from screens.logs import LogsScreen
 
         self.app.push_screen(LogsScreen(self.pod))
-
-
-def event_line(event: object, now: datetime) -> Text:
-    """One event as `kubectl get events` shows it: age, type, reason, object, message."""
-    kind = getattr(event, "type", "")
-    line = Text()
-    line.append(f"{since(getattr(event, 'last_seen', None), now):>5} ", style="dim")
-    line.append(f"{clean(kind):<8}", style="bold yellow" if kind == "Warning" else "dim")
-    line.append(f"{clean(getattr(event, 'reason', '')):<18}", style="bold")
-    count = getattr(event, "count", 1) or 1
-    if count > 1:
-        line.append(f"×{count} ", style="dim")
-    line.append(clean(getattr(event, "message", "")))
-    return line

@@ -17,7 +17,10 @@ from textual.screen import Screen
 from textual.signal import Signal
 
 from probes.health import SourceHealth
+from probes.kube_status import PodRow
+from probes.kubernetes import KubernetesProbe, ResourceSnapshot
 from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe
+from tui.core.components import helm_releases
 from tui.core.config import Settings
 from tui.core.demo import ANCHOR_KEY, DEMO_URL, DemoIncident, demo_anchor
 from tui.core.paths import default_store, default_user, example_runbook
@@ -25,8 +28,9 @@ from tui.core.runbook import Runbook, RunbookError, Section, SectionMatch, load_
 from tui.core.store import IncidentSession, SessionStore, StepState, StoreError
 from tui.widgets.bindings import shown_bindings
 
-OTHER_SOURCES = ("kubernetes", "postgresql", "redis")
+OTHER_SOURCES = ("postgresql", "redis")
 OBSERVER_POLL = 0.25  # seconds between data_version checks: changes show well within 1 s
+PODS_POLL = 0.25  # seconds between looks at the pod cache's version: a crash shows within a second
 
 
 def utc_now() -> datetime:
@@ -55,6 +59,7 @@ class OncallApp(App[None]):
         observe: str | None = None,
         clock: Callable[[], datetime] = utc_now,
         transport: httpx.AsyncBaseTransport | None = None,
+        kube: KubernetesProbe | None = None,
         tick: bool = True,
     ) -> None:
         super().__init__()
@@ -78,10 +83,17 @@ class OncallApp(App[None]):
             transport = transport or DemoIncident(anchor, clock).transport()
             prometheus = replace(prometheus, url=DEMO_URL, token=None, password=None, refresh=2.0)
         self.probe = PrometheusProbe(prometheus, transport=transport, clock=clock)
+        self.kube = kube if kube is not None else KubernetesProbe(self.settings.kubernetes, clock=clock)
+        self.pods: tuple[PodRow, ...] = ()
+        self.pods_changed: Signal[tuple[PodRow, ...]] = Signal(self, "pods-changed")
+        self.kube_reads: dict[str, ResourceSnapshot[object]] = {}
+        self.kube_read: Signal[ResourceSnapshot[object]] = Signal(self, "kube-read")
+        self.releases = helm_releases(self.runbook.sections) if self.runbook else []
         self.healths: dict[str, SourceHealth] = {
             "prometheus": SourceHealth("prometheus", "not-configured")
             if not prometheus.url
             else SourceHealth("prometheus", "degraded", last_error="connecting…"),
+            "kubernetes": self.kube.health,
             **{name: SourceHealth.not_configured(name) for name in OTHER_SOURCES},
         }
         self._wake = asyncio.Event()
@@ -121,6 +133,9 @@ class OncallApp(App[None]):
         self.run_worker(self._poll_prometheus(), group="prometheus", exclusive=True, name="prometheus")
         if self.observer:
             self.run_worker(self._follow_sessions(), group="observer", exclusive=True, name="observer")
+        if self.kube.health.state != "not-configured":
+            self.run_worker(self._watch_pods(), group="kube-pods", exclusive=True, name="pods")
+            self.run_worker(self._read_kubernetes(), group="kube-reads", exclusive=True, name="kube-reads")
         if self.tick:
             self.set_interval(1.0, self._tick)
         if self.runbook_error:
@@ -133,6 +148,7 @@ class OncallApp(App[None]):
 
     async def on_unmount(self) -> None:
         await self.probe.aclose()
+        await asyncio.to_thread(self.kube.close)
         if self.store:
             self.store.close()
 
@@ -171,6 +187,44 @@ class OncallApp(App[None]):
                 continue
             if session:
                 self.sessions_changed.publish(session)
+
+    # -- Kubernetes ----------------------------------------------------------------------------
+
+    async def _watch_pods(self) -> None:
+        """Draw from the informer's cache: look at its version often, copy the rows only when it moved."""
+        cache = await asyncio.to_thread(self.kube.start_pods)
+        version = -1
+        while True:
+            self.healths["kubernetes"] = self.kube.health
+            if cache.version != version:
+                version = cache.version
+                self.pods = await asyncio.to_thread(cache.rows)  # a 10,000-pod sort stays off the loop
+                self.pods_changed.publish(self.pods)
+            await asyncio.sleep(PODS_POLL)
+
+    async def _read_kubernetes(self) -> None:
+        """The plain reads (events, pod metrics, Helm history), each failing on its own."""
+        while True:
+            reads = [self.kube.events(), self.kube.pod_metrics()]
+            reads += [self.kube.helm_history(release, namespace) for release, namespace in self.releases]
+            for snapshot in await asyncio.gather(*reads):
+                self.kube_reads[snapshot.resource] = snapshot
+                self.kube_read.publish(snapshot)
+            await asyncio.sleep(self.kube.settings.refresh)
+
+    async def load_pod_events(self, screen: object, pod: PodRow) -> None:
+        snapshot = await self.kube.events(pod.namespace, involved=f"Pod/{pod.name}")
+        problem = None if snapshot.health.state in ("ok", "degraded") else snapshot.health.last_error
+        screen.show_events(snapshot.items, problem)  # type: ignore[attr-defined]
+
+    async def load_pod_logs(
+        self, pod: PodRow, container: str | None, previous: bool, tail: int
+    ) -> tuple[list[str], str | None]:
+        logs = await self.kube.logs(pod.namespace, pod.name, container, tail, previous)
+        problem = None if logs.health.state in ("ok", "degraded") else logs.health.last_error
+        if logs.truncated and problem is None:
+            problem = f"showing the last {len(logs.lines)} lines"
+        return list(logs.lines), problem
 
     # -- sessions ------------------------------------------------------------------------------
 

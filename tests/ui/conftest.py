@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tui.app import OncallApp
-from tui.core.config import PrometheusSettings, Settings
+from tui.core.config import KubernetesSettings, PrometheusSettings, Settings
 
 T0 = datetime(2026, 11, 27, 3, 0, 0, tzinfo=UTC)
 
@@ -41,10 +41,13 @@ def make_app(
     prometheus_url: str | None = None,
     runbook: Path | None = None,
     timeout: float = 2.0,
+    kubeconfig: Path | None = None,
 ) -> OncallApp:
     settings = Settings(
         profile="test",
         prometheus=PrometheusSettings(url=prometheus_url, timeout=timeout, refresh=0.2),
+        # a kubeconfig of the test's own (none unless given), so the user's cluster is never read
+        kubernetes=KubernetesSettings(kubeconfig=kubeconfig or tmp_path / "no-kubeconfig", refresh=0.5),
         runbook=runbook,
         store=tmp_path / "sessions.db",
         user=user,

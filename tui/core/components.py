@@ -56,3 +56,29 @@ def section_selectors(section: Section) -> list[Selector]:
 def matches(labels: Iterable[tuple[str, str]], selector: Selector) -> bool:
     have = dict(labels)
     return all(have.get(key) == value for key, value in selector)
+
+
+def helm_releases(sections: Iterable[Section]) -> list[tuple[str, str | None]]:
+    """(release, namespace) of each `helm history|rollback|status RELEASE [-n NS]` in the runbook."""
+    found: list[tuple[str, str | None]] = []
+    for section in sections:
+        commands = [*section.commands, *(c for cause in section.causes for c in _inline_code(cause.text))]
+        for command in commands:
+            try:
+                words = shlex.split(command)
+            except ValueError:
+                continue
+            if len(words) < 3 or words[0] != "helm" or words[1] not in ("history", "rollback", "status"):
+                continue
+            namespace = None
+            for flag in ("-n", "--namespace"):
+                if flag in words and words.index(flag) + 1 < len(words):
+                    namespace = words[words.index(flag) + 1]
+            release = next((w for w in words[2:] if not w.startswith("-") and w != namespace), None)
+            if release and (release, namespace) not in found:
+                found.append((release, namespace))
+    return found
+
+
+def _inline_code(text: str) -> list[str]:
+    return text.split("`")[1::2]

@@ -23,6 +23,7 @@ ENV_VARS: Mapping[str, str] = {
     "ONCALL_RUNBOOK": "path to the runbook Markdown file (overrides runbook)",
     "ONCALL_STORE": "path to the incident session store, SQLite (overrides store)",
     "ONCALL_USER": "who ticks steps in sessions, e.g. alice@bastion (overrides user)",
+    "ONCALL_KUBE_CONTEXT": "kubeconfig context to use (overrides [kubernetes] context)",
 }
 CONFIG_FILE_NAME = "oncall.toml"  # looked for in the working directory first
 USER_CONFIG_FILE_NAME = "config.toml"  # then in platformdirs.user_config_dir("oncall")
@@ -73,9 +74,20 @@ class PrometheusSettings:
 
 
 @dataclass(frozen=True)
+class KubernetesSettings:
+    kubeconfig: Path | None = None  # None: the client's default, KUBECONFIG or ~/.kube/config
+    context: str | None = None  # None: the kubeconfig's current-context
+    namespace: str | None = None  # None: the context's namespace, else "default"
+    in_cluster: bool = False  # use the pod's service account instead of a kubeconfig
+    timeout: float = 5.0  # seconds, per request
+    refresh: float = 5.0  # seconds between polls of the plain reads (pods are watched)
+
+
+@dataclass(frozen=True)
 class Settings:
     profile: str = "default"
     prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
+    kubernetes: KubernetesSettings = field(default_factory=KubernetesSettings)
     runbook: Path | None = None  # None: the shipped example runbook
     store: Path | None = None  # None: sessions.db in the platformdirs user state dir
     user: str | None = None  # who ticks steps; None: user@host
@@ -86,8 +98,9 @@ class Settings:
 ENVIRONMENT = "environment"
 COMMAND_LINE = "command line"
 
-_TOP_KEYS = ("runbook", "store", "user", "prometheus", "profiles")
-_PROFILE_KEYS = ("runbook", "store", "user", "prometheus")
+_TOP_KEYS = ("runbook", "store", "user", "prometheus", "profiles", "kubernetes")
+_PROFILE_KEYS = ("runbook", "store", "user", "prometheus", "kubernetes")
+_KUBERNETES_KEYS = ("kubeconfig", "context", "namespace", "in_cluster", "timeout", "refresh")
 _PROMETHEUS_KEYS = (
     "url",
     "token",
@@ -107,7 +120,7 @@ _PASSWORD_KEYS = ("password", "password_file", "password_env")
 _STRING_KEYS = ("url", "token", "token_env", "username", "password", "password_env")
 _PATH_KEYS = ("token_file", "password_file", "ca_file")
 _SECONDS_KEYS = ("timeout", "refresh")
-_FLAG_KEYS = ("prometheus_url", "runbook", "store", "user", "refresh")
+_FLAG_KEYS = ("prometheus_url", "runbook", "store", "user", "refresh", "kube_context")
 
 
 def load_settings(
@@ -141,6 +154,7 @@ def load_settings(
     base = path.parent if path else cwd
 
     prom = _prometheus_from_file(merged.get("prometheus", {}), file_label, base, env, origin)
+    kube = _kubernetes_from_file(merged.get("kubernetes", {}), base)
     runbook = _file_path(merged.get("runbook"), base)
     store = _file_path(merged.get("store"), base)
     user = merged.get("user")
@@ -156,6 +170,8 @@ def load_settings(
         store = _user_path(value, cwd)
     if value := _env(env, "ONCALL_USER"):
         user = value
+    if value := _env(env, "ONCALL_KUBE_CONTEXT"):
+        kube = replace(kube, context=value)
 
     # flags over everything
     if "prometheus_url" in flags:
@@ -169,10 +185,13 @@ def load_settings(
         store = _user_path(_flag_str(flags, "store"), cwd)
     if "user" in flags:
         user = _flag_str(flags, "user")
+    if "kube_context" in flags:
+        kube = replace(kube, context=_flag_str(flags, "kube_context"))
 
     return Settings(
         profile=profile_name,
         prometheus=_move_url_credentials(prom),
+        kubernetes=kube,
         runbook=runbook,
         store=store,
         user=user,
@@ -253,6 +272,26 @@ def _check_table(table: dict[str, Any], file: str, prefix: str, allowed: tuple[s
         given = [k for k in group if k in prom]
         if len(given) > 1:
             raise ConfigError(file, where + given[1], f"set only one of {', '.join(group)}")
+    _check_kubernetes(table.get("kubernetes", {}), file, prefix)
+
+
+def _check_kubernetes(kube: object, file: str, prefix: str) -> None:
+    if not isinstance(kube, dict):
+        raise ConfigError(file, prefix + "kubernetes", f"must be a table [kubernetes], got {_show(kube)}")
+    where = prefix + "kubernetes."
+    for key, value in kube.items():
+        if key not in _KUBERNETES_KEYS:
+            raise ConfigError(file, where + key, _unknown(key, _KUBERNETES_KEYS))
+        if key in ("context", "namespace") and (not isinstance(value, str) or not value.strip()):
+            raise ConfigError(file, where + key, f"must be a name in quotes, got {_show(value)}")
+        if key == "kubeconfig" and not isinstance(value, str):
+            raise ConfigError(file, where + key, f"must be a path in quotes, got {_show(value)}")
+        if key == "in_cluster" and not isinstance(value, bool):
+            raise ConfigError(file, where + key, f"must be true or false, got {_show(value)}")
+        if key in _SECONDS_KEYS:
+            _seconds(value, file, where + key)
+    if kube.get("in_cluster") and "kubeconfig" in kube:
+        raise ConfigError(file, where + "in_cluster", "set either in_cluster or kubeconfig, not both")
 
 
 def _overlay_profile(
@@ -282,9 +321,12 @@ def _overlay_profile(
                 prom.pop(k, None)
     prom.update(overlay.get("prometheus", {}))
     origin.update(dict.fromkeys(overlay.get("prometheus", {}), f"profiles.{name}.prometheus."))
-    merged.update({k: v for k, v in overlay.items() if k != "prometheus"})
+    kube = {**merged.get("kubernetes", {}), **overlay.get("kubernetes", {})}
+    merged.update({k: v for k, v in overlay.items() if k not in ("prometheus", "kubernetes")})
     if prom:
         merged["prometheus"] = prom
+    if kube:
+        merged["kubernetes"] = kube
     return merged, origin
 
 
@@ -310,6 +352,20 @@ def _prometheus_from_file(
         password=password,
         ca_file=ca_file,
         verify=table.get("verify", defaults.verify),
+        timeout=float(table.get("timeout", defaults.timeout)),
+        refresh=float(table.get("refresh", defaults.refresh)),
+    )
+
+
+def _kubernetes_from_file(table: dict[str, Any], base: Path) -> KubernetesSettings:
+    defaults = KubernetesSettings()
+    # a missing kubeconfig is reported by the probe as its health, not as a config error: the file
+    # may appear later (a VPN login writes it), and `oncall` must still start without a cluster
+    return KubernetesSettings(
+        kubeconfig=_file_path(table.get("kubeconfig"), base),
+        context=table.get("context"),
+        namespace=table.get("namespace"),
+        in_cluster=table.get("in_cluster", defaults.in_cluster),
         timeout=float(table.get("timeout", defaults.timeout)),
         refresh=float(table.get("refresh", defaults.refresh)),
     )

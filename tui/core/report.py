@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
@@ -13,8 +14,9 @@ from typing import Any, Literal
 import httpx
 
 from probes.health import SourceHealth
+from probes.kubernetes import KubernetesProbe, pod_summary
 from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe
-from tui.core.config import Settings
+from tui.core.config import KubernetesSettings, Settings
 from tui.core.runbook import Runbook, SectionMatch, match_section
 from tui.core.text import clean
 
@@ -77,9 +79,21 @@ async def check_sources(
 ) -> list[SourceHealth]:
     """One real poll of each configured source; the ones without a probe yet are reported as such."""
     async with PrometheusProbe(settings.prometheus, transport=transport) as probe:
-        prometheus = await probe.poll()
-    others = [SourceHealth.not_configured(source, NOT_CHECKED_YET) for source in SOURCES[1:]]
-    return [prometheus.health, *others]
+        # both at once: a slow cluster doesn't delay the Prometheus answer
+        prometheus, kubernetes = await asyncio.gather(probe.poll(), check_kubernetes(settings.kubernetes))
+    others = [SourceHealth.not_configured(source, NOT_CHECKED_YET) for source in SOURCES[2:]]
+    return [prometheus.health, kubernetes, *others]
+
+
+async def check_kubernetes(settings: KubernetesSettings) -> SourceHealth:
+    """The API server's version and one pod of the namespace: reachable, authenticated, allowed to list."""
+    probe = KubernetesProbe(settings)
+    try:
+        if probe.health.state != "ok":
+            return probe.health  # no kubeconfig, or a context that isn't in it: nothing to send
+        return await probe.check()
+    finally:
+        probe.close()
 
 
 def check_exit_code(healths: Iterable[SourceHealth]) -> int:
@@ -133,17 +147,48 @@ def _health_json(health: SourceHealth) -> dict[str, Any]:
 # --- oncall snapshot --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PodsReport:
+    """One list of the namespace's pods, summarised for `oncall snapshot`."""
+
+    health: SourceHealth
+    namespace: str
+    context: str
+    summary: dict[str, Any] | None  # probes.kubernetes.pod_summary; None when the pods couldn't be read
+
+
+@dataclass(frozen=True)
+class IncidentSnapshot(AlertsSnapshot):
+    """The alerts, plus the pods when Kubernetes is configured; usable wherever an AlertsSnapshot is."""
+
+    pods: PodsReport | None = None
+
+
 async def take_snapshot(
     settings: Settings,
     runbook: Runbook | None,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
-) -> AlertsSnapshot:
-    """One poll of Prometheus. `runbook` is matched later, by format_snapshot; it is accepted here so
-    the CLI hands both over in one place."""
+) -> IncidentSnapshot:
+    """One poll of Prometheus and one list of pods. `runbook` is matched later, by format_snapshot; it is
+    accepted here so the CLI hands both over in one place."""
     del runbook  # matching needs no server: format_snapshot does it
     async with PrometheusProbe(settings.prometheus, transport=transport) as probe:
-        return await probe.poll()
+        alerts, pods = await asyncio.gather(probe.poll(), read_pods_report(settings.kubernetes))
+    return IncidentSnapshot(alerts.alerts, alerts.health, alerts.fetched_at, pods=pods)
+
+
+async def read_pods_report(settings: KubernetesSettings) -> PodsReport:
+    probe = KubernetesProbe(settings)
+    try:
+        context = probe.target.context if probe.target else ""
+        if probe.health.state != "ok":
+            return PodsReport(probe.health, probe.namespace, context, None)
+        read = await probe.list_pods()
+        summary = pod_summary(read.items) if read.health.state == "ok" else None
+        return PodsReport(read.health, probe.namespace, context, summary)
+    finally:
+        probe.close()
 
 
 def snapshot_exit_code(snapshot: AlertsSnapshot) -> int:
@@ -158,20 +203,67 @@ def format_snapshot(
     fmt: SnapshotFormat,
     now: datetime,
 ) -> str:
-    """Firing and pending alerts with their runbook sections, as text, JSON or Markdown."""
+    """Alerts with their runbook sections, and the pod summary when read, as text, JSON or Markdown."""
     alerts = sorted(snapshot.alerts, key=lambda a: alert_sort_key(a, now))
     matches = [_match(runbook, alert) for alert in alerts]
+    pods = snapshot.pods if isinstance(snapshot, IncidentSnapshot) else None
     if fmt == "json":
-        return _snapshot_json(snapshot, alerts, matches, now)
+        text = _snapshot_json(snapshot, alerts, matches, now)
+        if pods is None:
+            return text
+        document = json.loads(text)
+        document["kubernetes"] = _pods_json(pods)
+        return json.dumps(document, indent=2, ensure_ascii=True)
     rows = [
         _AlertRow(alert, match, _runbook_words(match, runbook))
         for alert, match in zip(alerts, matches, strict=True)
     ]
     if fmt == "markdown":
-        return _snapshot_markdown(snapshot, rows, now)
+        text = _snapshot_markdown(snapshot, rows, now)
+        return text + "\n\n" + "\n".join(_pods_lines(pods, markdown=True)) if pods else text
     if fmt == "text":
-        return _snapshot_text(snapshot, rows, now)
+        text = _snapshot_text(snapshot, rows, now)
+        return text + "\n\n" + "\n".join(_pods_lines(pods, markdown=False)) if pods else text
     raise ValueError(f"unknown snapshot format {fmt!r}")
+
+
+def _pods_where(pods: PodsReport) -> str:
+    context = f", context {pods.context}" if pods.context else ""
+    return f"namespace {pods.namespace}{context}"
+
+
+def _pods_lines(pods: PodsReport, *, markdown: bool) -> list[str]:
+    """E.g. "Pods in namespace production: 7 (5 Running, 1 CrashLoopBackOff, 1 Pending); 12 restarts"."""
+    text = _md if markdown else clean
+    heading = "### Pods" if markdown else "Pods"
+    summary = pods.summary
+    if summary is None:
+        if pods.health.state == "not-configured":
+            return [f"{heading}: Kubernetes is not configured: {text(pods.health.last_error or '')}".rstrip()]
+        return [f"{heading}: unreadable in {text(_pods_where(pods))}: {text(pods.health.last_error or '')}"]
+    counts = ", ".join(f"{n} {text(status)}" for status, n in summary["by_status"].items())
+    line = f"{heading} in {text(_pods_where(pods))}: {summary['pods']}"
+    if counts:
+        line += f" ({counts})"
+    line += f"; {summary['restarts']} restart{'s' if summary['restarts'] != 1 else ''}"
+    lines = [line]
+    bullet = "- " if markdown else "  "
+    if summary["oom_killed"]:
+        lines.append(f"{bullet}OOMKilled: {', '.join(text(key) for key in summary['oom_killed'])}")
+    if summary["not_ready"]:
+        lines.append(f"{bullet}not ready: {', '.join(text(key) for key in summary['not_ready'])}")
+    return lines
+
+
+def _pods_json(pods: PodsReport) -> dict[str, Any]:
+    return {
+        "state": pods.health.state,
+        "endpoint": pods.health.endpoint,
+        "context": pods.context or None,
+        "namespace": pods.namespace,
+        "error": pods.health.last_error,
+        "pods": pods.summary,
+    }
 
 
 def _match(runbook: Runbook | None, alert: FiringAlert) -> SectionMatch:

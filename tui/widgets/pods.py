@@ -70,6 +70,8 @@ class PodsPanel(Vertical):
         Binding("slash", "filter", "Filter pods", key_display="/"),
         Binding("s", "sort", "Sort pods"),
         Binding("S", "reverse", "Reverse sort", show=False),
+        Binding("d", "detail", "Pod detail"),
+        Binding("l", "logs", "Pod logs"),
     ]
     SORTABLE = ("status", "restarts", "name", "age", "node")
 
@@ -204,6 +206,18 @@ class PodsPanel(Vertical):
             box.remove_class("-shown")
             self.table.focus()
             event.stop()
+
+    def action_detail(self) -> None:
+        from screens.pod_detail import PodDetailScreen
+
+        if self.table.selected is not None:
+            self.app.push_screen(PodDetailScreen(self.table.selected))
+
+    def action_logs(self) -> None:
+        from screens.logs import LogsScreen
+
+        if self.table.selected is not None:
+            self.app.push_screen(LogsScreen(self.table.selected))
 
     def action_sort(self) -> None:
         self._sort_index = (self._sort_index + 1) % len(self.SORTABLE)
