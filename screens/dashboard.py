@@ -80,6 +80,10 @@ class DashboardScreen(Screen[None]):
         self.app.sessions_changed.subscribe(self, self._on_session_changed)
         self.app.pods_changed.subscribe(self, self._on_pods)
         self.app.kube_read.subscribe(self, self._on_kube_read)
+        # whatever was read before this screen was up is drawn now, not at the next read
+        self._on_pods(self.app.pods)
+        for snapshot in list(self.app.kube_reads.values()):
+            self._on_kube_read(snapshot)
         self.query_one(AlertsTable).focus()
         self._shown: tuple[str, int | None] | None = None
 

@@ -10,6 +10,8 @@ import pytest
 
 from tests.lab import LabError, PrometheusLab, free_port, prometheus_binary
 
+pytest_plugins = ["tests.kube_sim.plugin"]  # the Kubernetes API simulator's fixtures
+
 
 def _need_prometheus() -> None:
     if prometheus_binary() is None:

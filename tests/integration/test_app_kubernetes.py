@@ -1,0 +1,111 @@
+"""The dashboard's Kubernetes tabs against the simulator, through the real client: what an SRE sees."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from screens.logs import LogsScreen
+from screens.pod_detail import PodDetailScreen
+from tests.ui.conftest import make_app, screen_text, wait_for
+from tui.widgets.alerts import AlertsTable
+from tui.widgets.pods import PodsPanel
+
+pytestmark = pytest.mark.integration
+
+WORKER = "inmidst-worker-5b8c9d7f4-zp8kd"
+
+
+def _pods_text(app) -> str:
+    table = app.screen.query_one(PodsPanel).table
+    return "\n".join(table.render_line(y).text for y in range(len(table.view) + 1))
+
+
+async def _dashboard(app, pilot):
+    await wait_for(lambda: len(app.pods) == 7, timeout=15, what="the lab's seven pods")
+    await pilot.press("p")  # the Pods tab, focused
+    await pilot.pause()
+
+
+async def test_pods_show_as_kubectl_shows_them_and_a_crash_appears_within_a_second(tmp_path, kube_sim):
+    app = make_app(tmp_path, demo=True, kubeconfig=kube_sim.kubeconfig(namespace="production"))
+    async with app.run_test(size=(160, 60)) as pilot:
+        await _dashboard(app, pilot)
+        text = _pods_text(app)
+        assert "inmidst-api-7d9f8b6c5-4xkzp" in text and "Running" in text
+        assert "OOMKilled" in text  # the worker's last restart
+        assert "7 pods · 1 OOMKilled" in screen_text(app)
+
+        pod = "inmidst-api-7d9f8b6c5-4xkzp"
+        await asyncio.to_thread(kube_sim.crash, "production", pod, reason="OOMKilled", exit_code=137)
+        started = time.monotonic()
+        panel = app.screen.query_one(PodsPanel)
+        await wait_for(
+            lambda: any(p.name == pod and p.status == "CrashLoopBackOff" for p in panel.table.view),
+            timeout=1.0,
+            what="the crash within one second",
+        )
+        assert time.monotonic() - started < 1.0
+        row = next(line for line in _pods_text(app).splitlines() if pod in line)
+        assert "CrashLoopBackOff" in row and "OOMKilled" in row and "1 (" in row
+
+
+async def test_the_selected_alerts_component_comes_first(tmp_path, kube_sim):
+    app = make_app(tmp_path, demo=True, kubeconfig=kube_sim.kubeconfig(namespace="production"))
+    async with app.run_test(size=(160, 60)) as pilot:
+        await wait_for(lambda: len(app.pods) == 7, timeout=15, what="pods")
+        table = app.screen.query_one(AlertsTable)
+        await wait_for(lambda: table.row_count == 4, what="demo alerts")
+        # HighApiLatency's section has `kubectl top pods -l app=inmidst-api`
+        table.move_cursor(row=[a.name for a in table.alerts].index("HighApiLatency"))
+        panel = app.screen.query_one(PodsPanel)
+        await wait_for(
+            lambda: panel.table.view and panel.table.view[0].label("app") == "inmidst-api",
+            what="the API's pods first",
+        )
+        assert [p.label("app") for p in panel.table.view[:3]] == ["inmidst-api"] * 3
+        await pilot.pause()
+
+
+async def test_pod_detail_and_logs(tmp_path, kube_sim):
+    app = make_app(tmp_path, demo=True, kubeconfig=kube_sim.kubeconfig(namespace="production"))
+    async with app.run_test(size=(160, 60)) as pilot:
+        await _dashboard(app, pilot)
+        panel = app.screen.query_one(PodsPanel)
+        panel.table.cursor = [p.name for p in panel.table.view].index(WORKER)
+        await pilot.press("d")
+        await wait_for(lambda: isinstance(app.screen, PodDetailScreen), what="pod detail")
+        await wait_for(lambda: "Back-off restarting failed container" in screen_text(app), what="its events")
+        text = screen_text(app)
+        assert "last state terminated: OOMKilled (exit code 137)" in text
+        assert "limits cpu 500m memory 256Mi" in text
+        await pilot.press("l")
+        await wait_for(lambda: isinstance(app.screen, LogsScreen), what="logs")
+        log = app.screen.query_one("#logs")
+        await wait_for(lambda: log.line_count > 0, what="log lines")
+        assert "processed job" in "\n".join(log.lines)
+        await pilot.press("p")
+        await wait_for(
+            lambda: "fatal: out of memory" in "\n".join(log.lines), what="the previous container's log"
+        )
+
+
+async def test_forbidden_events_leave_pods_working(tmp_path, kube_sim):
+    kube_sim.deny("events")
+    app = make_app(tmp_path, demo=True, kubeconfig=kube_sim.kubeconfig(namespace="production"))
+    async with app.run_test(size=(160, 60)) as pilot:
+        await _dashboard(app, pilot)
+        await wait_for(lambda: "events" in app.kube_reads, timeout=10, what="the events read")
+        assert app.kube_reads["events"].health.state == "forbidden"
+        await pilot.pause()
+        text = screen_text(app)
+        assert "events forbidden" in text and 'cannot list resource "events"' in text
+        await asyncio.to_thread(kube_sim.crash, "production", "inmidst-redis-0", reason="Error", exit_code=1)
+        panel = app.screen.query_one(PodsPanel)
+        await wait_for(
+            lambda: any(p.name == "inmidst-redis-0" and p.restarts == 1 for p in panel.table.view),
+            timeout=2,
+            what="pods still updating",
+        )

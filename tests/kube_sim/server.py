@@ -1,0 +1,801 @@
+"""The simulator's HTTP(S) front: REST paths, watch streams, logs, Status errors, the control API."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import select
+import socket
+import ssl
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tests.kube_sim import tables
+from tests.kube_sim.selectors import (
+    SelectorError,
+    check_fields,
+    fields_match,
+    labels_match,
+    parse_field_selector,
+    parse_label_selector,
+)
+from tests.kube_sim.store import (
+    BY_KEY,
+    BY_PATH,
+    READ_VERBS,
+    RESOURCES,
+    ObjectStore,
+    ResourceType,
+    dumps,
+    resolve,
+)
+
+USER = "system:serviceaccount:oncall:oncall"
+GIT_VERSION = "v1.30.4"
+DEFAULT_WATCH_TIMEOUT = 1800  # the real server's --min-request-timeout
+WRITE_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+def status(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A metav1.Status failure body, shaped exactly like the API server's."""
+    body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure"}
+    body["message"] = message
+    body["reason"] = reason
+    if details is not None:
+        body["details"] = details
+    body["code"] = code
+    return body
+
+
+class ApiError(Exception):
+    """Raised inside a handler to answer with a Status body."""
+
+    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.body = status(code, reason, message, details)
+        self.code = code
+
+
+def _qualified(rtype: ResourceType) -> str:
+    return rtype.key  # `pods`, `horizontalpodautoscalers.autoscaling`: how the real messages name a resource
+
+
+def not_found(rtype: ResourceType, name: str) -> ApiError:
+    details: dict[str, Any] = {"name": name}
+    if rtype.group:
+        details["group"] = rtype.group
+    details["kind"] = rtype.plural
+    return ApiError(404, "NotFound", f'{_qualified(rtype)} "{name}" not found', details)
+
+
+def forbidden(
+    rtype: ResourceType, verb: str, namespace: str | None, name: str | None, sub: str = ""
+) -> ApiError:
+    resource = f"{rtype.plural}/{sub}" if sub else rtype.plural
+    subject = f'{_qualified(rtype)} "{name}"' if name else _qualified(rtype)
+    where = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+    message = (
+        f'{subject} is forbidden: User "{USER}" cannot {verb} resource "{resource}" '
+        f'in API group "{rtype.group}" {where}'
+    )
+    details: dict[str, Any] = {}
+    if name:
+        details["name"] = name
+    if rtype.group:
+        details["group"] = rtype.group
+    details["kind"] = rtype.plural
+    return ApiError(403, "Forbidden", message, details)
+
+
+def bad_request(message: str) -> ApiError:
+    return ApiError(400, "BadRequest", message)
+
+
+def _discovery_resources(group: str, version: str) -> dict[str, Any]:
+    resources = []
+    for r in RESOURCES:
+        if (r.group, r.version) != (group, version):
+            continue
+        entry: dict[str, Any] = {
+            "name": r.plural,
+            "singularName": r.singular,
+            "namespaced": r.namespaced,
+            "kind": r.kind,
+            "verbs": list(READ_VERBS) if r.group != "metrics.k8s.io" else ["get", "list"],
+        }
+        if r.short_names:
+            entry["shortNames"] = list(r.short_names)
+        if r.categories:
+            entry["categories"] = list(r.categories)
+        resources.append(entry)
+        if r.key == "pods":
+            resources.append(
+                {"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]}
+            )
+    api_version = f"{group}/{version}" if group else version
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": api_version,
+        "resources": resources,
+    }
+
+
+def _group_list() -> dict[str, Any]:
+    groups: dict[str, list[str]] = {}
+    for r in RESOURCES:
+        if r.group and r.version not in groups.setdefault(r.group, []):
+            groups[r.group].append(r.version)
+    items = []
+    for group, versions in groups.items():
+        gvs = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
+        items.append({"name": group, "versions": gvs, "preferredVersion": gvs[0]})
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": items}
+
+
+class _CountingWriter:
+    """Wraps the socket writer to count the API bytes sent (for the watch-vs-relist benchmark)."""
+
+    def __init__(self, raw: Any, handler: SimHandler) -> None:
+        self._raw = raw
+        self._handler = handler
+
+    def write(self, data: bytes) -> int:
+        written = self._raw.write(data)
+        if self._handler.counting:
+            self._handler.server.add_bytes(len(data))
+        return written
+
+    def flush(self) -> None:
+        self._raw.flush()
+
+    @property
+    def closed(self) -> bool:
+        return self._raw.closed
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+class SimServer(ThreadingHTTPServer):
+    """The threaded server: one thread per connection, so many long watches run side by side."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def __init__(
+        self, address: tuple[str, int], store: ObjectStore, token: str, tls: ssl.SSLContext | None
+    ) -> None:
+        super().__init__(address, SimHandler)
+        self.store = store
+        self.token = token
+        self.tls = tls
+        self.requests_seen: list[dict[str, Any]] = []
+        self._bytes_lock = threading.Lock()
+        self.bytes_sent = 0
+        self.open_watches = 0
+
+    def add_bytes(self, count: int) -> None:
+        with self._bytes_lock:
+            self.bytes_sent += count
+
+    def count_watch(self, delta: int) -> None:
+        with self._bytes_lock:
+            self.open_watches += delta
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, addr = super().get_request()
+        if self.tls is not None:
+            # The handshake runs later in the connection's own thread, so a slow client never blocks accept().
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
+
+
+class SimHandler(BaseHTTPRequestHandler):
+    """One connection; HTTP/1.1 keep-alive, like the API server."""
+
+    protocol_version = "HTTP/1.1"
+    server: SimServer
+    counting = False
+    _table_watch: tuple[ResourceType, str] | None = None
+
+    def setup(self) -> None:
+        # Without NODELAY, headers and body in two writes meet delayed ACK: 40 ms per response.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.request.settimeout(30)
+        if isinstance(self.request, ssl.SSLSocket):
+            try:
+                self.request.do_handshake()
+            except (OSError, ssl.SSLError):
+                self.close_connection = True
+                raise
+        self.request.settimeout(None)
+        super().setup()
+        self.wfile = _CountingWriter(self.wfile, self)  # type: ignore[assignment]
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the test output stays quiet; requests() records what matters
+
+    # --- plumbing --------------------------------------------------------------------------
+    def _send(self, code: int, body: bytes, content_type: str = "application/json") -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _send_json(self, code: int, obj: Any) -> None:
+        self._send(code, dumps(obj))
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _authorized(self) -> bool:
+        return self.headers.get("Authorization", "") == f"Bearer {self.server.token}"
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_HEAD(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_PATCH(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        url = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        body = self._read_body()
+        control = url.path.startswith("/_sim/")
+        if not control:
+            self.server.requests_seen.append(
+                {
+                    "method": self.command,
+                    "path": url.path,
+                    "query": query,
+                    "user_agent": self.headers.get("User-Agent", ""),
+                }
+            )
+        if not self._authorized():
+            self._send_json(401, status(401, "Unauthorized", "Unauthorized"))
+            return
+        try:
+            if control:
+                self._control(url.path[len("/_sim/") :], query, body)
+                return
+            self.counting = True
+            if self.server.store.latency:
+                time.sleep(self.server.store.latency)
+            self._api(url.path, query)
+        except ApiError as exc:
+            self._send_json(exc.code, exc.body)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, TimeoutError):
+            self.close_connection = True
+        finally:
+            self.counting = False
+
+    # --- the Kubernetes API ----------------------------------------------------------------
+    def _api(self, path: str, query: dict[str, str]) -> None:
+        segments = [s for s in path.split("/") if s]
+        if path in ("/healthz", "/livez", "/readyz"):
+            self._send(200, b"ok", "text/plain; charset=utf-8")
+            return
+        if path == "/version":
+            self._send_json(200, self._version())
+            return
+        if path == "/api":
+            self._send_json(
+                200,
+                {
+                    "kind": "APIVersions",
+                    "versions": ["v1"],
+                    "serverAddressByClientCIDRs": [
+                        {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}
+                    ],
+                },
+            )
+            return
+        if path == "/apis":
+            self._send_json(200, _group_list())
+            return
+        if segments[:1] == ["api"] and len(segments) >= 2:
+            group, version, rest = "", segments[1], segments[2:]
+        elif segments[:1] == ["apis"] and len(segments) == 2:
+            group_entry = next((g for g in _group_list()["groups"] if g["name"] == segments[1]), None)
+            if group_entry is None:
+                raise self._page_not_found()
+            self._send_json(200, {"kind": "APIGroup", "apiVersion": "v1", **group_entry})
+            return
+        elif segments[:1] == ["apis"] and len(segments) >= 3:
+            group, version, rest = segments[1], segments[2], segments[3:]
+        else:
+            raise self._page_not_found()
+        if not any((r.group, r.version) == (group, version) for r in RESOURCES):
+            raise self._page_not_found()
+        if not rest:
+            self._send_json(200, _discovery_resources(group, version))
+            return
+        self._resource(group, version, rest, query)
+
+    def _version(self) -> dict[str, Any]:
+        return {
+            "major": "1",
+            "minor": GIT_VERSION.split(".")[1],
+            "gitVersion": GIT_VERSION,
+            "gitCommit": "0" * 40,
+            "gitTreeState": "clean",
+            "buildDate": "2024-08-14T00:00:00Z",
+            "goVersion": "go1.22.5",
+            "compiler": "gc",
+            "platform": "linux/amd64",
+        }
+
+    def _page_not_found(self) -> ApiError:
+        return ApiError(404, "NotFound", "the server could not find the requested resource", {})
+
+    def _resource(self, group: str, version: str, rest: list[str], query: dict[str, str]) -> None:
+        watch = query.get("watch", "").lower() in ("true", "1")
+        if rest[0] == "watch":  # the deprecated /watch/ path prefix
+            watch, rest = True, rest[1:]
+        namespace: str | None = None
+        if len(rest) >= 3 and rest[0] == "namespaces":
+            namespace, rest = rest[1], rest[2:]
+        rtype = BY_PATH.get((group, version, rest[0]))
+        if rtype is None or (namespace is not None and not rtype.namespaced):
+            raise self._page_not_found()
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else ""
+        if len(rest) > 3 or (sub and (rtype.key, sub) != ("pods", "log")):
+            raise self._page_not_found()
+        if self.command not in ("GET", "HEAD"):
+            verb = WRITE_VERBS.get(self.command, self.command.lower())
+            if verb == "delete" and name is None:
+                verb = "deletecollection"
+            # The simulator is read-only to its clients, as the oncall account is in RBAC.
+            raise forbidden(rtype, verb, namespace, name, sub)
+        verb = "get" if name else ("watch" if watch else "list")
+        self._check_denied(rtype, verb, namespace, name, sub)
+        if sub == "log":
+            self._logs(namespace or "", name or "", query)
+        elif name:
+            self._get(rtype, namespace, name)
+        elif watch:
+            self._watch(rtype, namespace, query)
+        else:
+            self._list(rtype, namespace, query)
+
+    def _check_denied(
+        self, rtype: ResourceType, verb: str, namespace: str | None, name: str | None, sub: str
+    ) -> None:
+        key = f"{rtype.key}/{sub}" if sub else rtype.key
+        rule = self.server.store.denied.get(key)
+        if rule is None:
+            return
+        verbs, only_namespace = rule
+        if verb in verbs and (only_namespace is None or only_namespace == namespace):
+            raise forbidden(rtype, verb, namespace, name, sub)
+
+    def _get(self, rtype: ResourceType, namespace: str | None, name: str) -> None:
+        stored = self.server.store.objects[rtype.key].get((namespace or "", name))
+        if stored is None:
+            raise not_found(rtype, name)
+        if "as=Table" in self.headers.get("Accept", ""):
+            self._send_json(
+                200,
+                tables.table(
+                    rtype.key, [stored.obj], {"resourceVersion": str(self.server.store.rv)}, "Metadata"
+                ),
+            )
+            return
+        self._send(200, stored.raw)
+
+    def _selectors(self, rtype: ResourceType, query: dict[str, str]) -> tuple[Any, Any]:
+        try:
+            labels = parse_label_selector(query.get("labelSelector", ""))
+            fields = parse_field_selector(query.get("fieldSelector", ""))
+            check_fields(rtype.plural if not rtype.group else rtype.key, fields)
+        except SelectorError as exc:
+            raise bad_request(str(exc)) from None
+        return labels, fields
+
+    def _matching(
+        self, rtype: ResourceType, namespace: str | None, query: dict[str, str]
+    ) -> tuple[list[Any], int]:
+        labels, fields = self._selectors(rtype, query)
+        store = self.server.store
+        with store.lock:
+            rv = store.rv
+            items = store.items(rtype.key, namespace)
+        field_resource = rtype.plural if not rtype.group else rtype.key
+        if labels or fields:
+            items = [
+                s
+                for s in items
+                if labels_match(s.obj, labels) and fields_match(field_resource, s.obj, fields)
+            ]
+        return items, rv
+
+    def _list(self, rtype: ResourceType, namespace: str | None, query: dict[str, str]) -> None:
+        items, rv = self._matching(rtype, namespace, query)
+        meta: dict[str, Any] = {"resourceVersion": str(rv)}
+        token = query.get("continue")
+        if token:
+            try:
+                after = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+                start_key = (after["ns"], after["name"])
+            except (ValueError, KeyError, TypeError):
+                raise bad_request(
+                    "continue key is not valid: incorrect encoded start resourceVersion"
+                ) from None
+            meta["resourceVersion"] = str(after.get("rv", rv))
+            items = [
+                s
+                for s in items
+                if (s.obj["metadata"].get("namespace", ""), s.obj["metadata"]["name"]) > start_key
+            ]
+        limit = int(query.get("limit") or 0)
+        if limit and len(items) > limit:
+            last = items[limit - 1].obj["metadata"]
+            continue_token = {
+                "ns": last.get("namespace", ""),
+                "name": last["name"],
+                "rv": int(meta["resourceVersion"]),
+            }
+            meta["continue"] = base64.urlsafe_b64encode(dumps(continue_token)).decode().rstrip("=")
+            meta["remainingItemCount"] = len(items) - limit
+            items = items[:limit]
+        if "as=Table" in self.headers.get("Accept", ""):
+            include = query.get("includeObject", "Metadata")
+            self._send_json(200, tables.table(rtype.key, [s.obj for s in items], meta, include))
+            return
+        head = b'{"kind":"' + rtype.list_kind.encode() + b'","apiVersion":"' + rtype.api_version.encode()
+        body = b"".join(
+            [head, b'","metadata":', dumps(meta), b',"items":[', b",".join(s.raw for s in items), b"]}"]
+        )
+        self._send(200, body)
+
+    # --- watch -----------------------------------------------------------------------------
+    def _start_stream(self, content_type: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
+
+    def _chunk(self, data: bytes) -> None:
+        if data:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+    def _end_stream(self) -> None:
+        self.wfile.write(b"0\r\n\r\n")
+
+    def _client_gone(self) -> bool:
+        # A watch client never sends anything more; readable means it closed the connection.
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
+
+    def _hang_up(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _event_line(self, kind: str, obj: dict[str, Any], line: bytes) -> bytes:
+        """The cached JSON line, or for `kubectl get -w` (which asks for Tables) a one-row Table."""
+        if self._table_watch is None:
+            return line
+        rtype, include = self._table_watch
+        meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
+        return dumps({"type": kind, "object": tables.table(rtype.key, [obj], meta, include)}) + b"\n"
+
+    def _watch(self, rtype: ResourceType, namespace: str | None, query: dict[str, str]) -> None:
+        self._table_watch = None
+        if "as=Table" in self.headers.get("Accept", ""):
+            self._table_watch = (rtype, query.get("includeObject", "Metadata"))
+        labels, fields = self._selectors(rtype, query)
+        field_resource = rtype.plural if not rtype.group else rtype.key
+        store = self.server.store
+        rv_text = query.get("resourceVersion", "")
+        timeout = float(query.get("timeoutSeconds") or DEFAULT_WATCH_TIMEOUT)
+        bookmarks = query.get("allowWatchBookmarks", "").lower() in ("true", "1")
+        if rv_text and not rv_text.isdigit():
+            raise bad_request(f'resourceVersion: Invalid value: "{rv_text}": must be a non-negative integer')
+
+        def wanted(ev_resource: str, ev_namespace: str, obj: dict[str, Any]) -> bool:
+            return (
+                ev_resource == rtype.key
+                and (not namespace or ev_namespace == namespace)
+                and labels_match(obj, labels)
+                and fields_match(field_resource, obj, fields)
+            )
+
+        initial: list[bytes] = []
+        with store.lock:
+            generation = store.watch_generation
+            if rv_text in ("", "0"):
+                position = store.end_position()
+                for s in store.items(rtype.key, namespace):
+                    if wanted(rtype.key, s.obj["metadata"].get("namespace", ""), s.obj):
+                        initial.append(
+                            self._event_line("ADDED", s.obj, b'{"type":"ADDED","object":' + s.raw + b"}\n")
+                        )
+                expired = None
+            elif int(rv_text) < store.compacted_rv:
+                position, expired = 0, f"too old resource version: {rv_text} ({store.compacted_rv})"
+            else:
+                position, expired = store.position_after(int(rv_text)), None
+            last_rv = store.rv
+        self._start_stream("application/json")
+        if expired is not None:
+            self._chunk(dumps({"type": "ERROR", "object": status(410, "Expired", expired)}) + b"\n")
+            self._end_stream()
+            return
+        self.server.count_watch(1)
+        try:
+            self._chunk(b"".join(initial))
+            self._watch_loop(store, wanted, position, generation, timeout, bookmarks, rtype, last_rv)
+        finally:
+            self.server.count_watch(-1)
+
+    def _watch_loop(
+        self,
+        store: ObjectStore,
+        wanted: Any,
+        position: int,
+        generation: int,
+        timeout: float,
+        bookmarks: bool,
+        rtype: ResourceType,
+        last_rv: int,
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        next_bookmark = time.monotonic() + store.bookmark_interval
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                self._end_stream()
+                return
+            with store.changed:
+                if position >= store.end_position() and store.watch_generation == generation:
+                    store.changed.wait(min(1.0, deadline - now, max(0.01, next_bookmark - now)))
+                if store.watch_generation != generation:
+                    self._hang_up()
+                    return
+                batch = store.events_from(position)
+                if batch is None:  # compacted while we were behind: the real server ends with 410 too
+                    expired = f"too old resource version: {last_rv} ({store.compacted_rv})"
+                else:
+                    events, position = batch
+                    current_rv = store.rv
+            if batch is None:
+                self._chunk(dumps({"type": "ERROR", "object": status(410, "Expired", expired)}) + b"\n")
+                self._end_stream()
+                return
+            lines = [
+                self._event_line(e.type, e.obj, e.line)
+                for e in events
+                if wanted(e.resource, e.namespace, e.obj)
+            ]
+            if events:
+                last_rv = events[-1].rv
+            self._chunk(b"".join(lines))
+            if bookmarks and time.monotonic() >= next_bookmark:
+                mark = {
+                    "kind": rtype.kind,
+                    "apiVersion": rtype.api_version,
+                    "metadata": {"resourceVersion": str(current_rv)},
+                }
+                self._chunk(dumps({"type": "BOOKMARK", "object": mark}) + b"\n")
+                next_bookmark = time.monotonic() + store.bookmark_interval
+            if not lines and self._client_gone():
+                return
+
+    # --- logs ------------------------------------------------------------------------------
+    def _logs(self, namespace: str, name: str, query: dict[str, str]) -> None:
+        store = self.server.store
+        pod = store.get("pods", namespace, name)
+        if pod is None:
+            raise not_found(BY_KEY["pods"], name)
+        containers = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
+        container = query.get("container") or ""
+        if not container:
+            if len(containers) != 1:
+                raise bad_request(
+                    f"a container name must be specified for pod {name}, "
+                    f"choose one of: [{' '.join(containers)}]"
+                )
+            container = containers[0]
+        if container not in containers:
+            raise bad_request(f"container {container} is not valid for pod {name}")
+        previous = query.get("previous", "").lower() in ("true", "1")
+        logs = store.container_logs(namespace, name, container)
+        with store.lock:
+            lines = list(logs.previous or []) if previous else list(logs.current)
+        if previous and logs.previous is None:
+            raise bad_request(f'previous terminated container "{container}" in pod "{name}" not found')
+        if not previous and not lines and query.get("follow", "").lower() not in ("true", "1"):
+            waiting = self._waiting_reason(pod, container)
+            if waiting and waiting != "CrashLoopBackOff":
+                raise bad_request(f'container "{container}" in pod "{name}" is waiting to start: {waiting}')
+        timestamps = query.get("timestamps", "").lower() in ("true", "1")
+        since = query.get("sinceSeconds")
+        if since:
+            cutoff = tables.datetime.now(tables.UTC).timestamp() - int(since)
+            lines = [(ts, text) for ts, text in lines if _ts_epoch(ts) >= cutoff]
+        tail = query.get("tailLines")
+        if tail not in (None, ""):
+            count = int(tail)
+            lines = lines[-count:] if count > 0 else []
+
+        def render(chunk: list[tuple[str, str]]) -> bytes:
+            return "".join(f"{ts} {text}\n" if timestamps else f"{text}\n" for ts, text in chunk).encode()
+
+        body = render(lines)
+        limit = query.get("limitBytes")
+        if limit:
+            body = body[: int(limit)]
+        if query.get("follow", "").lower() not in ("true", "1") or previous:
+            self._send(200, body, "text/plain")
+            return
+        self._start_stream("text/plain")
+        self._chunk(body)
+        sent = len(logs.current)
+        generation = store.watch_generation
+        while True:
+            with store.changed:
+                if len(logs.current) <= sent and store.watch_generation == generation:
+                    store.changed.wait(1.0)
+                if store.watch_generation != generation:
+                    self._hang_up()
+                    return
+                fresh = logs.current[sent:]
+                sent = len(logs.current)
+                gone = store.get("pods", namespace, name) is None
+            self._chunk(render(fresh))
+            if gone:
+                self._end_stream()
+                return
+            if not fresh and self._client_gone():
+                return
+
+    @staticmethod
+    def _waiting_reason(pod: dict[str, Any], container: str) -> str | None:
+        for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+            if cs.get("name") == container:
+                return ((cs.get("state") or {}).get("waiting") or {}).get("reason")
+        return None
+
+    # --- control API -----------------------------------------------------------------------
+    def _control(self, action: str, query: dict[str, str], body: bytes) -> None:
+        store = self.server.store
+        args: dict[str, Any] = json.loads(body) if body else {}
+        try:
+            result: Any = self._control_action(store, action, args)
+        except KeyError as exc:
+            self._send_json(404, {"error": str(exc.args[0] if exc.args else exc)})
+            return
+        except (ValueError, TypeError) as exc:
+            self._send_json(400, {"error": str(exc)})
+            return
+        self._send_json(200, result)
+
+    def _control_action(self, store: ObjectStore, action: str, args: dict[str, Any]) -> Any:
+        if action == "apply":
+            if "objects" in args:
+                return {"applied": store.apply_many(args["objects"]), "resourceVersion": str(store.rv)}
+            return store.apply(args)
+        if action == "delete":
+            rtype = resolve(args["resource"])
+            return store.delete(rtype.key, args.get("namespace") or "", args["name"])
+        if action == "get":
+            rtype = resolve(args["resource"])
+            found = store.get(rtype.key, args.get("namespace") or "", args["name"])
+            if found is None:
+                raise KeyError(f"{args['resource']} {args['name']} not found")
+            return found
+        if action == "crash":
+            return store.crash(
+                args["namespace"],
+                args["pod"],
+                args.get("container"),
+                args.get("reason", "OOMKilled"),
+                int(args.get("exit_code", 137)),
+            )
+        if action == "recover":
+            return store.recover(args["namespace"], args["pod"], args.get("container"))
+        if action == "logs":
+            store.append_logs(
+                args["namespace"],
+                args["pod"],
+                args["container"],
+                list(args["lines"]),
+                bool(args.get("previous")),
+            )
+            return {}
+        if action == "deny":
+            resource = args["resource"]
+            base, _, sub = resource.partition("/")
+            key = resolve(base).key + (f"/{sub}" if sub else "")
+            store.denied[key] = (set(args.get("verbs") or READ_VERBS), args.get("namespace"))
+            return {}
+        if action == "allow":
+            base, _, sub = args["resource"].partition("/")
+            store.denied.pop(resolve(base).key + (f"/{sub}" if sub else ""), None)
+            return {}
+        if action == "latency":
+            store.latency = float(args["seconds"])
+            return {}
+        if action == "bookmark-interval":
+            store.bookmark_interval = float(args["seconds"])
+            return {}
+        if action == "drop-watches":
+            store.drop_watches()
+            return {}
+        if action == "compact":
+            return {"resourceVersion": str(store.compact())}
+        if action == "requests":
+            return list(self.server.requests_seen)
+        if action == "clear-requests":
+            self.server.requests_seen.clear()
+            with self.server._bytes_lock:
+                self.server.bytes_sent = 0
+            return {}
+        if action == "stats":
+            return {
+                "bytes_sent": self.server.bytes_sent,
+                "open_watches": self.server.open_watches,
+                "resourceVersion": str(store.rv),
+            }
+        if action == "churn":
+            threading.Thread(target=_churn, args=(store, args), daemon=True).start()
+            return {}
+        raise KeyError(f"unknown control action {action!r}")
+
+
+def _ts_epoch(stamp: str) -> float:
+    when = tables.parse_time(stamp)
+    return when.timestamp() if when else 0.0
+
+
+def _churn(store: ObjectStore, args: dict[str, Any]) -> None:
+    """Modify pods at a steady rate (an annotation bump each), for the churn benchmark."""
+    rate = float(args.get("rate", 100))
+    seconds = float(args.get("seconds", 10))
+    namespace = args.get("namespace")
+    pods = [s.obj["metadata"] for s in store.items("pods", namespace)]
+    if not pods:
+        return
+    start = time.monotonic()
+    done = 0
+    while time.monotonic() - start < seconds:
+        target = pods[done % len(pods)]
+
+        def bump(obj: dict[str, Any]) -> None:
+            annotations = obj["metadata"].setdefault("annotations", {})
+            annotations["sim.oncall/churn"] = str(int(annotations.get("sim.oncall/churn", "0")) + 1)
+
+        with contextlib.suppress(KeyError):
+            store.mutate("pods", target.get("namespace", ""), target["name"], bump)
+        done += 1
+        delay = start + done / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
