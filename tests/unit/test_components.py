@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui.core.components import command_selectors, matches, section_selectors
+from tui.core.components import command_selectors, helm_releases, matches, section_selectors
 from tui.core.paths import example_runbook
 from tui.core.runbook import load_runbook
 
@@ -29,3 +29,8 @@ def test_matches_needs_every_term():
     labels = (("app", "inmidst-api"), ("tier", "web"))
     assert matches(labels, (("app", "inmidst-api"),))
     assert not matches(labels, (("app", "inmidst-api"), ("tier", "db")))
+
+
+def test_the_seed_names_its_helm_release():
+    runbook = load_runbook(example_runbook())
+    assert helm_releases(runbook.sections) == [("in-midst-my-life", "production")]
