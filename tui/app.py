@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from tui.widgets.bindings import shown_bindings
 
 OTHER_SOURCES = ("postgresql", "redis")
 OBSERVER_POLL = 0.25  # seconds between data_version checks: changes show well within 1 s
+GC_PAUSE_MAX = 30.0  # seconds the collector may wait for the first pod list
 PODS_POLL = 0.25  # seconds between looks at the pod cache's version: a crash shows within a second
 
 
@@ -192,15 +194,30 @@ class OncallApp(App[None]):
 
     async def _watch_pods(self) -> None:
         """Draw from the informer's cache: look at its version often, copy the rows only when it moved."""
-        cache = await asyncio.to_thread(self.kube.start_pods)
-        version = -1
-        while True:
-            self.healths["kubernetes"] = self.kube.health
-            if cache.version != version:
-                version = cache.version
-                self.pods = await asyncio.to_thread(cache.rows)  # a 10,000-pod sort stays off the loop
-                self.pods_changed.publish(self.pods)
-            await asyncio.sleep(PODS_POLL)
+        # The first full list makes tens of thousands of long-lived objects at once: collecting while
+        # they arrive would walk them again and again (100+ ms stalls with 10,000 pods), so the
+        # collector waits until the cache is complete, then leaves those objects alone for good.
+        gc.freeze()
+        gc.disable()
+        give_up = asyncio.get_running_loop().time() + GC_PAUSE_MAX
+        frozen = False
+        try:
+            cache = await asyncio.to_thread(self.kube.start_pods)
+            version = -1
+            while True:
+                self.healths["kubernetes"] = self.kube.health
+                if cache.version != version:
+                    version = cache.version
+                    self.pods = await asyncio.to_thread(cache.rows)  # a 10,000-pod sort stays off the loop
+                    self.pods_changed.publish(self.pods)
+                if not frozen and (cache.synced or asyncio.get_running_loop().time() > give_up):
+                    gc.freeze()
+                    gc.enable()
+                    frozen = True
+                await asyncio.sleep(PODS_POLL)
+        finally:
+            gc.enable()
+            gc.unfreeze()  # leaving: what this app held may be collected again
 
     async def _read_kubernetes(self) -> None:
         """The plain reads (events, pod metrics, Helm history), each failing on its own."""

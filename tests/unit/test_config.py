@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.config import ENV_VARS, ConfigError, PrometheusSettings, Secret, Settings, load_settings
+from tui.core.config import (
+    ENV_VARS,
+    ConfigError,
+    KubernetesSettings,
+    PrometheusSettings,
+    Secret,
+    Settings,
+    load_settings,
+)
 
 
 def write(path: Path, text: str) -> Path:
@@ -156,6 +164,7 @@ def test_every_environment_variable_is_documented() -> None:
         "ONCALL_RUNBOOK",
         "ONCALL_STORE",
         "ONCALL_USER",
+        "ONCALL_KUBE_CONTEXT",
     }
     assert all(description for description in ENV_VARS.values())
 
@@ -414,3 +423,69 @@ def test_a_token_file_that_is_a_folder_is_an_error(tmp_path: Path) -> None:
     error = config_error(tmp_path, '[prometheus]\ntoken_file = "tokens"\n')
     assert error.key == "prometheus.token_file"
     assert "Is a directory" in error.problem
+
+
+# --- kubernetes -------------------------------------------------------------------------------
+
+
+def test_kubernetes_defaults_leave_the_choice_to_kubeconfig(tmp_path: Path) -> None:
+    kube = load(tmp_path).kubernetes
+    assert kube == KubernetesSettings()
+    assert (kube.kubeconfig, kube.context, kube.namespace, kube.in_cluster) == (None, None, None, False)
+    assert kube.timeout == 5.0
+
+
+def test_kubernetes_table_is_read_with_paths_relative_to_the_file(tmp_path: Path) -> None:
+    toml = (
+        "[kubernetes]\nkubeconfig = 'kube/lab.yaml'\ncontext = 'sim'\nnamespace = 'production'\n"
+        "timeout = 2\nrefresh = 10\n"
+    )
+    kube = load(tmp_path, toml).kubernetes
+    assert kube.kubeconfig == tmp_path / "kube" / "lab.yaml"
+    assert (kube.context, kube.namespace, kube.timeout, kube.refresh) == ("sim", "production", 2.0, 10.0)
+
+
+def test_a_profile_overlays_kubernetes_key_by_key(tmp_path: Path) -> None:
+    toml = (
+        "[kubernetes]\ncontext = 'staging'\nnamespace = 'production'\n"
+        "[profiles.prod.kubernetes]\ncontext = 'prod-eu'\n"
+    )
+    assert load(tmp_path, toml).kubernetes.context == "staging"
+    kube = load(tmp_path, toml, profile="prod").kubernetes
+    assert (kube.context, kube.namespace) == ("prod-eu", "production")
+
+
+def test_kube_context_flag_beats_the_environment_which_beats_the_file(tmp_path: Path) -> None:
+    toml = "[kubernetes]\ncontext = 'file'\n"
+    env = {"ONCALL_KUBE_CONTEXT": "env"}
+    assert load(tmp_path, toml).kubernetes.context == "file"
+    assert load(tmp_path, toml, env=env).kubernetes.context == "env"
+    assert load(tmp_path, toml, env=env, flags={"kube_context": "flag"}).kubernetes.context == "flag"
+
+
+def test_kubeconfig_env_is_left_to_the_client(tmp_path: Path) -> None:
+    # KUBECONFIG may list several files; the probe resolves it, so settings keep "not set"
+    kube = load(tmp_path, env={"KUBECONFIG": "/a:/b"}).kubernetes
+    assert kube.kubeconfig is None
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "problem"),
+    [
+        ("[kubernetes]\ncontxt = 'x'\n", "kubernetes.contxt", "did you mean 'context'?"),
+        ("[kubernetes]\nin_cluster = 'yes'\n", "kubernetes.in_cluster", "must be true or false"),
+        ("[kubernetes]\ntimeout = 0\n", "kubernetes.timeout", "more than 0 seconds"),
+        ("[kubernetes]\nnamespace = 3\n", "kubernetes.namespace", "must be a name in quotes"),
+        ("kubernetes = 'sim'\n", "kubernetes", "must be a table"),
+        (
+            "[kubernetes]\nin_cluster = true\nkubeconfig = '/k'\n",
+            "kubernetes.in_cluster",
+            "not both",
+        ),
+        ("[profiles.p.kubernetes]\nrefresh = 'x'\n", "profiles.p.kubernetes.refresh", "number of seconds"),
+    ],
+)
+def test_bad_kubernetes_settings_name_the_key(tmp_path: Path, toml: str, key: str, problem: str) -> None:
+    error = config_error(tmp_path, toml)
+    assert error.key == key
+    assert problem in error.problem

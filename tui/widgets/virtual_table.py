@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -76,8 +77,7 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
         self._filter = ""
         self._sort: tuple[str, bool] | None = None
         self._priority: Callable[[Item], int] | None = None
-        self._cache: dict[tuple[int, int, bool], Strip] = {}
-        self._generation = 0
+        self._cache: dict[tuple[int, bool], tuple[Item, Strip]] = {}
 
     # -- data -------------------------------------------------------------------------------------
 
@@ -109,12 +109,12 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
 
     def redraw(self) -> None:
         """Render the visible rows again (their cells depend on the time, e.g. ages)."""
-        self._generation += 1
         self._cache.clear()
         self.refresh()
 
     def _rebuild(self) -> None:
         keep = self._key(self.selected) if self.selected is not None else None
+        at = self.cursor
         view = self._items
         if self._filter and self._search_text is not None:
             needle = self._filter
@@ -126,10 +126,9 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
         if self._priority is not None:
             view = sorted(view, key=self._priority)  # stable: keeps the column order within each group
         self._view = list(view)
-        self._generation += 1
-        self._cache.clear()
         self.virtual_size = Size(self._width(), len(self._view) + 1)
-        if keep is not None:
+        # the selected row usually stays where it was: look there before searching 10,000 rows
+        if keep is not None and not (at < len(self._view) and self._key(self._view[at]) == keep):
             index = next((i for i, item in enumerate(self._view) if self._key(item) == keep), None)
             if index is not None:
                 self.cursor = index
@@ -142,45 +141,50 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
     # -- drawing -------------------------------------------------------------------------------------
 
     def _line(self, cells: list[Text], style: Style) -> Strip:
-        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        segments: list[Segment] = []
+        gap = Segment(" " * GAP, style)
         for column, cell in zip(self.columns, cells, strict=True):
-            cell = cell.copy()
-            cell.truncate(column.width, overflow="ellipsis", pad=True)
-            line.append_text(cell)
-            line.append(" " * GAP)
-        segments = list(line.render(self.app.console))
-        return Strip(segments).apply_style(style)
+            if cell.spans:  # several styles in one cell: let rich lay it out (rare, slower)
+                cell = cell.copy()
+                cell.truncate(column.width, overflow="ellipsis", pad=True)
+                segments.extend(
+                    Segment(s.text, style + s.style if s.style else style)
+                    for s in cell.render(self.app.console)
+                )
+            else:
+                segments.append(Segment(_fit(cell.plain, column.width), style + _style(cell.style)))
+            segments.append(gap)
+        return Strip(segments)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         scroll_x = int(self.scroll_offset.x)
+        base = self.rich_style
         if y == 0:
-            style = self.get_component_rich_style("virtual-table--header")
+            style = base + self.get_component_rich_style("virtual-table--header")
             strip = self._line([Text(c.label) for c in self.columns], style)
             return strip.crop_extend(scroll_x, scroll_x + width, style)
         row = int(self.scroll_offset.y) + y - 1
-        base = self.rich_style
         if row >= len(self._view):
             if row == 0 and not self._view:
                 return Strip([Segment(self.empty, base + Style(dim=True))]).crop_extend(0, width, base)
             return Strip.blank(width, base)
+        item = self._view[row]
         selected = row == self.cursor
-        key = (row, self._generation, selected)
-        strip = self._cache.get(key)
-        if strip is None:
-            item = self._view[row]
+        # Cached by the row object itself: after a change only the rows that changed are drawn again.
+        key = (id(item), selected)
+        cached = self._cache.get(key)
+        if cached is None or cached[0] is not item:
             style = base + self.get_component_rich_style("virtual-table--cursor") if selected else base
-            strip = self._line([c.cell(item) for c in self.columns], style)
-            if len(self._cache) > 2000:
+            cached = (item, self._line([c.cell(item) for c in self.columns], style))
+            if len(self._cache) > 4000:
                 self._cache.clear()
-            self._cache[key] = strip
-        return strip.crop_extend(scroll_x, scroll_x + width, base)
+            self._cache[key] = cached
+        return cached[1].crop_extend(scroll_x, scroll_x + width, base)
 
     # -- cursor ----------------------------------------------------------------------------------------
 
     def watch_cursor(self, old: int, new: int) -> None:
-        self._cache.pop((old, self._generation, True), None)
-        self._cache.pop((new, self._generation, False), None)
         self._scroll_to_cursor()
         self.refresh()
         if self.selected is not None:
@@ -209,3 +213,15 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
         row = int(self.scroll_offset.y) + event.y - 1
         if 0 <= row < len(self._view):
             self.cursor = row
+
+
+def _fit(text: str, width: int) -> str:
+    """Pad or cut to exactly `width` cells, with an ellipsis where it was cut."""
+    length = cell_len(text)
+    if length <= width:
+        return text + " " * (width - length)
+    return set_cell_size(text, width - 1) + "…"
+
+
+def _style(style: str | Style) -> Style:
+    return Style.parse(style) if isinstance(style, str) else style
