@@ -958,8 +958,8 @@ class KubernetesProbe:
                 namespace or self.namespace,
                 field_selector=selector,
             )
-            events = [_event(item) for item in body.get("items") or []]
-            events.sort(key=_event_order)
+            events = [event_row(item) for item in body.get("items") or []]
+            events.sort(key=event_order)
             return tuple(events[: max(0, limit)])
 
         return self._read("events", read)
@@ -1116,7 +1116,7 @@ class KubernetesProbe:
                         f"metrics-server not answering: {server_message(exc)}", "down", 503
                     ) from None
                 raise
-            return tuple(sorted((_metrics(i) for i in body.get("items") or []), key=lambda m: m.name))
+            return tuple(sorted((metrics_row(i) for i in body.get("items") or []), key=lambda m: m.name))
 
         return self._read("pod metrics", read)
 
@@ -1247,7 +1247,7 @@ def _i(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _event(item: dict[str, Any]) -> KubeEvent:
+def event_row(item: dict[str, Any]) -> KubeEvent:
     metadata = _d(item.get("metadata"))
     involved = _d(item.get("involvedObject"))
     series = _d(item.get("series"))
@@ -1275,7 +1275,7 @@ def _event(item: dict[str, Any]) -> KubeEvent:
     )
 
 
-def _event_order(event: KubeEvent) -> tuple[int, float]:
+def event_order(event: KubeEvent) -> tuple[int, float]:
     newest = -(event.last_seen.timestamp() if event.last_seen else 0.0)
     return (0 if event.type == "Warning" else 1, newest)
 
@@ -1433,7 +1433,7 @@ def _netpol(item: dict[str, Any]) -> NetworkPolicyRow:
     )
 
 
-def _metrics(item: dict[str, Any]) -> PodMetrics:
+def metrics_row(item: dict[str, Any]) -> PodMetrics:
     metadata = _d(item.get("metadata"))
     containers = tuple(
         (

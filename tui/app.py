@@ -24,6 +24,7 @@ from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe
 from tui.core.components import helm_releases
 from tui.core.config import Settings
 from tui.core.demo import ANCHOR_KEY, DEMO_URL, DemoIncident, demo_anchor
+from tui.core.demo_kube import DemoKubernetes
 from tui.core.paths import default_store, default_user, example_runbook
 from tui.core.runbook import Runbook, RunbookError, Section, SectionMatch, load_runbook, match_section
 from tui.core.store import IncidentSession, SessionStore, StepState, StoreError
@@ -61,7 +62,7 @@ class OncallApp(App[None]):
         observe: str | None = None,
         clock: Callable[[], datetime] = utc_now,
         transport: httpx.AsyncBaseTransport | None = None,
-        kube: KubernetesProbe | None = None,
+        kube: KubernetesProbe | DemoKubernetes | None = None,
         tick: bool = True,
     ) -> None:
         super().__init__()
@@ -84,8 +85,11 @@ class OncallApp(App[None]):
             anchor = self._demo_anchor()
             transport = transport or DemoIncident(anchor, clock).transport()
             prometheus = replace(prometheus, url=DEMO_URL, token=None, password=None, refresh=2.0)
+            kube = kube or DemoKubernetes(anchor, clock)
         self.probe = PrometheusProbe(prometheus, transport=transport, clock=clock)
-        self.kube = kube if kube is not None else KubernetesProbe(self.settings.kubernetes, clock=clock)
+        self.kube: KubernetesProbe | DemoKubernetes = kube or KubernetesProbe(
+            self.settings.kubernetes, clock=clock
+        )
         self.pods: tuple[PodRow, ...] = ()
         self.pods_changed: Signal[tuple[PodRow, ...]] = Signal(self, "pods-changed")
         self.kube_reads: dict[str, ResourceSnapshot[object]] = {}

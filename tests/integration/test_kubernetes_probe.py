@@ -19,7 +19,8 @@ import yaml
 from probes import kubernetes as kubernetes_probe
 from probes.kube_status import PodRow
 from probes.kubernetes import KubernetesProbe, PodInformer
-from tests.kube_sim import KubeSimulator, fixtures
+from tests.kube_sim import KubeSimulator
+from tui.core import kube_lab as fixtures
 from tui.core.config import KubernetesSettings
 from tui.core.report import check_kubernetes, read_pods_report
 
@@ -502,11 +503,6 @@ def test_in_cluster_config_uses_the_service_account(service_account: dict[str, s
     assert (outside.health.last_error or "").startswith("in-cluster config unavailable")
 
 
-@pytest.mark.xfail(
-    reason="the simulator matches 'Bearer' case-sensitively; in cluster the client sends 'bearer <token>', "
-    "which the real API server accepts",
-    strict=False,
-)
 def test_in_cluster_reads_pods(service_account: dict[str, str]) -> None:
     with KubernetesProbe(KubernetesSettings(in_cluster=True), env=service_account) as probe:
         pods = probe.read_pods()

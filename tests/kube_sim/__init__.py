@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.kube_sim.fixtures import lab_cluster, lab_logs
+from tui.core.kube_lab import lab_cluster, lab_logs
 
 __all__ = ["KubeSimulator", "SimulatorError"]
 

@@ -239,7 +239,8 @@ class SimHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _authorized(self) -> bool:
-        return self.headers.get("Authorization", "") == f"Bearer {self.server.token}"
+        scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and token == self.server.token  # the scheme is case-insensitive
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -297,7 +298,7 @@ class SimHandler(BaseHTTPRequestHandler):
         if path in ("/healthz", "/livez", "/readyz"):
             self._send(200, b"ok", "text/plain; charset=utf-8")
             return
-        if path == "/version":
+        if path in ("/version", "/version/"):
             self._send_json(200, self._version())
             return
         if path == "/api":

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from tui.core.kube_lab import crash_container
+
 READ_VERBS = ("get", "list", "watch")
 HISTORY_LIMIT = 25_000  # events kept for watch replay (minutes at 100 changes/s); older ones are compacted
 
@@ -310,40 +312,7 @@ class ObjectStore:
         finished = now_rfc3339()
 
         def change(obj: dict[str, Any]) -> None:
-            statuses = obj.setdefault("status", {}).setdefault("containerStatuses", [])
-            name = container or (statuses[0]["name"] if statuses else obj["spec"]["containers"][0]["name"])
-            status = next((s for s in statuses if s["name"] == name), None)
-            if status is None:
-                raise KeyError(f"container {name} is not valid for pod {pod}")
-            running = (status.get("state") or {}).get("running") or {}
-            status["restartCount"] = int(status.get("restartCount", 0)) + 1
-            status["lastState"] = {
-                "terminated": {
-                    "exitCode": exit_code,
-                    "reason": reason,
-                    "startedAt": running.get("startedAt")
-                    or obj["metadata"].get("creationTimestamp")
-                    or finished,
-                    "finishedAt": finished,
-                    "containerID": status.get("containerID") or f"containerd://{uuid.uuid4().hex}",
-                }
-            }
-            uid = obj["metadata"].get("uid", "")
-            status["state"] = {
-                "waiting": {
-                    "reason": "CrashLoopBackOff",
-                    "message": f"back-off 10s restarting failed container={name} "
-                    f"pod={pod}_{namespace}({uid})",
-                }
-            }
-            status["ready"] = False
-            status["started"] = False
-            for cond in obj["status"].setdefault("conditions", []):
-                if cond.get("type") in ("Ready", "ContainersReady"):
-                    cond["status"] = "False"
-                    cond["reason"] = "ContainersNotReady"
-                    cond["message"] = f"containers with unready status: [{name}]"
-                    cond["lastTransitionTime"] = finished
+            name = crash_container(obj, container=container, reason=reason, exit_code=exit_code, at=finished)
             with self.changed:
                 logs = self.logs.setdefault((namespace, pod, name), ContainerLogs())
                 logs.previous, logs.current = logs.current, []

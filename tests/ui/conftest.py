@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from probes.kubernetes import KubernetesProbe
 from tui.app import OncallApp
 from tui.core.config import KubernetesSettings, PrometheusSettings, Settings
 
@@ -52,8 +53,11 @@ def make_app(
         store=tmp_path / "sessions.db",
         user=user,
     )
+    # a given kubeconfig wins over the demo's own cluster, so demo alerts can meet the simulator's pods
+    clock = clock or FixedClock()
+    kube = KubernetesProbe(settings.kubernetes, clock=clock) if kubeconfig else None
     return OncallApp(
-        settings, demo=demo, observe=observe, clock=clock or FixedClock(), transport=transport, tick=False
+        settings, demo=demo, observe=observe, clock=clock, transport=transport, kube=kube, tick=False
     )
 
 

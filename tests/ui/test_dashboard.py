@@ -7,7 +7,7 @@ import json
 
 import httpx
 
-from tests.ui.conftest import make_app, prometheus_json, screen_text, wait_for
+from tests.ui.conftest import FixedClock, make_app, prometheus_json, screen_text, wait_for
 from tui.widgets.alerts import AlertsTable
 
 
@@ -30,8 +30,8 @@ async def test_demo_dashboard_lists_firing_alerts_before_pending_and_shows_the_s
         assert "Check Redis connection pool" in screen_text(app)
 
 
-async def test_source_tabs_say_not_configured(tmp_path):
-    app = make_app(tmp_path)
+async def test_sources_without_configuration_say_so(tmp_path):
+    app = make_app(tmp_path, demo=False)
     async with app.run_test(size=(160, 48)):
         text = screen_text(app)
         for source in (
@@ -40,6 +40,22 @@ async def test_source_tabs_say_not_configured(tmp_path):
             "Redis is not configured",
         ):
             assert source in text
+        assert "kubernetes not configured" in text  # the header chip
+
+
+async def test_the_demo_cluster_shows_its_pods_and_the_oomkilled_crash(tmp_path):
+    clock = FixedClock()
+    app = make_app(tmp_path, clock=clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(lambda: len(app.pods) == 7, what="the demo's pods")
+        await pilot.press("p")
+        await wait_for(lambda: "7 pods · 1 OOMKilled" in screen_text(app), what="the pod summary")
+        clock.advance(40)  # the demo's API pod is OOMKilled 30 s into the incident
+        await wait_for(
+            lambda: "7 pods · 1 failing · 2 OOMKilled" in screen_text(app), timeout=6, what="the crash"
+        )
+        crashed = next(p for p in app.pods if p.status == "CrashLoopBackOff")
+        assert crashed.label("app") == "inmidst-api" and crashed.last_termination_reason == "OOMKilled"
 
 
 async def test_markup_and_escapes_in_alert_labels_are_shown_as_text(tmp_path):

@@ -23,7 +23,9 @@ class RunbookPane(VerticalScroll):
         yield Static(Text("Select an alert to see its runbook section.", style="dim"), id="runbook-body")
 
     def show_message(self, message: Text) -> None:
-        self.query_one("#runbook-body", Static).update(message)
+        # a pane being torn down (the app quitting mid-update) has nothing left to draw into
+        for body in self.query("#runbook-body").results(Static):
+            body.update(message)
 
     def show(self, alert: FiringAlert, match: SectionMatch, session: IncidentSession | None) -> None:
         text = Text()

@@ -1,4 +1,4 @@
-"""Builders for Kubernetes objects valid for the official client's strict models, and the lab's namespace."""
+"""Kubernetes objects valid for the strict client models, and the lab namespace the demo and simulator use."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import gzip
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,11 +17,19 @@ NAMESPACE = "production"
 DEFAULT_CONTAINERS: tuple[tuple[str, str], ...] = (("api", "ghcr.io/x/api:1.4.2"),)
 
 
+_NOW: ContextVar[Callable[[], datetime]] = ContextVar("lab_now", default=lambda: datetime.now(UTC))
+
+
+def lab_now() -> datetime:
+    """Now, as the builders see it: the real time, or the demo's clock inside `lab_cluster(now=...)`."""
+    return _NOW.get()()
+
+
 def ts(value: datetime | str | None = None, *, ago: timedelta | None = None) -> str:
     """An API timestamp (RFC3339, seconds, Z) from a datetime, a string, or `ago` before now."""
     if isinstance(value, str):
         return value
-    when = value or datetime.now(UTC)
+    when = value or lab_now()
     if ago is not None:
         when -= ago
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -553,7 +562,7 @@ def helm_release_secret(
     values: Mapping[str, Any] | None = None,
 ) -> Obj:
     """A Helm 3 release Secret: type helm.sh/release.v1, data.release = base64(base64(gzip(release JSON)))."""
-    deployed = deployed_at or datetime.now(UTC) - timedelta(hours=2)
+    deployed = deployed_at or lab_now() - timedelta(hours=2)
     first = first_deployed or deployed - timedelta(days=30)
     config = dict(values or {"image": {"tag": app_version}, "replicaCount": 3})
     manifest = (
@@ -624,8 +633,20 @@ REDIS_POD = "inmidst-redis-0"
 NODES = ("node-1", "node-2", "node-3")
 
 
-def lab_cluster(namespace_name: str = NAMESPACE) -> list[Obj]:
-    """A realistic small production namespace: api ×3, worker ×2, postgres, redis, and the rest."""
+def lab_cluster(namespace_name: str = NAMESPACE, *, now: datetime | None = None) -> list[Obj]:
+    """A realistic small production namespace: api ×3, worker ×2, postgres, redis, and the rest.
+
+    Ages are relative to `now` (default: the real time), so a demo with a frozen clock is repeatable.
+    """
+    token = _NOW.set(lambda: now) if now is not None else None
+    try:
+        return _lab_cluster(namespace_name)
+    finally:
+        if token is not None:
+            _NOW.reset(token)
+
+
+def _lab_cluster(namespace_name: str) -> list[Obj]:
     ns = namespace_name
     objs: list[Obj] = [namespace(ns)] + [
         node(n, roles=("control-plane",) if n == "node-1" else ("worker",)) for n in NODES
@@ -785,7 +806,7 @@ def lab_cluster(namespace_name: str = NAMESPACE) -> list[Obj]:
         node_metrics(n, cpu=c, memory=m)
         for n, c, m in zip(NODES, ("1450m", "980m", "720m"), ("7.1Gi", "5.4Gi", "4.2Gi"), strict=True)
     ]
-    now = datetime.now(UTC)
+    now = lab_now()
     first = now - timedelta(days=21)
     objs += [
         helm_release_secret(
@@ -867,3 +888,45 @@ def generated_pods(count: int, namespaces: int = 1, per_deployment: int = 25) ->
             requests={"cpu": "100m", "memory": "128Mi"},
             created=created,
         )
+
+
+def crash_container(
+    obj: Obj, *, container: str | None = None, reason: str = "OOMKilled", exit_code: int = 137, at: str
+) -> str:
+    """Terminate a container of a pod object as the kubelet reports it: restart counted, CrashLoopBackOff.
+
+    Changes `obj` in place and returns the container's name; KeyError if the pod has no such container.
+    """
+    metadata = obj["metadata"]
+    statuses = obj.setdefault("status", {}).setdefault("containerStatuses", [])
+    name = container or (statuses[0]["name"] if statuses else obj["spec"]["containers"][0]["name"])
+    status = next((s for s in statuses if s["name"] == name), None)
+    if status is None:
+        raise KeyError(f"container {name} is not valid for pod {metadata.get('name')}")
+    running = (status.get("state") or {}).get("running") or {}
+    status["restartCount"] = int(status.get("restartCount", 0)) + 1
+    status["lastState"] = {
+        "terminated": {
+            "exitCode": exit_code,
+            "reason": reason,
+            "startedAt": running.get("startedAt") or metadata.get("creationTimestamp") or at,
+            "finishedAt": at,
+            "containerID": status.get("containerID") or f"containerd://{uuid.uuid4().hex}",
+        }
+    }
+    status["state"] = {
+        "waiting": {
+            "reason": "CrashLoopBackOff",
+            "message": f"back-off 10s restarting failed container={name} "
+            f"pod={metadata.get('name')}_{metadata.get('namespace')}({metadata.get('uid', '')})",
+        }
+    }
+    status["ready"] = False
+    status["started"] = False
+    for cond in obj["status"].setdefault("conditions", []):
+        if cond.get("type") in ("Ready", "ContainersReady"):
+            cond["status"] = "False"
+            cond["reason"] = "ContainersNotReady"
+            cond["message"] = f"containers with unready status: [{name}]"
+            cond["lastTransitionTime"] = at
+    return name

@@ -1,0 +1,158 @@
+"""The demo's cluster: the lab namespace served from memory through the probe's own parsers and cache.
+
+It answers the same calls the app makes of KubernetesProbe, so the Pods, Events, Logs and Deploys
+tabs work with no API server. Its script: an API pod is OOMKilled half a minute into the incident.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from probes.health import SourceHealth
+from probes.helm import HelmRevision, history_from_secrets
+from probes.kube_status import pod_row
+from probes.kubernetes import (
+    KubeEvent,
+    LogTail,
+    PodCache,
+    PodMetrics,
+    ResourceSnapshot,
+    event_order,
+    event_row,
+    metrics_row,
+)
+from tui.core.config import KubernetesSettings
+from tui.core.kube_lab import API_PODS, NAMESPACE, Obj, crash_container, event, lab_cluster, lab_logs
+
+CRASH_AFTER = timedelta(seconds=30)  # after the incident's start, the first API pod is OOMKilled
+CRASHING_POD = API_PODS[0]
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class DemoKubernetes:
+    """Kubernetes for `oncall --demo`, labelled as the demo cluster in its health detail."""
+
+    def __init__(self, anchor: datetime, clock: Callable[[], datetime]) -> None:
+        self.settings = KubernetesSettings(refresh=2.0)
+        self.anchor = anchor
+        self.clock = clock
+        objects = lab_cluster(now=clock())
+        self._pods = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Pod"}
+        self._events = [o for o in objects if o["kind"] == "Event"]
+        self._secrets = [o for o in objects if o["kind"] == "Secret"]
+        self._metrics = [o for o in objects if o["kind"] == "PodMetrics"]
+        self._logs = {
+            (ns, pod, container, previous): lines for ns, pod, container, lines, previous in lab_logs()
+        }
+        self.cache = PodCache()
+        self._crashed = False
+
+    @property
+    def health(self) -> SourceHealth:
+        now = self.clock()
+        return SourceHealth("kubernetes", "ok", checked_at=now, last_success=now, detail="demo cluster")
+
+    def start_pods(self) -> PodCache:
+        self.cache.replace_all([pod_row(obj) for obj in self._pods.values()], "1")
+        self._advance()
+        return self.cache
+
+    def _advance(self) -> None:
+        """Play the script up to now: the pod crash, with the events a kubelet would report."""
+        at = self.anchor + CRASH_AFTER
+        if self._crashed or self.clock() < at:
+            return
+        self._crashed = True
+        pod = copy.deepcopy(self._pods[CRASHING_POD])
+        crash_container(pod, reason="OOMKilled", exit_code=137, at=_rfc3339(at))
+        self._pods[CRASHING_POD] = pod
+        self.cache.upsert(pod_row(pod))
+        self._events.append(
+            event(
+                pod,
+                "OOMKilling",
+                "Memory cgroup out of memory: Killed process 41 (node)",
+                last_timestamp=_rfc3339(at),
+            )
+        )
+        self._events.append(
+            event(
+                pod,
+                "BackOff",
+                f"Back-off restarting failed container api in pod {CRASHING_POD}",
+                last_timestamp=_rfc3339(at + timedelta(seconds=12)),
+            )
+        )
+        key = (NAMESPACE, CRASHING_POD, "api", False)
+        self._logs[(NAMESPACE, CRASHING_POD, "api", True)] = [
+            *self._logs.get(key, []),
+            '{"level":"error","msg":"JavaScript heap out of memory"}',
+        ]
+        self._logs[key] = ['{"level":"info","msg":"listening on :3001"}']
+
+    def _snapshot(self, resource: str, items: tuple[object, ...]) -> ResourceSnapshot[object]:
+        now = self.clock()
+        health = SourceHealth("kubernetes", "ok", checked_at=now, last_success=now, detail=f"demo {resource}")
+        return ResourceSnapshot(resource, items, health, now)
+
+    async def events(
+        self, namespace: str | None = None, involved: str | None = None, limit: int = 200
+    ) -> ResourceSnapshot[KubeEvent]:
+        self._advance()
+        name = involved.rpartition("/")[2] if involved else None
+        rows = [event_row(e) for e in self._events]
+        rows = sorted((r for r in rows if name is None or r.involved_name == name), key=event_order)
+        return self._snapshot("events", tuple(rows[:limit]))  # type: ignore[return-value]
+
+    async def pod_metrics(self, namespace: str | None = None) -> ResourceSnapshot[PodMetrics]:
+        return self._snapshot("pod metrics", tuple(metrics_row(m) for m in self._metrics))  # type: ignore[return-value]
+
+    async def helm_history(
+        self, release: str, namespace: str | None = None
+    ) -> ResourceSnapshot[HelmRevision]:
+        revisions, _ = history_from_secrets([s for s in self._secrets if _release(s) == release])
+        return self._snapshot("helm history", revisions)  # type: ignore[return-value]
+
+    async def logs(
+        self,
+        namespace: str | None,
+        pod: str,
+        container: str | None = None,
+        tail: int = 200,
+        previous: bool = False,
+    ) -> LogTail:
+        lines = self._logs.get((namespace or NAMESPACE, pod, container or "", previous))
+        now = self.clock()
+        if lines is None:
+            words = "previous terminated container" if previous else "container"
+            health = SourceHealth(
+                "kubernetes",
+                "down",
+                checked_at=now,
+                last_error=f"no {words} {container!r} logs in pod {pod!r} (demo)",
+            )
+            return LogTail(namespace or NAMESPACE, pod, container, previous, (), False, (), health, None)
+        health = SourceHealth("kubernetes", "ok", checked_at=now, last_success=now)
+        return LogTail(
+            namespace or NAMESPACE,
+            pod,
+            container,
+            previous,
+            tuple(lines[-tail:]),
+            len(lines) > tail,
+            (),
+            health,
+            now,
+        )
+
+    def close(self) -> None:
+        """Nothing to stop: the demo cluster lives in memory."""
+
+
+def _release(secret: Obj) -> str:
+    return str((secret.get("metadata") or {}).get("labels", {}).get("name", ""))
