@@ -2,10 +2,12 @@
 
 import sys
 
-from bench import app_bench, store_bench
+from bench import app_bench, kube_bench, store_bench
 
 sys.argv = sys.argv[:1]
 print("== session store")
 store_bench.main()
 print("== app")
 app_bench.main()
+print("== Kubernetes: 10,000 pods in the simulator")
+kube_bench.main()

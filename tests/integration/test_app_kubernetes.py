@@ -109,3 +109,33 @@ async def test_forbidden_events_leave_pods_working(tmp_path, kube_sim):
             timeout=2,
             what="pods still updating",
         )
+
+
+async def test_following_logs_shows_new_lines_and_the_app_only_ever_reads(tmp_path, kube_sim):
+    app = make_app(tmp_path, demo=True, kubeconfig=kube_sim.kubeconfig(namespace="production"))
+    async with app.run_test(size=(160, 60)) as pilot:
+        await _dashboard(app, pilot)
+        panel = app.screen.query_one(PodsPanel)
+        panel.table.cursor = [p.name for p in panel.table.view].index("inmidst-redis-0")
+        await pilot.press("l")
+        await wait_for(lambda: isinstance(app.screen, LogsScreen), what="logs")
+        log = app.screen.query_one("#logs")
+        await wait_for(lambda: log.line_count > 0, what="the tail")
+        await pilot.press("f")
+        await asyncio.to_thread(
+            kube_sim.append_logs,
+            "production",
+            "inmidst-redis-0",
+            "redis",
+            ["# WARNING: 14ms latency spike [/bold]"],
+        )
+        await wait_for(
+            lambda: any("latency spike [/bold]" in line for line in log.lines),
+            timeout=5,
+            what="the followed line",
+        )
+        assert sum("latency spike" in line for line in log.lines) == 1  # overlapping tails are not repeated
+    methods = {r["method"] for r in kube_sim.requests()}
+    paths = [r["path"] for r in kube_sim.requests()]
+    assert methods == {"GET"}
+    assert not [p for p in paths if p.rsplit("/", 1)[-1] in ("exec", "attach", "portforward", "proxy")]

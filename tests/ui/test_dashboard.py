@@ -9,6 +9,7 @@ import httpx
 
 from tests.ui.conftest import FixedClock, make_app, prometheus_json, screen_text, wait_for
 from tui.widgets.alerts import AlertsTable
+from tui.widgets.pods import PodsPanel
 
 
 async def test_demo_dashboard_lists_firing_alerts_before_pending_and_shows_the_selected_section(tmp_path):
@@ -56,6 +57,14 @@ async def test_the_demo_cluster_shows_its_pods_and_the_oomkilled_crash(tmp_path)
         )
         crashed = next(p for p in app.pods if p.status == "CrashLoopBackOff")
         assert crashed.label("app") == "inmidst-api" and crashed.last_termination_reason == "OOMKilled"
+
+        panel = app.screen.query_one(PodsPanel)
+        await pilot.press("slash", *"worker")
+        assert [p.name.split("-")[1] for p in panel.table.view] == ["worker", "worker"]
+        await pilot.press("escape")
+        assert len(panel.table.view) == 7
+        await pilot.press("s")  # sorted by status: the failing pod first
+        assert panel.table.view[0].status == "CrashLoopBackOff"
 
 
 async def test_markup_and_escapes_in_alert_labels_are_shown_as_text(tmp_path):
