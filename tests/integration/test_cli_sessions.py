@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_cli_check_snapshot import oncall
+from tests.cli import oncall
 from tui.core.store import SessionStore
 
 FIRED = datetime(2026, 11, 27, 2, 46, tzinfo=UTC)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +17,7 @@ import yaml
 from probes import kubernetes as kubernetes_probe
 from probes.kube_status import PodRow
 from probes.kubernetes import KubernetesProbe, PodInformer
+from tests.cli import oncall
 from tests.kube_sim import KubeSimulator
 from tui.core import kube_lab as fixtures
 from tui.core.config import KubernetesSettings
@@ -430,17 +429,6 @@ async def test_the_async_reads_run_off_the_event_loop(probe: KubernetesProbe) ->
 
 
 # --- the CLI, as a user runs it ---------------------------------------------------------------
-
-
-def oncall(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tui", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=Path(__file__).resolve().parents[2],
-        timeout=60,
-    )
 
 
 def test_oncall_check_reports_kubernetes_ok_from_kubeconfig(
