@@ -23,6 +23,10 @@ from tui.widgets.pods import PodsPanel
 from tui.widgets.render import since
 from tui.widgets.runbook_pane import RunbookPane
 
+PROMETHEUS_OFF = (
+    "Prometheus is not configured: set PROMETHEUS_URL or [prometheus] url in oncall.toml. "
+    "Press b to browse the runbook."
+)
 KUBE_OFF = "Kubernetes is not configured: set KUBECONFIG or [kubernetes] kubeconfig in oncall.toml."
 LATER_TABS = (
     ("PostgreSQL", "postgresql", "PostgreSQL is not configured: sessions and blocking come with its probe."),
@@ -37,6 +41,7 @@ class DashboardScreen(Screen[None]):
         Binding("b", "browse_runbook", "Runbook"),
         Binding("r", "refresh", "Refresh"),
         Binding("p", "pods", "Pods"),
+        Binding("z", "zoom", "Zoom tabs"),
         Binding("j", "cursor_down", "Next alert", key_display="j/↓"),
         Binding("k", "cursor_up", "Previous alert", key_display="k/↑"),
     ]
@@ -99,11 +104,7 @@ class DashboardScreen(Screen[None]):
             return Text.assemble(("Runbook not loaded: ", "bold red"), clean(app.runbook_error))
         if snapshot is None:
             if not app.probe.settings.url:
-                return Text(
-                    "Prometheus is not configured: set PROMETHEUS_URL or [prometheus] url "
-                    "in oncall.toml. Press b to browse the runbook.",
-                    style="yellow",
-                )
+                return Text(PROMETHEUS_OFF, style="yellow")
             return Text("Asking Prometheus for alerts…", style="dim")
         health = snapshot.health
         if health.state in ("down", "forbidden"):
@@ -114,11 +115,7 @@ class DashboardScreen(Screen[None]):
                 )
             return text
         if health.state == "not-configured":
-            return Text(
-                "Prometheus is not configured: set PROMETHEUS_URL or [prometheus] url in oncall.toml. "
-                "Press b to browse the runbook.",
-                style="yellow",
-            )
+            return Text(PROMETHEUS_OFF, style="yellow")
         firing = sum(1 for a in snapshot.alerts if a.state == "firing")
         pending = len(snapshot.alerts) - firing
         text = Text.assemble((f"{firing} firing", "bold red" if firing else "green"), f", {pending} pending")
@@ -217,6 +214,10 @@ class DashboardScreen(Screen[None]):
         match = self.app.section_for(alert) if alert else None
         slug = match.section.slug if match and match.section else None
         self.app.push_screen(RunbookBrowserScreen(slug))
+
+    def action_zoom(self) -> None:
+        """The source tabs take the whole screen (or give it back), for long pod or session lists."""
+        self.toggle_class("-zoomed")
 
     def action_pods(self) -> None:
         self.query_one(TabbedContent).active = "tab-pods"

@@ -1,0 +1,230 @@
+"""The PostgreSQL tab: connection pressure, sessions (blocked ones with their blocker), statements, tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tui.core.text import clean
+from tui.widgets.render import since
+from tui.widgets.virtual_table import Column, VirtualTable
+
+PRESSURE_WARN = 0.8  # the runbook's HighDatabaseConnections threshold
+LONG_QUERY = 30.0  # seconds: an active query older than this is highlighted
+IDLE_TX_AGE = 300.0  # seconds: idle in transaction older than this is listed (the runbook's 5 minutes)
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value < 60:
+        return f"{value:.1f}s"
+    return f"{value / 60:.0f}m" if value < 3600 else f"{value / 3600:.1f}h"
+
+
+def gauge(used: int, maximum: int, reserved: int) -> Text:
+    usable = max(1, maximum - reserved)
+    share = used / usable
+    style = "bold red" if share >= PRESSURE_WARN else "yellow" if share >= 0.6 else "green"
+    filled = min(20, round(share * 20))
+    text = Text("connections ", style="bold")
+    text.append("▰" * filled + "▱" * (20 - filled), style=style)
+    text.append(f" {used}/{usable} ({share:.0%})", style=style)
+    text.append(f"  max_connections {maximum}, {reserved} reserved", style="dim")
+    return text
+
+
+def one_line(query: str) -> Text:
+    return Text(" ".join(clean(query, single_line=False).split()))
+
+
+def session_columns() -> list[Column[Any]]:
+    def state(s: Any) -> Text:
+        style = "bold red" if s.blocked_by else "yellow" if s.state == "idle in transaction" else ""
+        return Text(clean(s.state or s.backend_type), style=style)
+
+    def duration(s: Any) -> Text:
+        long = s.state == "active" and (s.query_seconds or 0) >= LONG_QUERY
+        return Text(seconds(s.query_seconds), style="bold red" if long else "")
+
+    return [
+        Column("pid", "PID", 7, lambda s: Text(str(s.pid))),
+        Column("user", "USER", 14, lambda s: Text(clean(s.user))),
+        Column("app", "APPLICATION", 16, lambda s: Text(clean(s.application))),
+        Column("state", "STATE", 19, state),
+        Column(
+            "wait",
+            "WAIT",
+            16,
+            lambda s: Text(clean(":".join(x for x in (s.wait_event_type, s.wait_event) if x))),
+        ),
+        Column("query_time", "QUERY", 7, duration, sort_key=lambda s: -(s.query_seconds or 0)),
+        Column("xact", "XACT", 7, lambda s: Text(seconds(s.xact_seconds))),
+        Column(
+            "blocked",
+            "BLOCKED BY",
+            11,
+            lambda s: Text(",".join(map(str, s.blocked_by)), style="bold red" if s.blocked_by else ""),
+        ),
+        Column("query", "QUERY TEXT", 200, lambda s: one_line(s.query)),
+    ]
+
+
+def statement_columns() -> list[Column[Any]]:
+    return [
+        Column(
+            "mean",
+            "MEAN",
+            10,
+            lambda s: Text(f"{s.mean_ms:.1f} ms", style="bold" if s.mean_ms >= 500 else ""),
+        ),
+        Column("calls", "CALLS", 9, lambda s: Text(str(s.calls))),
+        Column("total", "TOTAL", 11, lambda s: Text(f"{s.total_ms / 1000:.1f} s")),
+        Column("query", "STATEMENT", 200, lambda s: one_line(s.query)),
+    ]
+
+
+def table_columns(now: Callable[[], datetime]) -> list[Column[Any]]:
+    def vacuumed(t: Any) -> Text:
+        last = max((d for d in (t.last_vacuum, t.last_autovacuum) if d), default=None)
+        return Text(f"{since(last, now())} ago" if last else "never", style="" if last else "yellow")
+
+    return [
+        Column("name", "TABLE", 28, lambda t: Text(clean(f"{t.schema}.{t.name}"))),
+        Column(
+            "seq",
+            "SEQ SCANS",
+            10,
+            lambda t: Text(str(t.seq_scan), style="yellow" if t.seq_scan > t.idx_scan else ""),
+        ),
+        Column("idx", "IDX SCANS", 10, lambda t: Text(str(t.idx_scan))),
+        Column("live", "LIVE", 9, lambda t: Text(str(t.live_tuples))),
+        Column(
+            "dead",
+            "DEAD",
+            9,
+            lambda t: Text(str(t.dead_tuples), style="yellow" if t.dead_tuples > t.live_tuples * 0.2 else ""),
+        ),
+        Column("vacuum", "LAST VACUUM", 12, vacuumed),
+    ]
+
+
+class PostgresPanel(VerticalScroll):
+    """Pressure first (the alert's question), then who is running what, then what is slow."""
+
+    DEFAULT_CSS = """
+    PostgresPanel { padding: 0 1; }
+    PostgresPanel > Static { height: auto; }
+    PostgresPanel > VirtualTable { height: 12; margin-bottom: 1; }
+    PostgresPanel > .pg-heading { text-style: bold underline; margin-top: 1; }
+    """
+    BINDINGS = [Binding("enter", "detail", "Full query", show=True)]
+
+    def __init__(self, now: Callable[[], datetime], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.now = now
+        self.sessions: VirtualTable[Any] = VirtualTable(
+            session_columns(),
+            key=lambda s: str(s.pid),
+            search_text=lambda s: f"{s.user} {s.application} {s.query}",
+            empty="no sessions",
+            id="pg-sessions",
+        )
+        self.statements: VirtualTable[Any] = VirtualTable(
+            statement_columns(), key=lambda s: s.query, empty="no statements", id="pg-statements"
+        )
+        self.tables: VirtualTable[Any] = VirtualTable(
+            table_columns(now),
+            key=lambda t: f"{t.schema}.{t.name}",
+            empty="no tables need attention",
+            id="pg-tables",
+        )
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("connecting to PostgreSQL…", style="dim"), id="pg-status")
+        yield Static(id="pg-pressure")
+        yield Static(
+            "Sessions (active first, longest first; blocked ones show their blocker)", classes="pg-heading"
+        )
+        yield self.sessions
+        yield Static(id="pg-idle-tx")
+        yield Static("Top statements by mean time (pg_stat_statements)", classes="pg-heading")
+        yield Static(id="pg-statements-problem")
+        yield self.statements
+        yield Static(
+            "Tables with more sequential than index scans, or many dead tuples", classes="pg-heading"
+        )
+        yield self.tables
+
+    def show(self, snapshot: Any) -> None:
+        now = self.now()
+        health = snapshot.health
+        status = Text()
+        if health.state in ("ok", "degraded"):
+            status.append(
+                f"PostgreSQL {clean(snapshot.server_version)} as {clean(snapshot.role)}", style="bold"
+            )
+        else:
+            status.append(f"PostgreSQL {health.state}: ", style="bold red")
+            status.append(clean(health.last_error or ""))
+            if snapshot.fetched_at:
+                status.append(
+                    f" — showing what was read {since(snapshot.fetched_at, now)} ago", style="yellow"
+                )
+        for warning in snapshot.warnings:
+            status.append("\n⚠ ", style="bold yellow")
+            status.append(clean(warning), style="yellow")
+        self.query_one("#pg-status", Static).update(status)
+        pressure = snapshot.pressure
+        if pressure is not None:
+            text = gauge(pressure.used, pressure.max_connections, pressure.reserved)
+            text.append("\nby state: ", style="dim")
+            text.append(
+                " · ".join(f"{clean(state) or 'other'} {count}" for state, count in pressure.by_state)
+            )
+            text.append("\nby application: ", style="dim")
+            text.append(
+                " · ".join(f"{clean(app) or '(none)'} {count}" for app, count in pressure.by_application)
+            )
+            self.query_one("#pg-pressure", Static).update(text)
+            idle = [s for s in pressure.idle_in_transaction if (s.xact_seconds or 0) >= IDLE_TX_AGE]
+            idle_text = Text(
+                f"Idle in transaction over 5 minutes: {len(idle)}", style="bold yellow" if idle else "dim"
+            )
+            for s in idle:
+                idle_text.append(
+                    f"\n  pid {s.pid} {clean(s.user)} {clean(s.application)} for {seconds(s.xact_seconds)}: "
+                )
+                idle_text.append_text(one_line(s.query))
+            self.query_one("#pg-idle-tx", Static).update(idle_text)
+        order = {"active": 0, "idle in transaction": 1, "idle in transaction (aborted)": 1}
+        self.sessions.set_items(
+            sorted(
+                snapshot.sessions,
+                key=lambda s: (not s.blocked_by, order.get(s.state, 2), -(s.query_seconds or 0)),
+            )
+        )
+        problem = self.query_one("#pg-statements-problem", Static)
+        problem.update(
+            Text(clean(snapshot.statements_problem), style="yellow") if snapshot.statements_problem else ""
+        )
+        problem.display = bool(snapshot.statements_problem)
+        self.statements.set_items(snapshot.statements or ())
+        self.tables.set_items(snapshot.tables)
+
+    def action_detail(self) -> None:
+        focused = self.app.focused
+        item = focused.selected if isinstance(focused, VirtualTable) else None
+        if item is None or not hasattr(item, "query"):
+            return
+        from screens.modals import TextScreen
+
+        title = f"pid {item.pid} · {item.user} · {item.application}" if hasattr(item, "pid") else "statement"
+        self.app.push_screen(TextScreen(title, item.query))
