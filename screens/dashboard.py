@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from probes.kube_status import PodRow
 from probes.kubernetes import ResourceSnapshot
+from probes.postgres import PgSnapshot
 from probes.prometheus import AlertsSnapshot, FiringAlert
 from tui.core.components import section_selectors
 from tui.core.store import IncidentSession
@@ -20,6 +21,7 @@ from tui.widgets.alerts import AlertsTable
 from tui.widgets.header import StatusHeader
 from tui.widgets.kube_panels import ReadPanel, events_lines, helm_lines, read_problem
 from tui.widgets.pods import PodsPanel
+from tui.widgets.postgres_panel import PostgresPanel
 from tui.widgets.render import since
 from tui.widgets.runbook_pane import RunbookPane
 
@@ -28,8 +30,10 @@ PROMETHEUS_OFF = (
     "Press b to browse the runbook."
 )
 KUBE_OFF = "Kubernetes is not configured: set KUBECONFIG or [kubernetes] kubeconfig in oncall.toml."
+PG_OFF = (
+    "PostgreSQL is not configured: set [postgres] dsn, ONCALL_POSTGRES, --postgres or libpq's PG* variables."
+)
 LATER_TABS = (
-    ("PostgreSQL", "postgresql", "PostgreSQL is not configured: sessions and blocking come with its probe."),
     ("Redis", "redis", "Redis is not configured: INFO, memory and hit ratio come with the Redis probe."),
     ("Slow log", "slowlog", "Redis is not configured: the slow log comes with the Redis probe."),
 )
@@ -60,6 +64,11 @@ class DashboardScreen(Screen[None]):
                     yield PodsPanel(now=lambda: self.app.now, id="pods")
                 else:
                     yield Static(Text(KUBE_OFF, style="dim"), classes="not-configured")
+            with TabPane("PostgreSQL", id="tab-postgresql"):
+                if self.app.postgres.configured:
+                    yield PostgresPanel(now=lambda: self.app.now, id="postgres")
+                else:
+                    yield Static(Text(PG_OFF, style="dim"), classes="not-configured")
             for title, name, message in LATER_TABS:
                 with TabPane(title, id=f"tab-{name}"):
                     yield Static(Text(message, style="dim"), classes="not-configured")
@@ -82,6 +91,7 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.watch(self.app, "snapshot", self._on_snapshot)
         self.watch(self.app, "now", self._on_tick, init=False)
+        self.watch(self.app, "pg_snapshot", self._on_postgres)
         self.app.sessions_changed.subscribe(self, self._on_session_changed)
         self.app.pods_changed.subscribe(self, self._on_pods)
         self.app.kube_read.subscribe(self, self._on_kube_read)
@@ -138,6 +148,11 @@ class DashboardScreen(Screen[None]):
     def _on_session_changed(self, _session: IncidentSession | None) -> None:
         self._shown = None
         self._show_selected()
+
+    def _on_postgres(self, snapshot: PgSnapshot | None) -> None:
+        if snapshot is not None:
+            for panel in self.query(PostgresPanel):
+                panel.show(snapshot)
 
     def _on_pods(self, pods: tuple[PodRow, ...]) -> None:
         for panel in self.query(PodsPanel):

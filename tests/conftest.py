@@ -10,7 +10,7 @@ import pytest
 
 from tests.lab import LabError, PrometheusLab, free_port, prometheus_binary
 
-pytest_plugins = ["tests.kube_sim.plugin"]  # the Kubernetes API simulator's fixtures
+pytest_plugins = ["tests.kube_sim.plugin", "tests.pg_plugin"]  # the Kubernetes simulator, the PostgreSQL lab
 
 
 def _need_prometheus() -> None:

@@ -20,6 +20,7 @@ from textual.signal import Signal
 from probes.health import SourceHealth
 from probes.kube_status import PodRow
 from probes.kubernetes import KubernetesProbe, ResourceSnapshot
+from probes.postgres import PgSnapshot, PostgresProbe
 from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe
 from tui.core.components import helm_releases
 from tui.core.config import Settings
@@ -30,7 +31,7 @@ from tui.core.runbook import Runbook, RunbookError, Section, SectionMatch, load_
 from tui.core.store import IncidentSession, SessionStore, StepState, StoreError
 from tui.widgets.bindings import shown_bindings
 
-OTHER_SOURCES = ("postgresql", "redis")
+OTHER_SOURCES = ("redis",)
 OBSERVER_POLL = 0.25  # seconds between data_version checks: changes show well within 1 s
 GC_PAUSE_MAX = 30.0  # seconds the collector may wait for the first pod list
 PODS_POLL = 0.25  # seconds between looks at the pod cache's version: a crash shows within a second
@@ -52,6 +53,7 @@ class OncallApp(App[None]):
     ]
 
     snapshot: reactive[AlertsSnapshot | None] = reactive(None, always_update=True)
+    pg_snapshot: reactive[PgSnapshot | None] = reactive(None, always_update=True)
     now: reactive[datetime] = reactive(utc_now, always_update=True)
 
     def __init__(
@@ -63,6 +65,7 @@ class OncallApp(App[None]):
         clock: Callable[[], datetime] = utc_now,
         transport: httpx.AsyncBaseTransport | None = None,
         kube: KubernetesProbe | DemoKubernetes | None = None,
+        postgres: PostgresProbe | None = None,
         tick: bool = True,
     ) -> None:
         super().__init__()
@@ -95,11 +98,15 @@ class OncallApp(App[None]):
         self.kube_reads: dict[str, ResourceSnapshot[object]] = {}
         self.kube_read: Signal[ResourceSnapshot[object]] = Signal(self, "kube-read")
         self.releases = helm_releases(self.runbook.sections) if self.runbook else []
+        self.postgres = postgres or PostgresProbe(self.settings.postgres, clock=clock)
         self.healths: dict[str, SourceHealth] = {
             "prometheus": SourceHealth("prometheus", "not-configured")
             if not prometheus.url
             else SourceHealth("prometheus", "degraded", last_error="connecting…"),
             "kubernetes": self.kube.health,
+            "postgresql": SourceHealth("postgresql", "degraded", last_error="connecting…")
+            if self.postgres.configured
+            else SourceHealth.not_configured("postgresql"),
             **{name: SourceHealth.not_configured(name) for name in OTHER_SOURCES},
         }
         self._wake = asyncio.Event()
@@ -139,6 +146,8 @@ class OncallApp(App[None]):
         self.run_worker(self._poll_prometheus(), group="prometheus", exclusive=True, name="prometheus")
         if self.observer:
             self.run_worker(self._follow_sessions(), group="observer", exclusive=True, name="observer")
+        if self.postgres.configured:
+            self.run_worker(self._poll_postgres(), group="postgres", exclusive=True, name="postgres")
         if self.kube.health.state != "not-configured":
             self.run_worker(self._watch_pods(), group="kube-pods", exclusive=True, name="pods")
             self.run_worker(self._read_kubernetes(), group="kube-reads", exclusive=True, name="kube-reads")
@@ -154,6 +163,7 @@ class OncallApp(App[None]):
 
     async def on_unmount(self) -> None:
         await self.probe.aclose()
+        await self.postgres.aclose()
         await asyncio.to_thread(self.kube.close)
         if self.store:
             self.store.close()
@@ -172,6 +182,15 @@ class OncallApp(App[None]):
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.probe.next_delay())
+
+    async def _poll_postgres(self) -> None:
+        while True:
+            snapshot = await self.postgres.poll()
+            self.healths["postgresql"] = snapshot.health
+            self.pg_snapshot = snapshot
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.postgres.next_delay())
 
     def refresh_now(self) -> None:
         self._wake.set()

@@ -18,8 +18,8 @@ from tui.core.runbook import Runbook, RunbookError, load_runbook
 EPILOG = """\
 start here: oncall --demo (a scripted incident, no servers); in a second terminal: oncall --demo --observe
 keys: ? help, ctrl+p command palette, enter checklist, b runbook, p pods (d detail, l logs), q quit
-environment: PROMETHEUS_URL, PROMETHEUS_TOKEN, KUBECONFIG, ONCALL_KUBE_CONTEXT, ONCALL_PROFILE,
-             ONCALL_RUNBOOK, ONCALL_STORE, ONCALL_USER
+environment: PROMETHEUS_URL, PROMETHEUS_TOKEN, KUBECONFIG, ONCALL_KUBE_CONTEXT, ONCALL_POSTGRES, libpq's PG*,
+             ONCALL_PROFILE, ONCALL_RUNBOOK, ONCALL_STORE, ONCALL_USER
 """
 
 
@@ -36,6 +36,12 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
     group.add_argument("--profile", default=default, help="named profile from the config file")
     group.add_argument("--prometheus-url", default=default, metavar="URL", help="Prometheus base URL")
+    group.add_argument(
+        "--postgres",
+        default=default,
+        metavar="DSN",
+        help="PostgreSQL conninfo or URL (password: use .pgpass)",
+    )
     group.add_argument(
         "--kube-context",
         default=default,
@@ -140,6 +146,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     flags = {
         "prometheus_url": args.prometheus_url,
         "kube_context": args.kube_context,
+        "postgres": args.postgres,
         "runbook": args.runbook,
         "store": args.store,
         "user": args.user,

@@ -14,7 +14,6 @@ from tests.lab import PrometheusLab
 pytestmark = pytest.mark.integration
 
 
-
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     """A config file of the test's own, so the user's real one is never read."""

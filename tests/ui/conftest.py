@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from probes.kubernetes import KubernetesProbe
+from probes.postgres import PostgresProbe
 from tui.app import OncallApp
 from tui.core.config import KubernetesSettings, PrometheusSettings, Settings
 
@@ -43,6 +44,7 @@ def make_app(
     runbook: Path | None = None,
     timeout: float = 2.0,
     kubeconfig: Path | None = None,
+    postgres: PostgresProbe | None = None,
 ) -> OncallApp:
     settings = Settings(
         profile="test",
@@ -57,7 +59,14 @@ def make_app(
     clock = clock or FixedClock()
     kube = KubernetesProbe(settings.kubernetes, clock=clock) if kubeconfig else None
     return OncallApp(
-        settings, demo=demo, observe=observe, clock=clock, transport=transport, kube=kube, tick=False
+        settings,
+        demo=demo,
+        observe=observe,
+        clock=clock,
+        transport=transport,
+        kube=kube,
+        postgres=postgres,
+        tick=False,
     )
 
 

@@ -6,11 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from tui.core.config import (
     ENV_VARS,
     ConfigError,
     KubernetesSettings,
+    PostgresSettings,
     PrometheusSettings,
     Secret,
     Settings,
@@ -165,6 +167,7 @@ def test_every_environment_variable_is_documented() -> None:
         "ONCALL_STORE",
         "ONCALL_USER",
         "ONCALL_KUBE_CONTEXT",
+        "ONCALL_POSTGRES",
     }
     assert all(description for description in ENV_VARS.values())
 
@@ -489,3 +492,80 @@ def test_bad_kubernetes_settings_name_the_key(tmp_path: Path, toml: str, key: st
     error = config_error(tmp_path, toml)
     assert error.key == key
     assert problem in error.problem
+
+
+# --- [postgres] ---------------------------------------------------------------------------------
+
+
+def test_postgres_is_not_configured_by_default(tmp_path: Path) -> None:
+    settings = load(tmp_path)
+    assert settings.postgres == PostgresSettings()
+    assert not settings.postgres.configured
+
+
+def test_postgres_dsn_from_the_file_with_its_timeouts(tmp_path: Path) -> None:
+    toml = (
+        '[postgres]\ndsn = "host=db.internal port=5433 dbname=app user=oncall"\n'
+        "connect_timeout = 3\nstatement_timeout = 2.5\nrefresh = 10\n"
+    )
+    pg = load(tmp_path, toml).postgres
+    assert pg.configured
+    assert conninfo_to_dict(pg.dsn or "") == {
+        "host": "db.internal",
+        "port": "5433",
+        "dbname": "app",
+        "user": "oncall",
+    }
+    assert (pg.connect_timeout, pg.statement_timeout, pg.refresh) == (3.0, 2.5, 10.0)
+    assert pg.password is None
+
+
+def test_a_password_in_the_postgres_url_becomes_a_secret_and_leaves_the_dsn(tmp_path: Path) -> None:
+    pg = load(tmp_path, env={"ONCALL_POSTGRES": "postgresql://oncall:s3cret@db:5432/app"}).postgres
+    assert pg.password == Secret("s3cret")
+    assert "s3cret" not in (pg.dsn or "") and "s3cret" not in repr(pg)
+    assert conninfo_to_dict(pg.dsn or "")["host"] == "db"
+
+
+def test_postgres_password_env_and_file_are_read_as_secrets(tmp_path: Path) -> None:
+    toml = '[postgres]\ndsn = "host=db"\npassword_env = "MY_PG_PW"\n'
+    pg = load(tmp_path, toml, env={"MY_PG_PW": "from-env"}).postgres
+    assert pg.password == Secret("from-env")
+    write(tmp_path / "pw.txt", "from-file\n")
+    pg = load(tmp_path, '[postgres]\ndsn = "host=db"\npassword_file = "pw.txt"\n').postgres
+    assert pg.password == Secret("from-file")
+
+
+def test_postgres_precedence_flag_over_env_over_profile_over_file(tmp_path: Path) -> None:
+    toml = '[postgres]\ndsn = "host=file"\nrefresh = 7\n[profiles.staging.postgres]\ndsn = "host=staging"\n'
+    assert conninfo_to_dict(load(tmp_path, toml).postgres.dsn or "")["host"] == "file"
+    staging = load(tmp_path, toml, profile="staging").postgres
+    assert conninfo_to_dict(staging.dsn or "")["host"] == "staging"
+    assert staging.refresh == 7.0  # the rest of [postgres] still applies
+    env = {"ONCALL_POSTGRES": "host=env"}
+    assert conninfo_to_dict(load(tmp_path, toml, env=env).postgres.dsn or "")["host"] == "env"
+    flagged = load(tmp_path, toml, env=env, flags={"postgres": "host=flag"}).postgres
+    assert conninfo_to_dict(flagged.dsn or "")["host"] == "flag"
+
+
+@pytest.mark.parametrize("variable", ["PGHOST", "PGSERVICE", "PGDATABASE"])
+def test_libpq_environment_alone_configures_postgres(tmp_path: Path, variable: str) -> None:
+    pg = load(tmp_path, env={variable: "x"}).postgres
+    assert pg.configured and pg.dsn is None and pg.libpq_env
+
+
+def test_a_bad_postgres_dsn_names_the_key_without_echoing_it(tmp_path: Path) -> None:
+    error = config_error(tmp_path, '[postgres]\ndsn = "host=db password=hunter2 nonsense"\n')
+    assert error.key == "postgres.dsn"
+    assert "hunter2" not in str(error)
+    error = config_error(tmp_path, env={"ONCALL_POSTGRES": "postgresql://u:hunter2@db/x?nosuchparam=1"})
+    assert error.key == "ONCALL_POSTGRES" and "hunter2" not in str(error)
+
+
+def test_unknown_or_mistyped_postgres_keys_fail_early(tmp_path: Path) -> None:
+    error = config_error(tmp_path, '[postgres]\ndns = "host=db"\n')
+    assert (error.key, error.problem) == ("postgres.dns", "unknown key; did you mean 'dsn'?")
+    error = config_error(tmp_path, "[postgres]\nstatement_timeout = 0\n")
+    assert error.key == "postgres.statement_timeout"
+    error = config_error(tmp_path, '[profiles.x.postgres]\npassword = "a"\npassword_env = "B"\n')
+    assert error.key == "profiles.x.postgres.password_env"

@@ -24,6 +24,10 @@ ENV_VARS: Mapping[str, str] = {
     "ONCALL_STORE": "path to the incident session store, SQLite (overrides store)",
     "ONCALL_USER": "who ticks steps in sessions, e.g. alice@bastion (overrides user)",
     "ONCALL_KUBE_CONTEXT": "kubeconfig context to use (overrides [kubernetes] context)",
+    "ONCALL_POSTGRES": (
+        "PostgreSQL DSN, a libpq conninfo or postgresql:// URL (overrides [postgres] dsn); "
+        "libpq's own PGHOST, PGSERVICE, PGDATABASE, PGPASSWORD, .pgpass and service files apply too"
+    ),
 }
 CONFIG_FILE_NAME = "oncall.toml"  # looked for in the working directory first
 USER_CONFIG_FILE_NAME = "config.toml"  # then in platformdirs.user_config_dir("oncall")
@@ -84,10 +88,25 @@ class KubernetesSettings:
 
 
 @dataclass(frozen=True)
+class PostgresSettings:
+    dsn: str | None = None  # a libpq conninfo without its password; None: libpq's environment, if any
+    password: Secret | None = None  # from [postgres] password*, or moved out of the DSN
+    libpq_env: bool = False  # PGHOST, PGSERVICE or PGDATABASE is set: libpq finds the server itself
+    connect_timeout: float = 5.0  # seconds
+    statement_timeout: float = 5.0  # seconds, set on the session at connect
+    refresh: float = 5.0  # seconds between polls when healthy
+
+    @property
+    def configured(self) -> bool:
+        return self.dsn is not None or self.libpq_env
+
+
+@dataclass(frozen=True)
 class Settings:
     profile: str = "default"
     prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
     kubernetes: KubernetesSettings = field(default_factory=KubernetesSettings)
+    postgres: PostgresSettings = field(default_factory=PostgresSettings)
     runbook: Path | None = None  # None: the shipped example runbook
     store: Path | None = None  # None: sessions.db in the platformdirs user state dir
     user: str | None = None  # who ticks steps; None: user@host
@@ -98,8 +117,18 @@ class Settings:
 ENVIRONMENT = "environment"
 COMMAND_LINE = "command line"
 
-_TOP_KEYS = ("runbook", "store", "user", "prometheus", "profiles", "kubernetes")
-_PROFILE_KEYS = ("runbook", "store", "user", "prometheus", "kubernetes")
+_TOP_KEYS = ("runbook", "store", "user", "prometheus", "profiles", "kubernetes", "postgres")
+_PROFILE_KEYS = ("runbook", "store", "user", "prometheus", "kubernetes", "postgres")
+_POSTGRES_KEYS = (
+    "dsn",
+    "password",
+    "password_file",
+    "password_env",
+    "connect_timeout",
+    "statement_timeout",
+    "refresh",
+)
+_LIBPQ_TARGET_VARS = ("PGHOST", "PGSERVICE", "PGDATABASE")
 _KUBERNETES_KEYS = ("kubeconfig", "context", "namespace", "in_cluster", "timeout", "refresh")
 _PROMETHEUS_KEYS = (
     "url",
@@ -120,7 +149,7 @@ _PASSWORD_KEYS = ("password", "password_file", "password_env")
 _STRING_KEYS = ("url", "token", "token_env", "username", "password", "password_env")
 _PATH_KEYS = ("token_file", "password_file", "ca_file")
 _SECONDS_KEYS = ("timeout", "refresh")
-_FLAG_KEYS = ("prometheus_url", "runbook", "store", "user", "refresh", "kube_context")
+_FLAG_KEYS = ("prometheus_url", "runbook", "store", "user", "refresh", "kube_context", "postgres")
 
 
 def load_settings(
@@ -155,6 +184,9 @@ def load_settings(
 
     prom = _prometheus_from_file(merged.get("prometheus", {}), file_label, base, env, origin)
     kube = _kubernetes_from_file(merged.get("kubernetes", {}), base)
+    own = document.get("profiles", {}).get(profile_name, {}).get("postgres", {})
+    pg_origin = {k: f"profiles.{profile_name}.postgres." for k in own}
+    pg = _postgres_from_file(merged.get("postgres", {}), file_label, base, env, pg_origin)
     runbook = _file_path(merged.get("runbook"), base)
     store = _file_path(merged.get("store"), base)
     user = merged.get("user")
@@ -172,6 +204,10 @@ def load_settings(
         user = value
     if value := _env(env, "ONCALL_KUBE_CONTEXT"):
         kube = replace(kube, context=value)
+    if value := _env(env, "ONCALL_POSTGRES"):
+        pg = _with_dsn(pg, value, ENVIRONMENT, "ONCALL_POSTGRES")
+    if any(_env(env, name) for name in _LIBPQ_TARGET_VARS):
+        pg = replace(pg, libpq_env=True)
 
     # flags over everything
     if "prometheus_url" in flags:
@@ -187,11 +223,14 @@ def load_settings(
         user = _flag_str(flags, "user")
     if "kube_context" in flags:
         kube = replace(kube, context=_flag_str(flags, "kube_context"))
+    if "postgres" in flags:
+        pg = _with_dsn(pg, _flag_str(flags, "postgres"), COMMAND_LINE, "--postgres")
 
     return Settings(
         profile=profile_name,
         prometheus=_move_url_credentials(prom),
         kubernetes=kube,
+        postgres=pg,
         runbook=runbook,
         store=store,
         user=user,
@@ -273,6 +312,27 @@ def _check_table(table: dict[str, Any], file: str, prefix: str, allowed: tuple[s
         if len(given) > 1:
             raise ConfigError(file, where + given[1], f"set only one of {', '.join(group)}")
     _check_kubernetes(table.get("kubernetes", {}), file, prefix)
+    _check_postgres(table.get("postgres", {}), file, prefix)
+
+
+def _check_postgres(pg: object, file: str, prefix: str) -> None:
+    if not isinstance(pg, dict):
+        raise ConfigError(file, prefix + "postgres", f"must be a table [postgres], got {_show(pg)}")
+    where = prefix + "postgres."
+    for key, value in pg.items():
+        if key not in _POSTGRES_KEYS:
+            raise ConfigError(file, where + key, _unknown(key, _POSTGRES_KEYS))
+        if key in ("dsn", "password", "password_env") and not isinstance(value, str):
+            raise ConfigError(file, where + key, f"must be a string, got {_show(value, key)}")
+        if key == "password_file" and not isinstance(value, str):
+            raise ConfigError(file, where + key, f"must be a path in quotes, got {_show(value)}")
+        if key in ("connect_timeout", "statement_timeout", "refresh"):
+            _seconds(value, file, where + key)
+        if key == "dsn":
+            _parse_dsn(value, file, where + key)
+    given = [k for k in _PASSWORD_KEYS if k in pg]
+    if len(given) > 1:
+        raise ConfigError(file, where + given[1], f"set only one of {', '.join(_PASSWORD_KEYS)}")
 
 
 def _check_kubernetes(kube: object, file: str, prefix: str) -> None:
@@ -322,7 +382,14 @@ def _overlay_profile(
     prom.update(overlay.get("prometheus", {}))
     origin.update(dict.fromkeys(overlay.get("prometheus", {}), f"profiles.{name}.prometheus."))
     kube = {**merged.get("kubernetes", {}), **overlay.get("kubernetes", {})}
-    merged.update({k: v for k, v in overlay.items() if k not in ("prometheus", "kubernetes")})
+    pg = dict(merged.get("postgres", {}))
+    if any(k in overlay.get("postgres", {}) for k in _PASSWORD_KEYS):
+        for k in _PASSWORD_KEYS:
+            pg.pop(k, None)
+    pg.update(overlay.get("postgres", {}))
+    merged.update({k: v for k, v in overlay.items() if k not in ("prometheus", "kubernetes", "postgres")})
+    if pg:
+        merged["postgres"] = pg
     if prom:
         merged["prometheus"] = prom
     if kube:
@@ -369,6 +436,51 @@ def _kubernetes_from_file(table: dict[str, Any], base: Path) -> KubernetesSettin
         timeout=float(table.get("timeout", defaults.timeout)),
         refresh=float(table.get("refresh", defaults.refresh)),
     )
+
+
+def _postgres_from_file(
+    table: dict[str, Any],
+    file: str,
+    base: Path,
+    env: Mapping[str, str],
+    origin: Mapping[str, str] | None = None,
+) -> PostgresSettings:
+    def key(name: str) -> str:
+        return (origin or {}).get(name, "postgres.") + name
+
+    defaults = PostgresSettings()
+    pg = PostgresSettings(
+        password=_secret(table, "password", file, base, env, key),
+        connect_timeout=float(table.get("connect_timeout", defaults.connect_timeout)),
+        statement_timeout=float(table.get("statement_timeout", defaults.statement_timeout)),
+        refresh=float(table.get("refresh", defaults.refresh)),
+    )
+    if "dsn" in table:
+        pg = _with_dsn(pg, table["dsn"], file, key("dsn"))
+    return pg
+
+
+def _parse_dsn(value: str, file: str, key: str) -> dict[str, Any]:
+    from psycopg import ProgrammingError  # libpq's own parser: the same rules the connection will use
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        return conninfo_to_dict(value.strip())
+    except ProgrammingError:
+        # libpq's message may quote the DSN, password included: say only where the problem is
+        raise ConfigError(file, key, "is not a valid libpq conninfo or postgresql:// URL") from None
+
+
+def _with_dsn(pg: PostgresSettings, value: str, file: str, key: str) -> PostgresSettings:
+    """The DSN without its password; a password in it becomes a Secret unless one is set already."""
+    from psycopg.conninfo import make_conninfo
+
+    params = _parse_dsn(value, file, key)
+    password = params.pop("password", None)
+    dsn = make_conninfo(**{k: v for k, v in params.items() if v is not None})
+    if pg.password is None and password:
+        return replace(pg, dsn=dsn, password=Secret(str(password)))
+    return replace(pg, dsn=dsn)
 
 
 def _secret(

@@ -15,14 +15,16 @@ import httpx
 
 from probes.health import SourceHealth
 from probes.kubernetes import KubernetesProbe, pod_summary
+from probes.postgres import NOT_CONFIGURED as POSTGRES_NOT_CONFIGURED
+from probes.postgres import PgSnapshot, PostgresProbe
 from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe
-from tui.core.config import KubernetesSettings, Settings
+from tui.core.config import KubernetesSettings, PostgresSettings, Settings
 from tui.core.runbook import Runbook, SectionMatch, match_section
 from tui.core.text import clean
 
 SnapshotFormat = Literal["text", "json", "markdown"]
 
-# The sources `oncall check` lists, in this order; only Prometheus has a probe so far.
+# The sources `oncall check` lists, in this order; Redis has no probe yet.
 SOURCES = ("prometheus", "kubernetes", "postgresql", "redis")
 NOT_CHECKED_YET = "not checked by this version of oncall"
 SEVERITY_ORDER = ("critical", "warning", "info")  # anything else sorts after info
@@ -80,9 +82,19 @@ async def check_sources(
     """One real poll of each configured source; the ones without a probe yet are reported as such."""
     async with PrometheusProbe(settings.prometheus, transport=transport) as probe:
         # both at once: a slow cluster doesn't delay the Prometheus answer
-        prometheus, kubernetes = await asyncio.gather(probe.poll(), check_kubernetes(settings.kubernetes))
-    others = [SourceHealth.not_configured(source, NOT_CHECKED_YET) for source in SOURCES[2:]]
-    return [prometheus.health, kubernetes, *others]
+        prometheus, kubernetes, postgres = await asyncio.gather(
+            probe.poll(), check_kubernetes(settings.kubernetes), check_postgres(settings.postgres)
+        )
+    others = [SourceHealth.not_configured(source, NOT_CHECKED_YET) for source in SOURCES[3:]]
+    return [prometheus.health, kubernetes, postgres, *others]
+
+
+async def check_postgres(settings: PostgresSettings) -> SourceHealth:
+    """One real refresh: version, role, pg_monitor yes/no, pg_stat_statements yes/no, read-only guard on."""
+    if not settings.configured:
+        return SourceHealth.not_configured("postgresql", POSTGRES_NOT_CONFIGURED)
+    async with PostgresProbe(settings) as probe:
+        return await probe.check()
 
 
 async def check_kubernetes(settings: KubernetesSettings) -> SourceHealth:
@@ -162,6 +174,7 @@ class IncidentSnapshot(AlertsSnapshot):
     """The alerts, plus the pods when Kubernetes is configured; usable wherever an AlertsSnapshot is."""
 
     pods: PodsReport | None = None
+    postgres: PgSnapshot | None = None  # None when PostgreSQL is not configured
 
 
 async def take_snapshot(
@@ -174,8 +187,18 @@ async def take_snapshot(
     accepted here so the CLI hands both over in one place."""
     del runbook  # matching needs no server: format_snapshot does it
     async with PrometheusProbe(settings.prometheus, transport=transport) as probe:
-        alerts, pods = await asyncio.gather(probe.poll(), read_pods_report(settings.kubernetes))
-    return IncidentSnapshot(alerts.alerts, alerts.health, alerts.fetched_at, pods=pods)
+        alerts, pods, postgres = await asyncio.gather(
+            probe.poll(), read_pods_report(settings.kubernetes), read_postgres(settings.postgres)
+        )
+    return IncidentSnapshot(alerts.alerts, alerts.health, alerts.fetched_at, pods=pods, postgres=postgres)
+
+
+async def read_postgres(settings: PostgresSettings) -> PgSnapshot | None:
+    """One refresh of PostgreSQL for the snapshot, or None when it is not configured."""
+    if not settings.configured:
+        return None
+    async with PostgresProbe(settings) as probe:
+        return await probe.poll()
 
 
 async def read_pods_report(settings: KubernetesSettings) -> PodsReport:
@@ -207,24 +230,99 @@ def format_snapshot(
     alerts = sorted(snapshot.alerts, key=lambda a: alert_sort_key(a, now))
     matches = [_match(runbook, alert) for alert in alerts]
     pods = snapshot.pods if isinstance(snapshot, IncidentSnapshot) else None
+    postgres = snapshot.postgres if isinstance(snapshot, IncidentSnapshot) else None
     if fmt == "json":
         text = _snapshot_json(snapshot, alerts, matches, now)
-        if pods is None:
+        if pods is None and postgres is None:
             return text
         document = json.loads(text)
-        document["kubernetes"] = _pods_json(pods)
+        if pods is not None:
+            document["kubernetes"] = _pods_json(pods)
+        if postgres is not None:
+            document["postgresql"] = _postgres_json(postgres)
         return json.dumps(document, indent=2, ensure_ascii=True)
     rows = [
         _AlertRow(alert, match, _runbook_words(match, runbook))
         for alert, match in zip(alerts, matches, strict=True)
     ]
-    if fmt == "markdown":
-        text = _snapshot_markdown(snapshot, rows, now)
-        return text + "\n\n" + "\n".join(_pods_lines(pods, markdown=True)) if pods else text
-    if fmt == "text":
-        text = _snapshot_text(snapshot, rows, now)
-        return text + "\n\n" + "\n".join(_pods_lines(pods, markdown=False)) if pods else text
+    if fmt in ("markdown", "text"):
+        markdown = fmt == "markdown"
+        text = _snapshot_markdown(snapshot, rows, now) if markdown else _snapshot_text(snapshot, rows, now)
+        if pods:
+            text += "\n\n" + "\n".join(_pods_lines(pods, markdown=markdown))
+        if postgres is not None:
+            text += "\n\n" + "\n".join(postgres_lines(postgres, now, markdown=markdown))
+        return text
     raise ValueError(f"unknown snapshot format {fmt!r}")
+
+
+def postgres_lines(pg: PgSnapshot, now: datetime, *, markdown: bool = False) -> list[str]:
+    """The connection pressure in a few lines, e.g. "PostgreSQL at db:5432/app: 87/100 connections
+    (87%, 3 reserved); 60 idle, 20 active, 7 idle in transaction", then blocking and warnings."""
+    text = _md if markdown else clean
+    heading = "### PostgreSQL" if markdown else "PostgreSQL"
+    bullet = "- " if markdown else "  "
+    health = pg.health
+    where = f" at {text(health.endpoint)}" if health.endpoint else ""
+    pressure = pg.pressure
+    if pressure is None:
+        return [f"{heading}{where}: unreadable: {text(health.last_error or health.state)}"]
+    states = ", ".join(f"{n} {text(state)}" for state, n in pressure.by_state)
+    line = (
+        f"{heading}{where}: {pressure.used}/{pressure.max_connections} connections "
+        f"({round(pressure.percent)}%, {pressure.reserved} reserved)"
+    )
+    if states:
+        line += f"; {states}"
+    lines = [line]
+    if health.state not in ("ok", "degraded"):
+        age = format_age((now - pg.fetched_at).total_seconds()) if pg.fetched_at else "?"
+        lines.append(f"{bullet}stale: read {age} ago; now {text(health.last_error or health.state)}")
+    if pressure.by_application:
+        apps = ", ".join(f"{text(app or '(none)')} {n}" for app, n in pressure.by_application[:5])
+        lines.append(f"{bullet}by application: {apps}")
+    blocked = pg.blocked
+    if blocked:
+        pairs = ", ".join(f"{s.pid} by {'/'.join(str(p) for p in s.blocked_by)}" for s in blocked[:5])
+        lines.append(f"{bullet}{len(blocked)} blocked: {pairs}")
+    if pressure.idle_in_transaction:
+        oldest = pressure.idle_in_transaction[0]
+        lines.append(
+            f"{bullet}{len(pressure.idle_in_transaction)} idle in transaction over 5m, "
+            f"oldest pid {oldest.pid} for {format_age(oldest.xact_seconds)}"
+        )
+    for warning in pg.warnings:
+        lines.append(f"{bullet}warning: {text(warning)}")
+    return lines
+
+
+def _postgres_json(pg: PgSnapshot) -> dict[str, Any]:
+    pressure = pg.pressure
+    return {
+        "state": pg.health.state,
+        "endpoint": pg.health.endpoint,
+        "error": pg.health.last_error,
+        "fetched_at": _iso(pg.fetched_at),
+        "server_version": pg.server_version or None,
+        "role": pg.role or None,
+        "warnings": list(pg.warnings),
+        "pressure": (
+            {
+                "used": pressure.used,
+                "max_connections": pressure.max_connections,
+                "reserved": pressure.reserved,
+                "by_state": dict(pressure.by_state),
+                "by_application": dict(pressure.by_application),
+                "blocked": [{"pid": s.pid, "blocked_by": list(s.blocked_by)} for s in pg.blocked],
+                "idle_in_transaction": [
+                    {"pid": s.pid, "application": s.application, "seconds": s.xact_seconds}
+                    for s in pressure.idle_in_transaction
+                ],
+            }
+            if pressure is not None
+            else None
+        ),
+    }
 
 
 def _pods_where(pods: PodsReport) -> str:

@@ -18,7 +18,6 @@ from tui.widgets.virtual_table import Column, VirtualTable
 
 PRESSURE_WARN = 0.8  # the runbook's HighDatabaseConnections threshold
 LONG_QUERY = 30.0  # seconds: an active query older than this is highlighted
-IDLE_TX_AGE = 300.0  # seconds: idle in transaction older than this is listed (the runbook's 5 minutes)
 
 
 def seconds(value: float | None) -> str:
@@ -194,7 +193,7 @@ class PostgresPanel(VerticalScroll):
                 " · ".join(f"{clean(app) or '(none)'} {count}" for app, count in pressure.by_application)
             )
             self.query_one("#pg-pressure", Static).update(text)
-            idle = [s for s in pressure.idle_in_transaction if (s.xact_seconds or 0) >= IDLE_TX_AGE]
+            idle = pressure.idle_in_transaction  # the probe keeps only those past its threshold (5 min)
             idle_text = Text(
                 f"Idle in transaction over 5 minutes: {len(idle)}", style="bold yellow" if idle else "dim"
             )

@@ -1,0 +1,875 @@
+"""PostgreSQL probe: sessions, connection pressure, blocking, top statements and table health, read-only."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import re
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import dict_row
+
+from probes.health import Backoff, SourceHealth
+
+if TYPE_CHECKING:
+    from tui.core.config import PostgresSettings
+
+SOURCE = "postgresql"
+APPLICATION_NAME = "oncall"
+NOT_CONFIGURED = "set ONCALL_POSTGRES, [postgres] dsn or libpq's PGHOST/PGSERVICE/PGDATABASE"
+BACKOFF_CAP = 60.0  # seconds: the longest wait between polls while the server is failing
+TOP_STATEMENTS = 10
+TOP_TABLES = 10
+IDLE_IN_TRANSACTION_SECONDS = 300.0  # the runbook's "idle in transaction for more than 5 minutes"
+DEAD_TUPLES_MIN = 1000  # a table with at least this many dead tuples is listed even without seq scans
+HIDDEN_QUERY = "<insufficient privilege>"
+
+# --- the SQL this probe sends: three statements at most per refresh, all read-only -------------------
+
+# 1) sessions, pressure, role and settings in one round trip. Only a session waiting on a lock can be
+#    blocked, so pg_blocking_pids (which takes the lock manager's locks) runs for those alone.
+_ACTIVITY_SQL = """\
+WITH activity AS (
+    SELECT a.pid,
+           a.usename AS "user",
+           a.datname AS database,
+           a.application_name AS application,
+           CASE WHEN a.client_port = -1 THEN 'local'
+                ELSE host(a.client_addr) || ':' || a.client_port END AS client,
+           a.backend_type,
+           a.state,
+           a.wait_event_type,
+           a.wait_event,
+           a.query,
+           a.query_start,
+           a.xact_start,
+           a.state_change,
+           extract(epoch FROM now() - a.query_start)::float8 AS query_seconds,
+           extract(epoch FROM now() - a.xact_start)::float8 AS xact_seconds,
+           CASE WHEN a.wait_event_type = 'Lock' THEN pg_blocking_pids(a.pid)
+                ELSE '{}'::int[] END AS blocked_by
+    FROM pg_stat_activity AS a
+    WHERE a.pid <> pg_backend_pid()
+),
+user_tables AS (
+    SELECT c.oid, c.relowner
+    FROM pg_class AS c
+    JOIN pg_namespace AS n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p')
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND n.nspname NOT LIKE 'pg\\_toast%'
+)
+SELECT (SELECT coalesce(json_agg(activity), '[]'::json) FROM activity) AS sessions,
+       -- without pg_read_all_stats other users' sessions hide their backend type, not their database
+       (SELECT count(*) FROM pg_stat_activity
+         WHERE backend_type = 'client backend'
+            OR (backend_type IS NULL AND datid IS NOT NULL)) AS used,
+       current_setting('max_connections')::int AS max_connections,
+       current_setting('superuser_reserved_connections')::int AS superuser_reserved,
+       {reserved} AS reserved,
+       current_user AS role,
+       current_database() AS database,
+       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser,
+       EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pg_monitor'
+                 AND pg_has_role(oid, 'USAGE')) AS pg_monitor,
+       EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pg_read_all_stats'
+                 AND pg_has_role(oid, 'USAGE')) AS read_all_stats,
+       EXISTS (SELECT 1 FROM user_tables WHERE pg_has_role(relowner, 'USAGE')) AS owns_tables,
+       EXISTS (SELECT 1 FROM user_tables
+                 WHERE has_table_privilege(oid, 'INSERT, UPDATE, DELETE, TRUNCATE')) AS writes_tables,
+       EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pg_write_all_data'
+                 AND pg_has_role(oid, 'USAGE')) AS write_all_data,
+       (SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements') AS pgss_version,
+       (SELECT n.nspname FROM pg_extension AS e JOIN pg_namespace AS n ON n.oid = e.extnamespace
+         WHERE e.extname = 'pg_stat_statements') AS pgss_schema,
+       current_setting('default_transaction_read_only') AS read_only
+"""
+# reserved_connections (for roles granted pg_use_reserved_connections) exists from PostgreSQL 16
+_RESERVED_16 = "current_setting('reserved_connections')::int"
+_RESERVED_OLD = "0"
+
+# 2) top statements by mean execution time. Column names follow the extension's version:
+#    total_time/mean_time before 1.8 (PostgreSQL 13), `toplevel` from 1.9 (PostgreSQL 14).
+_STATEMENTS_SQL = """\
+SELECT s.query, s.calls, s.{mean} AS mean_ms, s.{total} AS total_ms, s.rows
+FROM {{schema}}.pg_stat_statements AS s
+{where}ORDER BY s.{mean} DESC
+LIMIT %(limit)s
+"""
+
+# 3) tables read mostly by sequential scans, or holding many dead tuples
+_TABLES_SQL = """\
+SELECT schemaname, relname, seq_scan, coalesce(idx_scan, 0) AS idx_scan,
+       n_live_tup, n_dead_tup,
+       last_vacuum, last_autovacuum, last_analyze, last_autoanalyze
+FROM pg_stat_user_tables
+WHERE seq_scan > coalesce(idx_scan, 0) OR n_dead_tup >= %(dead_tuples)s
+ORDER BY n_dead_tup DESC, seq_scan - coalesce(idx_scan, 0) DESC, schemaname, relname
+LIMIT %(limit)s
+"""
+
+
+def activity_sql(server_version: int) -> str:
+    """The sessions/pressure/role query for a server_version_num (e.g. 150004)."""
+    reserved = _RESERVED_16 if server_version >= 160000 else _RESERVED_OLD
+    return _ACTIVITY_SQL.replace("{reserved}", reserved)
+
+
+def _extension_version(extversion: str | None) -> tuple[int, int] | None:
+    match = re.match(r"^(\d+)\.(\d+)", extversion or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def statements_sql(server_version: int, extversion: str | None = None) -> str:
+    """The pg_stat_statements query, by the installed extension's version when known, else the server's.
+
+    An upgraded server may still carry an old extension version until ALTER EXTENSION ... UPDATE,
+    and the columns are the extension's. The text keeps a `{schema}` placeholder for psycopg.sql.
+    """
+    ext = _extension_version(extversion)
+    new_names = ext >= (1, 8) if ext else server_version >= 130000
+    has_toplevel = ext >= (1, 9) if ext else server_version >= 140000
+    mean, total = ("mean_exec_time", "total_exec_time") if new_names else ("mean_time", "total_time")
+    where = "WHERE s.toplevel\n" if has_toplevel else ""
+    return _STATEMENTS_SQL.format(mean=mean, total=total, where=where)
+
+
+TABLES_SQL = _TABLES_SQL
+
+# --- snapshots ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PgSession:
+    pid: int
+    user: str | None
+    database: str | None
+    application: str
+    client: str | None  # "10.0.0.5:53122", "local" (Unix socket), None for background workers
+    backend_type: str  # "client backend", "autovacuum worker", ...
+    state: str | None  # "active", "idle", "idle in transaction", ...; None when hidden or a worker
+    wait_event_type: str | None
+    wait_event: str | None
+    query: str  # HIDDEN_QUERY when the role may not see it
+    query_start: datetime | None
+    xact_start: datetime | None
+    state_change: datetime | None
+    query_seconds: float | None
+    xact_seconds: float | None
+    blocked_by: tuple[int, ...]  # pids holding the lock this session waits for
+    hidden: bool  # the role lacks pg_monitor/pg_read_all_stats for this session
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.blocked_by)
+
+
+@dataclass(frozen=True)
+class PgPressure:
+    used: int  # client connections, oncall's own included
+    max_connections: int
+    reserved: int  # superuser_reserved_connections (+ reserved_connections on 16+)
+    by_state: tuple[tuple[str, int], ...]  # most first; "unknown" for sessions the role may not see
+    by_application: tuple[tuple[str, int], ...]  # most first; "" for sessions that set no application_name
+    idle_in_transaction: tuple[PgSession, ...]  # open longer than the probe's threshold, oldest first
+
+    @property
+    def available(self) -> int:
+        """Connections ordinary roles can still open."""
+        return max(0, self.max_connections - self.reserved - self.used)
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.used / self.max_connections if self.max_connections else 0.0
+
+
+@dataclass(frozen=True)
+class PgStatement:
+    query: str
+    calls: int
+    mean_ms: float
+    total_ms: float
+    rows: int
+
+
+@dataclass(frozen=True)
+class PgTable:
+    schema: str
+    name: str
+    seq_scan: int
+    idx_scan: int
+    live_tuples: int
+    dead_tuples: int
+    last_vacuum: datetime | None
+    last_autovacuum: datetime | None
+    last_analyze: datetime | None
+    last_autoanalyze: datetime | None
+
+
+@dataclass(frozen=True)
+class PgSnapshot:
+    sessions: tuple[PgSession, ...]  # active first, longest running first; oncall's own session never
+    pressure: PgPressure | None  # None until the first successful read
+    statements: tuple[PgStatement, ...] | None  # None: see statements_problem
+    statements_problem: str | None
+    tables: tuple[PgTable, ...]
+    server_version: str  # "15.4", "" until connected
+    role: str
+    superuser: bool
+    can_write: bool
+    pg_monitor: bool
+    warnings: tuple[str, ...]  # shown once, visibly: superuser, a role that can write, no pg_monitor
+    health: SourceHealth
+    fetched_at: datetime | None  # when the data was read; older than health.checked_at when stale
+    read_only: bool = False  # the session's default_transaction_read_only, as the server reports it
+    database: str = ""
+
+    @property
+    def blocked(self) -> tuple[PgSession, ...]:
+        return tuple(s for s in self.sessions if s.blocked_by)
+
+    @property
+    def active(self) -> tuple[PgSession, ...]:
+        return tuple(s for s in self.sessions if s.state == "active")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _PollError(Exception):
+    """A failed read, in plain words; `connection_lost` when the connection can't be used again."""
+
+    def __init__(self, message: str, *, connection_lost: bool = False) -> None:
+        super().__init__(message)
+        self.connection_lost = connection_lost
+
+
+@dataclass(frozen=True)
+class _Role:
+    name: str
+    database: str
+    superuser: bool
+    pg_monitor: bool
+    read_all_stats: bool
+    owns_tables: bool
+    writes_tables: bool
+    read_only: bool
+    pgss_version: str | None
+    pgss_schema: str | None
+
+    @property
+    def can_write(self) -> bool:
+        return self.superuser or self.owns_tables or self.writes_tables
+
+
+class PostgresProbe:
+    """Reads one PostgreSQL server over one long-lived, read-only session; never raises from poll()."""
+
+    def __init__(
+        self,
+        settings: PostgresSettings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        backoff: Backoff | None = None,
+        idle_in_transaction_seconds: float = IDLE_IN_TRANSACTION_SECONDS,
+        dead_tuples_min: int = DEAD_TUPLES_MIN,
+    ) -> None:
+        self.settings = settings
+        self._clock = clock
+        self.backoff = backoff or Backoff(base=settings.refresh, cap=max(BACKOFF_CAP, settings.refresh))
+        self.idle_in_transaction_seconds = idle_in_transaction_seconds
+        self.dead_tuples_min = dead_tuples_min
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._lock = asyncio.Lock()  # a manual refresh waits for the scheduled poll instead of overlapping it
+        self._last: PgSnapshot | None = None
+        self.sent: list[str] = []  # every statement sent, in order: the tests prove it is only these reads
+        self.round_trips = 0  # of the last poll
+        self.endpoint = _endpoint_from_settings(settings)
+
+    @property
+    def configured(self) -> bool:
+        return self.settings.configured
+
+    @property
+    def last_snapshot(self) -> PgSnapshot | None:
+        return self._last
+
+    async def __aenter__(self) -> PostgresProbe:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    def next_delay(self) -> float:
+        """Seconds until the next poll: the refresh when healthy, backing off after failures."""
+        return self.backoff.next_delay()
+
+    async def run(
+        self,
+        on_snapshot: Callable[[PgSnapshot], Awaitable[None] | None],
+        stop: asyncio.Event,
+    ) -> None:
+        """Poll until `stop` is set; the next poll is scheduled only when the current one has ended."""
+        while not stop.is_set():
+            snapshot = await self.poll()
+            delivered = on_snapshot(snapshot)
+            if inspect.isawaitable(delivered):
+                await delivered
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.next_delay())
+
+    async def poll(self) -> PgSnapshot:
+        """One refresh: at most three round trips. Failures become the health record; old data is kept."""
+        if not self.configured:
+            return self._empty(SourceHealth.not_configured(SOURCE, NOT_CONFIGURED))
+        async with self._lock:
+            try:
+                snapshot = await self._poll_guarded()
+            except Exception as exc:  # a bug here must not take the console down at 3 a.m.
+                await self._drop_connection()
+                snapshot = self._failed(f"internal error while reading PostgreSQL: {type(exc).__name__}")
+            self._last = snapshot
+            return snapshot
+
+    async def check(self) -> SourceHealth:
+        """One poll, described for `oncall check`: version, role, pg_monitor, pg_stat_statements, guard."""
+        snapshot = await self.poll()
+        health = snapshot.health
+        if health.state not in ("ok", "degraded"):
+            return health
+        yes = {True: "yes", False: "no"}
+        detail = (
+            f"PostgreSQL {snapshot.server_version} as {snapshot.role}, "
+            f"pg_monitor {yes[snapshot.pg_monitor or snapshot.superuser]}, "
+            f"pg_stat_statements {yes[snapshot.statements is not None]}, "
+            f"read-only {'on' if snapshot.read_only else 'OFF'}"
+        )
+        said = health.last_error or ""
+        notes = [n for n in (said, *snapshot.warnings) if n and (n is said or n not in said)]
+        return SourceHealth(
+            source=SOURCE,
+            state=health.state,
+            checked_at=health.checked_at,
+            last_success=health.last_success,
+            latency=health.latency,
+            last_error="; ".join(dict.fromkeys(notes)) or None,
+            detail=detail,
+            endpoint=health.endpoint,
+        )
+
+    # --- one poll ---------------------------------------------------------------------------------
+
+    async def _poll_guarded(self) -> PgSnapshot:
+        s = self.settings
+        # each statement is bounded by the server's statement_timeout; this bounds the whole refresh
+        # (a dead network where the server never answers), with room for a connect and three reads
+        deadline = s.connect_timeout + 3 * s.statement_timeout + 2.0
+        try:
+            async with asyncio.timeout(deadline):
+                return await self._poll_once()
+        except TimeoutError:
+            await self._drop_connection()  # a statement may still be in flight: never reuse the session
+            return self._failed(f"no answer from {self.endpoint} within {_secs(deadline)}")
+        except _PollError as exc:
+            if exc.connection_lost:
+                await self._drop_connection()
+            return self._failed(str(exc))
+
+    async def _poll_once(self) -> PgSnapshot:
+        started = time.perf_counter()
+        self.round_trips = 0
+        conn = await self._connection()
+        version_num = conn.info.server_version
+        row = await self._fetch_one(conn, activity_sql(version_num), None)
+        role = _role(row)
+        now = self._clock()
+
+        notes: list[str] = []
+        statements: tuple[PgStatement, ...] | None = None
+        problem = self._statements_blocker(role)
+        if problem is None:
+            statements, problem = await self._read_statements(conn, version_num, role)
+        if problem is not None:
+            notes.append(problem)
+        try:
+            tables = await self._read_tables(conn)
+        except _PollError as exc:
+            if exc.connection_lost:
+                raise
+            tables = self._last.tables if self._last else ()
+            notes.append(f"tables unreadable: {exc}")
+        latency = time.perf_counter() - started
+
+        sessions = _sessions(row["sessions"])
+        pressure = self._pressure(row, sessions)
+        warnings = _warnings(role)
+        if not role.superuser and not role.pg_monitor:
+            notes.append(warnings[-1])
+        self.backoff.success()
+        blocked = sum(1 for x in sessions if x.blocked_by)
+        detail = (
+            f"{pressure.used}/{pressure.max_connections} connections, "
+            f"{sum(1 for x in sessions if x.state == 'active')} active, {blocked} blocked"
+        )
+        health = SourceHealth(
+            source=SOURCE,
+            state="degraded" if notes else "ok",
+            checked_at=now,
+            last_success=now,
+            latency=latency,
+            last_error="; ".join(dict.fromkeys(notes)) or None,
+            detail=detail,
+            endpoint=self.endpoint,
+        )
+        return PgSnapshot(
+            sessions=sessions,
+            pressure=pressure,
+            statements=statements,
+            statements_problem=problem,
+            tables=tables,
+            server_version=_short_version(conn),
+            role=role.name,
+            superuser=role.superuser,
+            can_write=role.can_write,
+            pg_monitor=role.pg_monitor,
+            warnings=warnings,
+            health=health,
+            fetched_at=now,
+            read_only=role.read_only,
+            database=role.database,
+        )
+
+    def _statements_blocker(self, role: _Role) -> str | None:
+        if role.pgss_version is None:
+            return (
+                f"pg_stat_statements is not installed in database {role.database}: "
+                "CREATE EXTENSION pg_stat_statements (needs shared_preload_libraries)"
+            )
+        if not (role.superuser or role.read_all_stats):
+            return (
+                f"role {role.name} may not read other users' statements: "
+                f"GRANT pg_read_all_stats TO {role.name} (pg_monitor includes it)"
+            )
+        return None
+
+    async def _read_statements(
+        self, conn: psycopg.AsyncConnection[Any], version_num: int, role: _Role
+    ) -> tuple[tuple[PgStatement, ...] | None, str | None]:
+        text = statements_sql(version_num, role.pgss_version)
+        query = sql.SQL(text).format(schema=sql.Identifier(role.pgss_schema or "public"))  # type: ignore[arg-type]
+        try:
+            rows = await self._fetch_all(conn, query, {"limit": TOP_STATEMENTS})
+        except _PollError as exc:
+            if exc.connection_lost:
+                raise
+            message = str(exc)
+            if "shared_preload_libraries" in message:
+                return None, (
+                    "pg_stat_statements is installed but not loaded: "
+                    "add it to shared_preload_libraries and restart the server"
+                )
+            return None, f"pg_stat_statements unreadable: {message}"
+        return (
+            tuple(
+                PgStatement(
+                    query=r["query"] or "",
+                    calls=int(r["calls"] or 0),
+                    mean_ms=float(r["mean_ms"] or 0.0),
+                    total_ms=float(r["total_ms"] or 0.0),
+                    rows=int(r["rows"] or 0),
+                )
+                for r in rows
+            ),
+            None,
+        )
+
+    async def _read_tables(self, conn: psycopg.AsyncConnection[Any]) -> tuple[PgTable, ...]:
+        params = {"dead_tuples": self.dead_tuples_min, "limit": TOP_TABLES}
+        rows = await self._fetch_all(conn, TABLES_SQL, params)
+        return tuple(
+            PgTable(
+                schema=r["schemaname"],
+                name=r["relname"],
+                seq_scan=int(r["seq_scan"] or 0),
+                idx_scan=int(r["idx_scan"] or 0),
+                live_tuples=int(r["n_live_tup"] or 0),
+                dead_tuples=int(r["n_dead_tup"] or 0),
+                last_vacuum=_utc(r["last_vacuum"]),
+                last_autovacuum=_utc(r["last_autovacuum"]),
+                last_analyze=_utc(r["last_analyze"]),
+                last_autoanalyze=_utc(r["last_autoanalyze"]),
+            )
+            for r in rows
+        )
+
+    def _pressure(self, row: Mapping[str, Any], sessions: tuple[PgSession, ...]) -> PgPressure:
+        clients = [
+            s
+            for s in sessions
+            if s.backend_type == "client backend" or (s.hidden and s.database is not None)
+        ]
+        by_state = Counter(s.state or "unknown" for s in clients)
+        by_application = Counter(s.application for s in clients)  # visible even without pg_monitor
+        threshold = self.idle_in_transaction_seconds
+        idle_in_transaction = sorted(
+            (
+                s
+                for s in clients
+                if s.state in ("idle in transaction", "idle in transaction (aborted)")
+                and (s.xact_seconds or 0.0) >= threshold
+            ),
+            key=lambda s: -(s.xact_seconds or 0.0),
+        )
+        return PgPressure(
+            used=int(row["used"]),
+            max_connections=int(row["max_connections"]),
+            reserved=int(row["superuser_reserved"] or 0) + int(row["reserved"] or 0),
+            by_state=_most_first(by_state),
+            by_application=_most_first(by_application),
+            idle_in_transaction=tuple(idle_in_transaction),
+        )
+
+    # --- the connection -----------------------------------------------------------------------------
+
+    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+        if self._conn is not None and not self._conn.closed and not self._conn.broken:
+            return self._conn
+        await self._drop_connection()
+        s = self.settings
+        base = conninfo_to_dict(s.dsn or "")
+        own = f"-c default_transaction_read_only=on -c statement_timeout={int(s.statement_timeout * 1000)}"
+        options = f"{base['options']} {own}" if base.get("options") else own
+        extra: dict[str, Any] = {}
+        if s.password is not None:
+            extra["password"] = s.password.reveal()
+        conninfo = make_conninfo(
+            s.dsn or "",
+            connect_timeout=max(1, round(s.connect_timeout)),  # libpq counts whole seconds
+            application_name=APPLICATION_NAME,
+            options=options,
+            **extra,
+        )
+        try:
+            conn = await psycopg.AsyncConnection.connect(
+                conninfo,
+                autocommit=True,  # every read its own transaction: never "idle in transaction" itself
+                row_factory=dict_row,
+                prepare_threshold=None,  # no server-side prepared statements: safe behind PgBouncer
+            )
+        except psycopg.Error as exc:
+            raise _PollError(self._describe(exc), connection_lost=True) from None
+        except OSError as exc:
+            raise _PollError(
+                f"cannot connect to {self.endpoint}: {exc.strerror or exc}", connection_lost=True
+            ) from None
+        self._conn = conn
+        self.endpoint = _endpoint_from_connection(conn) or self.endpoint
+        return conn
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def _execute(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        query: str | sql.Composable,
+        params: Mapping[str, Any] | None,
+    ) -> psycopg.AsyncCursor[Any]:
+        text = query if isinstance(query, str) else query.as_string(conn)
+        self.sent.append(text)
+        self.round_trips += 1
+        try:
+            return await conn.execute(text, params)  # type: ignore[arg-type]
+        except psycopg.Error as exc:
+            lost = (
+                conn.closed
+                or conn.broken
+                or (
+                    isinstance(exc, psycopg.OperationalError)
+                    and not isinstance(exc, psycopg.errors.QueryCanceled)
+                )
+            )
+            raise _PollError(self._describe(exc), connection_lost=bool(lost)) from None
+
+    async def _fetch_one(
+        self, conn: psycopg.AsyncConnection[Any], query: str, params: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        cursor = await self._execute(conn, query, params)
+        row = await cursor.fetchone()
+        if row is None:
+            raise _PollError("the server returned no row for the activity query")
+        return dict(row)
+
+    async def _fetch_all(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        query: str | sql.Composable,
+        params: Mapping[str, Any] | None,
+    ) -> list[dict[str, Any]]:
+        cursor = await self._execute(conn, query, params)
+        return [dict(r) for r in await cursor.fetchall()]
+
+    def _describe(self, exc: psycopg.Error) -> str:
+        return describe_error(exc, endpoint=self.endpoint, statement_timeout=self.settings.statement_timeout)
+
+    # --- results ------------------------------------------------------------------------------------
+
+    def _empty(self, health: SourceHealth) -> PgSnapshot:
+        return PgSnapshot(
+            sessions=(),
+            pressure=None,
+            statements=None,
+            statements_problem=None,
+            tables=(),
+            server_version="",
+            role="",
+            superuser=False,
+            can_write=False,
+            pg_monitor=False,
+            warnings=(),
+            health=health,
+            fetched_at=None,
+        )
+
+    def _failed(self, message: str) -> PgSnapshot:
+        self.backoff.failure()
+        previous = self._last
+        health = SourceHealth(
+            source=SOURCE,
+            state="down",
+            checked_at=self._clock(),
+            last_success=previous.health.last_success if previous else None,
+            latency=previous.health.latency if previous else None,
+            last_error=message,
+            detail=previous.health.detail if previous else None,
+            endpoint=self.endpoint,
+        )
+        if previous is None or previous.fetched_at is None:
+            return self._empty(health)
+        # stale data stays on screen with the time it was really read
+        return PgSnapshot(
+            sessions=previous.sessions,
+            pressure=previous.pressure,
+            statements=previous.statements,
+            statements_problem=previous.statements_problem,
+            tables=previous.tables,
+            server_version=previous.server_version,
+            role=previous.role,
+            superuser=previous.superuser,
+            can_write=previous.can_write,
+            pg_monitor=previous.pg_monitor,
+            warnings=previous.warnings,
+            health=health,
+            fetched_at=previous.fetched_at,
+            read_only=previous.read_only,
+            database=previous.database,
+        )
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def _role(row: Mapping[str, Any]) -> _Role:
+    return _Role(
+        name=row["role"],
+        database=row["database"],
+        superuser=bool(row["superuser"]),
+        pg_monitor=bool(row["pg_monitor"]),
+        read_all_stats=bool(row["read_all_stats"]),
+        owns_tables=bool(row["owns_tables"]),
+        writes_tables=bool(row["writes_tables"] or row["write_all_data"]),
+        read_only=str(row["read_only"]).lower() == "on",
+        pgss_version=row["pgss_version"],
+        pgss_schema=row["pgss_schema"],
+    )
+
+
+def _warnings(role: _Role) -> tuple[str, ...]:
+    warnings: list[str] = []
+    if role.superuser:
+        warnings.append(
+            f"connected as superuser {role.name}: a read-only role with pg_monitor is safer "
+            "(the session is read-only, but a superuser can turn that off)"
+        )
+    elif role.can_write:
+        how = "it owns tables" if role.owns_tables else "it has INSERT/UPDATE/DELETE on tables"
+        warnings.append(f"role {role.name} can write ({how}): a read-only role with pg_monitor is safer")
+    if not role.superuser and not role.pg_monitor:
+        warnings.append(
+            f"role {role.name} lacks pg_monitor: other users' queries show as {HIDDEN_QUERY}; "
+            f"GRANT pg_monitor TO {role.name}"
+        )
+    return tuple(warnings)
+
+
+def _sessions(raw: Sequence[Mapping[str, Any]] | None) -> tuple[PgSession, ...]:
+    sessions = [
+        PgSession(
+            pid=int(r["pid"]),
+            user=r.get("user"),
+            database=r.get("database"),
+            application=r.get("application") or "",
+            client=r.get("client"),
+            backend_type=r.get("backend_type") or "",
+            state=r.get("state"),
+            wait_event_type=r.get("wait_event_type"),
+            wait_event=r.get("wait_event"),
+            query=r.get("query") or "",
+            query_start=_timestamp(r.get("query_start")),
+            xact_start=_timestamp(r.get("xact_start")),
+            state_change=_timestamp(r.get("state_change")),
+            query_seconds=_float(r.get("query_seconds")),
+            xact_seconds=_float(r.get("xact_seconds")),
+            blocked_by=tuple(int(p) for p in r.get("blocked_by") or ()),
+            hidden=r.get("query") == HIDDEN_QUERY,
+        )
+        for r in raw or ()
+    ]
+    sessions.sort(key=lambda s: (s.state != "active", -(s.query_seconds or 0.0), s.pid))
+    return tuple(sessions)
+
+
+def _most_first(counts: Counter[str]) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _timestamp(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _utc(value: object) -> datetime | None:
+    return value.astimezone(UTC) if isinstance(value, datetime) else None
+
+
+def _float(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _short_version(conn: psycopg.AsyncConnection[Any]) -> str:
+    """ "15.4" from "15.4 (Debian 15.4-1)"; the number from server_version_num if the text is missing."""
+    text = conn.info.parameter_status("server_version") or ""
+    if text:
+        return text.split()[0]
+    num = conn.info.server_version
+    return f"{num // 10000}.{num % 10000}"
+
+
+def _secs(seconds: float) -> str:
+    return f"{seconds:g}s"
+
+
+def _endpoint_from_settings(settings: PostgresSettings) -> str | None:
+    """host:port/dbname from the DSN, never its password; None when libpq's environment decides."""
+    try:
+        params = conninfo_to_dict(settings.dsn or "")
+    except psycopg.Error:
+        return None
+    host = str(params.get("host") or params.get("hostaddr") or "")
+    if not host and not params.get("dbname") and not params.get("service"):
+        return None
+    where = host or "default host"
+    if params.get("port"):
+        where += f":{params['port']}"
+    if params.get("dbname"):
+        where += f"/{params['dbname']}"
+    elif params.get("service"):
+        where = f"service {params['service']}"
+    return where
+
+
+def _endpoint_from_connection(conn: psycopg.AsyncConnection[Any]) -> str | None:
+    info = conn.info
+    try:
+        return f"{info.host}:{info.port}/{info.dbname}"
+    except psycopg.Error:
+        return None
+
+
+_SERVER_AT = re.compile(r'server at "([^"]+)"(?: \([^)]*\))?, port (\d+)')
+_SOCKET_AT = re.compile(r'server on socket "([^"]+)"')
+
+
+def describe_error(exc: BaseException, *, endpoint: str | None, statement_timeout: float) -> str:
+    """A psycopg/libpq error in plain words: what happened and where, never a password."""
+    message = str(exc).strip()
+    first = message.splitlines()[0] if message else type(exc).__name__
+    lowered = message.lower()
+    where = endpoint or "the server"
+    if match := _SERVER_AT.search(message):
+        where = f"{match.group(1)}:{match.group(2)}"
+    elif match := _SOCKET_AT.search(message):
+        where = f"socket {match.group(1)}"
+    if isinstance(exc, psycopg.errors.QueryCanceled):
+        if "statement timeout" in lowered:
+            return f"statement timeout after {_secs(statement_timeout)}"
+        return "the query was cancelled on the server"
+    if isinstance(exc, psycopg.errors.AdminShutdown) or "terminating connection" in lowered:
+        return "server closed the connection unexpectedly (it is shutting down or ended the session)"
+    if "connection refused" in lowered:
+        return f"connection refused at {where}"
+    if match := re.search(r'password authentication failed for user "([^"]+)"', message):
+        return f"password authentication failed for user {match.group(1)}"
+    if "no password supplied" in lowered or "password is required" in lowered:
+        return f"the server at {where} wants a password: use .pgpass, PGPASSWORD or [postgres] password"
+    if "timeout expired" in lowered:
+        return f"timed out connecting to {where}"
+    if "server closed the connection unexpectedly" in lowered or "consuming input failed" in lowered:
+        return "server closed the connection unexpectedly"
+    if match := re.search(r'(database "[^"]+" does not exist|role "[^"]+" does not exist)', message):
+        return match.group(1).replace('"', "")
+    if "no pg_hba.conf entry" in lowered:
+        return f"the server at {where} refuses this host/user/database (no pg_hba.conf entry)"
+    if "too many clients" in lowered or "connection slots are reserved" in lowered:
+        return f"no free connection slots at {where} (max_connections reached)"
+    if "could not translate host name" in lowered:
+        return f"cannot resolve host of {where}"
+    if "no such file or directory" in lowered and "socket" in lowered:
+        return f"no server listening at {where}"
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+        return f"permission denied: {first.removeprefix('ERROR:').strip()}"[:200]
+    text = first.removeprefix("connection failed:").strip()
+    text = re.sub(r"^connection to server .*? failed: ", "", text)
+    return (text or type(exc).__name__)[:200]
+
+
+__all__ = [
+    "DEAD_TUPLES_MIN",
+    "HIDDEN_QUERY",
+    "IDLE_IN_TRANSACTION_SECONDS",
+    "SOURCE",
+    "TABLES_SQL",
+    "PgPressure",
+    "PgSession",
+    "PgSnapshot",
+    "PgStatement",
+    "PgTable",
+    "PostgresProbe",
+    "activity_sql",
+    "describe_error",
+    "statements_sql",
+]
