@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import app_bench, kube_bench, store_bench
+from bench import app_bench, kube_bench, pg_bench, store_bench
 
 sys.argv = sys.argv[:1]
 print("== session store")
@@ -11,3 +11,5 @@ print("== app")
 app_bench.main()
 print("== Kubernetes: 10,000 pods in the simulator")
 kube_bench.main()
+print("== PostgreSQL: 2,000 sessions")
+pg_bench.main()

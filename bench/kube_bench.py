@@ -14,38 +14,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bench.timing import StallMonitor
 from tests.kube_sim import KubeSimulator
 from tests.ui.conftest import make_app, wait_for
 from tui.widgets.pods import PodsPanel
 
 RELIST_EVERY = 5.0  # seconds: the default refresh, as a `kubectl get pods -o json` loop would poll
-
-
-class StallMonitor:
-    """How late the event loop wakes a 5 ms sleeper: the longest wait is the longest frozen screen."""
-
-    def __init__(self) -> None:
-        self.lags: list[float] = []
-        self._task: asyncio.Task[None] | None = None
-
-    def reset(self) -> None:
-        self.lags = []
-
-    def summary(self) -> str:
-        lags = sorted(self.lags) or [0.0]
-        over = sum(1 for lag in lags if lag > 0.016)
-        p99 = lags[min(len(lags) - 1, int(len(lags) * 0.99))]
-        return f"max {lags[-1] * 1000:6.1f} ms   p99 {p99 * 1000:5.1f} ms   {over} of {len(lags)} over 16 ms"
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            start = loop.time()
-            await asyncio.sleep(0.005)
-            self.lags.append(max(0.0, loop.time() - start - 0.005))
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
 
 
 def _relist_bytes(sim: KubeSimulator) -> int:

@@ -66,7 +66,9 @@ def isolated_env(tmp_path: Path) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("ONCALL_", "PROMETHEUS_")) and not k.lower().endswith("_proxy")
+        # libpq's PG* variables would point the CLI at some other PostgreSQL
+        if not k.startswith(("ONCALL_", "PROMETHEUS_", "PG", "KUBECONFIG"))
+        and not k.lower().endswith("_proxy")
     }
     env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg-config")
     env["XDG_STATE_HOME"] = str(tmp_path / "xdg-state")

@@ -42,7 +42,7 @@ _SERVER_CONF = """
 listen_addresses = '127.0.0.1'
 port = {port}
 unix_socket_directories = '{sockets}'
-max_connections = 100
+max_connections = {max_connections}
 shared_preload_libraries = 'pg_stat_statements'
 pg_stat_statements.track = 'top'
 fsync = off
@@ -117,6 +117,7 @@ class PgLab:
     workdir: Path
     port: int = field(default_factory=free_port)
     bindir: Path | None = None
+    max_connections: int = 100  # the benchmark raises it for its 2,000 sessions
     root: Path | None = None  # data, sockets and log, owned by the server's user
     running: bool = False
 
@@ -227,7 +228,8 @@ class PgLab:
             raise LabError(f"initdb failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
         pwfile.unlink()
         with (self.data / "postgresql.conf").open("a") as conf:
-            conf.write(_SERVER_CONF.format(port=self.port, sockets=self.sockets))
+            settings = {"port": self.port, "sockets": self.sockets, "max_connections": self.max_connections}
+            conf.write(_SERVER_CONF.format(**settings))
         (self.data / "pg_hba.conf").write_text(_HBA)
 
     def _pg_ctl(self, *args: str, timeout: float) -> None:

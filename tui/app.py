@@ -153,6 +153,9 @@ class OncallApp(App[None]):
             self.run_worker(self._read_kubernetes(), group="kube-reads", exclusive=True, name="kube-reads")
         if self.tick:
             self.set_interval(1.0, self._tick)
+        # What start-up made (modules, clients, widgets) lives as long as the app: a full collection
+        # walking it again and again froze the screen for 100+ ms, so the collector leaves it alone.
+        self.call_after_refresh(gc.freeze)
         if self.runbook_error:
             self.notify(self.runbook_error, title="Runbook not loaded", severity="error", timeout=30)
         if self.store_error and not self.observer:
@@ -162,6 +165,7 @@ class OncallApp(App[None]):
         self.now = self.clock()
 
     async def on_unmount(self) -> None:
+        gc.unfreeze()
         await self.probe.aclose()
         await self.postgres.aclose()
         await asyncio.to_thread(self.kube.close)
