@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
+T = TypeVar("T")
 HealthState = Literal["ok", "degraded", "down", "forbidden", "not-configured"]
 
 # 2**16 times any sane refresh is far past any cap; bounding the exponent keeps the float finite
@@ -52,3 +56,33 @@ class Backoff:
         rng = self.rng or random
         # never sooner than the normal refresh, never later than the cap
         return max(self.base, rng.uniform(ceiling / 2, ceiling))
+
+
+async def poll_until(
+    poll: Callable[[], Awaitable[T]],
+    deliver: Callable[[T], Awaitable[None] | None],
+    next_delay: Callable[[], float],
+    *,
+    stop: asyncio.Event | None = None,
+    wake: asyncio.Event | None = None,
+) -> None:
+    """Poll, deliver, wait, repeat: the next poll is scheduled when this one ends, so polls never overlap.
+
+    The wait is `next_delay()` (the refresh, or the backoff after failures), cut short by `wake` (the user
+    asked for a refresh) or `stop`; without `stop` it runs until cancelled.
+    """
+    stop = stop or asyncio.Event()
+    while not stop.is_set():
+        snapshot = await poll()
+        delivered = deliver(snapshot)
+        if inspect.isawaitable(delivered):
+            await delivered
+        waits = [asyncio.ensure_future(stop.wait())]
+        if wake is not None:
+            wake.clear()
+            waits.append(asyncio.ensure_future(wake.wait()))
+        try:
+            await asyncio.wait(waits, timeout=next_delay(), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waits:
+                waiter.cancel()

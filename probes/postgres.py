@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import json
 import re
 import time
@@ -19,7 +18,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 
-from probes.health import Backoff, SourceHealth
+from probes.health import Backoff, SourceHealth, poll_until
 
 if TYPE_CHECKING:
     from tui.core.config import PostgresSettings
@@ -327,13 +326,7 @@ class PostgresProbe:
         stop: asyncio.Event,
     ) -> None:
         """Poll until `stop` is set; the next poll is scheduled only when the current one has ended."""
-        while not stop.is_set():
-            snapshot = await self.poll()
-            delivered = on_snapshot(snapshot)
-            if inspect.isawaitable(delivered):
-                await delivered
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.next_delay())
+        await poll_until(self.poll, on_snapshot, self.next_delay, stop=stop)
 
     async def poll(self) -> PgSnapshot:
         """One refresh: at most three round trips. Failures become the health record; old data is kept."""

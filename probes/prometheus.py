@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import hashlib
-import inspect
 import json
 import re
 import socket
@@ -20,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from probes.health import Backoff, SourceHealth
+from probes.health import Backoff, SourceHealth, poll_until
 
 if TYPE_CHECKING:
     from tui.core.config import PrometheusSettings
@@ -171,13 +169,7 @@ class PrometheusProbe:
         stop: asyncio.Event,
     ) -> None:
         """Poll until `stop` is set; the next poll is scheduled only when the current one has ended."""
-        while not stop.is_set():
-            snapshot = await self.poll()
-            delivered = on_snapshot(snapshot)
-            if inspect.isawaitable(delivered):
-                await delivered
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.next_delay())
+        await poll_until(self.poll, on_snapshot, self.next_delay, stop=stop)
 
     async def poll(self) -> AlertsSnapshot:
         """One read of alerts and rules. Failures become the health record; the last alerts are kept."""

@@ -17,7 +17,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.signal import Signal
 
-from probes.health import SourceHealth
+from probes.health import SourceHealth, poll_until
 from probes.kube_status import PodRow
 from probes.kubernetes import KubernetesProbe, ResourceSnapshot
 from probes.postgres import PgSnapshot, PostgresProbe
@@ -109,7 +109,8 @@ class OncallApp(App[None]):
             else SourceHealth.not_configured("postgresql"),
             **{name: SourceHealth.not_configured(name) for name in OTHER_SOURCES},
         }
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # r: poll Prometheus now
+        self._pg_wake = asyncio.Event()
         self._previous: dict[str, FiringAlert] = {}
         self._showed_followed = False
 
@@ -175,29 +176,27 @@ class OncallApp(App[None]):
     # -- Prometheus ----------------------------------------------------------------------------
 
     async def _poll_prometheus(self) -> None:
-        # The next poll is scheduled when this one ends, so a slow server never stacks polls up.
-        while True:
-            snapshot = await self.probe.poll()
-            self.healths["prometheus"] = snapshot.health
-            if snapshot.health.state in ("ok", "degraded") and not self.observer:
-                await self._record_resolved(snapshot)
-            self.snapshot = snapshot
-            self.now = self.clock()
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.probe.next_delay())
+        await poll_until(self.probe.poll, self._alerts_read, self.probe.next_delay, wake=self._wake)
+
+    async def _alerts_read(self, snapshot: AlertsSnapshot) -> None:
+        self.healths["prometheus"] = snapshot.health
+        if snapshot.health.state in ("ok", "degraded") and not self.observer:
+            await self._record_resolved(snapshot)
+        self.snapshot = snapshot
+        self.now = self.clock()
 
     async def _poll_postgres(self) -> None:
-        while True:
-            snapshot = await self.postgres.poll()
-            self.healths["postgresql"] = snapshot.health
-            self.pg_snapshot = snapshot
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.postgres.next_delay())
+        await poll_until(
+            self.postgres.poll, self._postgres_read, self.postgres.next_delay, wake=self._pg_wake
+        )
+
+    def _postgres_read(self, snapshot: PgSnapshot) -> None:
+        self.healths["postgresql"] = snapshot.health
+        self.pg_snapshot = snapshot
 
     def refresh_now(self) -> None:
         self._wake.set()
+        self._pg_wake.set()
 
     async def _record_resolved(self, snapshot: AlertsSnapshot) -> None:
         current = {a.fingerprint: a for a in snapshot.alerts}
