@@ -515,29 +515,7 @@ class PostgresProbe:
         )
 
     def _pressure(self, row: Mapping[str, Any], sessions: tuple[PgSession, ...]) -> PgPressure:
-        clients = [
-            s for s in sessions if s.backend_type == "client backend" or (s.hidden and s.database is not None)
-        ]
-        by_state = Counter(s.state or "unknown" for s in clients)
-        by_application = Counter(s.application for s in clients)  # visible even without pg_monitor
-        threshold = self.idle_in_transaction_seconds
-        idle_in_transaction = sorted(
-            (
-                s
-                for s in clients
-                if s.state in ("idle in transaction", "idle in transaction (aborted)")
-                and (s.xact_seconds or 0.0) >= threshold
-            ),
-            key=lambda s: -(s.xact_seconds or 0.0),
-        )
-        return PgPressure(
-            used=int(row["used"]),
-            max_connections=int(row["max_connections"]),
-            reserved=int(row["superuser_reserved"] or 0) + int(row["reserved"] or 0),
-            by_state=_most_first(by_state),
-            by_application=_most_first(by_application),
-            idle_in_transaction=tuple(idle_in_transaction),
-        )
+        return pressure_from(row, sessions, self.idle_in_transaction_seconds)
 
     # --- the connection -----------------------------------------------------------------------------
 
@@ -716,10 +694,40 @@ def _warnings(role: _Role) -> tuple[str, ...]:
 
 
 def _sessions_from_json(text: str | None) -> tuple[PgSession, ...]:
-    return _sessions(json.loads(text) if text else None)
+    return sessions_from_rows(json.loads(text) if text else None)
 
 
-def _sessions(raw: Sequence[Mapping[str, Any]] | None) -> tuple[PgSession, ...]:
+def pressure_from(
+    row: Mapping[str, Any], sessions: tuple[PgSession, ...], idle_in_transaction_seconds: float
+) -> PgPressure:
+    """Connection pressure from the activity query's row and its sessions."""
+    clients = [
+        s for s in sessions if s.backend_type == "client backend" or (s.hidden and s.database is not None)
+    ]
+    by_state = Counter(s.state or "unknown" for s in clients)
+    by_application = Counter(s.application for s in clients)  # visible even without pg_monitor
+    threshold = idle_in_transaction_seconds
+    idle_in_transaction = sorted(
+        (
+            s
+            for s in clients
+            if s.state in ("idle in transaction", "idle in transaction (aborted)")
+            and (s.xact_seconds or 0.0) >= threshold
+        ),
+        key=lambda s: -(s.xact_seconds or 0.0),
+    )
+    return PgPressure(
+        used=int(row["used"]),
+        max_connections=int(row["max_connections"]),
+        reserved=int(row["superuser_reserved"] or 0) + int(row["reserved"] or 0),
+        by_state=_most_first(by_state),
+        by_application=_most_first(by_application),
+        idle_in_transaction=tuple(idle_in_transaction),
+    )
+
+
+def sessions_from_rows(raw: Sequence[Mapping[str, Any]] | None) -> tuple[PgSession, ...]:
+    """Sessions from the activity query's rows (its JSON objects): active first, longest first."""
     sessions = [
         PgSession(
             pid=int(r["pid"]),

@@ -26,6 +26,7 @@ from tui.core.components import helm_releases
 from tui.core.config import Settings
 from tui.core.demo import ANCHOR_KEY, DEMO_URL, DemoIncident, demo_anchor
 from tui.core.demo_kube import DemoKubernetes
+from tui.core.demo_postgres import DemoPostgres
 from tui.core.paths import default_store, default_user, example_runbook
 from tui.core.runbook import Runbook, RunbookError, Section, SectionMatch, load_runbook, match_section
 from tui.core.store import IncidentSession, SessionStore, StepState, StoreError
@@ -89,6 +90,7 @@ class OncallApp(App[None]):
             transport = transport or DemoIncident(anchor, clock).transport()
             prometheus = replace(prometheus, url=DEMO_URL, token=None, password=None, refresh=2.0)
             kube = kube or DemoKubernetes(anchor, clock)
+            postgres = postgres or DemoPostgres(anchor, clock)  # type: ignore[assignment]
         self.probe = PrometheusProbe(prometheus, transport=transport, clock=clock)
         self.kube: KubernetesProbe | DemoKubernetes = kube or KubernetesProbe(
             self.settings.kubernetes, clock=clock

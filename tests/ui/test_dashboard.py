@@ -10,6 +10,7 @@ import httpx
 from tests.ui.conftest import FixedClock, make_app, prometheus_json, screen_text, wait_for
 from tui.widgets.alerts import AlertsTable
 from tui.widgets.pods import PodsPanel
+from tui.widgets.postgres_panel import PostgresPanel
 
 
 async def test_demo_dashboard_lists_firing_alerts_before_pending_and_shows_the_selected_section(tmp_path):
@@ -155,3 +156,18 @@ async def test_unparseable_runbook_is_reported(tmp_path):
         await wait_for(lambda: app.snapshot is not None, what="first poll")
         assert "Runbook not loaded" in screen_text(app)
         assert app.is_running
+
+
+async def test_the_demo_database_shows_the_connection_leak_behind_the_alert(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(lambda: app.pg_snapshot is not None, what="the demo database")
+        app.screen.query_one("#sources").active = "tab-postgresql"
+        await pilot.press("z")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "87/97 (90%)" in text and "max_connections 100" in text
+        assert "inmidst-api 69" in text  # by application: the leaking pool
+        assert "Idle in transaction over 5 minutes: 6" in text
+        first = app.screen.query_one(PostgresPanel).sessions.view[0]
+        assert (first.pid, first.blocked_by) == (3401, (3200,))  # the blocked update, with its blocker

@@ -1,0 +1,196 @@
+"""The demo's database: a connection leak at 87% of max_connections, read through the probe's own parsers.
+
+Rows are shaped as the probe's activity query returns them, so the PostgreSQL tab, `oncall check` and the
+runbook's HighDatabaseConnections steps see what they would see on a real server under that incident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from probes.health import SourceHealth
+from probes.postgres import PgSnapshot, PgStatement, PgTable, pressure_from, sessions_from_rows
+from tui.core.config import PostgresSettings
+
+MAX_CONNECTIONS = 100
+IDLE_IN_TRANSACTION = 300.0  # seconds: the runbook's five minutes
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+class DemoPostgres:
+    """PostgreSQL for `oncall --demo`: the API leaks connections left idle in transaction."""
+
+    configured = True
+
+    def __init__(self, anchor: datetime, clock: Callable[[], datetime]) -> None:
+        self.settings = PostgresSettings(dsn="demo", refresh=2.0)
+        self.anchor = anchor
+        self.clock = clock
+        self.endpoint = "demo database"
+
+    def next_delay(self) -> float:
+        return self.settings.refresh
+
+    async def aclose(self) -> None:
+        """Nothing to close: the demo database lives in memory."""
+
+    def _row(
+        self,
+        pid: int,
+        app: str,
+        state: str,
+        query: str,
+        started: datetime,
+        now: datetime,
+        *,
+        wait: tuple[str | None, str | None] = ("Client", "ClientRead"),
+        blocked_by: tuple[int, ...] = (),
+    ) -> dict[str, Any]:
+        return {
+            "pid": pid,
+            "user": "inmidst",
+            "database": "inmidst",
+            "application": app,
+            "client": f"10.4.2.{pid % 200}:{40000 + pid}",
+            "backend_type": "client backend",
+            "state": state,
+            "wait_event_type": wait[0],
+            "wait_event": wait[1],
+            "query": query,
+            "query_start": _iso(started),
+            "xact_start": _iso(started) if state != "idle" else None,
+            "state_change": _iso(started),
+            "query_seconds": (now - started).total_seconds(),
+            "xact_seconds": (now - started).total_seconds() if state != "idle" else None,
+            "blocked_by": list(blocked_by),
+        }
+
+    def rows(self, now: datetime) -> list[dict[str, Any]]:
+        since = self.anchor - timedelta(minutes=14)  # when the leak started, as the alert says
+        rows = []
+        for i in range(62):  # the pool that never gives connections back
+            rows.append(
+                self._row(
+                    3100 + i,
+                    "inmidst-api",
+                    "idle",
+                    "SELECT id, status FROM orders WHERE customer = $1",
+                    since + timedelta(seconds=7 * i),
+                    now,
+                )
+            )
+        for i in range(6):  # the leak: transactions opened and forgotten
+            rows.append(
+                self._row(
+                    3200 + i,
+                    "inmidst-api",
+                    "idle in transaction",
+                    "UPDATE carts SET touched_at = now() WHERE id = $1",
+                    since + timedelta(seconds=31 * i),
+                    now,
+                )
+            )
+        for i in range(14):
+            rows.append(
+                self._row(3300 + i, "inmidst-worker", "idle", "COMMIT", since + timedelta(minutes=2), now)
+            )
+        rows.append(
+            self._row(
+                3400,
+                "inmidst-worker",
+                "active",
+                "SELECT c.id, sum(o.total) FROM customers c JOIN orders o ON o.customer = c.id "
+                "GROUP BY c.id ORDER BY 2 DESC",
+                now - timedelta(seconds=48),
+                now,
+                wait=(None, None),
+            )
+        )
+        rows.append(
+            self._row(
+                3401,
+                "inmidst-api",
+                "active",
+                "UPDATE carts SET items = $1 WHERE id = $2",
+                now - timedelta(seconds=9),
+                now,
+                wait=("Lock", "transactionid"),
+                blocked_by=(3200,),
+            )
+        )
+        for i in range(3):
+            rows.append(
+                self._row(3500 + i, "psql", "idle", "SHOW max_connections", now - timedelta(minutes=3), now)
+            )
+        return rows
+
+    async def poll(self) -> PgSnapshot:
+        now = self.clock()
+        sessions = sessions_from_rows(self.rows(now))
+        row = {
+            "used": len(sessions),
+            "max_connections": MAX_CONNECTIONS,
+            "superuser_reserved": 3,
+            "reserved": 0,
+        }
+        pressure = pressure_from(row, sessions, IDLE_IN_TRANSACTION)
+        statements = (
+            PgStatement(
+                "SELECT c.id, sum(o.total) FROM customers c JOIN orders o ON o.customer = c.id GROUP BY c.id "
+                "ORDER BY 2 DESC",
+                212,
+                2841.5,
+                602398.0,
+                212000,
+            ),
+            PgStatement("UPDATE carts SET items = $1 WHERE id = $2", 90211, 612.4, 55245615.0, 90211),
+            PgStatement(
+                "SELECT id, status FROM orders WHERE customer = $1", 1203344, 3.1, 3730366.0, 4812000
+            ),
+        )
+        tables = (
+            PgTable(
+                "public",
+                "orders",
+                48211,
+                1203,
+                4812000,
+                95000,
+                None,
+                now - timedelta(days=3),
+                None,
+                now - timedelta(days=3),
+            ),
+            PgTable("public", "carts", 312, 90211, 120000, 61000, None, now - timedelta(hours=9), None, None),
+        )
+        health = SourceHealth(
+            "postgresql",
+            "ok",
+            checked_at=now,
+            last_success=now,
+            latency=0.004,
+            detail="demo database",
+            endpoint=self.endpoint,
+        )
+        return PgSnapshot(
+            sessions=sessions,
+            pressure=pressure,
+            statements=statements,
+            statements_problem=None,
+            tables=tables,
+            server_version="15.8 (demo)",
+            role="oncall_monitor",
+            superuser=False,
+            can_write=False,
+            pg_monitor=True,
+            warnings=(),
+            health=health,
+            fetched_at=now,
+            read_only=True,
+            database="inmidst",
+        )
