@@ -92,7 +92,7 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
 
     def set_items(self, items: Sequence[Item]) -> None:
         self._items = list(items)
-        self._rebuild()
+        self._rebuild(partial=True)
 
     def set_filter(self, text: str) -> None:
         self._filter = text.lower()
@@ -112,7 +112,9 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
         self._cache.clear()
         self.refresh()
 
-    def _rebuild(self) -> None:
+    def _rebuild(self, partial: bool = False) -> None:
+        """Filter, sort, keep the cursor on its row; `partial`: repaint only the visible rows that changed."""
+        before = self._view
         keep = self._key(self.selected) if self.selected is not None else None
         at = self.cursor
         view = self._items
@@ -133,7 +135,15 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
             if index is not None:
                 self.cursor = index
         self.cursor = max(0, min(self.cursor, len(self._view) - 1))
-        self.refresh()
+        if partial and len(before) == len(self._view):
+            # a few pods changed among 10,000: repaint their lines, not the whole table
+            top = int(self.scroll_offset.y)
+            bottom = min(len(self._view), top + self.scrollable_content_region.height)
+            for row in range(top, bottom):
+                if before[row] is not self._view[row]:
+                    self.refresh_line(row + 1)  # line 0 is the header
+        else:
+            self.refresh()
 
     def _width(self) -> int:
         return sum(c.width + GAP for c in self.columns)
