@@ -66,7 +66,7 @@ async def run(pods: int, churn_seconds: float, workdir: Path) -> None:
         print(f"peak RSS of the app process              {rss:8.0f} MiB")
         print(f"bytes received per minute, watching      {per_minute / 1024:8.0f} KiB")
         print(
-            f"bytes per minute re-listing every {app.kube.settings.refresh:.0f} s    "
+            f"bytes per minute re-listing every {RELIST_EVERY:.0f} s    "
             f"{relist_per_minute / 1024:8.0f} KiB  (one list: {list_bytes / 2**20:.1f} MiB)"
         )
     finally:
