@@ -49,4 +49,4 @@ class StatusHeader(Static):
         for health in app.healths.values():
             text.append("   ")
             text.append_text(health_chip(health, now))
-        self.update(text)
+        self.update(text, layout=False)  # one line, always: no need to lay the screen out again

@@ -158,7 +158,8 @@ class PodsPanel(Vertical):
         self._summary(pods)
 
     def show_state(self, message: Text) -> None:
-        self.query_one("#pods-status", Static).update(message)
+        # one line, updated at every pod change: a layout pass each time would cost a frame
+        self.query_one("#pods-status", Static).update(message, layout=False)
 
     def set_component(self, selectors: Sequence[Selector]) -> None:
         """Put the pods the selected alert's runbook section names (its `-l` selectors) first."""
