@@ -10,7 +10,8 @@ import pytest
 
 from tests.lab import LabError, PrometheusLab, free_port, prometheus_binary
 
-pytest_plugins = ["tests.kube_sim.plugin", "tests.pg_plugin"]  # the Kubernetes simulator, the PostgreSQL lab
+# the Kubernetes simulator, the PostgreSQL lab, the Redis lab
+pytest_plugins = ["tests.kube_sim.plugin", "tests.pg_plugin", "tests.redis_plugin"]
 
 
 def _need_prometheus() -> None:
@@ -67,7 +68,7 @@ def isolated_env(tmp_path: Path) -> dict[str, str]:
         k: v
         for k, v in os.environ.items()
         # libpq's PG* variables would point the CLI at some other PostgreSQL
-        if not k.startswith(("ONCALL_", "PROMETHEUS_", "PG", "KUBECONFIG"))
+        if not k.startswith(("ONCALL_", "PROMETHEUS_", "PG", "KUBECONFIG", "REDIS"))
         and not k.lower().endswith("_proxy")
     }
     env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg-config")

@@ -22,20 +22,22 @@ from probes.kube_status import PodRow
 from probes.kubernetes import KubernetesProbe, ResourceSnapshot
 from probes.postgres import PgSnapshot, PostgresProbe
 from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe
+from probes.redis import KeySample, RedisProbe, RedisSnapshot
 from tui.core.components import helm_releases
 from tui.core.config import Settings
 from tui.core.demo import ANCHOR_KEY, DEMO_URL, DemoIncident, demo_anchor
 from tui.core.demo_kube import DemoKubernetes
 from tui.core.demo_postgres import DemoPostgres
+from tui.core.demo_redis import DemoRedis
 from tui.core.paths import default_store, default_user, example_runbook
 from tui.core.runbook import Runbook, RunbookError, Section, SectionMatch, load_runbook, match_section
 from tui.core.store import IncidentSession, SessionStore, StepState, StoreError
 from tui.widgets.bindings import shown_bindings
 
-OTHER_SOURCES = ("redis",)
 OBSERVER_POLL = 0.25  # seconds between data_version checks: changes show well within 1 s
 GC_PAUSE_MAX = 30.0  # seconds the collector may wait for the first pod list
 PODS_POLL = 0.25  # seconds between looks at the pod cache's version: a crash shows within a second
+SAMPLE_EVERY = 300.0  # seconds between key sampler runs when [redis] sample_keys is on
 
 
 def utc_now() -> datetime:
@@ -55,6 +57,7 @@ class OncallApp(App[None]):
 
     snapshot: reactive[AlertsSnapshot | None] = reactive(None, always_update=True)
     pg_snapshot: reactive[PgSnapshot | None] = reactive(None, always_update=True)
+    redis_snapshot: reactive[RedisSnapshot | None] = reactive(None, always_update=True)
     now: reactive[datetime] = reactive(utc_now, always_update=True)
 
     def __init__(
@@ -67,6 +70,7 @@ class OncallApp(App[None]):
         transport: httpx.AsyncBaseTransport | None = None,
         kube: KubernetesProbe | DemoKubernetes | None = None,
         postgres: PostgresProbe | None = None,
+        redis: RedisProbe | None = None,
         tick: bool = True,
     ) -> None:
         super().__init__()
@@ -91,6 +95,7 @@ class OncallApp(App[None]):
             prometheus = replace(prometheus, url=DEMO_URL, token=None, password=None, refresh=2.0)
             kube = kube or DemoKubernetes(anchor, clock)
             postgres = postgres or DemoPostgres(anchor, clock)  # type: ignore[assignment]
+            redis = redis or DemoRedis(anchor, clock)
         self.probe = PrometheusProbe(prometheus, transport=transport, clock=clock)
         self.kube: KubernetesProbe | DemoKubernetes = kube or KubernetesProbe(
             self.settings.kubernetes, clock=clock
@@ -101,6 +106,7 @@ class OncallApp(App[None]):
         self.kube_read: Signal[ResourceSnapshot[object]] = Signal(self, "kube-read")
         self.releases = helm_releases(self.runbook.sections) if self.runbook else []
         self.postgres = postgres or PostgresProbe(self.settings.postgres, clock=clock)
+        self.redis = redis or RedisProbe(self.settings.redis, clock=clock)
         self.healths: dict[str, SourceHealth] = {
             "prometheus": SourceHealth("prometheus", "not-configured")
             if not prometheus.url
@@ -109,10 +115,13 @@ class OncallApp(App[None]):
             "postgresql": SourceHealth("postgresql", "degraded", last_error="connecting…")
             if self.postgres.configured
             else SourceHealth.not_configured("postgresql"),
-            **{name: SourceHealth.not_configured(name) for name in OTHER_SOURCES},
+            "redis": SourceHealth("redis", "degraded", last_error="connecting…")
+            if self.redis.configured
+            else SourceHealth.not_configured("redis"),
         }
         self._wake = asyncio.Event()  # r: poll Prometheus now
         self._pg_wake = asyncio.Event()
+        self._redis_wake = asyncio.Event()
         self._previous: dict[str, FiringAlert] = {}
         self._showed_followed = False
 
@@ -151,6 +160,11 @@ class OncallApp(App[None]):
             self.run_worker(self._follow_sessions(), group="observer", exclusive=True, name="observer")
         if self.postgres.configured:
             self.run_worker(self._poll_postgres(), group="postgres", exclusive=True, name="postgres")
+        if self.redis.configured:
+            self.run_worker(self._poll_redis(), group="redis", exclusive=True, name="redis")
+            if self.redis.settings.sample_keys and not self.observer:
+                self.set_interval(SAMPLE_EVERY, self.sample_redis_keys)
+                self.set_timer(self.redis.settings.refresh, self.sample_redis_keys)
         if self.kube.health.state != "not-configured":
             self.run_worker(self._watch_pods(), group="kube-pods", exclusive=True, name="pods")
             self.run_worker(self._read_kubernetes(), group="kube-reads", exclusive=True, name="kube-reads")
@@ -171,6 +185,7 @@ class OncallApp(App[None]):
         gc.unfreeze()
         await self.probe.aclose()
         await self.postgres.aclose()
+        await self.redis.aclose()
         await asyncio.to_thread(self.kube.close)
         if self.store:
             self.store.close()
@@ -196,9 +211,28 @@ class OncallApp(App[None]):
         self.healths["postgresql"] = snapshot.health
         self.pg_snapshot = snapshot
 
+    async def _poll_redis(self) -> None:
+        await poll_until(self.redis.poll, self._redis_read, self.redis.next_delay, wake=self._redis_wake)
+
+    def _redis_read(self, snapshot: RedisSnapshot) -> None:
+        self.healths["redis"] = snapshot.health
+        self.redis_snapshot = snapshot
+
+    def sample_redis_keys(self) -> None:
+        """One bounded key sampler run, now; its result shows with the next snapshot."""
+        if self.redis.configured:
+            self.run_worker(self._sample_redis(), group="redis-sample", exclusive=True, name="redis-sample")
+
+    async def _sample_redis(self) -> KeySample:
+        sample = await self.redis.sample_keys()
+        if self.redis.last_snapshot is not None:
+            self.redis_snapshot = self.redis.last_snapshot
+        return sample
+
     def refresh_now(self) -> None:
         self._wake.set()
         self._pg_wake.set()
+        self._redis_wake.set()
 
     async def _record_resolved(self, snapshot: AlertsSnapshot) -> None:
         current = {a.fingerprint: a for a in snapshot.alerts}

@@ -19,7 +19,7 @@ EPILOG = """\
 start here: oncall --demo (a scripted incident, no servers); in a second terminal: oncall --demo --observe
 keys: ? help, ctrl+p command palette, enter checklist, b runbook, p pods (d detail, l logs), q quit
 environment: PROMETHEUS_URL, PROMETHEUS_TOKEN, KUBECONFIG, ONCALL_KUBE_CONTEXT, ONCALL_POSTGRES, libpq's PG*,
-             ONCALL_PROFILE, ONCALL_RUNBOOK, ONCALL_STORE, ONCALL_USER
+             REDIS_URL, REDISCLI_AUTH, ONCALL_PROFILE, ONCALL_RUNBOOK, ONCALL_STORE, ONCALL_USER
 """
 
 
@@ -41,6 +41,12 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         default=default,
         metavar="DSN",
         help="PostgreSQL conninfo or URL (password: use .pgpass)",
+    )
+    group.add_argument(
+        "--redis",
+        default=default,
+        metavar="URL",
+        help="Redis URL, redis:// or rediss:// (password: use REDISCLI_AUTH)",
     )
     group.add_argument(
         "--kube-context",
@@ -147,6 +153,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "prometheus_url": args.prometheus_url,
         "kube_context": args.kube_context,
         "postgres": args.postgres,
+        "redis": args.redis,
         "runbook": args.runbook,
         "store": args.store,
         "user": args.user,

@@ -28,6 +28,10 @@ ENV_VARS: Mapping[str, str] = {
         "PostgreSQL DSN, a libpq conninfo or postgresql:// URL (overrides [postgres] dsn); "
         "libpq's own PGHOST, PGSERVICE, PGDATABASE, PGPASSWORD, .pgpass and service files apply too"
     ),
+    "REDIS_URL": (
+        "Redis URL, redis:// or rediss:// (TLS), e.g. redis://oncall@redis:6379/0 (overrides [redis] url)"
+    ),
+    "REDISCLI_AUTH": "Redis password, as redis-cli reads it (overrides [redis] password*)",
 }
 CONFIG_FILE_NAME = "oncall.toml"  # looked for in the working directory first
 USER_CONFIG_FILE_NAME = "config.toml"  # then in platformdirs.user_config_dir("oncall")
@@ -102,11 +106,31 @@ class PostgresSettings:
 
 
 @dataclass(frozen=True)
+class RedisSettings:
+    url: str | None = None  # redis:// or rediss://, without its password; None: not configured
+    username: str | None = None  # ACL user; None: the URL's, else the default user
+    password: Secret | None = None  # from [redis] password*, REDISCLI_AUTH, or moved out of the URL
+    ca_file: Path | None = None  # CA bundle for rediss:// (managed Redis with a private CA)
+    verify: bool = True  # check the server's certificate for rediss://
+    connect_timeout: float = 3.0  # seconds
+    timeout: float = 3.0  # seconds, per read: a server that accepts and never answers
+    refresh: float = 5.0  # seconds between polls when healthy
+    sample_keys: bool = False  # the key sampler (SCAN + MEMORY USAGE, bounded) is opt-in
+    sample_max_keys: int = 10_000  # keys looked at per sampler run
+    sample_max_seconds: float = 1.0  # wall time per sampler run
+
+    @property
+    def configured(self) -> bool:
+        return self.url is not None
+
+
+@dataclass(frozen=True)
 class Settings:
     profile: str = "default"
     prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
     kubernetes: KubernetesSettings = field(default_factory=KubernetesSettings)
     postgres: PostgresSettings = field(default_factory=PostgresSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
     runbook: Path | None = None  # None: the shipped example runbook
     store: Path | None = None  # None: sessions.db in the platformdirs user state dir
     user: str | None = None  # who ticks steps; None: user@host
@@ -117,8 +141,23 @@ class Settings:
 ENVIRONMENT = "environment"
 COMMAND_LINE = "command line"
 
-_TOP_KEYS = ("runbook", "store", "user", "prometheus", "profiles", "kubernetes", "postgres")
-_PROFILE_KEYS = ("runbook", "store", "user", "prometheus", "kubernetes", "postgres")
+_TOP_KEYS = ("runbook", "store", "user", "prometheus", "profiles", "kubernetes", "postgres", "redis")
+_PROFILE_KEYS = ("runbook", "store", "user", "prometheus", "kubernetes", "postgres", "redis")
+_REDIS_KEYS = (
+    "url",
+    "username",
+    "password",
+    "password_file",
+    "password_env",
+    "ca_file",
+    "verify",
+    "connect_timeout",
+    "timeout",
+    "refresh",
+    "sample_keys",
+    "sample_max_keys",
+    "sample_max_seconds",
+)
 _POSTGRES_KEYS = (
     "dsn",
     "password",
@@ -149,7 +188,7 @@ _PASSWORD_KEYS = ("password", "password_file", "password_env")
 _STRING_KEYS = ("url", "token", "token_env", "username", "password", "password_env")
 _PATH_KEYS = ("token_file", "password_file", "ca_file")
 _SECONDS_KEYS = ("timeout", "refresh")
-_FLAG_KEYS = ("prometheus_url", "runbook", "store", "user", "refresh", "kube_context", "postgres")
+_FLAG_KEYS = ("prometheus_url", "runbook", "store", "user", "refresh", "kube_context", "postgres", "redis")
 
 
 def load_settings(
@@ -187,6 +226,9 @@ def load_settings(
     own = document.get("profiles", {}).get(profile_name, {}).get("postgres", {})
     pg_origin = {k: f"profiles.{profile_name}.postgres." for k in own}
     pg = _postgres_from_file(merged.get("postgres", {}), file_label, base, env, pg_origin)
+    own = document.get("profiles", {}).get(profile_name, {}).get("redis", {})
+    rd_origin = {k: f"profiles.{profile_name}.redis." for k in own}
+    rd = _redis_from_file(merged.get("redis", {}), file_label, base, env, rd_origin)
     runbook = _file_path(merged.get("runbook"), base)
     store = _file_path(merged.get("store"), base)
     user = merged.get("user")
@@ -208,6 +250,10 @@ def load_settings(
         pg = _with_dsn(pg, value, ENVIRONMENT, "ONCALL_POSTGRES")
     if any(_env(env, name) for name in _LIBPQ_TARGET_VARS):
         pg = replace(pg, libpq_env=True)
+    if value := _env(env, "REDIS_URL"):
+        rd = _with_redis_url(rd, value, ENVIRONMENT, "REDIS_URL")
+    if value := _env(env, "REDISCLI_AUTH"):
+        rd = replace(rd, password=Secret(value))
 
     # flags over everything
     if "prometheus_url" in flags:
@@ -225,12 +271,15 @@ def load_settings(
         kube = replace(kube, context=_flag_str(flags, "kube_context"))
     if "postgres" in flags:
         pg = _with_dsn(pg, _flag_str(flags, "postgres"), COMMAND_LINE, "--postgres")
+    if "redis" in flags:
+        rd = _with_redis_url(rd, _flag_str(flags, "redis"), COMMAND_LINE, "--redis")
 
     return Settings(
         profile=profile_name,
         prometheus=_move_url_credentials(prom),
         kubernetes=kube,
         postgres=pg,
+        redis=rd,
         runbook=runbook,
         store=store,
         user=user,
@@ -313,6 +362,33 @@ def _check_table(table: dict[str, Any], file: str, prefix: str, allowed: tuple[s
             raise ConfigError(file, where + given[1], f"set only one of {', '.join(group)}")
     _check_kubernetes(table.get("kubernetes", {}), file, prefix)
     _check_postgres(table.get("postgres", {}), file, prefix)
+    _check_redis(table.get("redis", {}), file, prefix)
+
+
+def _check_redis(rd: object, file: str, prefix: str) -> None:
+    if not isinstance(rd, dict):
+        raise ConfigError(file, prefix + "redis", f"must be a table [redis], got {_show(rd)}")
+    where = prefix + "redis."
+    for key, value in rd.items():
+        if key not in _REDIS_KEYS:
+            raise ConfigError(file, where + key, _unknown(key, _REDIS_KEYS))
+        if key in ("url", "username", "password", "password_env") and not isinstance(value, str):
+            raise ConfigError(file, where + key, f"must be a string, got {_show(value, key)}")
+        if key in ("password_file", "ca_file") and not isinstance(value, str):
+            raise ConfigError(file, where + key, f"must be a path in quotes, got {_show(value)}")
+        if key in ("verify", "sample_keys") and not isinstance(value, bool):
+            raise ConfigError(file, where + key, f"must be true or false, got {_show(value)}")
+        if key in ("connect_timeout", "timeout", "refresh", "sample_max_seconds"):
+            _seconds(value, file, where + key)
+        if key == "sample_max_keys" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ConfigError(
+                file, where + key, f"must be a whole number of keys, 1 or more, got {_show(value)}"
+            )
+        if key == "url":
+            _check_redis_url(value, file, where + key)
+    given = [k for k in _PASSWORD_KEYS if k in rd]
+    if len(given) > 1:
+        raise ConfigError(file, where + given[1], f"set only one of {', '.join(_PASSWORD_KEYS)}")
 
 
 def _check_postgres(pg: object, file: str, prefix: str) -> None:
@@ -387,9 +463,18 @@ def _overlay_profile(
         for k in _PASSWORD_KEYS:
             pg.pop(k, None)
     pg.update(overlay.get("postgres", {}))
-    merged.update({k: v for k, v in overlay.items() if k not in ("prometheus", "kubernetes", "postgres")})
+    rd = dict(merged.get("redis", {}))
+    if any(k in overlay.get("redis", {}) for k in _PASSWORD_KEYS):
+        for k in _PASSWORD_KEYS:
+            rd.pop(k, None)
+    rd.update(overlay.get("redis", {}))
+    merged.update(
+        {k: v for k, v in overlay.items() if k not in ("prometheus", "kubernetes", "postgres", "redis")}
+    )
     if pg:
         merged["postgres"] = pg
+    if rd:
+        merged["redis"] = rd
     if prom:
         merged["prometheus"] = prom
     if kube:
@@ -458,6 +543,67 @@ def _postgres_from_file(
     if "dsn" in table:
         pg = _with_dsn(pg, table["dsn"], file, key("dsn"))
     return pg
+
+
+def _redis_from_file(
+    table: dict[str, Any],
+    file: str,
+    base: Path,
+    env: Mapping[str, str],
+    origin: Mapping[str, str],
+) -> RedisSettings:
+    def key(name: str) -> str:
+        return origin.get(name, "redis.") + name
+
+    ca_file = _file_path(table.get("ca_file"), base)
+    if ca_file is not None and not ca_file.is_file():
+        raise ConfigError(file, key("ca_file"), f"no such file: {ca_file}")
+    defaults = RedisSettings()
+    rd = RedisSettings(
+        username=table.get("username"),
+        password=_secret(table, "password", file, base, env, key),
+        ca_file=ca_file,
+        verify=table.get("verify", defaults.verify),
+        connect_timeout=float(table.get("connect_timeout", defaults.connect_timeout)),
+        timeout=float(table.get("timeout", defaults.timeout)),
+        refresh=float(table.get("refresh", defaults.refresh)),
+        sample_keys=table.get("sample_keys", defaults.sample_keys),
+        sample_max_keys=int(table.get("sample_max_keys", defaults.sample_max_keys)),
+        sample_max_seconds=float(table.get("sample_max_seconds", defaults.sample_max_seconds)),
+    )
+    if "url" in table:
+        rd = _with_redis_url(rd, table["url"], file, key("url"))
+    return rd
+
+
+def _check_redis_url(value: str, file: str, key: str) -> None:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        shown = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
+        raise ConfigError(file, key, f"must be a redis:// or rediss:// URL with a host, got {shown!r}")
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError:
+        raise ConfigError(file, key, "has an invalid port") from None
+    path = parts.path.strip("/")
+    if path and not path.isdigit():
+        raise ConfigError(file, key, f"the database after the host must be a number, got {path!r}")
+
+
+def _with_redis_url(rd: RedisSettings, value: str, file: str, key: str) -> RedisSettings:
+    """The URL without its credentials: user:password@ become username and a Secret, unless set already."""
+    value = value.strip()
+    _check_redis_url(value, file, key)
+    parts = urlsplit(value)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    url = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    username = rd.username
+    if username is None and parts.username:
+        username = unquote(parts.username)
+    password = rd.password
+    if password is None and parts.password:
+        password = Secret(unquote(parts.password))
+    return replace(rd, url=url, username=username, password=password)
 
 
 def _parse_dsn(value: str, file: str, key: str) -> dict[str, Any]:

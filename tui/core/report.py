@@ -18,15 +18,18 @@ from probes.kubernetes import KubernetesProbe, pod_summary
 from probes.postgres import NOT_CONFIGURED as POSTGRES_NOT_CONFIGURED
 from probes.postgres import PgSnapshot, PostgresProbe
 from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe
-from tui.core.config import KubernetesSettings, PostgresSettings, Settings
+from probes.redis import NOT_CONFIGURED as REDIS_NOT_CONFIGURED
+from probes.redis import RedisProbe, RedisSnapshot
+from tui.core.config import KubernetesSettings, PostgresSettings, RedisSettings, Settings
 from tui.core.runbook import Runbook, SectionMatch, match_section
 from tui.core.text import clean
 
 SnapshotFormat = Literal["text", "json", "markdown"]
 
-# The sources `oncall check` lists, in this order; Redis has no probe yet.
+# The sources `oncall check` lists, in this order.
 SOURCES = ("prometheus", "kubernetes", "postgresql", "redis")
-NOT_CHECKED_YET = "not checked by this version of oncall"
+REDIS_INTERVAL = 1.0  # seconds between the snapshot's two Redis reads: the hit ratio of that interval
+SLOW_ENTRIES_SHOWN = 5  # newest slow log entries in `oncall snapshot`
 SEVERITY_ORDER = ("critical", "warning", "info")  # anything else sorts after info
 STATE_ORDER = ("firing", "pending")
 
@@ -79,14 +82,23 @@ def format_value(value: str) -> str:
 async def check_sources(
     settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> list[SourceHealth]:
-    """One real poll of each configured source; the ones without a probe yet are reported as such."""
+    """One real poll of each configured source, all at once: a slow one doesn't delay the others."""
     async with PrometheusProbe(settings.prometheus, transport=transport) as probe:
-        # both at once: a slow cluster doesn't delay the Prometheus answer
-        prometheus, kubernetes, postgres = await asyncio.gather(
-            probe.poll(), check_kubernetes(settings.kubernetes), check_postgres(settings.postgres)
+        prometheus, kubernetes, postgres, redis = await asyncio.gather(
+            probe.poll(),
+            check_kubernetes(settings.kubernetes),
+            check_postgres(settings.postgres),
+            check_redis(settings.redis),
         )
-    others = [SourceHealth.not_configured(source, NOT_CHECKED_YET) for source in SOURCES[3:]]
-    return [prometheus.health, kubernetes, postgres, *others]
+    return [prometheus.health, kubernetes, postgres, redis]
+
+
+async def check_redis(settings: RedisSettings) -> SourceHealth:
+    """One real refresh: version, role, and which readings the provider or the ACL blocks."""
+    if not settings.configured:
+        return SourceHealth.not_configured("redis", REDIS_NOT_CONFIGURED)
+    async with RedisProbe(settings) as probe:
+        return await probe.check()
 
 
 async def check_postgres(settings: PostgresSettings) -> SourceHealth:
@@ -175,6 +187,7 @@ class IncidentSnapshot(AlertsSnapshot):
 
     pods: PodsReport | None = None
     postgres: PgSnapshot | None = None  # None when PostgreSQL is not configured
+    redis: RedisSnapshot | None = None  # None when Redis is not configured
 
 
 async def take_snapshot(
@@ -187,10 +200,28 @@ async def take_snapshot(
     accepted here so the CLI hands both over in one place."""
     del runbook  # matching needs no server: format_snapshot does it
     async with PrometheusProbe(settings.prometheus, transport=transport) as probe:
-        alerts, pods, postgres = await asyncio.gather(
-            probe.poll(), read_pods_report(settings.kubernetes), read_postgres(settings.postgres)
+        alerts, pods, postgres, redis = await asyncio.gather(
+            probe.poll(),
+            read_pods_report(settings.kubernetes),
+            read_postgres(settings.postgres),
+            read_redis(settings.redis),
         )
-    return IncidentSnapshot(alerts.alerts, alerts.health, alerts.fetched_at, pods=pods, postgres=postgres)
+    return IncidentSnapshot(
+        alerts.alerts, alerts.health, alerts.fetched_at, pods=pods, postgres=postgres, redis=redis
+    )
+
+
+async def read_redis(settings: RedisSettings, interval: float = REDIS_INTERVAL) -> RedisSnapshot | None:
+    """Two refreshes of Redis `interval` apart (the second has the hit ratio of that interval), or None
+    when Redis is not configured."""
+    if not settings.configured:
+        return None
+    async with RedisProbe(settings) as probe:
+        first = await probe.poll()
+        if first.health.state not in ("ok", "degraded"):
+            return first
+        await asyncio.sleep(interval)
+        return await probe.poll()
 
 
 async def read_postgres(settings: PostgresSettings) -> PgSnapshot | None:
@@ -231,15 +262,18 @@ def format_snapshot(
     matches = [_match(runbook, alert) for alert in alerts]
     pods = snapshot.pods if isinstance(snapshot, IncidentSnapshot) else None
     postgres = snapshot.postgres if isinstance(snapshot, IncidentSnapshot) else None
+    redis = snapshot.redis if isinstance(snapshot, IncidentSnapshot) else None
     if fmt == "json":
         text = _snapshot_json(snapshot, alerts, matches, now)
-        if pods is None and postgres is None:
+        if pods is None and postgres is None and redis is None:
             return text
         document = json.loads(text)
         if pods is not None:
             document["kubernetes"] = _pods_json(pods)
         if postgres is not None:
             document["postgresql"] = _postgres_json(postgres)
+        if redis is not None:
+            document["redis"] = _redis_json(redis)
         return json.dumps(document, indent=2, ensure_ascii=True)
     rows = [
         _AlertRow(alert, match, _runbook_words(match, runbook))
@@ -252,6 +286,8 @@ def format_snapshot(
             text += "\n\n" + "\n".join(_pods_lines(pods, markdown=markdown))
         if postgres is not None:
             text += "\n\n" + "\n".join(postgres_lines(postgres, now, markdown=markdown))
+        if redis is not None:
+            text += "\n\n" + "\n".join(redis_lines(redis, now, markdown=markdown))
         return text
     raise ValueError(f"unknown snapshot format {fmt!r}")
 
@@ -294,6 +330,111 @@ def postgres_lines(pg: PgSnapshot, now: datetime, *, markdown: bool = False) -> 
     for warning in pg.warnings:
         lines.append(f"{bullet}warning: {text(warning)}")
     return lines
+
+
+def redis_lines(rd: RedisSnapshot, now: datetime, *, markdown: bool = False) -> list[str]:
+    """Memory, hit ratio, clients and the newest slow entries, e.g. "Redis at cache:6379/0: memory 1.4GiB
+    of 2.0GiB (71%), hit ratio 87% over the last 1s (91% since start), 184 clients"."""
+    text = _md if markdown else clean
+    heading = "### Redis" if markdown else "Redis"
+    bullet = "- " if markdown else "  "
+    health = rd.health
+    where = f" at {text(health.endpoint)}" if health.endpoint else ""
+    info = rd.info
+    if info is None:
+        return [f"{heading}{where}: unreadable: {text(health.last_error or health.state)}"]
+    share = info.memory_share
+    memory = f"memory {_bytes(info.used_memory)}"
+    if share is not None:
+        memory += f" of {_bytes(info.maxmemory)} ({share:.0%})"
+    ratios = []
+    if rd.interval is not None and rd.interval.hit_ratio is not None:
+        ratios.append(f"{rd.interval.hit_ratio:.0%} over the last {format_age(rd.interval.seconds)}")
+    if info.hit_ratio is not None:
+        ratios.append(f"{info.hit_ratio:.0%} since start")
+    hits = ""
+    if ratios:
+        hits = f", hit ratio {ratios[0]}" + (f" ({ratios[1]})" if len(ratios) > 1 else "")
+    clients = f"{info.connected_clients} clients"
+    if rd.maxclients:
+        clients += f" of {rd.maxclients}"
+    lines = [f"{heading}{where}: {memory}{hits}, {clients}"]
+    if health.state not in ("ok", "degraded"):
+        age = format_age((now - rd.fetched_at).total_seconds()) if rd.fetched_at else "?"
+        lines.append(f"{bullet}stale: read {age} ago; now {text(health.last_error or health.state)}")
+    policy = rd.maxmemory_policy
+    extra = [f"version {text(info.version)}", f"role {text(info.replication.role)}"]
+    if policy:
+        extra.append(f"policy {text(policy)}")
+    extra.append(f"up {format_age(info.uptime_seconds)}")
+    if info.blocked_clients:
+        extra.append(f"{info.blocked_clients} blocked clients")
+    lines.append(bullet + ", ".join(extra))
+    if rd.slowlog:
+        lines.append(f"{bullet}newest slow log entries:")
+        for entry in rd.slowlog[:SLOW_ENTRIES_SHOWN]:
+            command = " ".join(text(a) for a in entry.args)
+            command = command if len(command) <= 80 else command[:79] + "…"
+            age = format_age((now - entry.started_at).total_seconds())
+            lines.append(f"{bullet}  {entry.duration_ms:.1f} ms {age} ago: {command}")
+    for reading, why in rd.blocked:
+        lines.append(f"{bullet}{reading}: {text(why)}")
+    return lines
+
+
+def _bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f}{unit}" if unit == "B" else f"{size:.1f}{unit}"
+        size /= 1024
+    return f"{n}B"
+
+
+def _redis_json(rd: RedisSnapshot) -> dict[str, Any]:
+    info = rd.info
+    return {
+        "state": rd.health.state,
+        "endpoint": rd.health.endpoint,
+        "error": rd.health.last_error,
+        "fetched_at": _iso(rd.fetched_at),
+        "version": info.version if info else None,
+        "role": info.replication.role if info else None,
+        "memory": (
+            {
+                "used": info.used_memory,
+                "maxmemory": info.maxmemory or None,
+                "share": round(info.memory_share, 4) if info.memory_share is not None else None,
+                "rss": info.used_memory_rss,
+                "fragmentation_ratio": info.fragmentation_ratio,
+                "policy": rd.maxmemory_policy,
+            }
+            if info
+            else None
+        ),
+        "hit_ratio": {
+            "interval": rd.interval.hit_ratio if rd.interval else None,
+            "interval_seconds": rd.interval.seconds if rd.interval else None,
+            "since_start": info.hit_ratio if info else None,
+        },
+        "clients": (
+            {"connected": info.connected_clients, "blocked": info.blocked_clients, "max": rd.maxclients}
+            if info
+            else None
+        ),
+        "slowlog": [
+            {
+                "id": e.id,
+                "at": _iso(e.started_at),
+                "duration_ms": e.duration_ms,
+                "args": list(e.args),
+                "client": e.client,
+                "client_name": e.client_name,
+            }
+            for e in (rd.slowlog or ())[:SLOW_ENTRIES_SHOWN]
+        ],
+        "blocked": dict(rd.blocked),
+    }
 
 
 def _postgres_json(pg: PgSnapshot) -> dict[str, Any]:
