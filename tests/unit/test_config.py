@@ -168,7 +168,12 @@ def test_every_environment_variable_is_documented() -> None:
         "ONCALL_USER",
         "ONCALL_KUBE_CONTEXT",
         "ONCALL_POSTGRES",
+        "REDIS_URL",
+        "REDISCLI_AUTH",
     }
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for name in ENV_VARS:
+        assert f"| `{name}` |" in readme, f"{name} is missing from the README's environment table"
     assert all(description for description in ENV_VARS.values())
 
 

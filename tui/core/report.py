@@ -355,9 +355,9 @@ def redis_lines(rd: RedisSnapshot, now: datetime, *, markdown: bool = False) -> 
     hits = ""
     if ratios:
         hits = f", hit ratio {ratios[0]}" + (f" ({ratios[1]})" if len(ratios) > 1 else "")
-    clients = f"{info.connected_clients} clients"
+    clients = f"clients {info.connected_clients}"
     if rd.maxclients:
-        clients += f" of {rd.maxclients}"
+        clients += f"/{rd.maxclients}"
     lines = [f"{heading}{where}: {memory}{hits}, {clients}"]
     if health.state not in ("ok", "degraded"):
         age = format_age((now - rd.fetched_at).total_seconds()) if rd.fetched_at else "?"
@@ -376,7 +376,12 @@ def redis_lines(rd: RedisSnapshot, now: datetime, *, markdown: bool = False) -> 
             command = " ".join(text(a) for a in entry.args)
             command = command if len(command) <= 80 else command[:79] + "…"
             age = format_age((now - entry.started_at).total_seconds())
-            lines.append(f"{bullet}  {entry.duration_ms:.1f} ms {age} ago: {command}")
+            ms = entry.duration_ms
+            lines.append(
+                f"{bullet}  {ms:.1f} ms {age} ago: {command}"
+                if ms >= 1
+                else f"{bullet}  {ms:.3f} ms {age} ago: {command}"
+            )
     for reading, why in rd.blocked:
         lines.append(f"{bullet}{reading}: {text(why)}")
     return lines
