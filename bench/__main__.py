@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import app_bench, kube_bench, pg_bench, store_bench
+from bench import app_bench, kube_bench, pg_bench, redis_bench, store_bench
 
 sys.argv = sys.argv[:1]
 print("== session store")
@@ -13,3 +13,5 @@ print("== Kubernetes: 10,000 pods in the simulator")
 kube_bench.main()
 print("== PostgreSQL: 2,000 sessions")
 pg_bench.main()
+print("== Redis: one round trip a refresh, 128 slow log entries, the sampler over 1,000,000 keys")
+redis_bench.main()

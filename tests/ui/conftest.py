@@ -13,6 +13,7 @@ import pytest
 
 from probes.kubernetes import KubernetesProbe
 from probes.postgres import PostgresProbe
+from probes.redis import RedisProbe
 from tui.app import OncallApp
 from tui.core.config import KubernetesSettings, PrometheusSettings, Settings
 
@@ -45,6 +46,7 @@ def make_app(
     timeout: float = 2.0,
     kubeconfig: Path | None = None,
     postgres: PostgresProbe | None = None,
+    redis: RedisProbe | None = None,
 ) -> OncallApp:
     settings = Settings(
         profile="test",
@@ -66,6 +68,7 @@ def make_app(
         transport=transport,
         kube=kube,
         postgres=postgres,
+        redis=redis,
         tick=False,
     )
 
