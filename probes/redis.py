@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import inspect
 import math
+import re
 import ssl
 import time
 from collections import Counter
@@ -564,7 +565,11 @@ def describe_error(exc: BaseException, endpoint: str, timeout: float) -> str:
     if "name or service not known" in lowered or "nodename nor servname" in lowered:
         return f"cannot resolve the host of {endpoint}"
     if isinstance(exc, ssl.SSLError) or "ssl" in lowered or "certificate" in lowered:
-        return f"TLS failed with {endpoint}: {message}"
+        # "Error 1 connecting to h:p. [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: ..."
+        reason = re.sub(r"^.*?\[SSL[^\]]*\]\s*", "", message)
+        reason = re.sub(r"\s*\(_ssl\.c:\d+\)\.?$", "", reason)
+        hint = "; set [redis] ca_file to the server's CA" if "verify failed" in reason else ""
+        return f"TLS failed with {endpoint}: {reason}{hint}"
     if isinstance(exc, rexc.ConnectionError | ConnectionError | OSError):
         if "closed" in lowered or "reset" in lowered or "eof" in lowered:
             return f"{endpoint} closed the connection"

@@ -111,6 +111,8 @@ class RedisLab:
     rename_config: bool = False
     save: str = ""
     appendonly: str = "no"
+    # TLS only (rediss://), as managed Redis offers it: certificates from trustme, the CA in `ca_path`
+    tls: bool = False
     binary: Path | None = None
     process: subprocess.Popen[bytes] | None = None
 
@@ -138,11 +140,19 @@ class RedisLab:
             if password is not None:
                 auth += ":" + quote(password, safe="")
             auth += "@"
-        return f"redis://{auth}127.0.0.1:{self.port}/{db}"
+        scheme = "rediss" if self.tls else "redis"
+        return f"{scheme}://{auth}127.0.0.1:{self.port}/{db}"
+
+    @property
+    def ca_path(self) -> Path:
+        return self.workdir / "ca.pem"
+
+    def _tls_options(self) -> dict[str, Any]:
+        return {"ssl": True, "ssl_ca_certs": str(self.ca_path)} if self.tls else {}
 
     def admin(self, db: int = 0) -> redis.Redis:
         """The test's own connection (the default user, every permission); the caller closes it."""
-        return _client(self.port, password=ADMIN_PASSWORD, db=db)
+        return _client(self.port, password=ADMIN_PASSWORD, db=db, **self._tls_options())
 
     def start(self, timeout: float = START_TIMEOUT) -> RedisLab:
         if self.running:
@@ -220,6 +230,19 @@ class RedisLab:
             probe_password=PROBE_PASSWORD,
             probe_acl=PROBE_ACL,
         )
+        if self.tls:
+            import trustme  # a test dependency: only the TLS lab needs it
+
+            ca = trustme.CA()
+            cert = ca.issue_cert("127.0.0.1", "localhost")
+            ca.cert_pem.write_to_path(str(self.ca_path))
+            cert.private_key_pem.write_to_path(str(self.workdir / "key.pem"))
+            cert.cert_chain_pems[0].write_to_path(str(self.workdir / "cert.pem"))
+            conf = conf.replace(f"port {self.port}\n", f"port 0\ntls-port {self.port}\n")
+            conf += (
+                f'tls-cert-file "{self.workdir / "cert.pem"}"\ntls-key-file "{self.workdir / "key.pem"}"\n'
+                f'tls-ca-cert-file "{self.ca_path}"\ntls-auth-clients no\n'
+            )
         if self.rename_config:
             # everything the lab needs is set above, so nobody has to reach CONFIG on this server
             conf += 'rename-command CONFIG ""\n'
@@ -233,7 +256,9 @@ class RedisLab:
             if self.process.poll() is not None:
                 raise LabError(f"redis-server exited with {self.process.returncode}:\n{self.server_log()}")
             try:
-                with _client(self.port, password=ADMIN_PASSWORD, socket_timeout=1) as client:
+                with _client(
+                    self.port, password=ADMIN_PASSWORD, socket_timeout=1, **self._tls_options()
+                ) as client:
                     if client.ping():
                         return
             except redis.RedisError as exc:

@@ -282,3 +282,21 @@ def test_settings_keep_the_password_out_of_the_url(redis_server: RedisLab, tmp_p
     assert settings.username == PROBE_USER
     assert settings.url is not None and "@" not in settings.url
     assert "lab-redis" not in repr(settings)
+
+
+async def test_rediss_with_the_servers_ca_reads_and_without_it_says_why(
+    redis_factory: Callable[..., RedisLab], tmp_path: Path
+) -> None:
+    lab = redis_factory(tls=True)
+    settings = replace(settings_for(lab.url(), tmp_path), ca_file=lab.ca_path)
+    async with RedisProbe(settings) as probe:
+        trusted = await probe.poll()
+    async with RedisProbe(replace(settings, ca_file=None)) as probe:
+        untrusted = await probe.poll()
+    assert trusted.health.state == "ok", trusted.health.last_error
+    assert trusted.health.endpoint == f"rediss://127.0.0.1:{lab.port}/0"
+    assert untrusted.health.state == "down"
+    assert untrusted.health.last_error == (
+        f"TLS failed with rediss://127.0.0.1:{lab.port}/0: certificate verify failed: "
+        "self-signed certificate in certificate chain; set [redis] ca_file to the server's CA"
+    )
