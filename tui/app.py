@@ -55,10 +55,10 @@ class OncallApp(App[None]):
         Binding("q", "quit", "Quit"),
     ]
 
-    snapshot: reactive[AlertsSnapshot | None] = reactive(None, always_update=True)
-    pg_snapshot: reactive[PgSnapshot | None] = reactive(None, always_update=True)
-    redis_snapshot: reactive[RedisSnapshot | None] = reactive(None, always_update=True)
-    now: reactive[datetime] = reactive(utc_now, always_update=True)
+    snapshot: reactive[AlertsSnapshot | None] = reactive(None, always_update=True, repaint=False)
+    pg_snapshot: reactive[PgSnapshot | None] = reactive(None, always_update=True, repaint=False)
+    redis_snapshot: reactive[RedisSnapshot | None] = reactive(None, always_update=True, repaint=False)
+    now: reactive[datetime] = reactive(utc_now, always_update=True, repaint=False)
 
     def __init__(
         self,
@@ -193,6 +193,10 @@ class OncallApp(App[None]):
     # -- Prometheus ----------------------------------------------------------------------------
 
     async def _poll_prometheus(self) -> None:
+        if not self.probe.settings.url:
+            # nothing to poll: say so once, instead of redrawing the same "not configured" every refresh
+            await self._alerts_read(await self.probe.poll())
+            return
         await poll_until(self.probe.poll, self._alerts_read, self.probe.next_delay, wake=self._wake)
 
     async def _alerts_read(self, snapshot: AlertsSnapshot) -> None:

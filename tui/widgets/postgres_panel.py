@@ -13,7 +13,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tui.core.text import clean
-from tui.widgets.render import since
+from tui.widgets.render import set_text, since
 from tui.widgets.virtual_table import Column, VirtualTable
 
 PRESSURE_WARN = 0.8  # the runbook's HighDatabaseConnections threshold
@@ -180,7 +180,7 @@ class PostgresPanel(VerticalScroll):
         for warning in snapshot.warnings:
             status.append("\n⚠ ", style="bold yellow")
             status.append(clean(warning), style="yellow")
-        self.query_one("#pg-status", Static).update(status)
+        set_text(self.query_one("#pg-status", Static), status)
         pressure = snapshot.pressure
         if pressure is not None:
             text = gauge(pressure.used, pressure.max_connections, pressure.reserved)
@@ -192,7 +192,7 @@ class PostgresPanel(VerticalScroll):
             text.append(
                 " · ".join(f"{clean(app) or '(none)'} {count}" for app, count in pressure.by_application)
             )
-            self.query_one("#pg-pressure", Static).update(text)
+            set_text(self.query_one("#pg-pressure", Static), text)
             idle = pressure.idle_in_transaction  # the probe keeps only those past its threshold (5 min)
             idle_text = Text(
                 f"Idle in transaction over 5 minutes: {len(idle)}", style="bold yellow" if idle else "dim"
@@ -202,7 +202,7 @@ class PostgresPanel(VerticalScroll):
                     f"\n  pid {s.pid} {clean(s.user)} {clean(s.application)} for {seconds(s.xact_seconds)}: "
                 )
                 idle_text.append_text(one_line(s.query))
-            self.query_one("#pg-idle-tx", Static).update(idle_text)
+            set_text(self.query_one("#pg-idle-tx", Static), idle_text)
         order = {"active": 0, "idle in transaction": 1, "idle in transaction (aborted)": 1}
         self.sessions.set_items(
             sorted(
@@ -211,8 +211,11 @@ class PostgresPanel(VerticalScroll):
             )
         )
         problem = self.query_one("#pg-statements-problem", Static)
-        problem.update(
-            Text(clean(snapshot.statements_problem), style="yellow") if snapshot.statements_problem else ""
+        set_text(
+            problem,
+            Text(clean(snapshot.statements_problem), style="yellow")
+            if snapshot.statements_problem
+            else Text(),
         )
         problem.display = bool(snapshot.statements_problem)
         self.statements.set_items(snapshot.statements or ())

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 
 from probes.health import SourceHealth
@@ -134,3 +136,29 @@ def health_chip(health: SourceHealth, now: datetime) -> Text:
         if health.last_success:
             chip.append(f" stale {since(health.last_success, now)}", style="yellow")
     return chip
+
+
+def set_text(widget: Any, text: Text) -> None:
+    """Static.update, skipped when nothing changed, and without a layout pass when the height can't change.
+
+    A layout pass re-arranges the whole screen (~20 ms on a small machine): a panel refreshed every few
+    seconds must not pay it for a number that changed inside a line of the same size.
+    """
+    old: Text | None = getattr(widget, "_shown_text", None)
+    if old is not None and old == text:
+        return
+    width = widget.content_region.width
+    same_height = False
+    if old is not None and width > 0:
+        before, after = _unwrapped_lines(old, width), _unwrapped_lines(text, width)
+        same_height = before is not None and before == after
+    widget._shown_text = text
+    widget.update(text, layout=not same_height)
+
+
+def _unwrapped_lines(text: Text, width: int) -> int | None:
+    """How many lines `text` takes at `width` when none wraps; None when one would (then it may vary)."""
+    lines = text.plain.split("\n")
+    if any(cell_len(line) > width for line in lines):
+        return None
+    return len(lines)

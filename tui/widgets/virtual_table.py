@@ -12,7 +12,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -78,6 +78,7 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
         self._sort: tuple[str, bool] | None = None
         self._priority: Callable[[Item], int] | None = None
         self._cache: dict[tuple[int, bool], tuple[Item, Strip]] = {}
+        self._frame: tuple[Style, int, int, int] | None = None  # base style, width, scroll x, y of one frame
 
     # -- data -------------------------------------------------------------------------------------
 
@@ -166,15 +167,27 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
             segments.append(gap)
         return Strip(segments)
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # the style, width and scroll position are the same for every line of a frame: look them up once
+        # (rich_style alone walks the DOM: ~0.2 ms a line, a third of a line's cost)
+        offset = self.scroll_offset
+        self._frame = (self.rich_style, self.scrollable_content_region.width, int(offset.x), int(offset.y))
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        scroll_x = int(self.scroll_offset.x)
-        base = self.rich_style
+        if self._frame is not None:
+            base, width, scroll_x, scroll_y = self._frame
+        else:
+            base, width = self.rich_style, self.scrollable_content_region.width
+            scroll_x, scroll_y = int(self.scroll_offset.x), int(self.scroll_offset.y)
         if y == 0:
             style = base + self.get_component_rich_style("virtual-table--header")
             strip = self._line([Text(c.label) for c in self.columns], style)
             return strip.crop_extend(scroll_x, scroll_x + width, style)
-        row = int(self.scroll_offset.y) + y - 1
+        row = scroll_y + y - 1
         if row >= len(self._view):
             if row == 0 and not self._view:
                 return Strip([Segment(self.empty, base + Style(dim=True))]).crop_extend(0, width, base)
