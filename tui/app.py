@@ -37,6 +37,10 @@ from tui.widgets.bindings import shown_bindings
 OBSERVER_POLL = 0.25  # seconds between data_version checks: changes show well within 1 s
 GC_PAUSE_MAX = 30.0  # seconds the collector may wait for the first pod list
 PODS_POLL = 0.25  # seconds between looks at the pod cache's version: a crash shows within a second
+# Full collections (gen 2) only after this many gen-1 ones instead of 10. Each refresh makes thousands of
+# objects that live a few seconds (the last snapshot): they reach gen 2 and die there by refcount, and the
+# default made CPython walk every live object (~20 ms) every refresh or two. Now it is every few minutes.
+GC_FULL_EVERY = 1000
 SAMPLE_EVERY = 300.0  # seconds between key sampler runs when [redis] sample_keys is on
 
 
@@ -173,6 +177,8 @@ class OncallApp(App[None]):
         # What start-up made (modules, clients, widgets) lives as long as the app: a full collection
         # walking it again and again froze the screen for 100+ ms, so the collector leaves it alone.
         self.call_after_refresh(gc.freeze)
+        self._gc_threshold = gc.get_threshold()
+        gc.set_threshold(self._gc_threshold[0], self._gc_threshold[1], GC_FULL_EVERY)
         if self.runbook_error:
             self.notify(self.runbook_error, title="Runbook not loaded", severity="error", timeout=30)
         if self.store_error and not self.observer:
@@ -183,6 +189,7 @@ class OncallApp(App[None]):
 
     async def on_unmount(self) -> None:
         gc.unfreeze()
+        gc.set_threshold(*self._gc_threshold)
         await self.probe.aclose()
         await self.postgres.aclose()
         await self.redis.aclose()
