@@ -32,6 +32,7 @@ TOP_TABLES = 10
 IDLE_IN_TRANSACTION_SECONDS = 300.0  # the runbook's "idle in transaction for more than 5 minutes"
 DEAD_TUPLES_MIN = 1000  # a table with at least this many dead tuples is listed even without seq scans
 HIDDEN_QUERY = "<insufficient privilege>"
+IDLE_LISTED = 200  # idle sessions listed (the most recently active); the rest are only counted
 
 # --- the SQL this probe sends: three statements at most per refresh, all read-only -------------------
 
@@ -60,16 +61,35 @@ WITH activity AS (
     FROM pg_stat_activity AS a
     WHERE a.pid <> pg_backend_pid()
 ),
+clients AS (
+    -- without pg_read_all_stats other users' sessions hide their backend type, not their database
+    SELECT * FROM activity
+    WHERE backend_type = 'client backend' OR (backend_type IS NULL AND database IS NOT NULL)
+),
+listed AS (
+    -- every session doing something, and the most recently active of the idle ones: 2,000 idle
+    -- connections are a count, not 2,000 rows to send, parse and draw every refresh
+    SELECT * FROM activity WHERE state IS DISTINCT FROM 'idle'
+    UNION ALL
+    (SELECT * FROM activity WHERE state = 'idle' ORDER BY state_change DESC NULLS LAST LIMIT %(idle_listed)s)
+),
 user_tables AS (
     SELECT c.oid, c.relowner
     FROM pg_class AS c
     JOIN pg_namespace AS n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p')
       AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-      AND n.nspname NOT LIKE 'pg\\_toast%'
+      AND n.nspname NOT LIKE 'pg\\_toast%%'  -- doubled: the text is sent with parameters
 )
-SELECT (SELECT coalesce(json_agg(activity), '[]'::json) FROM activity)::text AS sessions,
-       -- without pg_read_all_stats other users' sessions hide their backend type, not their database
+SELECT (SELECT coalesce(json_agg(listed), '[]'::json) FROM listed)::text AS sessions,
+       (SELECT count(*) FROM activity WHERE state = 'idle') AS idle_total,
+       (SELECT coalesce(json_object_agg(state, n), '{}'::json)
+          FROM (SELECT coalesce(state, 'unknown') AS state, count(*) AS n FROM clients GROUP BY 1) AS s
+       )::text AS by_state,
+       (SELECT coalesce(json_object_agg(application, n), '{}'::json)
+          FROM (SELECT coalesce(application, '') AS application, count(*) AS n FROM clients GROUP BY 1) AS a
+       )::text AS by_application,
+       -- oncall's own session is left out of the lists, not out of the count
        (SELECT count(*) FROM pg_stat_activity
          WHERE backend_type = 'client backend'
             OR (backend_type IS NULL AND datid IS NOT NULL)) AS used,
@@ -232,6 +252,7 @@ class PgSnapshot:
     fetched_at: datetime | None  # when the data was read; older than health.checked_at when stale
     read_only: bool = False  # the session's default_transaction_read_only, as the server reports it
     database: str = ""
+    unlisted_idle: int = 0  # idle sessions counted in the pressure but not in `sessions`
 
     @property
     def blocked(self) -> tuple[PgSession, ...]:
@@ -283,12 +304,14 @@ class PostgresProbe:
         backoff: Backoff | None = None,
         idle_in_transaction_seconds: float = IDLE_IN_TRANSACTION_SECONDS,
         dead_tuples_min: int = DEAD_TUPLES_MIN,
+        idle_listed: int = IDLE_LISTED,
     ) -> None:
         self.settings = settings
         self._clock = clock
         self.backoff = backoff or Backoff(base=settings.refresh, cap=max(BACKOFF_CAP, settings.refresh))
         self.idle_in_transaction_seconds = idle_in_transaction_seconds
         self.dead_tuples_min = dead_tuples_min
+        self.idle_listed = idle_listed
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._lock = asyncio.Lock()  # a manual refresh waits for the scheduled poll instead of overlapping it
         self._last: PgSnapshot | None = None
@@ -390,7 +413,7 @@ class PostgresProbe:
         self.round_trips = 0
         conn = await self._connection()
         version_num = conn.info.server_version
-        row = await self._fetch_one(conn, activity_sql(version_num), None)
+        row = await self._fetch_one(conn, activity_sql(version_num), {"idle_listed": self.idle_listed})
         role = _role(row)
         now = self._clock()
 
@@ -449,6 +472,9 @@ class PostgresProbe:
             fetched_at=now,
             read_only=role.read_only,
             database=role.database,
+            unlisted_idle=max(
+                0, int(row.get("idle_total") or 0) - sum(1 for x in sessions if x.state == "idle")
+            ),
         )
 
     def _statements_blocker(self, role: _Role) -> str | None:
@@ -654,6 +680,7 @@ class PostgresProbe:
             fetched_at=previous.fetched_at,
             read_only=previous.read_only,
             database=previous.database,
+            unlisted_idle=previous.unlisted_idle,
         )
 
 
@@ -700,12 +727,20 @@ def _sessions_from_json(text: str | None) -> tuple[PgSession, ...]:
 def pressure_from(
     row: Mapping[str, Any], sessions: tuple[PgSession, ...], idle_in_transaction_seconds: float
 ) -> PgPressure:
-    """Connection pressure from the activity query's row and its sessions."""
+    """Connection pressure from the activity query's row and its sessions.
+
+    The counts by state and application come from the row (counted on the server over every client,
+    listed or not) when it has them; else from the sessions themselves.
+    """
     clients = [
         s for s in sessions if s.backend_type == "client backend" or (s.hidden and s.database is not None)
     ]
-    by_state = Counter(s.state or "unknown" for s in clients)
-    by_application = Counter(s.application for s in clients)  # visible even without pg_monitor
+    if row.get("by_state") is not None:
+        by_state = Counter({str(k): int(v) for k, v in json.loads(row["by_state"]).items()})
+        by_application = Counter({str(k or ""): int(v) for k, v in json.loads(row["by_application"]).items()})
+    else:
+        by_state = Counter(s.state or "unknown" for s in clients)
+        by_application = Counter(s.application for s in clients)  # visible even without pg_monitor
     threshold = idle_in_transaction_seconds
     idle_in_transaction = sorted(
         (

@@ -85,6 +85,27 @@ async def test_idle_connections_are_counted_by_application(snapshot: PgSnapshot)
     assert f"{pressure.used}/100 connections" in (snapshot.health.detail or "")
 
 
+async def test_idle_sessions_past_the_listing_cap_are_counted_not_listed(
+    pg_server: PgLab, pg_conditions: PgConditions
+) -> None:
+    probe = PostgresProbe(settings_for(pg_server), idle_listed=2)
+    try:
+        snapshot = await probe.poll()
+    finally:
+        await probe.aclose()
+    assert snapshot.pressure is not None
+    idle_listed = [s for s in snapshot.sessions if s.state == "idle"]
+    assert len(idle_listed) == 2
+    idle_counted = dict(snapshot.pressure.by_state)["idle"]
+    assert idle_counted >= IDLE_CONNECTIONS  # counted on the server over every client, listed or not
+    assert dict(snapshot.pressure.by_application)[APP_NAME] == IDLE_CONNECTIONS
+    assert snapshot.unlisted_idle == idle_counted - 2
+    # everything that is not idle is still listed: the lock waiter, the slow query, idle in transaction
+    assert {pg_conditions.idle_in_transaction_pid, pg_conditions.waiter_pid} <= {
+        s.pid for s in snapshot.sessions
+    }
+
+
 async def test_idle_in_transaction_session_is_listed_with_its_age(
     snapshot: PgSnapshot, pg_conditions: PgConditions
 ) -> None:

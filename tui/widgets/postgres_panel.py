@@ -152,6 +152,7 @@ class PostgresPanel(VerticalScroll):
         yield Static(
             "Sessions (active first, longest first; blocked ones show their blocker)", classes="pg-heading"
         )
+        yield Static(id="pg-unlisted")
         yield self.sessions
         yield Static(id="pg-idle-tx")
         yield Static("Top statements by mean time (pg_stat_statements)", classes="pg-heading")
@@ -203,6 +204,17 @@ class PostgresPanel(VerticalScroll):
                 )
                 idle_text.append_text(one_line(s.query))
             set_text(self.query_one("#pg-idle-tx", Static), idle_text)
+        unlisted = self.query_one("#pg-unlisted", Static)
+        if snapshot.unlisted_idle:
+            set_text(
+                unlisted,
+                Text(
+                    f"{len(snapshot.sessions)} listed; {snapshot.unlisted_idle} more idle sessions are "
+                    "counted above, not listed (the most recently active idle ones are)",
+                    style="dim",
+                ),
+            )
+        unlisted.display = bool(snapshot.unlisted_idle)
         order = {"active": 0, "idle in transaction": 1, "idle in transaction (aborted)": 1}
         self.sessions.set_items(
             sorted(
