@@ -14,6 +14,7 @@ from probes.kube_status import PodRow
 from probes.kubernetes import ResourceSnapshot
 from probes.postgres import PgSnapshot
 from probes.prometheus import AlertsSnapshot, FiringAlert
+from probes.redis import RedisSnapshot
 from tui.core.components import section_selectors
 from tui.core.store import IncidentSession
 from tui.core.text import clean
@@ -22,8 +23,10 @@ from tui.widgets.header import StatusHeader
 from tui.widgets.kube_panels import ReadPanel, events_lines, helm_lines, read_problem
 from tui.widgets.pods import PodsPanel
 from tui.widgets.postgres_panel import PostgresPanel
+from tui.widgets.redis_panel import RedisPanel
 from tui.widgets.render import since
 from tui.widgets.runbook_pane import RunbookPane
+from tui.widgets.slowlog_panel import SlowlogPanel
 
 PROMETHEUS_OFF = (
     "Prometheus is not configured: set PROMETHEUS_URL or [prometheus] url in oncall.toml. "
@@ -33,10 +36,9 @@ KUBE_OFF = "Kubernetes is not configured: set KUBECONFIG or [kubernetes] kubecon
 PG_OFF = (
     "PostgreSQL is not configured: set [postgres] dsn, ONCALL_POSTGRES, --postgres or libpq's PG* variables."
 )
-LATER_TABS = (
-    ("Redis", "redis", "Redis is not configured: INFO, memory and hit ratio come with the Redis probe."),
-    ("Slow log", "slowlog", "Redis is not configured: the slow log comes with the Redis probe."),
-)
+REDIS_OFF = "Redis is not configured: set REDIS_URL, [redis] url or --redis."
+# panels where enter means "show this row in full", not "open the selected alert's checklist"
+ENTER_PANELS = (PostgresPanel, SlowlogPanel)
 
 
 class DashboardScreen(Screen[None]):
@@ -46,6 +48,7 @@ class DashboardScreen(Screen[None]):
         Binding("r", "refresh", "Refresh"),
         Binding("p", "pods", "Pods"),
         Binding("z", "zoom", "Zoom tabs"),
+        Binding("x", "sample_keys", "Sample keys"),
         Binding("j", "cursor_down", "Next alert", key_display="j/↓"),
         Binding("k", "cursor_up", "Previous alert", key_display="k/↑"),
     ]
@@ -69,9 +72,17 @@ class DashboardScreen(Screen[None]):
                     yield PostgresPanel(now=lambda: self.app.now, id="postgres")
                 else:
                     yield Static(Text(PG_OFF, style="dim"), classes="not-configured")
-            for title, name, message in LATER_TABS:
-                with TabPane(title, id=f"tab-{name}"):
-                    yield Static(Text(message, style="dim"), classes="not-configured")
+            redis_on = self.app.redis.configured
+            with TabPane("Redis", id="tab-redis"):
+                if redis_on:
+                    yield RedisPanel(now=lambda: self.app.now, settings=self.app.redis.settings, id="redis")
+                else:
+                    yield Static(Text(REDIS_OFF, style="dim"), classes="not-configured")
+            with TabPane("Slow log", id="tab-slowlog"):
+                if redis_on:
+                    yield SlowlogPanel(now=lambda: self.app.now, id="slowlog")
+                else:
+                    yield Static(Text(REDIS_OFF, style="dim"), classes="not-configured")
             with TabPane("Events", id="tab-events"):
                 yield ReadPanel("reading events…" if kube_on else KUBE_OFF, id="events")
             with TabPane("Logs", id="tab-logs"):
@@ -92,6 +103,7 @@ class DashboardScreen(Screen[None]):
         self.watch(self.app, "snapshot", self._on_snapshot)
         self.watch(self.app, "now", self._on_tick, init=False)
         self.watch(self.app, "pg_snapshot", self._on_postgres)
+        self.watch(self.app, "redis_snapshot", self._on_redis)
         self.app.sessions_changed.subscribe(self, self._on_session_changed)
         self.app.pods_changed.subscribe(self, self._on_pods)
         self.app.kube_read.subscribe(self, self._on_kube_read)
@@ -154,6 +166,13 @@ class DashboardScreen(Screen[None]):
             for panel in self.query(PostgresPanel):
                 panel.show(snapshot)
 
+    def _on_redis(self, snapshot: RedisSnapshot | None) -> None:
+        if snapshot is not None:
+            for panel in self.query(RedisPanel):
+                panel.show(snapshot)
+            for slowlog in self.query(SlowlogPanel):
+                slowlog.show(snapshot)
+
     def _on_pods(self, pods: tuple[PodRow, ...]) -> None:
         for panel in self.query(PodsPanel):
             panel.show_pods(pods)
@@ -206,6 +225,21 @@ class DashboardScreen(Screen[None]):
 
     # -- actions -----------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "sample_keys":  # only where its result shows: the Redis tab
+            return bool(self.query(RedisPanel)) and self.query_one(TabbedContent).active == "tab-redis"
+        # enter is a priority binding (the alerts table would eat it); inside a panel that shows a row in
+        # full on enter, the key is the panel's
+        focused = self.focused
+        in_panel = focused is not None and any(
+            isinstance(n, ENTER_PANELS) for n in focused.ancestors_with_self
+        )
+        return not (action == "open_checklist" and in_panel)
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self) -> None:
+        self.refresh_bindings()  # x (sample keys) is shown on the Redis tab only
+
     @on(DataTable.RowSelected)
     def _row_selected(self) -> None:
         self.action_open_checklist()
@@ -233,6 +267,10 @@ class DashboardScreen(Screen[None]):
     def action_zoom(self) -> None:
         """The source tabs take the whole screen (or give it back), for long pod or session lists."""
         self.toggle_class("-zoomed")
+
+    def action_sample_keys(self) -> None:
+        for panel in self.query(RedisPanel):
+            panel.action_sample_keys()
 
     def action_pods(self) -> None:
         self.query_one(TabbedContent).active = "tab-pods"

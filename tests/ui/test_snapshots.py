@@ -48,3 +48,28 @@ def test_help_snapshot(snap_compare, tmp_path):
         await pilot.pause()
 
     assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=help_on_dashboard)
+
+
+async def _zoomed_tab(pilot, tab: str) -> None:
+    await _alerts_loaded(pilot)
+    await wait_for(lambda: pilot.app.redis_snapshot is not None, what="the demo cache")
+    pilot.app.screen.query_one("#sources").active = tab
+    await pilot.press("z")
+    await pilot.pause()
+
+
+def test_redis_tab_snapshot(snap_compare, tmp_path):
+    async def redis_tab(pilot) -> None:
+        await _zoomed_tab(pilot, "tab-redis")
+
+    assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=redis_tab)
+
+
+def test_slowlog_tab_snapshot(snap_compare, tmp_path):
+    async def slowlog_tab(pilot) -> None:
+        await _zoomed_tab(pilot, "tab-slowlog")
+        pilot.app.screen.query_one("#slowlog-table").focus()
+        await pilot.press("down")
+        await pilot.pause()
+
+    assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=slowlog_tab)

@@ -138,6 +138,22 @@ def health_chip(health: SourceHealth, now: datetime) -> Text:
     return chip
 
 
+def needs_layout(old: Text | None, new: Text, width: int) -> bool:
+    """Whether a Static going from `old` to `new` may change height, so needs a (screen-wide) layout pass.
+
+    Not when neither text has a line that wraps at `width` and both have as many lines; not when the Static
+    is in a hidden tab (no width): showing the tab lays it out anyway.
+    """
+    if width <= 0:
+        return False
+    if old is None:
+        return True
+    old_lines, new_lines = old.plain.split("\n"), new.plain.split("\n")
+    return len(old_lines) != len(new_lines) or any(
+        cell_len(line) > width for line in (*old_lines, *new_lines)
+    )
+
+
 def set_text(widget: Any, text: Text) -> None:
     """Static.update, skipped when nothing changed, and without a layout pass when the height can't change.
 
@@ -147,18 +163,5 @@ def set_text(widget: Any, text: Text) -> None:
     old: Text | None = getattr(widget, "_shown_text", None)
     if old is not None and old == text:
         return
-    width = widget.content_region.width
-    same_height = False
-    if old is not None and width > 0:
-        before, after = _unwrapped_lines(old, width), _unwrapped_lines(text, width)
-        same_height = before is not None and before == after
     widget._shown_text = text
-    widget.update(text, layout=not same_height)
-
-
-def _unwrapped_lines(text: Text, width: int) -> int | None:
-    """How many lines `text` takes at `width` when none wraps; None when one would (then it may vary)."""
-    lines = text.plain.split("\n")
-    if any(cell_len(line) > width for line in lines):
-        return None
-    return len(lines)
+    widget.update(text, layout=needs_layout(old, text, widget.content_region.width))
