@@ -147,6 +147,13 @@ def memory_text(snapshot: RedisSnapshot) -> Text:
     return text
 
 
+def span(seconds: float) -> str:
+    """An interval's length: 0.3s, 5s, 2m."""
+    if seconds < 10:
+        return f"{seconds:.1f}s".replace(".0s", "s")
+    return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.0f}m"
+
+
 def traffic_text(snapshot: RedisSnapshot) -> Text:
     info = snapshot.info
     assert info is not None
@@ -156,11 +163,11 @@ def traffic_text(snapshot: RedisSnapshot) -> Text:
     if interval is None:
         text.append("— (needs two reads)", style="dim")
     elif recent is None:
-        text.append(f"— no lookups in the last {interval.seconds:.0f}s", style="dim")
+        text.append(f"— no lookups in the last {span(interval.seconds)}", style="dim")
     else:
         low = recent < HIT_RATIO_WARN
         text.append(f"{recent:.0%}", style=WARN if low else "green")
-        text.append(f" over the last {interval.seconds:.0f}s")
+        text.append(f" over the last {span(interval.seconds)}")
         if low:
             text.append(f" ⚠ below {HIT_RATIO_WARN:.0%}", style=WARN)
     if snapshot.hit_ratio_history:
@@ -174,7 +181,7 @@ def traffic_text(snapshot: RedisSnapshot) -> Text:
     )
     text.append(f" · {info.ops_per_sec:,} ops/s")
     if interval is not None:
-        text.append(f"\nlast {interval.seconds:.0f}s: ", style="dim")
+        text.append(f"\nlast {span(interval.seconds)}: ", style="dim")
         text.append(f"{interval.evicted:,} evicted", style=CAUTION if interval.evicted else "")
         text.append(f", {interval.expired:,} expired keys")
         if interval.rejected:
