@@ -49,6 +49,8 @@ class DashboardScreen(Screen[None]):
         Binding("p", "pods", "Pods"),
         Binding("z", "zoom", "Zoom tabs"),
         Binding("x", "sample_keys", "Sample keys"),
+        Binding("1", "tab(1)", "Tabs", key_display="1-7"),
+        *(Binding(str(n), f"tab({n})", f"Tab {n}", show=False) for n in range(2, 8)),
         Binding("j", "cursor_down", "Next alert", key_display="j/↓"),
         Binding("k", "cursor_up", "Previous alert", key_display="k/↑"),
     ]
@@ -271,6 +273,12 @@ class DashboardScreen(Screen[None]):
     def action_sample_keys(self) -> None:
         for panel in self.query(RedisPanel):
             panel.action_sample_keys()
+
+    def action_tab(self, number: int) -> None:
+        """1-7: the source tabs in order (Pods, PostgreSQL, Redis, Slow log, Events, Logs, Deploys)."""
+        panes = list(self.query(TabPane))
+        if 1 <= number <= len(panes) and panes[number - 1].id:
+            self.query_one(TabbedContent).active = panes[number - 1].id
 
     def action_pods(self) -> None:
         self.query_one(TabbedContent).active = "tab-pods"

@@ -286,3 +286,18 @@ async def test_noeviction_near_the_limit_and_a_recent_restart_are_flagged():
         )
         assert "⚠ Redis restarted 2m ago: the cache was emptied" in text
         assert "sampled 0 keys" in text
+
+
+async def test_number_keys_open_the_source_tabs_in_order(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        tabs = app.screen.query_one("#sources")
+        for key, tab in (
+            ("3", "tab-redis"),
+            ("4", "tab-slowlog"),
+            ("2", "tab-postgresql"),
+            ("7", "tab-deploys"),
+        ):
+            await pilot.press(key)
+            assert tabs.active == tab
+        assert "Tabs" in footer(app)
