@@ -357,7 +357,8 @@ def sample_text(sample: KeySample, now: datetime) -> Text:
     if sample.patterns:
         text.append("\nkey patterns, by bytes", style="bold")
         for pattern in sample.patterns:
-            text.append(f"\n  {size(pattern.bytes):>10}  {pattern.keys:>7,} keys  ")
+            unit = "key " if pattern.keys == 1 else "keys"
+            text.append(f"\n  {size(pattern.bytes):>10}  {pattern.keys:>7,} {unit}  ")
             share = pattern.without_ttl / pattern.keys if pattern.keys else 0.0
             text.append(f"{share:>4.0%} without TTL  ", style=CAUTION if share == 1 else "dim")
             text.append(clean(pattern.prefix))
