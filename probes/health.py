@@ -33,6 +33,29 @@ class SourceHealth:
     def not_configured(cls, source: str, detail: str = "not configured") -> SourceHealth:
         return cls(source=source, state="not-configured", last_error=detail)
 
+    @classmethod
+    def failed(
+        cls,
+        source: str,
+        message: str,
+        *,
+        checked_at: datetime,
+        previous: SourceHealth | None,
+        endpoint: str | None,
+        state: HealthState = "down",
+    ) -> SourceHealth:
+        """A failed poll: what went wrong now, with what the last good one said and when it was."""
+        return cls(
+            source=source,
+            state=state,
+            checked_at=checked_at,
+            last_success=previous.last_success if previous else None,
+            latency=previous.latency if previous else None,
+            last_error=message,
+            detail=previous.detail if previous else None,
+            endpoint=endpoint,
+        )
+
 
 @dataclass
 class Backoff:

@@ -609,15 +609,13 @@ class PodInformer:
         self.backoff.failure()
         with self._health_lock:
             previous = self._health
-            self._health = SourceHealth(
-                source=SOURCE,
-                state=error.state,
+            self._health = SourceHealth.failed(
+                SOURCE,
+                str(error),
                 checked_at=self._clock(),
-                last_success=previous.last_success,
-                latency=previous.latency,
-                last_error=str(error),
-                detail=previous.detail,
+                previous=previous,
                 endpoint=self._target.server,
+                state=error.state,
             )
 
 
@@ -1218,15 +1216,13 @@ class KubernetesProbe:
     def _failed_health(self, resource: str, state: HealthState, message: str) -> SourceHealth:
         with self._lock:
             previous = self._health.get(resource)
-            health = SourceHealth(
-                source=SOURCE,
-                state=state,
+            health = SourceHealth.failed(
+                SOURCE,
+                message,
                 checked_at=self._clock(),
-                last_success=previous.last_success if previous else None,
-                latency=previous.latency if previous else None,
-                last_error=message,
-                detail=previous.detail if previous else None,
+                previous=previous,
                 endpoint=self.endpoint,
+                state=state,
             )
             self._health[resource] = health
         return health

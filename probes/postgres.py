@@ -9,7 +9,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -651,37 +651,17 @@ class PostgresProbe:
     def _failed(self, message: str) -> PgSnapshot:
         self.backoff.failure()
         previous = self._last
-        health = SourceHealth(
-            source=SOURCE,
-            state="down",
+        health = SourceHealth.failed(
+            SOURCE,
+            message,
             checked_at=self._clock(),
-            last_success=previous.health.last_success if previous else None,
-            latency=previous.health.latency if previous else None,
-            last_error=message,
-            detail=previous.health.detail if previous else None,
+            previous=previous.health if previous else None,
             endpoint=self.endpoint,
         )
         if previous is None or previous.fetched_at is None:
             return self._empty(health)
         # stale data stays on screen with the time it was really read
-        return PgSnapshot(
-            sessions=previous.sessions,
-            pressure=previous.pressure,
-            statements=previous.statements,
-            statements_problem=previous.statements_problem,
-            tables=previous.tables,
-            server_version=previous.server_version,
-            role=previous.role,
-            superuser=previous.superuser,
-            can_write=previous.can_write,
-            pg_monitor=previous.pg_monitor,
-            warnings=previous.warnings,
-            health=health,
-            fetched_at=previous.fetched_at,
-            read_only=previous.read_only,
-            database=previous.database,
-            unlisted_idle=previous.unlisted_idle,
-        )
+        return replace(previous, health=health)
 
 
 # --- helpers -------------------------------------------------------------------------------------------

@@ -239,15 +239,13 @@ class PrometheusProbe:
     def _failed(self, message: str, *, forbidden: bool = False) -> AlertsSnapshot:
         self.backoff.failure()
         previous = self._last
-        health = SourceHealth(
-            source=SOURCE,
-            state="forbidden" if forbidden else "down",
+        health = SourceHealth.failed(
+            SOURCE,
+            message,
             checked_at=self._clock(),
-            last_success=previous.health.last_success if previous else None,
-            latency=previous.health.latency if previous else None,
-            last_error=message,
-            detail=previous.health.detail if previous else None,
+            previous=previous.health if previous else None,
             endpoint=self.endpoint,
+            state="forbidden" if forbidden else "down",
         )
         # stale alerts stay on screen with the time they were really fetched
         if previous is not None:

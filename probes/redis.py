@@ -933,14 +933,11 @@ class RedisProbe:
     def _failed(self, message: str) -> RedisSnapshot:
         self.backoff.failure()
         previous = self._last
-        health = SourceHealth(
-            source=SOURCE,
-            state="down",
+        health = SourceHealth.failed(
+            SOURCE,
+            message,
             checked_at=self._clock(),
-            last_success=previous.health.last_success if previous else None,
-            latency=previous.health.latency if previous else None,
-            last_error=message,
-            detail=previous.health.detail if previous else None,
+            previous=previous.health if previous else None,
             endpoint=self.endpoint,
         )
         if previous is None or previous.fetched_at is None:

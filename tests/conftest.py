@@ -8,22 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.lab import LabError, PrometheusLab, free_port, prometheus_binary
+from tests.lab import LabError, PrometheusLab, free_port, prometheus_binary, require
 
 # the Kubernetes simulator, the PostgreSQL lab, the Redis lab
 pytest_plugins = ["tests.kube_sim.plugin", "tests.pg_plugin", "tests.redis_plugin"]
 
 
-def _need_prometheus() -> None:
-    if prometheus_binary() is None:
-        message = "prometheus is not installed (apt-get install prometheus)"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # CI installs it: missing there is a broken setup, not a skip
-        pytest.skip(message)
-
-
 def _start_prometheus(workdir: Path) -> PrometheusLab:
-    _need_prometheus()
+    require(prometheus_binary(), "prometheus is not installed (apt-get install prometheus)")
     try:
         return PrometheusLab(workdir).start()
     except LabError as exc:

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.lab import LabError
+from tests.lab import LabError, require
 from tests.pg_lab import PgConditions, PgLab, postgres_bindir
 
 
-def _need_postgres() -> None:
-    if postgres_bindir() is None:
-        message = "PostgreSQL server binaries are not installed (apt-get install postgresql)"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # CI installs them: missing there is a broken setup, not a skip
-        pytest.skip(message)
-
-
 def _start(workdir: Path) -> PgLab:
-    _need_postgres()
+    require(postgres_bindir(), "PostgreSQL server binaries are not installed (apt-get install postgresql)")
     lab = PgLab(workdir)
     try:
         return lab.start()

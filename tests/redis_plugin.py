@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.lab import LabError
+from tests.lab import LabError, require
 from tests.redis_lab import RedisConditions, RedisLab, SilentServer, redis_server_binary
 
 
-def _need_redis() -> None:
-    if redis_server_binary() is None:
-        message = "redis-server is not installed (apt-get install redis-server)"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # CI installs it: missing there is a broken setup, not a skip
-        pytest.skip(message)
-
-
 def _start(workdir: Path, **lab_kwargs: Any) -> RedisLab:
-    _need_redis()
+    require(redis_server_binary(), "redis-server is not installed (apt-get install redis-server)")
     lab = RedisLab(workdir, **lab_kwargs)
     try:
         return lab.start()

@@ -577,14 +577,7 @@ def _redis_from_file(
 
 
 def _check_redis_url(value: str, file: str, key: str) -> None:
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
-        shown = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
-        raise ConfigError(file, key, f"must be a redis:// or rediss:// URL with a host, got {shown!r}")
-    try:
-        parts.port  # noqa: B018 - urlsplit checks the port only when asked
-    except ValueError:
-        raise ConfigError(file, key, "has an invalid port") from None
+    parts = urlsplit(_check_url(value, file, key, ("redis", "rediss")))
     path = parts.path.strip("/")
     if path and not path.isdigit():
         raise ConfigError(file, key, f"the database after the host must be a number, got {path!r}")
@@ -677,11 +670,15 @@ def _move_url_credentials(prom: PrometheusSettings) -> PrometheusSettings:
     return replace(prom, url=url, username=unquote(parts.username or ""), password=password)
 
 
-def _check_url(value: str, file: str, key: str) -> str:
+def _check_url(value: str, file: str, key: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    """The URL, stripped; a ConfigError (never showing its credentials) unless it has a scheme of `schemes`,
+    a host and a valid port."""
     parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in schemes or not parts.hostname:
         shown = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
-        raise ConfigError(file, key, f"must be an http:// or https:// URL with a host, got {shown!r}")
+        names = " or ".join(f"{scheme}://" for scheme in schemes)
+        article = "an" if schemes[0][0] in "aehiou" else "a"
+        raise ConfigError(file, key, f"must be {article} {names} URL with a host, got {shown!r}")
     try:
         parts.port  # noqa: B018 - urlsplit checks the port only when asked
     except ValueError:
