@@ -365,50 +365,74 @@ def _check_table(table: dict[str, Any], file: str, prefix: str, allowed: tuple[s
     _check_redis(table.get("redis", {}), file, prefix)
 
 
-def _check_redis(rd: object, file: str, prefix: str) -> None:
-    if not isinstance(rd, dict):
-        raise ConfigError(file, prefix + "redis", f"must be a table [redis], got {_show(rd)}")
-    where = prefix + "redis."
-    for key, value in rd.items():
-        if key not in _REDIS_KEYS:
-            raise ConfigError(file, where + key, _unknown(key, _REDIS_KEYS))
-        if key in ("url", "username", "password", "password_env") and not isinstance(value, str):
+def _check_section(
+    section: object,
+    file: str,
+    prefix: str,
+    name: str,
+    allowed: tuple[str, ...],
+    *,
+    strings: tuple[str, ...] = (),
+    paths: tuple[str, ...] = (),
+    flags: tuple[str, ...] = (),
+    seconds: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Check one [name] table's keys and value types; returns it. One of password/_file/_env at most."""
+    if not isinstance(section, dict):
+        raise ConfigError(file, prefix + name, f"must be a table [{name}], got {_show(section)}")
+    where = prefix + name + "."
+    for key, value in section.items():
+        if key not in allowed:
+            raise ConfigError(file, where + key, _unknown(key, allowed))
+        if key in strings and not isinstance(value, str):
             raise ConfigError(file, where + key, f"must be a string, got {_show(value, key)}")
-        if key in ("password_file", "ca_file") and not isinstance(value, str):
+        if key in paths and not isinstance(value, str):
             raise ConfigError(file, where + key, f"must be a path in quotes, got {_show(value)}")
-        if key in ("verify", "sample_keys") and not isinstance(value, bool):
+        if key in flags and not isinstance(value, bool):
             raise ConfigError(file, where + key, f"must be true or false, got {_show(value)}")
-        if key in ("connect_timeout", "timeout", "refresh", "sample_max_seconds"):
+        if key in seconds:
             _seconds(value, file, where + key)
-        if key == "sample_max_keys" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ConfigError(
-                file, where + key, f"must be a whole number of keys, 1 or more, got {_show(value)}"
-            )
-        if key == "url":
-            _check_redis_url(value, file, where + key)
-    given = [k for k in _PASSWORD_KEYS if k in rd]
+    given = [k for k in _PASSWORD_KEYS if k in section]
     if len(given) > 1:
         raise ConfigError(file, where + given[1], f"set only one of {', '.join(_PASSWORD_KEYS)}")
+    return section
+
+
+def _check_redis(rd: object, file: str, prefix: str) -> None:
+    table = _check_section(
+        rd,
+        file,
+        prefix,
+        "redis",
+        _REDIS_KEYS,
+        strings=("url", "username", "password", "password_env"),
+        paths=("password_file", "ca_file"),
+        flags=("verify", "sample_keys"),
+        seconds=("connect_timeout", "timeout", "refresh", "sample_max_seconds"),
+    )
+    where = prefix + "redis."
+    keys = table.get("sample_max_keys", 1)
+    if isinstance(keys, bool) or not isinstance(keys, int) or keys < 1:
+        raise ConfigError(
+            file, where + "sample_max_keys", f"must be a whole number of keys, 1 or more, got {_show(keys)}"
+        )
+    if "url" in table:
+        _check_redis_url(table["url"], file, where + "url")
 
 
 def _check_postgres(pg: object, file: str, prefix: str) -> None:
-    if not isinstance(pg, dict):
-        raise ConfigError(file, prefix + "postgres", f"must be a table [postgres], got {_show(pg)}")
-    where = prefix + "postgres."
-    for key, value in pg.items():
-        if key not in _POSTGRES_KEYS:
-            raise ConfigError(file, where + key, _unknown(key, _POSTGRES_KEYS))
-        if key in ("dsn", "password", "password_env") and not isinstance(value, str):
-            raise ConfigError(file, where + key, f"must be a string, got {_show(value, key)}")
-        if key == "password_file" and not isinstance(value, str):
-            raise ConfigError(file, where + key, f"must be a path in quotes, got {_show(value)}")
-        if key in ("connect_timeout", "statement_timeout", "refresh"):
-            _seconds(value, file, where + key)
-        if key == "dsn":
-            _parse_dsn(value, file, where + key)
-    given = [k for k in _PASSWORD_KEYS if k in pg]
-    if len(given) > 1:
-        raise ConfigError(file, where + given[1], f"set only one of {', '.join(_PASSWORD_KEYS)}")
+    table = _check_section(
+        pg,
+        file,
+        prefix,
+        "postgres",
+        _POSTGRES_KEYS,
+        strings=("dsn", "password", "password_env"),
+        paths=("password_file",),
+        seconds=("connect_timeout", "statement_timeout", "refresh"),
+    )
+    if "dsn" in table:
+        _parse_dsn(table["dsn"], file, prefix + "postgres.dsn")
 
 
 def _check_kubernetes(kube: object, file: str, prefix: str) -> None:
