@@ -19,6 +19,7 @@ from tests.kube_sim import KubeSimulator
 from tests.ui.conftest import make_app, wait_for
 from tui.widgets.pods import PodsPanel
 
+START_DELAY = 2.0  # seconds the simulator holds its answers while the app starts
 RELIST_EVERY = 5.0  # seconds: the default refresh, as a `kubectl get pods -o json` loop would poll
 
 
@@ -38,15 +39,27 @@ async def run(pods: int, churn_seconds: float, workdir: Path) -> None:
         kubeconfig = sim.kubeconfig(namespace="production")
         list_bytes = await asyncio.to_thread(_relist_bytes, sim)
         monitor = StallMonitor()
+        # The list is held back a moment so that the app's own start and the key press showing the Pods
+        # tab (a layout and a footer redraw, whatever the data) are over before the pods start arriving:
+        # the stalls measured are those of loading 10,000 pods.
+        sim.set_latency(START_DELAY)
         started = time.perf_counter()
         app = make_app(workdir, demo=False, kubeconfig=kubeconfig)
         async with app.run_test(size=(160, 48)) as pilot:
-            monitor.start()
             await pilot.press("p")
+            await asyncio.sleep(START_DELAY / 2)
+            sim.set_latency(0)
+            monitor.start()
             panel = app.screen.query_one(PodsPanel)
             await wait_for(lambda: len(panel.table.view) >= pods, timeout=120, what=f"{pods} pods on screen")
             first_view = time.perf_counter() - started
+            await asyncio.sleep(0.5)  # the last rows drawn
             initial_stall = monitor.summary()
+            monitor.reset()
+            for key in ("2", "1", "z", "z"):  # tab switches and zoom: layout passes over 10,000 rows
+                await pilot.press(key)
+                await asyncio.sleep(0.3)
+            keys_stall = monitor.summary()
             await asyncio.sleep(1)
             sim.clear_requests()
             monitor.reset()
@@ -60,9 +73,11 @@ async def run(pods: int, churn_seconds: float, workdir: Path) -> None:
         relist_per_minute = list_bytes * 60 / RELIST_EVERY
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"pods in the simulator                    {pods}")
-        print(f"time to the first complete view          {first_view:8.2f} s")
+        shown = first_view - START_DELAY
+        print(f"time to the first complete view          {shown:8.2f} s  (the 2 s hold taken off)")
         print(f"event-loop stalls, initial load          {initial_stall}")
         print(f"event-loop stalls, 100 pod changes/s     {churn_stall}   ({changed} rows changed)")
+        print(f"event-loop stalls, tab switches and zoom {keys_stall}")
         print(f"peak RSS of the app process              {rss:8.0f} MiB")
         print(f"bytes received per minute, watching      {per_minute / 1024:8.0f} KiB")
         print(
