@@ -204,17 +204,15 @@ class PostgresPanel(VerticalScroll):
                 )
                 idle_text.append_text(one_line(s.query))
             set_text(self.query_one("#pg-idle-tx", Static), idle_text)
-        unlisted = self.query_one("#pg-unlisted", Static)
+        # always one line, so that sessions coming and going never change the panel's height
         if snapshot.unlisted_idle:
-            set_text(
-                unlisted,
-                Text(
-                    f"{len(snapshot.sessions)} listed; {snapshot.unlisted_idle} more idle sessions are "
-                    "counted above, not listed (the most recently active idle ones are)",
-                    style="dim",
-                ),
+            listed = (
+                f"{len(snapshot.sessions)} listed; {snapshot.unlisted_idle} more idle sessions are "
+                "counted above, not listed (the most recently active idle ones are)"
             )
-        unlisted.display = bool(snapshot.unlisted_idle)
+        else:
+            listed = f"all {len(snapshot.sessions)} sessions listed"
+        set_text(self.query_one("#pg-unlisted", Static), Text(listed, style="dim"))
         order = {"active": 0, "idle in transaction": 1, "idle in transaction (aborted)": 1}
         self.sessions.set_items(
             sorted(
