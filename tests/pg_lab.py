@@ -118,6 +118,9 @@ class PgLab:
     port: int = field(default_factory=free_port)
     bindir: Path | None = None
     max_connections: int = 100  # the benchmark raises it for its 2,000 sessions
+    # pg_stat_statements preloaded and created in the lab database; off for server builds without contrib
+    stats_extension: bool = True
+    extra_conf: str = ""  # appended to postgresql.conf, e.g. "reserved_connections = 2" on 16+
     root: Path | None = None  # data, sockets and log, owned by the server's user
     running: bool = False
 
@@ -229,7 +232,10 @@ class PgLab:
         pwfile.unlink()
         with (self.data / "postgresql.conf").open("a") as conf:
             settings = {"port": self.port, "sockets": self.sockets, "max_connections": self.max_connections}
-            conf.write(_SERVER_CONF.format(**settings))
+            text = _SERVER_CONF.format(**settings)
+            if not self.stats_extension:
+                text = "\n".join(line for line in text.splitlines() if "pg_stat_statements" not in line)
+            conf.write(text + "\n" + self.extra_conf + "\n")
         (self.data / "pg_hba.conf").write_text(_HBA)
 
     def _pg_ctl(self, *args: str, timeout: float) -> None:
@@ -251,7 +257,8 @@ class PgLab:
                 conn.execute(statement)
         with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
             for statement in _SETUP_LAB_DB:
-                conn.execute(statement)
+                if self.stats_extension or "pg_stat_statements" not in statement:
+                    conn.execute(statement)
         # sequential scans on an unindexed column, and one slow statement for pg_stat_statements;
         # closing the connection flushes its statistics at once
         with psycopg.connect(self.dsn("inmidst"), autocommit=True) as conn:
