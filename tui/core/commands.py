@@ -31,7 +31,7 @@ __all__ = [
     "classify",
 ]
 
-Source = Literal["kubernetes", "postgresql", "redis"]
+Source = Literal["kubernetes", "postgresql", "redis", "prometheus"]
 ReadName = Literal[
     "pods",
     "describe-pods",
@@ -51,6 +51,8 @@ ReadName = Literal[
     "latency",
     "scan",
     "bigkeys",
+    "volume-usage",  # prometheus: kubelet_volume_stats_* of a workload's volumes (`exec … df -h`)
+    "target-health",  # prometheus: /api/v1/targets for an endpoint (`exec … wget …/metrics`)
 ]
 
 
@@ -797,6 +799,9 @@ def _kubectl_exec(opts: _Options, positionals: list[str]) -> Classified:
     target = positionals[0] if positionals else "a pod"
     inner = opts.after_dashes if opts.after_dashes is not None else positionals[1:]
     program = inner[0].rsplit("/", 1)[-1] if inner else ""
+    translated = _exec_read_through_prometheus(program, inner[1:], opts, target)
+    if translated is not None:
+        return translated
     if program not in ("psql", "redis-cli"):
         what = f"`{program}`" if program else "a command"
         return _mutating(f"kubectl exec runs {what} inside {target}; oncall never execs into pods")
@@ -807,6 +812,37 @@ def _kubectl_exec(opts: _Options, positionals: list[str]) -> Classified:
     database = "PostgreSQL" if result.source == "postgresql" else "Redis"
     note = f"runs through oncall's own {database} connection instead of `kubectl exec` into {target}"
     return replace(result, translated=True, note=note)
+
+
+def _exec_read_through_prometheus(
+    program: str, args: list[str], opts: _Options, target: str
+) -> LiveRead | None:
+    """`exec … df -h PATH` and `exec … wget/curl …/metrics` ask what Prometheus already knows: the volume's
+    usage from the kubelet's volume metrics, and how the scrape of that endpoint went. None otherwise."""
+    namespace = opts.one("namespace")
+    if program == "df" and all(a.startswith("-") or a.startswith("/") for a in args):
+        path = next((a for a in args if a.startswith("/")), None)
+        return LiveRead(
+            source="prometheus",
+            read="volume-usage",
+            params=ReadParams(namespace=namespace, name=target, pattern=path),
+            command="",
+            translated=True,
+            note=f"reads the volumes of {target} from the kubelet's volume metrics in Prometheus "
+            "(kubelet_volume_stats_*) instead of running df inside the pod",
+        )
+    urls = [a for a in args if "://" in a]
+    if program in ("wget", "curl") and len(urls) == 1 and urls[0].rstrip("/").endswith("/metrics"):
+        return LiveRead(
+            source="prometheus",
+            read="target-health",
+            params=ReadParams(namespace=namespace, name=target, pattern=urls[0]),
+            command="",
+            translated=True,
+            note=f"asks Prometheus how its last scrape of {target}'s metrics went (/api/v1/targets) "
+            "instead of fetching them from inside the pod",
+        )
+    return None
 
 
 # --- helm ------------------------------------------------------------------------------------------------
