@@ -108,6 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="Prometheus rules file: report alerts without a section and sections without an alert",
     )
     lint.add_argument("--json", action="store_true", help="print JSON")
+    cover = runbook_commands.add_parser(
+        "coverage",
+        help="per section, the steps oncall shows live evidence for, and the manual and copy-only ones",
+        description="Each triage step: live (its command is a read oncall runs), derived (no command, but a "
+        "read answers it), copy-only (its commands change things: never run) or manual. Exit 2 when the "
+        "runbook can't be read.",
+    )
+    cover.add_argument("path", type=Path, metavar="PATH", help="runbook Markdown file")
+    cover.add_argument("--json", action="store_true", help="print JSON")
 
     check = commands.add_parser(
         "check",
@@ -185,6 +194,18 @@ def cmd_lint(args: argparse.Namespace) -> int:
     report = lint_runbook(runbook, rules)
     print(json.dumps(report.to_json(), indent=2) if args.json else report.to_text())
     return 0 if report.ok else 1
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    from tui.core.evidence import coverage, format_coverage
+
+    try:
+        runbook = load_runbook(args.path)
+    except RunbookError as error:
+        _err(str(error))
+        return 2
+    print(format_coverage(coverage(runbook), as_json=args.json))
+    return 0
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -283,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = _settings(args)
         if args.command == "runbook":
-            return cmd_lint(args)
+            return cmd_coverage(args) if args.runbook_command == "coverage" else cmd_lint(args)
         if args.command == "check":
             return cmd_check(args, settings)
         if args.command == "snapshot":

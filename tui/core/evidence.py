@@ -1,0 +1,248 @@
+"""What each triage step can show as live evidence: its commands' reads, or a read the step's words ask for.
+
+A step's plan is one of
+- live: at least one of its commands is a read oncall runs itself (`kubectl get pods -l …`, `SELECT …`,
+  `redis-cli INFO memory`, or an `exec` oncall translates into the same read through its own probes);
+- derived: it has no command, but its words ask a question a probe can answer ("identify the most common
+  error codes" → HTTP status codes counted in the API pods' log tail);
+- copy-only: its commands are mutating or unknown: never run, shown with a warning, copyable;
+- manual: nothing to read; the user checks it by hand.
+`oncall runbook coverage` prints these per section.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from tui.core.commands import Classified, LiveRead, Mutating, ReadParams, Unknown, classify
+from tui.core.components import section_selectors
+from tui.core.runbook import Runbook, Section, TriageStep
+
+PlanKind = Literal["live", "derived", "copy-only", "manual"]
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    step: TriageStep
+    kind: PlanKind
+    reads: tuple[LiveRead, ...]  # what runs, in the step's order; empty for copy-only and manual
+    commands: tuple[Classified, ...]  # every command of the step, classified (what `c` copies)
+
+    @property
+    def has_evidence(self) -> bool:
+        return bool(self.reads)
+
+
+# The questions commandless steps ask, and the read that answers each. The patterns are the runbook's own
+# phrasings, loosely: "check if cache was recently flushed" and "was the cache flushed recently" both match.
+_DERIVED: tuple[tuple[re.Pattern[str], str, str, str], ...] = (
+    (
+        re.compile(r"\berror codes?\b|\b50[0234]\b", re.I),
+        "kubernetes",
+        "status-codes",
+        "HTTP status codes counted in the component's log tail",
+    ),
+    (
+        re.compile(r"\bmemory limits?\b.*\busage\b|\busage\b.*\bmemory limits?\b", re.I),
+        "kubernetes",
+        "memory-vs-limits",
+        "each pod's memory use against its limit",
+    ),
+    (
+        re.compile(r"\bconnection count\b.*\bmetrics\b", re.I),
+        "prometheus",
+        "alert-query",
+        "the alert's own expression, evaluated now",
+    ),
+    (
+        re.compile(r"\bwhich target\b.*\bdown\b|\btargets? page\b", re.I),
+        "prometheus",
+        "targets-down",
+        "the scrape targets Prometheus sees down, with their last error",
+    ),
+    (
+        re.compile(r"\b(cache|redis)\b.*\b(flush|flushed|restart|restarted)\b", re.I),
+        "redis",
+        "restart",
+        "uptime, keys per database and the last save: a restart or a flush empties the cache",
+    ),
+    (
+        re.compile(r"\blogs?\b.*\bcache miss", re.I),
+        "kubernetes",
+        "log-matches",
+        "log lines of the component mentioning cache misses",
+    ),
+    (
+        re.compile(r"\bnetwork latency between pods\b|\blatency between\b", re.I),
+        "redis",
+        "latency",
+        "Redis's own latency events (LATENCY LATEST)",
+    ),
+)
+# what a derived log search looks for
+_LOG_PATTERNS = {"log-matches": r"cache.?miss|miss(ed)? cache|MISS"}
+
+
+def plan_step(step: TriageStep, section: Section | None = None) -> StepPlan:
+    """The step's reads: its commands' live reads, else the read its words ask for, else nothing."""
+    commands = tuple(classify(command) for command in step.commands)
+    reads = tuple(c for c in commands if isinstance(c, LiveRead))
+    if reads:
+        return StepPlan(step, "live", reads, commands)
+    if not commands:
+        derived = _derived(step, section)
+        if derived is not None:
+            return StepPlan(step, "derived", (derived,), commands)
+        return StepPlan(step, "manual", (), commands)
+    return StepPlan(step, "copy-only", (), commands)
+
+
+def _derived(step: TriageStep, section: Section | None) -> LiveRead | None:
+    for pattern, source, read, note in _DERIVED:
+        if pattern.search(step.text):
+            selector = _component_selector(section)
+            params = ReadParams(selector=selector, pattern=_LOG_PATTERNS.get(read), tail=200)
+            return LiveRead(source, read, params, command="", note=note)  # type: ignore[arg-type]
+    return None
+
+
+def _component_selector(section: Section | None) -> str | None:
+    """The section's own label selector (its `-l app=…`), so a derived read looks at the right pods."""
+    if section is None:
+        return None
+    selectors = section_selectors(section)
+    return ",".join(f"{key}={value}" for key, value in selectors[0]) if selectors else None
+
+
+# --- coverage ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SectionCoverage:
+    slug: str
+    plans: tuple[StepPlan, ...]
+
+    def count(self, kind: PlanKind) -> int:
+        return sum(1 for p in self.plans if p.kind == kind)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    sections: tuple[SectionCoverage, ...]
+
+    @property
+    def steps(self) -> int:
+        return sum(len(s.plans) for s in self.sections)
+
+    @property
+    def with_evidence(self) -> int:
+        return sum(1 for s in self.sections for p in s.plans if p.has_evidence)
+
+    def count(self, kind: PlanKind) -> int:
+        return sum(s.count(kind) for s in self.sections)
+
+    @property
+    def commands(self) -> tuple[Classified, ...]:
+        return tuple(c for s in self.sections for p in s.plans for c in p.commands)
+
+    @property
+    def commands_live(self) -> int:
+        return sum(1 for c in self.commands if isinstance(c, LiveRead) and not c.translated)
+
+    @property
+    def commands_translated(self) -> int:
+        return sum(1 for c in self.commands if isinstance(c, LiveRead) and c.translated)
+
+
+def coverage(runbook: Runbook) -> Coverage:
+    return Coverage(
+        tuple(
+            SectionCoverage(section.slug, tuple(plan_step(step, section) for step in section.steps))
+            for section in runbook.sections
+        )
+    )
+
+
+def _plan_words(plan: StepPlan) -> str:
+    if plan.kind == "live":
+        return ", ".join(_read_words(r) for r in plan.reads)
+    if plan.kind == "derived":
+        return f"{_read_words(plan.reads[0])}: {plan.reads[0].note}"
+    if plan.kind == "copy-only":
+        return "; ".join(c.reason for c in plan.commands if isinstance(c, Mutating | Unknown))
+    return "no command, and nothing a probe can read for it"
+
+
+def _read_words(read: LiveRead) -> str:
+    words = f"{read.source} {read.read}"
+    return f"{words} (translated)" if read.translated else words
+
+
+def format_coverage(report: Coverage, *, as_json: bool = False) -> str:
+    """Per section, each step's plan; then the totals the live triage issue asks for."""
+    if as_json:
+        import json
+
+        return json.dumps(_coverage_json(report), indent=2)
+    lines: list[str] = []
+    for section in report.sections:
+        counts = ", ".join(f"{section.count(k)} {k}" for k in ("live", "derived", "copy-only", "manual"))
+        lines.append(f"{section.slug}: {counts}")
+        for plan in section.plans:
+            lines.append(f"  {plan.step.number}. {plan.kind:<9} {_plan_words(plan)}")
+    commands = len(report.commands)
+    lines.append("")
+    lines.append(
+        f"steps: {report.steps}, with evidence {report.with_evidence} "
+        f"({report.count('live')} live, {report.count('derived')} derived), "
+        f"{report.count('copy-only')} copy-only, {report.count('manual')} manual"
+    )
+    lines.append(
+        f"commands: {commands}, {report.commands_live} live, {report.commands_translated} translated, "
+        f"{commands - report.commands_live - report.commands_translated} never run"
+    )
+    return "\n".join(lines)
+
+
+def _coverage_json(report: Coverage) -> dict[str, Any]:
+    def plan_json(plan: StepPlan) -> dict[str, Any]:
+        return {
+            "step": plan.step.number,
+            "text": plan.step.text,
+            "kind": plan.kind,
+            "reads": [
+                {"source": r.source, "read": r.read, "translated": r.translated, "note": r.note}
+                for r in plan.reads
+            ],
+            "commands": [_command_json(c) for c in plan.commands],
+        }
+
+    return {
+        "sections": [{"slug": s.slug, "steps": [plan_json(p) for p in s.plans]} for s in report.sections],
+        "totals": {
+            "steps": report.steps,
+            "with_evidence": report.with_evidence,
+            "live": report.count("live"),
+            "derived": report.count("derived"),
+            "copy_only": report.count("copy-only"),
+            "manual": report.count("manual"),
+            "commands": len(report.commands),
+            "commands_live": report.commands_live,
+            "commands_translated": report.commands_translated,
+        },
+    }
+
+
+def _command_json(command: Classified) -> dict[str, Any]:
+    if isinstance(command, LiveRead):
+        return {"command": command.command, "kind": "translated" if command.translated else "live"}
+    kind = "mutating" if isinstance(command, Mutating) else "unknown"
+    return {"command": command.command, "kind": kind, "reason": command.reason}
+
+
+def plans(section: Section) -> Sequence[StepPlan]:
+    """The plan of each of the section's steps, in order."""
+    return [plan_step(step, section) for step in section.steps]
