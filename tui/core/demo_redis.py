@@ -8,6 +8,7 @@ see what they would see on a real server during SlowRedisOperations.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -91,7 +92,8 @@ class DemoRedis(RedisProbe):
         name, sub = check_command(*args)
         words = [text(a) for a in args]
         if name == "INFO":
-            return self.info_text(now).encode()
+            section = words[1].lower() if len(words) > 1 else "all"
+            return self.info_text(now, section).encode()
         if (name, sub) == ("SLOWLOG", "GET"):
             return self.slowlog(now)[: int(words[2]) if len(words) > 2 else 10]
         if (name, sub) == ("LATENCY", "LATEST"):
@@ -102,10 +104,13 @@ class DemoRedis(RedisProbe):
             return [words[2].encode(), value.encode()] if value is not None else []
         if name == "SCAN":
             start = int(words[1])
-            count = int(words[3]) if len(words) > 3 else 10
-            page = self._keys[start : start + count]
+            options = {words[i].upper(): words[i + 1] for i in range(2, len(words) - 1, 2)}
+            count = int(options.get("COUNT", 10))
+            page = [k for k, *_ in self._keys[start : start + count]]
+            if "MATCH" in options:
+                page = [k for k in page if fnmatch.fnmatchcase(k, options["MATCH"])]
             cursor = start + count if start + count < len(self._keys) else 0
-            return [str(cursor).encode(), [k.encode() for k, *_ in page]]
+            return [str(cursor).encode(), [k.encode() for k in page]]
         found = self._by_key
         key = words[1] if name != "MEMORY" else words[2]
         if key not in found:
@@ -145,7 +150,8 @@ class DemoRedis(RedisProbe):
             for i, (at, us, client, name, args) in reversed(list(enumerate(entries)))
         ]
 
-    def info_text(self, now: datetime) -> str:
+    def info_text(self, now: datetime, section: str = "all") -> str:
+        """INFO's text: every section, or the one asked for (as INFO memory answers)."""
         since = (now - self.anchor).total_seconds()
         uptime = UPTIME_AT_ANCHOR + int(since)
         lookups = int(uptime * OPS_PER_SEC * 0.6)
@@ -194,5 +200,10 @@ class DemoRedis(RedisProbe):
             "# Keyspace": None,
             "db0": f"keys={KEYS},expires=402113,avg_ttl=1712330",
         }
-        lines = [name if value is None else f"{name}:{value}" for name, value in fields.items()]
+        lines, shown = [], section in ("all", "everything", "default")
+        for name, value in fields.items():
+            if value is None:
+                shown = section in ("all", "everything", "default") or name[2:].lower() == section
+            if shown:
+                lines.append(name if value is None else f"{name}:{value}")
         return "\r\n".join(lines) + "\r\n"
