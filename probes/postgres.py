@@ -11,16 +11,22 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, LiteralString
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.rows import dict_row
+from psycopg.pq import TransactionStatus
+from psycopg.rows import dict_row, tuple_row
+from psycopg.types.string import TextLoader
 
 from probes.health import Backoff, SourceHealth, poll_until
+from probes.reading import Reading
+from probes.sql_guard import check_sql
 
 if TYPE_CHECKING:
+    from psycopg.abc import Buffer
+
     from tui.core.config import PostgresSettings
 
 SOURCE = "postgresql"
@@ -33,6 +39,10 @@ IDLE_IN_TRANSACTION_SECONDS = 300.0  # the runbook's "idle in transaction for mo
 DEAD_TUPLES_MIN = 1000  # a table with at least this many dead tuples is listed even without seq scans
 HIDDEN_QUERY = "<insufficient privilege>"
 IDLE_LISTED = 200  # idle sessions listed (the most recently active); the rest are only counted
+STATEMENT_ROWS = 50  # rows kept from a statement a runbook step runs (run_statement's max_rows)
+STATEMENT_CURSOR = "oncall_statement"  # the server-side cursor run_statement reads a query through
+# what DECLARE … CURSOR FOR doesn't take among the statements the guard allows (it allows them only first)
+_NOT_DECLARABLE = re.compile(r"(?i)(?:show|explain)\b")
 
 # --- the SQL this probe sends: three statements at most per refresh, all read-only -------------------
 
@@ -390,6 +400,137 @@ class PostgresProbe:
             endpoint=health.endpoint,
         )
 
+    # --- one statement a runbook step names ----------------------------------------------------------
+
+    async def run_statement(self, statement: str, *, max_rows: int = STATEMENT_ROWS) -> Reading:
+        """Run one SQL statement a runbook step names, as live evidence; never raises.
+
+        The guard checks the text again (with this probe's statement_timeout): a refused statement is
+        answered with the guard's reason and nothing is sent. An allowed one (the guard's normalized text:
+        no trailing ';' or comment) runs on the probe's own read-only session, never overlapping a poll,
+        inside BEGIN READ ONLY … ROLLBACK, bounded by the session's statement_timeout and an overall
+        deadline. At most `max_rows` rows are kept, and the rest are never computed or sent: a query runs
+        through a server-side cursor (DECLARE … NO SCROLL CURSOR, FETCH FORWARD max_rows + 1, as psql's
+        FETCH_COUNT does); SHOW and EXPLAIN, which DECLARE doesn't take, are streamed and cancelled
+        once one row too many has arrived. `truncated` says there was more.
+
+        Every value is the server's own text output, as psql prints it, never parsed: NULL as "",
+        booleans t/f, timestamps in the session's DateStyle (ISO by default: 2026-01-01 03:00:00.12+00),
+        intervals 00:05:00, arrays {1,2}, numbers exactly as stored; 'infinity' or a BC date can't fail.
+        `what` is the statement as given; `read_at` is the probe's clock when the rows were read.
+        Failures (permission, statement timeout, server down) are a `Reading.failed` in plain words.
+        """
+        verdict = check_sql(statement, statement_timeout_s=self.settings.statement_timeout)
+        if not verdict.allowed:
+            return Reading.failed(SOURCE, statement, verdict.reason)
+        if not self.configured:
+            return Reading.failed(SOURCE, statement, NOT_CONFIGURED)
+        async with self._lock:
+            try:
+                return await self._statement_guarded(statement, verdict.statement, max(0, max_rows))
+            except Exception as exc:  # a bug here must not take the console down at 3 a.m.
+                await self._drop_connection()
+                return Reading.failed(
+                    SOURCE, statement, f"internal error while running the statement: {type(exc).__name__}"
+                )
+
+    async def _statement_guarded(self, what: str, statement: str, max_rows: int) -> Reading:
+        s = self.settings
+        # each statement is bounded by the server's statement_timeout; this bounds the whole read (a dead
+        # network where the server never answers), with room for a connect, the cursor's DECLARE and
+        # FETCH (each its own statement, each its own timeout), BEGIN and ROLLBACK
+        deadline = s.connect_timeout + 2 * s.statement_timeout + 2.0
+        conn: psycopg.AsyncConnection[Any] | None = None
+        try:
+            async with asyncio.timeout(deadline):
+                conn = await self._connection()
+                return await self._statement_once(conn, what, statement, max_rows)
+        except TimeoutError:
+            await self._drop_connection()  # a statement may still be in flight: never reuse the session
+            return Reading.failed(SOURCE, what, f"no answer from {self.endpoint} within {_secs(deadline)}")
+        except _PollError as exc:
+            if exc.connection_lost:
+                await self._drop_connection()
+            return Reading.failed(SOURCE, what, str(exc))
+        finally:
+            # whatever happened, a cancelled caller included: the next poll never runs inside this
+            # transaction (its now() frozen, its snapshot old); a session left in one is closed instead
+            if conn is not None and self._conn is conn and not _transaction_idle(conn):
+                await self._drop_connection()
+
+    async def _statement_once(
+        self, conn: psycopg.AsyncConnection[Any], what: str, statement: str, max_rows: int
+    ) -> Reading:
+        # default_transaction_read_only is on for the session already; this says so for the statement too
+        await self._send(conn, "BEGIN READ ONLY")
+        declared = _NOT_DECLARABLE.match(statement) is None
+        cursor: psycopg.AsyncCursor[Any] | psycopg.AsyncServerCursor[Any] = (
+            conn.cursor(STATEMENT_CURSOR, row_factory=tuple_row, scrollable=False)
+            if declared
+            else conn.cursor(row_factory=tuple_row)
+        )
+        _load_as_text(cursor)
+        failure: _PollError | None = None
+        try:
+            try:
+                if isinstance(cursor, psycopg.AsyncServerCursor):
+                    columns, rows = await self._fetch_from_cursor(conn, cursor, statement, max_rows + 1)
+                else:
+                    columns, rows = await self._stream_rows(cursor, statement, max_rows + 1)
+            except psycopg.Error as exc:
+                failure = _PollError(self._describe(exc), connection_lost=_connection_lost(conn, exc))
+            read_at = self._clock()
+            if failure is None or not failure.connection_lost:
+                await self._send(conn, "ROLLBACK")  # nothing to keep: a read, ended without a commit
+        finally:
+            with contextlib.suppress(psycopg.Error):
+                await cursor.close()  # after ROLLBACK the server's cursor is gone: nothing is sent
+        if failure is not None:
+            raise failure
+        return Reading.table(SOURCE, what, columns, rows, read_at=read_at, limit=max_rows)
+
+    async def _fetch_from_cursor(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        cursor: psycopg.AsyncServerCursor[Any],
+        statement: str,
+        limit: int,
+    ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+        """A query through a server-side cursor: the server computes only the rows fetched, and describes
+        the columns even when there are none. psycopg sends the DECLARE over the extended protocol, which
+        takes one statement only."""
+        name = sql.Identifier(cursor.name).as_string(conn)
+        self.sent.append(f"DECLARE {name} NO SCROLL CURSOR FOR {statement}")
+        await cursor.execute(statement)  # type: ignore[arg-type]
+        self.sent.append(f"FETCH FORWARD {limit} FROM {name}")
+        rows = await cursor.fetchmany(limit)
+        return _columns(cursor), rows
+
+    async def _stream_rows(
+        self, cursor: psycopg.AsyncCursor[Any], statement: str, limit: int
+    ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+        """SHOW or EXPLAIN, one row at a time over the extended protocol (one statement only); leaving
+        early cancels the statement instead of transferring the rest."""
+        self.sent.append(statement)
+        columns: tuple[str, ...] | None = None
+        rows: list[tuple[Any, ...]] = []
+        async with contextlib.aclosing(cursor.stream(statement)) as stream:  # type: ignore[arg-type]
+            async for row in stream:
+                if columns is None:
+                    columns = _columns(cursor)
+                rows.append(row)
+                if len(rows) >= limit:
+                    break
+        return columns or (), rows
+
+    async def _send(self, conn: psycopg.AsyncConnection[Any], text: LiteralString) -> None:
+        """run_statement's transaction control, recorded in `sent` like every statement."""
+        self.sent.append(text)
+        try:
+            await conn.execute(text)
+        except psycopg.Error as exc:
+            raise _PollError(self._describe(exc), connection_lost=_connection_lost(conn, exc)) from None
+
     # --- one poll ---------------------------------------------------------------------------------
 
     async def _poll_guarded(self) -> PgSnapshot:
@@ -598,15 +739,7 @@ class PostgresProbe:
         try:
             return await conn.execute(text, params)  # type: ignore[arg-type]
         except psycopg.Error as exc:
-            lost = (
-                conn.closed
-                or conn.broken
-                or (
-                    isinstance(exc, psycopg.OperationalError)
-                    and not isinstance(exc, psycopg.errors.QueryCanceled)
-                )
-            )
-            raise _PollError(self._describe(exc), connection_lost=bool(lost)) from None
+            raise _PollError(self._describe(exc), connection_lost=_connection_lost(conn, exc)) from None
 
     async def _fetch_one(
         self, conn: psycopg.AsyncConnection[Any], query: str, params: Mapping[str, Any] | None
@@ -665,6 +798,44 @@ class PostgresProbe:
 
 
 # --- helpers -------------------------------------------------------------------------------------------
+
+
+def _connection_lost(conn: psycopg.AsyncConnection[Any], exc: psycopg.Error) -> bool:
+    """The session can't be used again: closed, broken, or an operational error other than a timeout."""
+    return bool(
+        conn.closed
+        or conn.broken
+        or (isinstance(exc, psycopg.OperationalError) and not isinstance(exc, psycopg.errors.QueryCanceled))
+    )
+
+
+def _transaction_idle(conn: psycopg.AsyncConnection[Any]) -> bool:
+    return not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE
+
+
+class _PsqlText(TextLoader):
+    """A value as the server wrote it, decoded and never parsed: what psql shows."""
+
+    def load(self, data: Buffer) -> str:
+        value = super().load(data)
+        return value if isinstance(value, str) else bytes(value).decode("utf-8", "replace")
+
+
+_UNKNOWN_OID = 0  # psycopg's loader for any type it has no other loader for
+
+
+def _load_as_text(cursor: psycopg.AsyncCursor[Any] | psycopg.AsyncServerCursor[Any]) -> None:
+    """Every column of this cursor's results as text: the known types, their arrays, and the rest."""
+    adapters = cursor.adapters
+    adapters.register_loader(_UNKNOWN_OID, _PsqlText)
+    for info in adapters.types:
+        adapters.register_loader(info.oid, _PsqlText)
+        if info.array_oid:
+            adapters.register_loader(info.array_oid, _PsqlText)
+
+
+def _columns(cursor: psycopg.AsyncCursor[Any] | psycopg.AsyncServerCursor[Any]) -> tuple[str, ...]:
+    return tuple(column.name for column in cursor.description or ())
 
 
 def _role(row: Mapping[str, Any]) -> _Role:
