@@ -6,14 +6,16 @@ import asyncio
 import bisect
 import contextlib
 import json
+import math
 import os
 import re
+import shlex
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -28,7 +30,11 @@ from kubernetes.config.incluster_config import InClusterConfigLoader
 
 from probes.health import Backoff, HealthState, SourceHealth
 from probes.helm import HelmRevision, history_from_secrets, release_selector
+from probes.jsonpath import JsonPathError
+from probes.jsonpath import parse as jsonpath_parse
+from probes.jsonpath import render as jsonpath_render
 from probes.kube_status import Labels, PodRow, parse_quantity, parse_time, pod_row
+from probes.reading import Reading
 
 if TYPE_CHECKING:
     from tui.core.config import KubernetesSettings
@@ -42,6 +48,12 @@ WATCH_SECONDS = 30  # server-side watch timeout: the stream ends and is resumed 
 BACKOFF_CAP = 30.0  # seconds: the longest wait between reconnects while the API server is failing
 LOG_TAIL_MAX = 5000  # lines: a larger tail would make the log view the slowest thing on screen
 LOG_BYTES_MAX = 4 * 1024 * 1024  # a chatty pod's 5000 lines of 10 kB must not fill the memory
+LOGS_PODS_MAX = 5  # pods a `kubectl logs -l` reading reads: a Deployment of 40 would flood the step
+DESCRIBE_PODS_MAX = 10  # pods a `kubectl describe pod -l` reading describes (one events request each)
+READING_ROWS_MAX = 500  # rows of a table reading
+READING_LINES_MAX = 5000  # lines of a jsonpath reading
+POD_COLUMNS = ("NAME", "READY", "STATUS", "RESTARTS", "AGE")
+TOP_COLUMNS = ("NAME", "CPU(cores)", "MEMORY(bytes)")
 # Subresources that would act on a container or a node rather than read an object.
 FORBIDDEN_SUBRESOURCES = frozenset({"exec", "attach", "portforward", "proxy"})
 # Resource names this probe reads: a segment after one of these is an object's name, which may be
@@ -1143,6 +1155,249 @@ class KubernetesProbe:
     ) -> ResourceSnapshot[HelmRevision]:
         return await asyncio.to_thread(self.read_helm_history, release, namespace)
 
+    # live triage: a runbook's kubectl command as a Reading
+
+    def read_pods_reading(self, selector: str | None, namespace: str | None = None) -> Reading:
+        """`kubectl get pods [-l selector]`: NAME, READY, STATUS, RESTARTS, AGE as kubectl prints them."""
+        namespace = namespace or self.namespace
+        what = _kubectl(namespace, "get pods", selector)
+
+        def read() -> Reading:
+            items = self._pod_items(namespace, selector)
+            now = self._clock()
+            rows = [_pods_columns(pod_row(item), now) for item in items]
+            reading = Reading.table(SOURCE, what, POD_COLUMNS, rows, read_at=now, limit=READING_ROWS_MAX)
+            if not rows:
+                return replace(reading, problem=_no_pods(namespace, selector))
+            return reading
+
+        return self._reading(what, read)
+
+    async def pods_reading(self, selector: str | None, namespace: str | None = None) -> Reading:
+        return await asyncio.to_thread(self.read_pods_reading, selector, namespace)
+
+    def read_logs_reading(
+        self,
+        selector: str,
+        tail: int,
+        namespace: str | None = None,
+        container: str | None = None,
+        previous: bool = False,
+    ) -> Reading:
+        """`kubectl logs -l selector --tail=N --prefix`: at most LOGS_PODS_MAX pods, `tail` lines each.
+
+        Each pod's container is `container`, else its default one (the kubectl.kubernetes.io/default-container
+        annotation, else the first), as kubectl picks it. With `previous`, only pods whose container has a
+        terminated instance are read. When more pods match, those that restarted most are read.
+        """
+        namespace = namespace or self.namespace
+        tail = tail if tail > 0 else LOG_TAIL_MAX  # kubectl's --tail=-1: all lines, here bounded
+        words = f"logs -l {shlex.quote(selector)} --tail={tail}"
+        if container:
+            words += f" -c {shlex.quote(container)}"
+        what = _kubectl(namespace, words + (" --previous" if previous else "") + " --prefix")
+
+        def read() -> Reading:
+            items = self._pod_items(namespace, selector)
+            chosen = [(item, _log_container(item, container)) for item in items]
+            if previous:
+                chosen = [(item, name) for item, name in chosen if _has_previous(item, name)]
+            if not chosen:
+                why = _no_pods(namespace, selector)
+                if items:
+                    why = f"no pod matching -l {selector} has a previous terminated container"
+                return Reading.failed(SOURCE, what, why, read_at=self._clock())
+            kept = sorted(chosen, key=lambda c: (-_restarts(c[0]), _name(c[0])))[:LOGS_PODS_MAX]
+            lines: list[str] = []
+            problems: list[tuple[str, str]] = []
+            truncated = len(chosen) > len(kept)
+            for item, name in sorted(kept, key=lambda c: _name(c[0])):
+                pod = _name(item)
+                logs = self.read_logs(namespace, pod, name or None, tail, previous)
+                if logs.fetched_at is None:
+                    problems.append((pod, logs.health.last_error or "cannot read logs"))
+                    continue
+                truncated = truncated or logs.truncated
+                lines.extend(f"[pod/{pod}/{name}] {line}" for line in logs.lines)
+            now = self._clock()
+            if len(problems) == len(kept):
+                messages = {message for _, message in problems}
+                if len(messages) == 1:
+                    return Reading.failed(SOURCE, what, messages.pop())
+                return Reading.failed(SOURCE, what, "; ".join(f"{pod}: {m}" for pod, m in problems))
+            reading = Reading.text(SOURCE, what, lines, read_at=now)
+            problem = None
+            if problems:
+                problem = f"logs of {len(problems)} of {len(kept)} pods not read: " + "; ".join(
+                    f"{pod}: {m}" for pod, m in problems
+                )
+            return replace(reading, truncated=truncated, problem=problem)
+
+        return self._reading(what, read)
+
+    async def logs_reading(
+        self,
+        selector: str,
+        tail: int,
+        namespace: str | None = None,
+        container: str | None = None,
+        previous: bool = False,
+    ) -> Reading:
+        return await asyncio.to_thread(self.read_logs_reading, selector, tail, namespace, container, previous)
+
+    def read_describe_reading(self, selector: str, namespace: str | None = None) -> Reading:
+        """`kubectl describe pod -l selector`, the lines that matter in triage, in kubectl's layout.
+
+        Per pod (at most DESCRIBE_PODS_MAX): Name, Namespace, Node, Status, per container its State, Last
+        State, Ready, Restart Count, Limits and Requests, then the pod's Events; so `grep -A5 "Last State"`
+        finds here what it finds in kubectl's output.
+        """
+        namespace = namespace or self.namespace
+        what = _kubectl(namespace, "describe pod", selector)
+
+        def read() -> Reading:
+            items = self._pod_items(namespace, selector)
+            if not items:
+                return Reading.failed(SOURCE, what, _no_pods(namespace, selector), read_at=self._clock())
+            lines: list[str] = []
+            events_problem: str | None = None
+            for index, item in enumerate(items[:DESCRIBE_PODS_MAX]):
+                events: list[dict[str, Any]] | None = None
+                if events_problem is None:
+                    try:
+                        events = self._pod_events(namespace, item)
+                    except Exception as exc:  # the pod is still worth showing without its events
+                        events_problem = str(explain(exc, self.target, self.settings.timeout))
+                if index:
+                    lines += ["", ""]  # kubectl separates described objects so
+                lines += describe_pod_lines(item, events, self._clock())
+            reading = Reading.text(SOURCE, what, lines, read_at=self._clock())
+            return replace(
+                reading,
+                truncated=len(items) > DESCRIBE_PODS_MAX,
+                problem=f"events not read: {events_problem}" if events_problem else None,
+            )
+
+        return self._reading(what, read)
+
+    async def describe_reading(self, selector: str, namespace: str | None = None) -> Reading:
+        return await asyncio.to_thread(self.read_describe_reading, selector, namespace)
+
+    def read_top_reading(self, selector: str, namespace: str | None = None) -> Reading:
+        """`kubectl top pods -l selector`: NAME, CPU(cores), MEMORY(bytes) from metrics.k8s.io."""
+        namespace = namespace or self.namespace
+        what = _kubectl(namespace, "top pods", selector)
+
+        def read() -> Reading:
+            names = {_name(item) for item in self._pod_items(namespace, selector)}
+            try:
+                body = self._json(
+                    k8s.CustomObjectsApi(self._client()).list_namespaced_custom_object,
+                    "pods.metrics.k8s.io",
+                    "metrics.k8s.io",
+                    "v1beta1",
+                    namespace,
+                    "pods",
+                    label_selector=selector,
+                )
+            except ApiException as exc:
+                if exc.status == 404:
+                    raise _ReadError(
+                        "metrics API not available: metrics.k8s.io is not served "
+                        "(is metrics-server installed?)",
+                        "not-configured",
+                        404,
+                    ) from None
+                if exc.status == 503:
+                    raise _ReadError(
+                        f"metrics API not answering: {server_message(exc)}", "down", 503
+                    ) from None
+                raise
+            now = self._clock()
+            if not names:
+                return Reading.failed(SOURCE, what, _no_pods(namespace, selector), read_at=now)
+            metrics = sorted((metrics_row(i) for i in body.get("items") or []), key=lambda m: m.name)
+            rows = [_top_columns(m) for m in metrics if m.name in names]
+            if not rows:
+                return Reading.failed(
+                    SOURCE, what, f"metrics not available yet for pods matching -l {selector}", read_at=now
+                )
+            return Reading.table(SOURCE, what, TOP_COLUMNS, rows, read_at=now, limit=READING_ROWS_MAX)
+
+        return self._reading(what, read)
+
+    async def top_reading(self, selector: str, namespace: str | None = None) -> Reading:
+        return await asyncio.to_thread(self.read_top_reading, selector, namespace)
+
+    def read_jsonpath_reading(
+        self, selector: str | None, jsonpath: str, namespace: str | None = None
+    ) -> Reading:
+        """`kubectl get pods [-l selector] -o jsonpath=TEMPLATE`: the same text, as lines, tabs expanded.
+
+        The template runs over the pod list as kubectl gives it to its printer (a List whose items carry
+        apiVersion and kind); values of one `{}` are space-separated on one line, as kubectl prints them.
+        """
+        namespace = namespace or self.namespace
+        what = _kubectl(namespace, "get pods", selector) + f" -o jsonpath={shlex.quote(jsonpath)}"
+
+        def read() -> Reading:
+            try:
+                template = jsonpath_parse(jsonpath)
+            except JsonPathError as exc:
+                return Reading.failed(SOURCE, what, str(exc))
+            body = self._json(
+                k8s.CoreV1Api(self._client()).list_namespaced_pod, "pods", namespace, label_selector=selector
+            )
+            now = self._clock()
+            try:
+                text = jsonpath_render(template, _kubectl_list(body))
+            except JsonPathError as exc:
+                return Reading.failed(
+                    SOURCE, what, f'error executing jsonpath "{jsonpath}": {exc}', read_at=now
+                )
+            lines = text.split("\n")
+            if lines and lines[-1] == "":
+                lines.pop()
+            lines = [line.expandtabs(8) for line in lines]
+            reading = Reading.text(SOURCE, what, lines[:READING_LINES_MAX], read_at=now)
+            return replace(reading, truncated=len(lines) > READING_LINES_MAX)
+
+        return self._reading(what, read)
+
+    async def jsonpath_reading(
+        self, selector: str | None, jsonpath: str, namespace: str | None = None
+    ) -> Reading:
+        return await asyncio.to_thread(self.read_jsonpath_reading, selector, jsonpath, namespace)
+
+    def _reading(self, what: str, read: Callable[[], Reading]) -> Reading:
+        """Run a triage read; any failure is a failed Reading in plain words (a 403 with the server's)."""
+        try:
+            return read()
+        except Exception as exc:
+            return Reading.failed(SOURCE, what, str(explain(exc, self.target, self.settings.timeout)))
+
+    def _pod_items(self, namespace: str, selector: str | None) -> list[dict[str, Any]]:
+        """The pods' JSON as the API returns them, sorted by name."""
+        body = self._json(
+            k8s.CoreV1Api(self._client()).list_namespaced_pod, "pods", namespace, label_selector=selector
+        )
+        items = [_d(item) for item in body.get("items") or []]
+        return sorted(items, key=_name)
+
+    def _pod_events(self, namespace: str, pod: dict[str, Any]) -> list[dict[str, Any]]:
+        """The events of one pod, as kubectl describe asks for them (by name and kind, then by uid)."""
+        name = _name(pod)
+        body = self._json(
+            k8s.CoreV1Api(self._client()).list_namespaced_event,
+            "events",
+            namespace,
+            field_selector=f"involvedObject.name={name},involvedObject.kind=Pod",
+        )
+        uid = _s(_d(pod.get("metadata")).get("uid"))
+        events = [_d(item) for item in body.get("items") or []]
+        # a StatefulSet's pod keeps its name across instances: only this one's events
+        return [e for e in events if not uid or _s(_d(e.get("involvedObject")).get("uid")) in ("", uid)]
+
     # plumbing
 
     def _client(self) -> ReadOnlyApiClient:
@@ -1449,6 +1704,263 @@ def metrics_row(item: dict[str, Any]) -> PodMetrics:
     )
 
 
+# --- live triage readings: kubectl's words and layout -----------------------------------------
+
+
+def human_duration(seconds: float) -> str:
+    """kubectl's HumanDuration (AGE, "3m4s ago"): 45s, 3m20s, 120m, 5h10m, 30h, 3d4h, 12d, 2y30d."""
+    s = int(seconds)
+    if s < -1:
+        return "<invalid>"
+    if s < 0:
+        return "0s"
+    if s < 120:
+        return f"{s}s"
+    minutes = s // 60
+    if minutes < 10:
+        return f"{minutes}m" if s % 60 == 0 else f"{minutes}m{s % 60}s"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 8:
+        return f"{hours}h" if minutes % 60 == 0 else f"{hours}h{minutes % 60}m"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        return f"{hours // 24}d" if hours % 24 == 0 else f"{hours // 24}d{hours % 24}h"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        days = hours // 24
+        return f"{days // 365}y" if days % 365 == 0 else f"{days // 365}y{days % 365}d"
+    return f"{hours // 24 // 365}y"
+
+
+def _since(moment: datetime | None, now: datetime) -> str:
+    return human_duration((now - moment).total_seconds()) if moment else "<unknown>"
+
+
+def _kubectl(namespace: str, words: str, selector: str | None = None) -> str:
+    """The command as a user types it: `kubectl -n production get pods -l app=inmidst-api`."""
+    command = f"kubectl -n {shlex.quote(namespace)} {words}"
+    return command + (f" -l {shlex.quote(selector)}" if selector else "")
+
+
+def _no_pods(namespace: str, selector: str | None) -> str:
+    if selector:
+        return f"no pods match -l {selector} in namespace {namespace}"
+    return f"No resources found in {namespace} namespace."
+
+
+def _name(item: dict[str, Any]) -> str:
+    return _s(_d(item.get("metadata")).get("name"))
+
+
+def _restarts(item: dict[str, Any]) -> int:
+    statuses = _d(item.get("status")).get("containerStatuses") or []
+    return sum(_i(_d(c).get("restartCount")) for c in statuses)
+
+
+def _pods_columns(row: PodRow, now: datetime) -> tuple[str, ...]:
+    restarts = str(row.restarts)
+    if row.restarts and row.last_restart_at is not None:
+        restarts += f" ({_since(row.last_restart_at, now)} ago)"
+    return (row.name, row.ready, row.status, restarts, _since(row.created_at, now))
+
+
+def _top_columns(metrics: PodMetrics) -> tuple[str, ...]:
+    """kubectl top's units: millicores rounded up, whole MiB rounded down."""
+    millicores = math.ceil(round(metrics.cpu * 1000, 6))
+    mebibytes = math.ceil(round(metrics.memory, 3)) // (1024 * 1024)
+    return (metrics.name, f"{millicores}m", f"{mebibytes}Mi")
+
+
+def _log_container(item: dict[str, Any], wanted: str | None) -> str:
+    """The container `kubectl logs` reads: the one asked for, else the pod's default one."""
+    if wanted:
+        return wanted
+    annotations = _d(_d(item.get("metadata")).get("annotations"))
+    default = _s(annotations.get("kubectl.kubernetes.io/default-container"))
+    names = [_s(_d(c).get("name")) for c in _d(item.get("spec")).get("containers") or []]
+    if default and default in names:
+        return default
+    return names[0] if names else ""
+
+
+def _has_previous(item: dict[str, Any], container: str) -> bool:
+    for status in _d(item.get("status")).get("containerStatuses") or []:
+        status = _d(status)
+        if _s(status.get("name")) == container:
+            return isinstance(_d(status.get("lastState")).get("terminated"), dict)
+    return False
+
+
+def _kubectl_list(body: dict[str, Any]) -> dict[str, Any]:
+    """A pod list as kubectl hands it to its printers: a v1 List whose items name their kind."""
+    api_version = _s(body.get("apiVersion")) or "v1"
+    kind = _s(body.get("kind")).removesuffix("List") or "Pod"
+    items = [{"apiVersion": api_version, "kind": kind, **_d(item)} for item in body.get("items") or []]
+    return {"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}}
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _rfc1123z(moment: datetime | None) -> str:
+    """Go's time.RFC1123Z, as kubectl describe prints times: "Mon, 02 Jan 2006 15:04:05 -0700"."""
+    if moment is None:
+        return "<unknown>"
+    return (
+        f"{_DAYS[moment.weekday()]}, {moment.day:02d} {_MONTHS[moment.month - 1]} {moment.year} "
+        f"{moment:%H:%M:%S} {moment:%z}"
+    )
+
+
+def _one_line(value: object) -> str:
+    """A server's text on one line: a tab or newline in it must not break the layout."""
+    return _CONTROL.sub(" ", _s(value)).strip()
+
+
+def _tabwriter(lines: list[str], padding: int = 2) -> list[str]:
+    """Go's text/tabwriter as kubectl describe uses it: tab-ended cells aligned per block of lines."""
+    rows = [line.split("\t") for line in lines]
+    widths = [[0] * (len(row) - 1) for row in rows]
+
+    def layout(first: int, last: int, column: int) -> None:
+        index = first
+        while index < last:
+            if column >= len(rows[index]) - 1:
+                index += 1
+                continue
+            start, width = index, 0
+            while index < last and column < len(rows[index]) - 1:
+                width = max(width, len(rows[index][column]) + padding)
+                index += 1
+            for line in range(start, index):
+                widths[line][column] = width
+            layout(start, index, column + 1)
+
+    layout(0, len(rows), 0)
+    return [
+        "".join(cell.ljust(width) for cell, width in zip(row, widths[i], strict=False)) + row[-1]
+        for i, row in enumerate(rows)
+    ]
+
+
+def _describe_state(label: str, state: dict[str, Any]) -> list[str]:
+    """kubectl's describeStatus: a container state and its details, one level deeper."""
+    running, waiting, terminated = (state.get(k) for k in ("running", "waiting", "terminated"))
+    if isinstance(running, dict):
+        return [
+            f"    {label}:\tRunning",
+            f"      Started:\t{_rfc1123z(parse_time(running.get('startedAt')))}",
+        ]
+    if isinstance(terminated, dict):
+        lines = [f"    {label}:\tTerminated"]
+        if _s(terminated.get("reason")):
+            lines.append(f"      Reason:\t{_one_line(terminated.get('reason'))}")
+        if _s(terminated.get("message")):
+            lines.append(f"      Message:\t{_one_line(terminated.get('message'))}")
+        lines.append(f"      Exit Code:\t{_i(terminated.get('exitCode'))}")
+        if _i(terminated.get("signal")) > 0:
+            lines.append(f"      Signal:\t{_i(terminated.get('signal'))}")
+        lines.append(f"      Started:\t{_rfc1123z(parse_time(terminated.get('startedAt')))}")
+        lines.append(f"      Finished:\t{_rfc1123z(parse_time(terminated.get('finishedAt')))}")
+        return lines
+    lines = [f"    {label}:\tWaiting"]
+    if isinstance(waiting, dict) and _s(waiting.get("reason")):
+        lines.append(f"      Reason:\t{_one_line(waiting.get('reason'))}")
+    return lines
+
+
+def _describe_containers(title: str, specs: list[Any], statuses: list[Any]) -> list[str]:
+    by_name = {_s(_d(s).get("name")): _d(s) for s in statuses}
+    lines = [f"{title}:"]
+    for raw in specs:
+        spec = _d(raw)
+        name = _s(spec.get("name"))
+        lines += [f"  {_one_line(name)}:", f"    Image:\t{_one_line(spec.get('image'))}"]
+        status = by_name.get(name)
+        if status is not None:
+            lines += _describe_state("State", _d(status.get("state")))
+            last = _d(status.get("lastState"))
+            if isinstance(last.get("terminated"), dict):
+                lines += _describe_state("Last State", last)
+            lines.append(f"    Ready:\t{'True' if status.get('ready') is True else 'False'}")
+            lines.append(f"    Restart Count:\t{_i(status.get('restartCount'))}")
+        resources = _d(spec.get("resources"))
+        for kind in ("limits", "requests"):
+            amounts = _d(resources.get(kind))
+            if amounts:
+                lines.append(f"    {kind.capitalize()}:")
+                lines += [f"      {_one_line(k)}:\t{_one_line(amounts[k])}" for k in sorted(amounts)]
+    return lines
+
+
+def _describe_events(events: list[dict[str, Any]] | None, now: datetime) -> list[str]:
+    """kubectl's DescribeEvents: oldest first; "3m4s (x7 over 20m)" for repeated ones."""
+    if events is None:
+        return ["Events:  <not read>"]
+    if not events:
+        return ["Events:  <none>"]
+    rows = sorted(
+        (event_row(e) for e in events), key=lambda e: e.last_seen or datetime.min.replace(tzinfo=UTC)
+    )
+    lines = ["Events:", "  Type\tReason\tAge\tFrom\tMessage", "  ----\t------\t----\t----\t-------"]
+    for event in rows:
+        age = _since(event.first_seen, now)
+        if event.count > 1:
+            age = f"{_since(event.last_seen, now)} (x{event.count} over {age})"
+        fields = (event.type, event.reason, age, event.source, event.message)
+        lines.append("  " + "\t".join(_one_line(f) for f in fields))
+    return _tabwriter(lines)
+
+
+def describe_pod_lines(pod: dict[str, Any], events: list[dict[str, Any]] | None, now: datetime) -> list[str]:
+    """One pod as `kubectl describe pod` lays it out, the triage part: events None when not read."""
+    metadata, spec, status = _d(pod.get("metadata")), _d(pod.get("spec")), _d(pod.get("status"))
+    node = _s(spec.get("nodeName"))
+    lines = [
+        f"Name:\t{_one_line(metadata.get('name'))}",
+        f"Namespace:\t{_one_line(metadata.get('namespace'))}",
+        f"Service Account:\t{_one_line(spec.get('serviceAccountName'))}",
+        f"Node:\t{_one_line(node)}/{_one_line(status.get('hostIP'))}" if node else "Node:\t<none>",
+    ]
+    if parse_time(status.get("startTime")):
+        lines.append(f"Start Time:\t{_rfc1123z(parse_time(status.get('startTime')))}")
+    labels = sorted(f"{_one_line(k)}={_one_line(v)}" for k, v in _d(metadata.get("labels")).items())
+    lines += (
+        [f"Labels:\t{labels[0]}", *(f"\t{label}" for label in labels[1:])] if labels else ["Labels:\t<none>"]
+    )
+    deleting = parse_time(metadata.get("deletionTimestamp"))
+    if deleting is not None:
+        lines.append(f"Status:\tTerminating (lasts {_since(deleting, now)})")
+        grace = metadata.get("deletionGracePeriodSeconds")
+        if isinstance(grace, int):
+            lines.append(f"Termination Grace Period:\t{grace}s")
+    else:
+        lines.append(f"Status:\t{_one_line(status.get('phase'))}")
+    for key in ("reason", "message"):
+        if _s(status.get(key)):
+            lines.append(f"{key.capitalize()}:\t{_one_line(status.get(key))}")
+    lines.append(f"IP:\t{_one_line(status.get('podIP'))}")
+    owners = [_d(r) for r in metadata.get("ownerReferences") or []]
+    owner = next((r for r in owners if r.get("controller") is True), None)
+    if owner:
+        lines.append(f"Controlled By:\t{_one_line(owner.get('kind'))}/{_one_line(owner.get('name'))}")
+    if spec.get("initContainers"):
+        lines += _describe_containers(
+            "Init Containers", spec.get("initContainers") or [], status.get("initContainerStatuses") or []
+        )
+    lines += _describe_containers(
+        "Containers", spec.get("containers") or [], status.get("containerStatuses") or []
+    )
+    # kubectl flushes its tab writer before the events table, so the two are aligned apart
+    return _tabwriter(lines) + _describe_events(events, now)
+
+
 def pod_summary(rows: tuple[PodRow, ...] | list[PodRow]) -> dict[str, Any]:
     """Counts by STATUS, total restarts and OOMKilled pods, for `oncall snapshot` and the header."""
     by_status: dict[str, int] = {}
@@ -1486,6 +1998,8 @@ __all__ = [
     "ServiceRow",
     "build_client",
     "check_read_only",
+    "describe_pod_lines",
+    "human_duration",
     "pod_row",
     "pod_summary",
 ]
