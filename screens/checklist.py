@@ -7,6 +7,7 @@ observer's key map has no way to change anything (as k9s's --readonly drops its 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from rich.text import Text
 from textual import work
@@ -17,7 +18,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from probes.prometheus import FiringAlert
+from probes.reading import Reading
 from screens.modals import NoteScreen, PickScreen
+from tui.core.commands import Mutating, Unknown
+from tui.core.evidence import StepPlan, plans
+from tui.core.gather import gather_all, reading_text
 from tui.core.runbook import Section, SectionMatch
 from tui.core.store import IncidentSession
 from tui.core.text import clean
@@ -32,9 +37,55 @@ from tui.widgets.render import (
     unmapped_text,
 )
 
+EVIDENCE_EVERY = 5.0  # seconds between re-reads of the steps' evidence while the checklist is open
+# the key sampler (--bigkeys) walks the keyspace: it is re-read on `r` or once a minute, not every 5 s
+EXPENSIVE = frozenset({"bigkeys"})
+EXPENSIVE_EVERY = 60.0
+ROWS_SELECTED = 12  # rows of a reading under the selected step
+ROWS_OTHER = 3  # under the others: enough to see the answer, not to drown the list
+
 
 class StepCard(Static):
     """One triage step: state, text, commands, who ticked it and its notes."""
+
+
+def evidence_text(plan: StepPlan, readings: tuple[Reading, ...] | None, now: object, *, rows: int) -> Text:
+    """Under a step: what each command is (never-run ones with why), then each reading, all as plain text."""
+    text = Text()
+    for command in plan.commands:
+        if isinstance(command, Mutating):
+            text.append("\n    ⚠ never run: ", style="bold yellow")
+            text.append(clean(command.reason), style="yellow")
+        elif isinstance(command, Unknown):
+            text.append("\n    copy only: ", style="dim")
+            text.append(clean(command.reason), style="dim")
+    if plan.kind == "manual":
+        text.append("\n    manual step: no live evidence; check it by hand", style="dim italic")
+        return text
+    if not plan.reads:
+        return text
+    if readings is None:
+        text.append("\n    reading…", style="dim")
+        return text
+    for read, reading in zip(plan.reads, readings, strict=False):
+        text.append("\n    ▸ ", style="bold green" if reading.ok else "bold yellow")
+        label = "translated" if read.translated else "derived" if plan.kind == "derived" else "live"
+        text.append(f"{label} · {reading.source} · ", style="dim")
+        text.append(clean(reading.what), style="dim")
+        if reading.read_at is not None:
+            text.append(f" · read {since(reading.read_at, now)} ago", style="dim")  # type: ignore[arg-type]
+        if read.note:
+            text.append(f"\n      {clean(read.note)}", style="dim italic")
+        if reading.problem:
+            text.append("\n      ! ", style="yellow")
+            text.append(clean(reading.problem), style="yellow")
+        body = reading_text(reading, rows=rows).split("\n")[1:]
+        for line in body:
+            if line.startswith("  ! "):
+                continue  # the problem, shown above in its colour
+            text.append("\n    ")
+            text.append(clean(line))
+    return text
 
 
 class ChecklistScreen(Screen[None]):
@@ -44,9 +95,10 @@ class ChecklistScreen(Screen[None]):
         Binding("down", "next_step", "Next", show=False),
         Binding("k", "previous_step", "Previous", key_display="k/↑"),
         Binding("up", "previous_step", "Previous", show=False),
-        Binding("c", "copy_command", "Copy command"),
-        Binding("o", "open_link", "Open linked section"),
-        Binding("e", "export", "Export timeline"),
+        Binding("c", "copy_command", "Copy"),
+        Binding("o", "open_link", "Open link"),
+        Binding("e", "export", "Export"),
+        Binding("r", "reread", "Re-read"),
     ]
 
     def __init__(self, alert: FiringAlert | None = None, *, follow: bool = False) -> None:
@@ -56,6 +108,9 @@ class ChecklistScreen(Screen[None]):
         self.session: IncidentSession | None = None
         self.match: SectionMatch = SectionMatch(None, "", ())
         self.selected = 0
+        self.plans: list[StepPlan] = []
+        self.evidence: dict[int, tuple[Reading, ...]] = {}  # step index -> its readings, as last read
+        self._wake = asyncio.Event()
 
     @property
     def section(self) -> Section | None:
@@ -79,6 +134,46 @@ class ChecklistScreen(Screen[None]):
         else:
             self._adopt(self.app.followed)
         await self._rebuild()
+        self.run_worker(self._read_evidence(), group="evidence", exclusive=True, name="evidence")
+
+    async def _read_evidence(self) -> None:
+        """Every step's reads, again and again while the checklist is open; `r` re-reads at once."""
+        expensive_at = float("-inf")
+        loop = asyncio.get_running_loop()
+        while True:
+            section = self.section
+            if section is not None:
+                sources = self.app.evidence_sources(self.alert)
+                current = plans(section)
+                again = self._wake.is_set() or loop.time() - expensive_at >= EXPENSIVE_EVERY
+                if again:
+                    expensive_at = loop.time()
+                results = await asyncio.gather(
+                    *(self._step_readings(i, plan, sources, again) for i, plan in enumerate(current))
+                )
+                if self.section is section:
+                    self.evidence = dict(enumerate(results))
+                    self._redraw()
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=EVIDENCE_EVERY)
+
+    async def _step_readings(
+        self, index: int, plan: StepPlan, sources: object, expensive: bool
+    ) -> tuple[Reading, ...]:
+        kept = self.evidence.get(index)
+        if not expensive and kept and any(read.read in EXPENSIVE for read in plan.reads):
+            return kept
+        return await gather_all(plan.reads, sources)  # type: ignore[arg-type]
+
+    def action_reread(self) -> None:
+        self._wake.set()
+        self.notify("Reading the evidence again…", timeout=1)
+
+    def evidence_of(self, index: int) -> str:
+        """What the step's evidence shows now, as plain text: stored with a tick, shown in the export."""
+        readings = self.evidence.get(index, ())
+        return "\n".join(reading_text(r) for r in readings)
 
     async def _load_session(self, alert: FiringAlert) -> IncidentSession | None:
         return await self.app.find_session(alert)
@@ -139,6 +234,11 @@ class ChecklistScreen(Screen[None]):
             text.append(f"\n    {record.state} by ", style="dim")
             text.append(clean(record.who), style="dim bold")
             text.append(f" at {clock_time(record.at)}", style="dim")
+        if index < len(self.plans):
+            rows = ROWS_SELECTED if index == self.selected else ROWS_OTHER
+            text.append_text(
+                evidence_text(self.plans[index], self.evidence.get(index), self.app.now, rows=rows)
+            )
         for note in session.notes if session else ():
             if note.step_index == index:
                 text.append("\n    ✎ ", style="bold")
@@ -162,6 +262,7 @@ class ChecklistScreen(Screen[None]):
             empty.display = not section.steps
             empty.update(Text("This section has no triage steps.", style="dim"))
             self.selected = min(self.selected, max(0, len(section.steps) - 1))
+            self.plans = list(plans(section))
             await steps.mount_all(
                 StepCard(self._step_text(i), classes="step") for i in range(len(section.steps))
             )
@@ -306,7 +407,8 @@ class DriverChecklistScreen(ChecklistScreen):
                 self.notify("No session: nothing is being saved.", severity="error")
                 return
             state = "pending" if self.session.step_state(index) == target else target
-            updated = await self.app.set_step(self.session, index, state)  # type: ignore[arg-type]
+            evidence = self.evidence_of(index) if state != "pending" else ""
+            updated = await self.app.set_step(self.session, index, state, evidence=evidence)  # type: ignore[arg-type]
             if updated:
                 self.session = updated  # shown only once committed
                 self._redraw()

@@ -29,6 +29,7 @@ from tui.core.demo import ANCHOR_KEY, DEMO_URL, DemoIncident, demo_anchor
 from tui.core.demo_kube import DemoKubernetes
 from tui.core.demo_postgres import DemoPostgres
 from tui.core.demo_redis import DemoRedis
+from tui.core.gather import Sources
 from tui.core.paths import default_store, default_user, example_runbook
 from tui.core.runbook import Runbook, RunbookError, Section, SectionMatch, load_runbook, match_section
 from tui.core.store import IncidentSession, SessionStore, StepState, StoreError
@@ -361,12 +362,14 @@ class OncallApp(App[None]):
         self.sessions_changed.publish(session)
         return session
 
-    async def _write(self, title: str, method: str, *args: object) -> IncidentSession | None:
+    async def _write(
+        self, title: str, method: str, *args: object, **kwargs: object
+    ) -> IncidentSession | None:
         """One store write off the event loop; returns the session as committed, or None (and says why)."""
         if self.observer or not self.store:
             return None
         try:
-            updated = await asyncio.to_thread(getattr(self.store, method), *args)
+            updated = await asyncio.to_thread(getattr(self.store, method), *args, **kwargs)
         except StoreError as error:
             self.notify(str(error), title=title, severity="error")
             return None
@@ -374,9 +377,25 @@ class OncallApp(App[None]):
         return updated
 
     async def set_step(
-        self, session: IncidentSession, index: int, state: StepState
+        self, session: IncidentSession, index: int, state: StepState, *, evidence: str = ""
     ) -> IncidentSession | None:
-        return await self._write("Not saved", "set_step", session.id, index, state, self.user)
+        """Tick, skip or reset a step; `evidence` is what the step's live evidence showed at that moment."""
+        return await self._write(
+            "Not saved", "set_step", session.id, index, state, self.user, evidence=evidence
+        )
+
+    def evidence_sources(self, alert: FiringAlert | None) -> Sources:
+        """The probes a triage step's reads go through; only configured ones."""
+        kube_on = self.kube.health.state != "not-configured"
+        return Sources(
+            clock=self.clock,
+            kubernetes=self.kube if kube_on else None,
+            postgres=self.postgres if self.postgres.configured else None,
+            redis=self.redis if self.redis.configured else None,
+            prometheus=self.probe if self.probe.settings.url else None,
+            alert_query=alert.expression if alert else None,
+            namespace=getattr(self.kube, "namespace", None) if kube_on else None,
+        )
 
     async def add_note(
         self, session: IncidentSession, text: str, step_index: int | None

@@ -135,7 +135,7 @@ async def test_observer_sees_the_drivers_tick_within_a_second_and_cannot_change_
             await opilot.pause()
             assert oscreen.session.step_state(1) == "pending"
             commands = [c.title for c in observer.get_system_commands(oscreen)]
-            assert "Copy command" in commands and "Done" not in commands and "Note" not in commands
+            assert "Copy" in commands and "Done" not in commands and "Note" not in commands
     session = _stored_steps(tmp_path)
     assert session.step_state(0) == "done" and session.step_state(1) == "pending"
 
@@ -156,7 +156,7 @@ async def test_help_and_palette_list_the_footers_bindings(tmp_path):
         help_text = screen_text(app)
         for description in footer_actions:
             assert description in help_text
-        assert {"Done", "Skip", "Note", "Copy command", "Export timeline"} <= footer_actions
+        assert {"Done", "Skip", "Note", "Copy", "Export", "Re-read"} <= footer_actions
 
 
 async def test_runbook_browser_lists_every_section_without_prometheus(tmp_path):

@@ -24,8 +24,10 @@ def test_dashboard_snapshot(snap_compare, tmp_path):
 def test_checklist_snapshot(snap_compare, tmp_path):
     async def tick_two_steps(pilot) -> None:
         await _alerts_loaded(pilot)
+        await pilot.press("j", "j")  # SlowRedisOperations: the demo's Redis answers every step's read
         await pilot.press("enter")
         await wait_for(lambda: getattr(pilot.app.screen, "session", None) is not None, what="session")
+        await wait_for(lambda: len(pilot.app.screen.evidence) == 3, what="the evidence of every step")
         await pilot.press("space", "j", "s", "j")
         await wait_for(lambda: pilot.app.screen.session.step_state(1) == "skipped", what="ticks")
         await pilot.pause()

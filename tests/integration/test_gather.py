@@ -1,0 +1,134 @@
+"""Every step of every section of the seed runbook, read live against the lab: the simulator, the real
+PostgreSQL, Redis and Prometheus. Each planned read gives evidence, and no server receives a write."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from probes.kubernetes import KubernetesProbe
+from probes.postgres import PostgresProbe
+from probes.prometheus import PrometheusProbe
+from probes.reading import Reading
+from probes.redis import ALLOWED, RedisProbe
+from tests.cli import REPO
+from tests.kube_sim import KubeSimulator
+from tests.lab import PrometheusLab
+from tests.pg_lab import PgConditions, PgLab
+from tests.redis_lab import RedisConditions, RedisLab
+from tui.core.config import KubernetesSettings, PostgresSettings, PrometheusSettings, load_settings
+from tui.core.evidence import coverage
+from tui.core.gather import Sources, gather_all, reading_text
+from tui.core.runbook import load_runbook
+
+pytestmark = pytest.mark.integration
+
+SEED = REPO / "examples" / "inmidst" / "RUNBOOK.md"
+# the statements a read-only session may send: the probe's reads and run_statement's read-only cursor
+READ_ONLY_STATEMENTS = (
+    "SELECT",
+    "WITH",
+    "BEGIN READ ONLY",
+    "DECLARE",
+    "FETCH",
+    "ROLLBACK",
+    "SHOW",
+    "EXPLAIN",
+)
+
+
+@dataclass
+class Lab:
+    sources: Sources
+    sim: KubeSimulator
+    pg: PgLab
+    redis: RedisLab
+
+
+@pytest.fixture
+async def lab(
+    tmp_path: Path,
+    kube_sim: KubeSimulator,
+    pg_server: PgLab,
+    pg_conditions: PgConditions,
+    redis_server: RedisLab,
+    redis_conditions: RedisConditions,
+    prometheus_server: PrometheusLab,
+) -> AsyncIterator[Lab]:
+    kube = KubernetesProbe(
+        KubernetesSettings(kubeconfig=kube_sim.kubeconfig(namespace="production"), timeout=5), env={}
+    )
+    postgres = PostgresProbe(PostgresSettings(dsn=pg_server.dsn("oncall_monitor")))
+    redis_settings = load_settings(
+        env={"REDIS_URL": redis_server.url()}, cwd=tmp_path, user_config_dir=tmp_path
+    )
+    redis = RedisProbe(redis_settings.redis)
+    prometheus = PrometheusProbe(PrometheusSettings(url=prometheus_server.url))
+    sources = Sources(
+        clock=lambda: datetime.now(UTC),
+        kubernetes=kube,
+        postgres=postgres,
+        redis=redis,
+        prometheus=prometheus,
+        alert_query="up",
+        namespace="production",
+    )
+    try:
+        yield Lab(sources, kube_sim, pg_server, redis_server)
+    finally:
+        await postgres.aclose()
+        await redis.aclose()
+        await prometheus.aclose()
+        kube.close()
+
+
+async def test_every_section_of_the_seed_runbook_shows_live_evidence_and_nothing_is_written(lab: Lab) -> None:
+    report = coverage(load_runbook(SEED))
+    admin = lab.redis.admin()
+    admin.config_resetstat()  # from here, commandstats counts what the reads sent
+    lab.sim.clear_requests()
+
+    shown: dict[str, list[Reading]] = {}
+    for section in report.sections:
+        for plan in section.plans:
+            readings = await gather_all(plan.reads, lab.sources)
+            shown[f"{section.slug} {plan.step.number}"] = list(readings)
+
+    # every planned step gave a reading, each read now, and each as text the session can store
+    failed = {
+        step: [r.problem for r in readings if r.read_at is None]
+        for step, readings in shown.items()
+        if any(r.read_at is None for r in readings)
+    }
+    assert failed == {}, failed
+    assert sum(1 for readings in shown.values() if readings) == 36
+    for readings in shown.values():
+        for reading in readings:
+            assert reading_text(reading).startswith(f"{reading.source}: ")
+
+    # a few readings, checked against what the lab holds
+    pods = shown["api-down 1"][0]
+    assert pods.columns[:3] == ("NAME", "READY", "STATUS") and len(pods.rows) == 3
+    connections = shown["high-database-connections 1"][0]
+    assert connections.columns == ("count",) and int(connections.rows[0][0]) >= 5
+    memory = dict(shown["high-redis-memory 1"][0].rows)
+    assert int(memory["used_memory"]) > 0.8 * int(memory["maxmemory"])
+    assert shown["high-redis-memory 3"][0].rows == (("maxmemory-policy", "noeviction"),)
+    last_state = shown["postgresql-down 3"][0]
+    assert any("Last State" in line for line in last_state.lines)
+    codes = dict(shown["high-api-error-rate 2"][0].rows)
+    assert codes["200"] >= 40 and codes["503"] == 1  # the lab's API logs: many 200s, one 503
+
+    # nothing was written anywhere
+    requests = lab.sim.requests()
+    assert requests and {r["method"] for r in requests} == {"GET"}
+    logged = lab.pg.statements_logged("oncall")
+    assert logged and all(s.lstrip().upper().startswith(READ_ONLY_STATEMENTS) for s in logged), logged
+    stats = {name.removeprefix("cmdstat_") for name in admin.info("commandstats")}
+    admin.close()
+    allowed = {f"{name}|{sub}".lower() if sub else name.lower() for name, sub in ALLOWED}
+    assert stats - {"config|resetstat", "auth"} <= allowed, sorted(stats - allowed)
