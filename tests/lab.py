@@ -32,6 +32,39 @@ scrape_configs:
   - job_name: prometheus
     static_configs:
       - targets: ["127.0.0.1:{port}"]
+  # a port the lab holds bound but never listens on: every scrape is refused, so the target is down
+  - job_name: inmidst-api
+    static_configs:
+      - targets: ["127.0.0.1:{down_port}"]
+"""
+
+# What the kubelet exports for PVCs, as recording rules put first in the lab group: evaluated before its
+# alerts, so the series exist once the alerts fire. Usage 85.7% and inodes 20% for inmidst-postgres-data.
+KUBELET_VOLUME_RULES = """\
+      - record: kubelet_volume_stats_used_bytes
+        expr: vector(9.2e9)
+        labels: {namespace: production, persistentvolumeclaim: inmidst-postgres-data}
+      - record: kubelet_volume_stats_capacity_bytes
+        expr: vector(1.0737418240e10)
+        labels: {namespace: production, persistentvolumeclaim: inmidst-postgres-data}
+      - record: kubelet_volume_stats_inodes_used
+        expr: vector(131072)
+        labels: {namespace: production, persistentvolumeclaim: inmidst-postgres-data}
+      - record: kubelet_volume_stats_inodes
+        expr: vector(655360)
+        labels: {namespace: production, persistentvolumeclaim: inmidst-postgres-data}
+      - record: kubelet_volume_stats_used_bytes
+        expr: vector(1.0e9)
+        labels: {namespace: production, persistentvolumeclaim: inmidst-redis-data}
+      - record: kubelet_volume_stats_capacity_bytes
+        expr: vector(5.0e9)
+        labels: {namespace: production, persistentvolumeclaim: inmidst-redis-data}
+      - record: kubelet_volume_stats_used_bytes
+        expr: vector(2.0e9)
+        labels: {namespace: staging, persistentvolumeclaim: inmidst-postgres-data}
+      - record: kubelet_volume_stats_capacity_bytes
+        expr: vector(1.0737418240e10)
+        labels: {namespace: staging, persistentvolumeclaim: inmidst-postgres-data}
 """
 
 # for: 0s fires at the first evaluation; for: 1h stays pending for the whole test run.
@@ -131,6 +164,14 @@ class PrometheusLab:
     binary: Path = field(default_factory=lambda: prometheus_binary() or PROMETHEUS_BIN)
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    kubelet_volumes: bool = True  # record the KUBELET_VOLUME_RULES series
+    down_port: int = 0  # the inmidst-api target: bound by the lab, never listening, so scrapes are refused
+    _down_socket: socket.socket | None = field(default=None, init=False, repr=False)
+
+    @property
+    def down_target(self) -> str:
+        """host:port of the lab's down target (job inmidst-api)."""
+        return f"127.0.0.1:{self.down_port}"
 
     @property
     def url(self) -> str:
@@ -143,8 +184,14 @@ class PrometheusLab:
     def start(self, timeout: float = START_TIMEOUT) -> PrometheusLab:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        (self.workdir / "prometheus.yml").write_text(PROMETHEUS_CONFIG.format(port=self.port))
-        (self.workdir / "rules.yml").write_text(PROMETHEUS_RULES)
+        self._down_socket = _bound_not_listening()
+        self.down_port = self._down_socket.getsockname()[1]
+        config = PROMETHEUS_CONFIG.format(port=self.port, down_port=self.down_port)
+        (self.workdir / "prometheus.yml").write_text(config)
+        rules = PROMETHEUS_RULES
+        if self.kubelet_volumes:
+            rules = rules.replace("    rules:\n", "    rules:\n" + KUBELET_VOLUME_RULES, 1)
+        (self.workdir / "rules.yml").write_text(rules)
         args = [
             str(self.binary),
             f"--config.file={self.workdir / 'prometheus.yml'}",
@@ -165,6 +212,9 @@ class PrometheusLab:
         return self
 
     def stop(self) -> None:
+        if self._down_socket is not None:
+            self._down_socket.close()
+            self._down_socket = None
         if self.process is None:
             return
         if self.process.poll() is None:
@@ -180,6 +230,27 @@ class PrometheusLab:
         """The server's /api/v1/alerts, read directly (not through the code under test)."""
         with _opener().open(f"{self.url}/api/v1/alerts", timeout=2) as response:
             return json.load(response)["data"]["alerts"]
+
+    def targets(self) -> list[dict[str, object]]:
+        """The server's active targets, read directly (not through the code under test)."""
+        with _opener().open(f"{self.url}/api/v1/targets?state=active", timeout=2) as response:
+            return json.load(response)["data"]["activeTargets"]
+
+    def wait_for_targets(self, timeout: float = START_TIMEOUT) -> None:
+        """Until both scrape jobs have been scraped once (the down one with its error). Prometheus hands
+        its targets to the scrapers about 5s after start, so start() doesn't wait for this: tests of
+        targets do."""
+        deadline = time.monotonic() + timeout
+        health: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            try:
+                health = {str(t["scrapePool"]): str(t["health"]) for t in self.targets()}
+            except (OSError, ValueError, KeyError):
+                health = {}
+            if health.keys() >= {"prometheus", "inmidst-api"} and "unknown" not in health.values():
+                return
+            time.sleep(0.2)
+        raise LabError(f"prometheus at {self.url} did not scrape its targets within {timeout:g}s: {health}")
 
     def _wait_for_alerts(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -206,6 +277,14 @@ class PrometheusLab:
             return self.stderr_path.read_text(errors="replace")[-4000:]
         except OSError:
             return "(no stderr)"
+
+
+def _bound_not_listening() -> socket.socket:
+    """A loopback socket bound to a free port and never listening: connecting to it is refused, and no
+    other server can take the port while the lab holds it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 def _opener() -> urllib.request.OpenerDirector:

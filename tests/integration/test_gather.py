@@ -23,6 +23,7 @@ from tests.redis_lab import RedisConditions, RedisLab
 from tui.core.config import KubernetesSettings, PostgresSettings, PrometheusSettings, load_settings
 from tui.core.evidence import coverage
 from tui.core.gather import Sources, gather_all, reading_text
+from tui.core.kube_lab import POSTGRES_POD
 from tui.core.runbook import load_runbook
 
 pytestmark = pytest.mark.integration
@@ -90,6 +91,7 @@ async def test_every_section_of_the_seed_runbook_shows_live_evidence_and_nothing
     report = coverage(load_runbook(SEED))
     admin = lab.redis.admin()
     admin.config_resetstat()  # from here, commandstats counts what the reads sent
+    lab.sim.crash("production", POSTGRES_POD)  # OOMKilled: postgresql-down's `grep -A5 "Last State"` finds it
     lab.sim.clear_requests()
 
     shown: dict[str, list[Reading]] = {}
@@ -115,13 +117,17 @@ async def test_every_section_of_the_seed_runbook_shows_live_evidence_and_nothing
     assert pods.columns[:3] == ("NAME", "READY", "STATUS") and len(pods.rows) == 3
     connections = shown["high-database-connections 1"][0]
     assert connections.columns == ("count",) and int(connections.rows[0][0]) >= 5
-    memory = dict(shown["high-redis-memory 1"][0].rows)
-    assert int(memory["used_memory"]) > 0.8 * int(memory["maxmemory"])
+    memory = shown["high-redis-memory 1"][0]
+    assert [row[0] for row in memory.rows[:3]] == ["used_memory_human", "maxmemory_human", "maxmemory_policy"]
+    assert dict(memory.rows)["maxmemory_human"] == "64.00M"
+    restart = dict(shown["low-cache-hit-ratio 2"][0].rows)
+    assert set(restart) >= {"uptime_in_seconds", "rdb_last_save_time", "db0"}
     assert shown["high-redis-memory 3"][0].rows == (("maxmemory-policy", "noeviction"),)
     last_state = shown["postgresql-down 3"][0]
-    assert any("Last State" in line for line in last_state.lines)
+    assert any("Last State:" in line and "Terminated" in line for line in last_state.lines), last_state.lines
+    assert any("Reason:" in line and "OOMKilled" in line for line in last_state.lines), last_state.lines
     codes = dict(shown["high-api-error-rate 2"][0].rows)
-    assert codes["200"] >= 40 and codes["503"] == 1  # the lab's API logs: many 200s, one 503
+    assert int(codes["200"]) >= 40 and codes["503"] == "1"  # the lab's API logs: many 200s, one 503
 
     # nothing was written anywhere
     requests = lab.sim.requests()

@@ -110,8 +110,8 @@ def _redis_command(read: LiveRead) -> tuple[str, ...] | None:
         "latency": ("LATENCY", "LATEST"),
         "scan": ("SCAN",),
         "bigkeys": ("BIGKEYS",),
-        # "was the cache flushed": uptime, keys per database and the last save, all in INFO
-        "restart": ("INFO", "server"),
+        # "was the cache flushed": uptime, keys per database and the last save, from all of INFO
+        "restart": ("INFO",),
     }.get(read.read)
 
 
@@ -194,8 +194,48 @@ async def _kubernetes(read: LiveRead, sources: Sources, what: str, namespace: st
 # --- shaping -----------------------------------------------------------------------------------------------
 
 
+# INFO's fields a triage step asks about, first: the rest follow in INFO's order
+_INFO_FIRST = (
+    "used_memory_human",
+    "maxmemory_human",
+    "maxmemory_policy",
+    "mem_fragmentation_ratio",
+    "used_memory_rss_human",
+    "used_memory_peak_human",
+    "connected_clients",
+    "blocked_clients",
+    "maxclients",
+    "rejected_connections",
+    "keyspace_hits",
+    "keyspace_misses",
+    "evicted_keys",
+    "expired_keys",
+)
+# what tells a restart or a flush: a short uptime, few keys, a recent save or none since
+_RESTART_FIELDS = (
+    "uptime_in_seconds",
+    "uptime_in_days",
+    "rdb_last_save_time",
+    "rdb_changes_since_last_save",
+    "expired_keys",
+    "evicted_keys",
+)
+
+
+def _info_rows(reading: Reading, read: LiveRead) -> Reading:
+    if read.source != "redis" or read.read not in ("info", "restart") or not reading.rows:
+        return reading
+    if read.read == "restart":
+        keep = [r for r in reading.rows if r[0] in _RESTART_FIELDS or re.fullmatch(r"db\d+", r[0])]
+        return replace(reading, rows=tuple(keep), what="uptime, keys and last save (INFO)")
+    first = {name: i for i, name in enumerate(_INFO_FIRST)}
+    ordered = sorted(reading.rows, key=lambda r: first.get(r[0], len(first)))  # stable: INFO's order after
+    return replace(reading, rows=tuple(ordered))
+
+
 def _shape(reading: Reading, read: LiveRead) -> Reading:
     """The command's own `| grep` and `| head -N` applied to what was read, and the table kept small."""
+    reading = _info_rows(reading, read)
     p = read.params
     if p.filter is not None:
         lines = reading.lines or tuple("  ".join(row) for row in reading.rows)
