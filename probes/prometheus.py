@@ -304,7 +304,7 @@ class PrometheusProbe:
         now = self._clock()
         if kind in ("scalar", "string"):
             return Reading.table(
-                SOURCE, what, ("value",), [(_format_value(_sample_value(result)),)], read_at=now
+                SOURCE, what, ("value",), [(format_value(_sample_value(result)),)], read_at=now
             )
         series = _series(kind, result)
         if not series:
@@ -312,7 +312,7 @@ class PrometheusProbe:
         series.sort(key=lambda s: (_descending(s[1]), sorted(s[0].items())))
         kept = series[:limit]
         names = sorted({name for labels, _ in kept for name in labels}, key=lambda n: (n != "__name__", n))
-        rows = tuple((*(labels.get(n, "") for n in names), _format_value(value)) for labels, value in kept)
+        rows = tuple((*(labels.get(n, "") for n in names), format_value(value)) for labels, value in kept)
         return Reading(
             SOURCE, what, columns=(*names, "value"), rows=rows, read_at=now, truncated=len(series) > limit
         )
@@ -606,9 +606,8 @@ def regex_quote(text: str) -> str:
     return "".join("\\" + ch if ch in _RE2_SPECIAL else ch for ch in text)
 
 
-def _format_value(value: str) -> str:
-    """A sample value made readable ("8.5e-01" → "0.85"); NaN, ±Inf and text as given.
-    The same as tui.core.report.format_value, which probes may not import."""
+def format_value(value: str) -> str:
+    """A sample value made readable ("8.5e-01" → "0.85"); NaN, ±Inf and text as given."""
     try:
         number = float(value)
     except ValueError:

@@ -17,7 +17,7 @@ from probes.health import SourceHealth
 from probes.kubernetes import KubernetesProbe, pod_summary
 from probes.postgres import NOT_CONFIGURED as POSTGRES_NOT_CONFIGURED
 from probes.postgres import PgSnapshot, PostgresProbe
-from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe
+from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe, format_value
 from probes.redis import NOT_CONFIGURED as REDIS_NOT_CONFIGURED
 from probes.redis import RedisProbe, RedisSnapshot
 from tui.core.config import KubernetesSettings, PostgresSettings, RedisSettings, Settings
@@ -63,17 +63,6 @@ def format_age(seconds: float | None) -> str:
         return f"{hours}h{minutes}m" if minutes else f"{hours}h"
     days, hours = divmod(s // 3600, 24)
     return f"{days}d{hours}h" if hours else f"{days}d"
-
-
-def format_value(value: str) -> str:
-    """Prometheus's sample value made readable ("8.5e-01" → "0.85"); anything else as given."""
-    try:
-        number = float(value)
-    except ValueError:
-        return value
-    if math.isnan(number) or math.isinf(number):
-        return value
-    return f"{number:.4g}"
 
 
 # --- oncall check -----------------------------------------------------------------------------
