@@ -20,9 +20,9 @@ from textual.widgets import Footer, Static
 from probes.prometheus import FiringAlert
 from probes.reading import Reading
 from screens.modals import NoteScreen, PickScreen
-from tui.core.commands import Mutating, Unknown
-from tui.core.evidence import StepPlan, plans
-from tui.core.gather import gather_all, reading_text
+from tui.core.commands import LiveRead, Mutating, Unknown
+from tui.core.evidence import CausePlan, StepPlan, plan_causes, plans
+from tui.core.gather import Sources, gather, reading_text
 from tui.core.runbook import Section, SectionMatch
 from tui.core.store import IncidentSession
 from tui.core.text import clean
@@ -110,6 +110,8 @@ class ChecklistScreen(Screen[None]):
         self.selected = 0
         self.plans: list[StepPlan] = []
         self.evidence: dict[int, tuple[Reading, ...]] = {}  # step index -> its readings, as last read
+        self.cause_plans: tuple[CausePlan, ...] = ()
+        self.cause_evidence: dict[int, Reading] = {}  # cause index -> the reading that bears on it
         self._wake = asyncio.Event()
 
     @property
@@ -148,23 +150,63 @@ class ChecklistScreen(Screen[None]):
                 again = self._wake.is_set() or loop.time() - expensive_at >= EXPENSIVE_EVERY
                 if again:
                     expensive_at = loop.time()
+                causes = plan_causes(section, self.app.runbook)
+                once: dict[
+                    LiveRead, asyncio.Task[Reading]
+                ] = {}  # a read that steps and causes share runs once
                 results = await asyncio.gather(
-                    *(self._step_readings(i, plan, sources, again) for i, plan in enumerate(current))
+                    *(self._step_readings(i, plan, sources, again, once) for i, plan in enumerate(current))
+                )
+                cause_results = await asyncio.gather(
+                    *(
+                        self._cause_reading(i, c.read, sources, again, once)
+                        for i, c in enumerate(causes)
+                        if c.read is not None
+                    )
                 )
                 if self.section is section:
                     self.evidence = dict(enumerate(results))
+                    self.cause_plans = causes
+                    indexes = [i for i, c in enumerate(causes) if c.read is not None]
+                    self.cause_evidence = dict(zip(indexes, cause_results, strict=True))
                     self._redraw()
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=EVIDENCE_EVERY)
 
     async def _step_readings(
-        self, index: int, plan: StepPlan, sources: object, expensive: bool
+        self,
+        index: int,
+        plan: StepPlan,
+        sources: Sources,
+        expensive: bool,
+        once: dict[LiveRead, asyncio.Task[Reading]],
     ) -> tuple[Reading, ...]:
         kept = self.evidence.get(index)
         if not expensive and kept and any(read.read in EXPENSIVE for read in plan.reads):
             return kept
-        return await gather_all(plan.reads, sources)  # type: ignore[arg-type]
+        return tuple(await asyncio.gather(*(self._read_once(read, sources, once) for read in plan.reads)))
+
+    async def _cause_reading(
+        self,
+        index: int,
+        read: LiveRead,
+        sources: Sources,
+        expensive: bool,
+        once: dict[LiveRead, asyncio.Task[Reading]],
+    ) -> Reading:
+        kept = self.cause_evidence.get(index)
+        if not expensive and kept is not None and read.read in EXPENSIVE:
+            return kept
+        return await self._read_once(read, sources, once)
+
+    @staticmethod
+    async def _read_once(
+        read: LiveRead, sources: Sources, once: dict[LiveRead, asyncio.Task[Reading]]
+    ) -> Reading:
+        if read not in once:
+            once[read] = asyncio.ensure_future(gather(read, sources))
+        return await once[read]
 
     def action_reread(self) -> None:
         self._wake.set()
@@ -288,13 +330,39 @@ class ChecklistScreen(Screen[None]):
         causes = Text()
         if self.section:
             causes.append("Common causes\n", style="bold underline")
-            causes.append_text(causes_text(self.section))
+            causes.append_text(self._causes_text())
             causes.append("\n\nResolution\n", style="bold underline")
             causes.append(clean(self.section.resolution, single_line=False) or "no resolution written")
         self.query_one("#causes", Static).update(causes)
         cards = list(self.query(StepCard))
         if cards:
             cards[self.selected].scroll_visible(animate=False)
+
+    def _causes_text(self) -> Text:
+        """Each cause, with the evidence that bears on it where a probe can read some: never a verdict."""
+        if not self.cause_plans or self.section is None:
+            return causes_text(self.section) if self.section else Text()
+        text = Text()
+        for index, plan in enumerate(self.cause_plans):
+            text.append("• ")
+            text.append(clean(plan.cause.text))
+            for link in plan.cause.links:
+                text.append(f"  → #{clean(link)}", style="bold magenta")
+            reading = self.cause_evidence.get(index)
+            if plan.read is not None and reading is not None:
+                text.append("\n    ▸ ", style="bold green" if reading.ok else "bold yellow")
+                text.append(clean(plan.read.note), style="dim")
+                if reading.read_at is not None:
+                    text.append(f" · read {since(reading.read_at, self.app.now)} ago", style="dim")
+                if reading.problem:
+                    text.append(f"\n      ! {clean(reading.problem)}", style="yellow")
+                for line in reading_text(reading, rows=ROWS_OTHER).split("\n")[1:]:
+                    if not line.startswith("  ! "):
+                        text.append("\n    ")
+                        text.append(clean(line))
+            text.append("\n")
+        text.rstrip()
+        return text
 
     async def _on_session_changed(self, session: IncidentSession | None) -> None:
         if self.follow:

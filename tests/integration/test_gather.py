@@ -21,7 +21,7 @@ from tests.lab import PrometheusLab
 from tests.pg_lab import PgConditions, PgLab
 from tests.redis_lab import RedisConditions, RedisLab
 from tui.core.config import KubernetesSettings, PostgresSettings, PrometheusSettings, load_settings
-from tui.core.evidence import coverage
+from tui.core.evidence import coverage, plan_causes
 from tui.core.gather import Sources, gather_all, reading_text
 from tui.core.kube_lab import POSTGRES_POD
 from tui.core.runbook import load_runbook
@@ -99,6 +99,18 @@ async def test_every_section_of_the_seed_runbook_shows_live_evidence_and_nothing
         for plan in section.plans:
             readings = await gather_all(plan.reads, lab.sources)
             shown[f"{section.slug} {plan.step.number}"] = list(readings)
+    # and the common causes: the evidence bearing on each, where a probe can read some
+    runbook = load_runbook(SEED)
+    causes: dict[str, Reading] = {}
+    for section in runbook.sections:
+        for cause in plan_causes(section, runbook):
+            if cause.read is not None:
+                causes[cause.cause.text] = (await gather_all((cause.read,), lab.sources))[0]
+    assert len(causes) == 32
+    unread = {text: r.problem for text, r in causes.items() if r.read_at is None}
+    assert unread == {}, unread
+    leak = causes["Connection leak: application not returning connections to pool"]
+    assert leak.columns == ("state", "sessions", "oldest") and leak.rows[0][0] == "idle in transaction"
 
     # every planned step gave a reading, each read now, and each as text the session can store
     failed = {

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from probes.sql_guard import check_sql
 from tests.cli import REPO, oncall
-from tui.core.evidence import coverage, plan_step
+from tui.core.evidence import coverage, plan_causes, plan_step
 from tui.core.runbook import TriageStep, load_runbook
 
 SEED = REPO / "examples" / "inmidst" / "RUNBOOK.md"
@@ -69,3 +70,25 @@ def test_the_coverage_command_prints_each_section_and_the_totals(
     broken = tmp_path / "missing.md"
     failed = oncall("runbook", "coverage", str(broken), env=isolated_env)
     assert failed.returncode == 2 and "missing.md" in failed.stderr and "Traceback" not in failed.stderr
+
+
+def test_common_causes_get_the_read_that_bears_on_them() -> None:
+    runbook = load_runbook(SEED)
+    planned = {c.cause.text: c.read for section in runbook.sections for c in plan_causes(section, runbook)}
+    assert len(planned) == 47
+    assert sum(1 for read in planned.values() if read is not None) == 32
+    deployment = planned["Bad deployment: rollback with `helm rollback in-midst-my-life -n production`"]
+    assert deployment is not None and (deployment.read, deployment.params.release) == (
+        "helm-history",
+        "in-midst-my-life",
+    )
+    disk = planned["Disk full: PVC out of space"]
+    assert disk is not None and (disk.source, disk.read, disk.params.name) == (
+        "prometheus",
+        "volume-usage",
+        "inmidst-postgres",
+    )
+    assert planned["DNS resolution failure"] is None  # nothing a probe reads bears on it: no guess
+    for read in planned.values():
+        if read is not None and read.read == "sql":
+            assert check_sql(read.params.statement or "").allowed

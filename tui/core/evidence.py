@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from tui.core.commands import Classified, LiveRead, Mutating, ReadParams, Unknown, classify
-from tui.core.components import section_selectors
-from tui.core.runbook import Runbook, Section, TriageStep
+from tui.core.components import helm_releases, section_selectors
+from tui.core.runbook import CommonCause, Runbook, Section, TriageStep
 
 PlanKind = Literal["live", "derived", "copy-only", "manual"]
 
@@ -115,6 +115,144 @@ def _component_selector(section: Section | None) -> str | None:
         return None
     selectors = section_selectors(section)
     return ",".join(f"{key}={value}" for key, value in selectors[0]) if selectors else None
+
+
+# --- common causes: the evidence that bears on each (evidence, never a verdict) ---------------------------
+
+_IDLE_IN_TRANSACTION = (
+    "SELECT state, count(*) AS sessions, max(now() - xact_start) AS oldest FROM pg_stat_activity "
+    "WHERE state LIKE 'idle in transaction%' GROUP BY state"
+)
+_LOCK_WAITS = "SELECT count(*) AS waiting_on_locks FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+_SEQ_SCANS = (
+    "SELECT relname, seq_scan, idx_scan FROM pg_stat_user_tables WHERE seq_scan > coalesce(idx_scan, 0) "
+    "ORDER BY seq_scan DESC LIMIT 5"
+)
+_CONNECTIONS = (
+    "SELECT count(*) AS connections, current_setting('max_connections') AS max_connections "
+    "FROM pg_stat_activity"
+)
+_DEAD_TUPLES = (
+    "SELECT relname, n_live_tup, n_dead_tup FROM pg_stat_user_tables ORDER BY n_dead_tup DESC LIMIT 5"
+)
+
+# (pattern on the cause's words, source, read, what the read says about it, extra parameters)
+_CAUSES: tuple[tuple[re.Pattern[str], str, str, str, dict[str, Any]], ...] = (
+    (
+        re.compile(r"\bdeploy(ment)?\b", re.I),
+        "kubernetes",
+        "helm-history",
+        "the latest releases and when",
+        {},
+    ),
+    (re.compile(r"\bOOM", re.I), "kubernetes", "pods", "the component's pods: status and restarts", {}),
+    (
+        re.compile(r"connection leak|long-running transactions", re.I),
+        "postgresql",
+        "sql",
+        "sessions idle in a transaction",
+        {"statement": _IDLE_IN_TRANSACTION},
+    ),
+    (
+        re.compile(r"lock contention", re.I),
+        "postgresql",
+        "sql",
+        "sessions waiting on a lock",
+        {"statement": _LOCK_WAITS},
+    ),
+    (
+        re.compile(r"missing indexes|full table scans", re.I),
+        "postgresql",
+        "sql",
+        "tables read by sequential scans",
+        {"statement": _SEQ_SCANS},
+    ),
+    (
+        re.compile(r"connection pool|active connections|pool size", re.I),
+        "postgresql",
+        "sql",
+        "connections in use against max_connections",
+        {"statement": _CONNECTIONS},
+    ),
+    (
+        re.compile(r"large (hash|set|keys?)|>\s*10\s*KB", re.I),
+        "redis",
+        "bigkeys",
+        "the largest keys sampled",
+        {},
+    ),
+    (re.compile(r"metrics port", re.I), "kubernetes", "services", "the services and their ports", {}),
+    (re.compile(r"bloat|vacuum", re.I), "postgresql", "sql", "dead tuples", {"statement": _DEAD_TUPLES}),
+    (
+        re.compile(r"missing ttls?|not expiring|ttl too short", re.I),
+        "redis",
+        "info",
+        "keys with a TTL per database",
+        {"section": "keyspace"},
+    ),
+    (re.compile(r"redis restart|flush", re.I), "redis", "restart", "uptime, keys and the last save", {}),
+    (re.compile(r"fragmentation", re.I), "redis", "info", "memory and fragmentation", {"section": "memory"}),
+    (
+        re.compile(r"\bBGSAVE\b", re.I),
+        "redis",
+        "info",
+        "persistence: a BGSAVE running, the last fork",
+        {"section": "persistence"},
+    ),
+    (re.compile(r"disk full|out of space", re.I), "prometheus", "volume-usage", "the volumes' usage", {}),
+    (
+        re.compile(r"network polic", re.I),
+        "kubernetes",
+        "network-policies",
+        "the namespace's network policies",
+        {},
+    ),
+    (re.compile(r"\bnode (failure|status)\b", re.I), "kubernetes", "nodes", "the nodes' conditions", {}),
+    (re.compile(r"autoscal", re.I), "kubernetes", "hpas", "the autoscalers: current and max replicas", {}),
+    (
+        re.compile(r"memory\b.*\blimits?\b", re.I),
+        "kubernetes",
+        "top-pods",
+        "the pods' memory and CPU use",
+        {},
+    ),
+    (
+        re.compile(r"pod crashed|crashloop", re.I),
+        "kubernetes",
+        "pods",
+        "the component's pods: status and restarts",
+        {},
+    ),
+)
+
+
+@dataclass(frozen=True)
+class CausePlan:
+    cause: CommonCause
+    read: LiveRead | None  # None: nothing a probe reads bears on it
+
+
+def plan_causes(section: Section, runbook: Runbook | None = None) -> tuple[CausePlan, ...]:
+    """For each common cause, the read whose answer bears on it, if any."""
+    selector = _component_selector(section)
+    releases = helm_releases(runbook.sections if runbook else [section])
+    plans_: list[CausePlan] = []
+    for cause in section.causes:
+        read = None
+        for pattern, source, name, note, extra in _CAUSES:
+            if pattern.search(cause.text):
+                workload = selector.partition("=")[2] if selector else None
+                params = ReadParams(
+                    selector=selector if source == "kubernetes" else None,
+                    release=releases[0][0] if releases and name == "helm-history" else None,
+                    namespace=releases[0][1] if releases and name == "helm-history" else None,
+                    name=workload if name == "volume-usage" else None,
+                    **extra,
+                )
+                read = LiveRead(source, name, params, command="", note=note)  # type: ignore[arg-type]
+                break
+        plans_.append(CausePlan(cause, read))
+    return tuple(plans_)
 
 
 # --- coverage ----------------------------------------------------------------------------------------------
