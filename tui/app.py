@@ -395,6 +395,7 @@ class OncallApp(App[None]):
             prometheus=self.probe if self.probe.settings.url else None,
             alert_query=alert.expression if alert else None,
             namespace=getattr(self.kube, "namespace", None) if kube_on else None,
+            pods=lambda: self.pods,
         )
 
     async def add_note(

@@ -69,6 +69,7 @@ async def lab(
     )
     redis = RedisProbe(redis_settings.redis)
     prometheus = PrometheusProbe(PrometheusSettings(url=prometheus_server.url))
+    pods = (await kube.list_pods()).items  # what the app's pod cache holds
     sources = Sources(
         clock=lambda: datetime.now(UTC),
         kubernetes=kube,
@@ -77,6 +78,7 @@ async def lab(
         prometheus=prometheus,
         alert_query="up",
         namespace="production",
+        pods=lambda: pods,
     )
     try:
         yield Lab(sources, kube_sim, pg_server, redis_server)
@@ -138,6 +140,9 @@ async def test_every_section_of_the_seed_runbook_shows_live_evidence_and_nothing
     last_state = shown["postgresql-down 3"][0]
     assert any("Last State:" in line and "Terminated" in line for line in last_state.lines), last_state.lines
     assert any("Reason:" in line and "OOMKilled" in line for line in last_state.lines), last_state.lines
+    limits = shown["redis-down 3"][0]
+    assert limits.columns == ("NAME", "MEMORY", "LIMIT", "USED")
+    assert limits.rows[0][0] == "inmidst-redis-0" and limits.rows[0][3].endswith("%"), limits.rows
     codes = dict(shown["high-api-error-rate 2"][0].rows)
     assert int(codes["200"]) >= 40 and codes["503"] == "1"  # the lab's API logs: many 200s, one 503
 

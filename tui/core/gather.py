@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from probes.kube_status import parse_quantity
 from probes.reading import Reading
 from tui.core.commands import LiveRead
 
@@ -36,6 +37,7 @@ class Sources:
     prometheus: Any = None  # PrometheusProbe
     alert_query: str | None = None  # the selected alert's expression, for "count from metrics" steps
     namespace: str | None = None  # the Kubernetes namespace oncall reads when the command names none
+    pods: Callable[[], Sequence[Any]] | None = None  # the pod cache (PodRow), for limits beside usage
 
 
 async def gather(read: LiveRead, sources: Sources) -> Reading:
@@ -168,7 +170,9 @@ async def _kubernetes(read: LiveRead, sources: Sources, what: str, namespace: st
         return logs
     if read.read == "memory-vs-limits":
         method = _probe(sources, "kubernetes", "top_reading")
-        return await method(p.selector or "", namespace) if method else _missing(read, what, sources)
+        if method is None:
+            return _missing(read, what, sources)
+        return memory_against_limits(await method(p.selector or "", namespace), sources.pods)
     listing = {
         "hpas": "hpas",
         "pvcs": "pvcs",
@@ -250,6 +254,30 @@ def _shape(reading: Reading, read: LiveRead) -> Reading:
     if len(reading.rows) > TABLE_ROWS:
         reading = replace(reading, rows=reading.rows[:TABLE_ROWS], truncated=True)
     return reading
+
+
+def memory_against_limits(top: Reading, pods: Callable[[], Sequence[Any]] | None) -> Reading:
+    """`kubectl top pods` with each pod's memory limit (the sum over its containers) and the share used."""
+    if not top.rows or "MEMORY(bytes)" not in top.columns:
+        return top
+    by_name = {pod.name: pod for pod in (pods() if pods else ())}
+    name_at, memory_at = top.columns.index("NAME"), top.columns.index("MEMORY(bytes)")
+    rows = []
+    for row in top.rows:
+        pod = by_name.get(row[name_at])
+        limits = [parse_quantity(c.limits_memory) for c in pod.containers] if pod else []
+        limit = sum(x for x in limits if x) if limits and all(limits) else None
+        used = parse_quantity(row[memory_at])
+        share = f"{used / limit:.0%}" if used and limit else ""
+        limit_text = ",".join(c.limits_memory for c in pod.containers) if pod and limit else "no limit"
+        rows.append((row[name_at], row[memory_at], limit_text if pod else "?", share))
+    rows.sort(key=lambda r: -float(r[3].rstrip("%") or -1))
+    return replace(
+        top,
+        what=f"memory against limits: {top.what}",
+        columns=("NAME", "MEMORY", "LIMIT", "USED"),
+        rows=tuple(rows),
+    )
 
 
 def status_codes(logs: Reading) -> Reading:
