@@ -1160,15 +1160,15 @@ class KubernetesProbe:
     def read_pods_reading(self, selector: str | None, namespace: str | None = None) -> Reading:
         """`kubectl get pods [-l selector]`: NAME, READY, STATUS, RESTARTS, AGE as kubectl prints them."""
         namespace = namespace or self.namespace
-        what = _kubectl(namespace, "get pods", selector)
+        what = kubectl(namespace, "get pods", selector)
 
         def read() -> Reading:
             items = self._pod_items(namespace, selector)
             now = self._clock()
-            rows = [_pods_columns(pod_row(item), now) for item in items]
+            rows = [pods_columns(pod_row(item), now) for item in items]
             reading = Reading.table(SOURCE, what, POD_COLUMNS, rows, read_at=now, limit=READING_ROWS_MAX)
             if not rows:
-                return replace(reading, problem=_no_pods(namespace, selector))
+                return replace(reading, problem=no_pods(namespace, selector))
             return reading
 
         return self._reading(what, read)
@@ -1195,19 +1195,19 @@ class KubernetesProbe:
         words = f"logs -l {shlex.quote(selector)} --tail={tail}"
         if container:
             words += f" -c {shlex.quote(container)}"
-        what = _kubectl(namespace, words + (" --previous" if previous else "") + " --prefix")
+        what = kubectl(namespace, words + (" --previous" if previous else "") + " --prefix")
 
         def read() -> Reading:
             items = self._pod_items(namespace, selector)
-            chosen = [(item, _log_container(item, container)) for item in items]
+            chosen = [(item, log_container(item, container)) for item in items]
             if previous:
-                chosen = [(item, name) for item, name in chosen if _has_previous(item, name)]
+                chosen = [(item, name) for item, name in chosen if has_previous(item, name)]
             if not chosen:
-                why = _no_pods(namespace, selector)
+                why = no_pods(namespace, selector)
                 if items:
                     why = f"no pod matching -l {selector} has a previous terminated container"
                 return Reading.failed(SOURCE, what, why, read_at=self._clock())
-            kept = sorted(chosen, key=lambda c: (-_restarts(c[0]), _name(c[0])))[:LOGS_PODS_MAX]
+            kept = sorted(chosen, key=lambda c: (-restarts(c[0]), _name(c[0])))[:LOGS_PODS_MAX]
             lines: list[str] = []
             problems: list[tuple[str, str]] = []
             truncated = len(chosen) > len(kept)
@@ -1253,12 +1253,12 @@ class KubernetesProbe:
         finds here what it finds in kubectl's output.
         """
         namespace = namespace or self.namespace
-        what = _kubectl(namespace, "describe pod", selector)
+        what = kubectl(namespace, "describe pod", selector)
 
         def read() -> Reading:
             items = self._pod_items(namespace, selector)
             if not items:
-                return Reading.failed(SOURCE, what, _no_pods(namespace, selector), read_at=self._clock())
+                return Reading.failed(SOURCE, what, no_pods(namespace, selector), read_at=self._clock())
             lines: list[str] = []
             events_problem: str | None = None
             for index, item in enumerate(items[:DESCRIBE_PODS_MAX]):
@@ -1286,7 +1286,7 @@ class KubernetesProbe:
     def read_top_reading(self, selector: str, namespace: str | None = None) -> Reading:
         """`kubectl top pods -l selector`: NAME, CPU(cores), MEMORY(bytes) from metrics.k8s.io."""
         namespace = namespace or self.namespace
-        what = _kubectl(namespace, "top pods", selector)
+        what = kubectl(namespace, "top pods", selector)
 
         def read() -> Reading:
             names = {_name(item) for item in self._pod_items(namespace, selector)}
@@ -1315,9 +1315,9 @@ class KubernetesProbe:
                 raise
             now = self._clock()
             if not names:
-                return Reading.failed(SOURCE, what, _no_pods(namespace, selector), read_at=now)
+                return Reading.failed(SOURCE, what, no_pods(namespace, selector), read_at=now)
             metrics = sorted((metrics_row(i) for i in body.get("items") or []), key=lambda m: m.name)
-            rows = [_top_columns(m) for m in metrics if m.name in names]
+            rows = [top_columns(m) for m in metrics if m.name in names]
             if not rows:
                 return Reading.failed(
                     SOURCE, what, f"metrics not available yet for pods matching -l {selector}", read_at=now
@@ -1338,7 +1338,7 @@ class KubernetesProbe:
         apiVersion and kind); values of one `{}` are space-separated on one line, as kubectl prints them.
         """
         namespace = namespace or self.namespace
-        what = _kubectl(namespace, "get pods", selector) + f" -o jsonpath={shlex.quote(jsonpath)}"
+        what = kubectl(namespace, "get pods", selector) + f" -o jsonpath={shlex.quote(jsonpath)}"
 
         def read() -> Reading:
             try:
@@ -1350,7 +1350,7 @@ class KubernetesProbe:
             )
             now = self._clock()
             try:
-                text = jsonpath_render(template, _kubectl_list(body))
+                text = jsonpath_render(template, kubectl_list(body))
             except JsonPathError as exc:
                 return Reading.failed(
                     SOURCE, what, f'error executing jsonpath "{jsonpath}": {exc}', read_at=now
@@ -1740,13 +1740,13 @@ def _since(moment: datetime | None, now: datetime) -> str:
     return human_duration((now - moment).total_seconds()) if moment else "<unknown>"
 
 
-def _kubectl(namespace: str, words: str, selector: str | None = None) -> str:
+def kubectl(namespace: str, words: str, selector: str | None = None) -> str:
     """The command as a user types it: `kubectl -n production get pods -l app=inmidst-api`."""
     command = f"kubectl -n {shlex.quote(namespace)} {words}"
     return command + (f" -l {shlex.quote(selector)}" if selector else "")
 
 
-def _no_pods(namespace: str, selector: str | None) -> str:
+def no_pods(namespace: str, selector: str | None) -> str:
     if selector:
         return f"no pods match -l {selector} in namespace {namespace}"
     return f"No resources found in {namespace} namespace."
@@ -1756,26 +1756,26 @@ def _name(item: dict[str, Any]) -> str:
     return _s(_d(item.get("metadata")).get("name"))
 
 
-def _restarts(item: dict[str, Any]) -> int:
+def restarts(item: dict[str, Any]) -> int:
     statuses = _d(item.get("status")).get("containerStatuses") or []
     return sum(_i(_d(c).get("restartCount")) for c in statuses)
 
 
-def _pods_columns(row: PodRow, now: datetime) -> tuple[str, ...]:
+def pods_columns(row: PodRow, now: datetime) -> tuple[str, ...]:
     restarts = str(row.restarts)
     if row.restarts and row.last_restart_at is not None:
         restarts += f" ({_since(row.last_restart_at, now)} ago)"
     return (row.name, row.ready, row.status, restarts, _since(row.created_at, now))
 
 
-def _top_columns(metrics: PodMetrics) -> tuple[str, ...]:
+def top_columns(metrics: PodMetrics) -> tuple[str, ...]:
     """kubectl top's units: millicores rounded up, whole MiB rounded down."""
     millicores = math.ceil(round(metrics.cpu * 1000, 6))
     mebibytes = math.ceil(round(metrics.memory, 3)) // (1024 * 1024)
     return (metrics.name, f"{millicores}m", f"{mebibytes}Mi")
 
 
-def _log_container(item: dict[str, Any], wanted: str | None) -> str:
+def log_container(item: dict[str, Any], wanted: str | None) -> str:
     """The container `kubectl logs` reads: the one asked for, else the pod's default one."""
     if wanted:
         return wanted
@@ -1787,7 +1787,7 @@ def _log_container(item: dict[str, Any], wanted: str | None) -> str:
     return names[0] if names else ""
 
 
-def _has_previous(item: dict[str, Any], container: str) -> bool:
+def has_previous(item: dict[str, Any], container: str) -> bool:
     for status in _d(item.get("status")).get("containerStatuses") or []:
         status = _d(status)
         if _s(status.get("name")) == container:
@@ -1795,7 +1795,7 @@ def _has_previous(item: dict[str, Any], container: str) -> bool:
     return False
 
 
-def _kubectl_list(body: dict[str, Any]) -> dict[str, Any]:
+def kubectl_list(body: dict[str, Any]) -> dict[str, Any]:
     """A pod list as kubectl hands it to its printers: a v1 List whose items name their kind."""
     api_version = _s(body.get("apiVersion")) or "v1"
     kind = _s(body.get("kind")).removesuffix("List") or "Pod"
@@ -1999,7 +1999,15 @@ __all__ = [
     "build_client",
     "check_read_only",
     "describe_pod_lines",
+    "has_previous",
     "human_duration",
+    "kubectl",
+    "kubectl_list",
+    "log_container",
+    "no_pods",
     "pod_row",
     "pod_summary",
+    "pods_columns",
+    "restarts",
+    "top_columns",
 ]
