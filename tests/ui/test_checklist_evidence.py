@@ -65,3 +65,15 @@ async def test_r_reads_the_evidence_again(tmp_path):
         first = screen.evidence[0]
         await pilot.press("r")
         await wait_for(lambda: screen.evidence[0] is not first, what="a second read")
+
+
+async def test_the_demo_target_down_checklist_names_the_down_target_and_its_error(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 60)) as pilot:
+        screen = await _open(app, pilot, "TargetDown")
+        await wait_for(lambda: len(screen.evidence) == 4, what="the evidence of four steps")
+        text = screen_text(app)
+        assert "▸ derived · prometheus" in text
+        assert "inmidst-worker  10.4.5.3:3001  down" in text
+        assert "dial tcp 10.4.5.3:3001: connect: connection refused" in text
+        assert "▸ translated · prometheus" in text  # exec wget …/metrics: what Prometheus knows of it

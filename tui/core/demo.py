@@ -154,6 +154,60 @@ class DemoIncident:
             "data": {"groups": [{"name": "inmidst", "file": "alerts.yml", "interval": 15, "rules": rules}]},
         }
 
+    def targets_body(self) -> dict[str, object]:
+        """The scrape targets: the worker's exporter down while TargetDown fires, the rest up."""
+        now = self.clock()
+        down = any(a["labels"]["alertname"] == "TargetDown" for a in self.active())  # type: ignore[index]
+        targets = [("inmidst-api", f"10.4.2.{31 + i}:3001", "up", "") for i in range(3)] + [
+            ("inmidst-postgres", "10.4.2.17:9187", "up", ""),
+            ("inmidst-redis", "10.4.3.9:9121", "up", ""),
+            (
+                "inmidst-worker",
+                "10.4.5.3:3001",
+                "down" if down else "up",
+                'Get "http://10.4.5.3:3001/metrics": dial tcp 10.4.5.3:3001: connect: connection refused'
+                if down
+                else "",
+            ),
+        ]
+        return {
+            "status": "success",
+            "data": {
+                "activeTargets": [
+                    {
+                        "labels": {"job": job, "instance": instance},
+                        "scrapePool": job,
+                        "scrapeUrl": f"http://{instance}/metrics",
+                        "health": health,
+                        "lastError": error,
+                        "lastScrape": _rfc3339(now - timedelta(seconds=7)),
+                        "lastScrapeDuration": 0.004,
+                    }
+                    for job, instance, health, error in targets
+                ],
+                "droppedTargets": [],
+            },
+        }
+
+    def query_body(self, query: str) -> dict[str, object]:
+        """An instant query: the incident's alert expressions and the database volume; nothing else."""
+        now = self.clock().timestamp()
+        active = {a["labels"]["alertname"]: a for a in self.active()}  # type: ignore[index]
+        result: list[dict[str, object]] = []
+        if "kubelet_volume_stats" in query:
+            claim = {"namespace": "production", "persistentvolumeclaim": "data-inmidst-postgres-0"}
+            result = [
+                {"metric": {"__name__": name, **claim}, "value": [now, value]}
+                for name, value in (
+                    ("kubelet_volume_stats_used_bytes", str(41.2 * 2**30)),
+                    ("kubelet_volume_stats_capacity_bytes", str(50 * 2**30)),
+                )
+            ]
+        for alert in SCRIPT:
+            if alert.expression == query and alert.name in active:
+                result.append({"metric": alert.labels, "value": [now, active[alert.name]["value"]]})
+        return {"status": "success", "data": {"resultType": "vector", "result": result}}
+
     def handle(self, request: httpx.Request) -> httpx.Response:
         # Only the reads the real probe makes are answered; anything else is what a server would say.
         if request.method != "GET":
@@ -164,6 +218,10 @@ class DemoIncident:
             body = self.rules_body()
         elif request.url.path in ("/-/ready", "/-/healthy"):
             return httpx.Response(200, text="Prometheus Server is Ready.\n")
+        elif request.url.path == "/api/v1/targets":
+            body = self.targets_body()
+        elif request.url.path == "/api/v1/query":
+            body = self.query_body(request.url.params.get("query", ""))
         elif request.url.path == "/api/v1/status/buildinfo":
             body = {"status": "success", "data": {"version": "2.42.0+demo"}}
         else:

@@ -21,6 +21,7 @@ from tui.core.commands import LiveRead
 
 READ_TIMEOUT = 15.0  # seconds for one read, whatever the probe's own timeouts
 TABLE_ROWS = 20  # rows a reading keeps: evidence, not a dump
+CELL_MAX = 120  # characters of one cell as text (an error message is the longest)
 _STATUS = re.compile(
     r"(?:\b(?:GET|POST|PUT|PATCH|DELETE|HEAD)\s+\S+\s+|\bstatus\D{0,3}|HTTP/\d(?:\.\d)?\"?\s+)([1-5]\d\d)\b"
 )
@@ -353,7 +354,9 @@ def reading_text(reading: Reading, *, rows: int = TABLE_ROWS) -> str:
         table = [reading.columns, *reading.rows[:rows]]
         widths = [max(len(r[i]) if i < len(r) else 0 for r in table) for i in range(len(reading.columns))]
         for row in table:
-            out.append("  " + "  ".join(cell.ljust(widths[i])[:60] for i, cell in enumerate(row)).rstrip())
+            out.append(
+                "  " + "  ".join(cell.ljust(widths[i])[:CELL_MAX] for i, cell in enumerate(row)).rstrip()
+            )
     out.extend("  " + line for line in reading.lines[:rows])
     if reading.truncated:
         out.append("  …")
