@@ -1161,17 +1161,12 @@ class KubernetesProbe:
         """`kubectl get pods [-l selector]`: NAME, READY, STATUS, RESTARTS, AGE as kubectl prints them."""
         namespace = namespace or self.namespace
         what = kubectl(namespace, "get pods", selector)
-
-        def read() -> Reading:
-            items = self._pod_items(namespace, selector)
-            now = self._clock()
-            rows = [pods_columns(pod_row(item), now) for item in items]
-            reading = Reading.table(SOURCE, what, POD_COLUMNS, rows, read_at=now, limit=READING_ROWS_MAX)
-            if not rows:
-                return replace(reading, problem=no_pods(namespace, selector))
-            return reading
-
-        return self._reading(what, read)
+        return self._reading(
+            what,
+            lambda: pods_reading_from(
+                what, namespace, selector, self._pod_items(namespace, selector), self._clock
+            ),
+        )
 
     async def pods_reading(self, selector: str | None, namespace: str | None = None) -> Reading:
         return await asyncio.to_thread(self.read_pods_reading, selector, namespace)
@@ -1191,47 +1186,20 @@ class KubernetesProbe:
         terminated instance are read. When more pods match, those that restarted most are read.
         """
         namespace = namespace or self.namespace
-        tail = tail if tail > 0 else LOG_TAIL_MAX  # kubectl's --tail=-1: all lines, here bounded
-        words = f"logs -l {shlex.quote(selector)} --tail={tail}"
-        if container:
-            words += f" -c {shlex.quote(container)}"
-        what = kubectl(namespace, words + (" --previous" if previous else "") + " --prefix")
+        what, tail = logs_command(namespace, selector, tail, container, previous)
 
         def read() -> Reading:
             items = self._pod_items(namespace, selector)
-            chosen = [(item, log_container(item, container)) for item in items]
-            if previous:
-                chosen = [(item, name) for item, name in chosen if has_previous(item, name)]
-            if not chosen:
-                why = no_pods(namespace, selector)
-                if items:
-                    why = f"no pod matching -l {selector} has a previous terminated container"
-                return Reading.failed(SOURCE, what, why, read_at=self._clock())
-            kept = sorted(chosen, key=lambda c: (-restarts(c[0]), _name(c[0])))[:LOGS_PODS_MAX]
-            lines: list[str] = []
-            problems: list[tuple[str, str]] = []
-            truncated = len(chosen) > len(kept)
-            for item, name in sorted(kept, key=lambda c: _name(c[0])):
-                pod = _name(item)
-                logs = self.read_logs(namespace, pod, name or None, tail, previous)
-                if logs.fetched_at is None:
-                    problems.append((pod, logs.health.last_error or "cannot read logs"))
-                    continue
-                truncated = truncated or logs.truncated
-                lines.extend(f"[pod/{pod}/{name}] {line}" for line in logs.lines)
-            now = self._clock()
-            if len(problems) == len(kept):
-                messages = {message for _, message in problems}
-                if len(messages) == 1:
-                    return Reading.failed(SOURCE, what, messages.pop())
-                return Reading.failed(SOURCE, what, "; ".join(f"{pod}: {m}" for pod, m in problems))
-            reading = Reading.text(SOURCE, what, lines, read_at=now)
-            problem = None
-            if problems:
-                problem = f"logs of {len(problems)} of {len(kept)} pods not read: " + "; ".join(
-                    f"{pod}: {m}" for pod, m in problems
-                )
-            return replace(reading, truncated=truncated, problem=problem)
+            return logs_reading_from(
+                what,
+                namespace,
+                selector,
+                items,
+                container,
+                previous,
+                lambda pod, name: self.read_logs(namespace, pod, name, tail, previous),
+                self._clock,
+            )
 
         return self._reading(what, read)
 
@@ -1255,28 +1223,15 @@ class KubernetesProbe:
         namespace = namespace or self.namespace
         what = kubectl(namespace, "describe pod", selector)
 
+        def pod_events(item: dict[str, Any]) -> list[dict[str, Any]] | str:
+            try:
+                return self._pod_events(namespace, item)
+            except Exception as exc:  # the pod is still worth showing without its events
+                return str(explain(exc, self.target, self.settings.timeout))
+
         def read() -> Reading:
             items = self._pod_items(namespace, selector)
-            if not items:
-                return Reading.failed(SOURCE, what, no_pods(namespace, selector), read_at=self._clock())
-            lines: list[str] = []
-            events_problem: str | None = None
-            for index, item in enumerate(items[:DESCRIBE_PODS_MAX]):
-                events: list[dict[str, Any]] | None = None
-                if events_problem is None:
-                    try:
-                        events = self._pod_events(namespace, item)
-                    except Exception as exc:  # the pod is still worth showing without its events
-                        events_problem = str(explain(exc, self.target, self.settings.timeout))
-                if index:
-                    lines += ["", ""]  # kubectl separates described objects so
-                lines += describe_pod_lines(item, events, self._clock())
-            reading = Reading.text(SOURCE, what, lines, read_at=self._clock())
-            return replace(
-                reading,
-                truncated=len(items) > DESCRIBE_PODS_MAX,
-                problem=f"events not read: {events_problem}" if events_problem else None,
-            )
+            return describe_reading_from(what, namespace, selector, items, pod_events, self._clock)
 
         return self._reading(what, read)
 
@@ -1289,7 +1244,7 @@ class KubernetesProbe:
         what = kubectl(namespace, "top pods", selector)
 
         def read() -> Reading:
-            names = {_name(item) for item in self._pod_items(namespace, selector)}
+            items = self._pod_items(namespace, selector)
             try:
                 body = self._json(
                     k8s.CustomObjectsApi(self._client()).list_namespaced_custom_object,
@@ -1313,16 +1268,8 @@ class KubernetesProbe:
                         f"metrics API not answering: {server_message(exc)}", "down", 503
                     ) from None
                 raise
-            now = self._clock()
-            if not names:
-                return Reading.failed(SOURCE, what, no_pods(namespace, selector), read_at=now)
-            metrics = sorted((metrics_row(i) for i in body.get("items") or []), key=lambda m: m.name)
-            rows = [top_columns(m) for m in metrics if m.name in names]
-            if not rows:
-                return Reading.failed(
-                    SOURCE, what, f"metrics not available yet for pods matching -l {selector}", read_at=now
-                )
-            return Reading.table(SOURCE, what, TOP_COLUMNS, rows, read_at=now, limit=READING_ROWS_MAX)
+            metrics = [metrics_row(item) for item in body.get("items") or []]
+            return top_reading_from(what, namespace, selector, items, metrics, self._clock)
 
         return self._reading(what, read)
 
@@ -1338,31 +1285,14 @@ class KubernetesProbe:
         apiVersion and kind); values of one `{}` are space-separated on one line, as kubectl prints them.
         """
         namespace = namespace or self.namespace
-        what = kubectl(namespace, "get pods", selector) + f" -o jsonpath={shlex.quote(jsonpath)}"
+        what = jsonpath_command(namespace, selector, jsonpath)
 
-        def read() -> Reading:
-            try:
-                template = jsonpath_parse(jsonpath)
-            except JsonPathError as exc:
-                return Reading.failed(SOURCE, what, str(exc))
-            body = self._json(
+        def pod_list() -> dict[str, Any]:
+            return self._json(
                 k8s.CoreV1Api(self._client()).list_namespaced_pod, "pods", namespace, label_selector=selector
             )
-            now = self._clock()
-            try:
-                text = jsonpath_render(template, kubectl_list(body))
-            except JsonPathError as exc:
-                return Reading.failed(
-                    SOURCE, what, f'error executing jsonpath "{jsonpath}": {exc}', read_at=now
-                )
-            lines = text.split("\n")
-            if lines and lines[-1] == "":
-                lines.pop()
-            lines = [line.expandtabs(8) for line in lines]
-            reading = Reading.text(SOURCE, what, lines[:READING_LINES_MAX], read_at=now)
-            return replace(reading, truncated=len(lines) > READING_LINES_MAX)
 
-        return self._reading(what, read)
+        return self._reading(what, lambda: jsonpath_reading_from(what, jsonpath, pod_list, self._clock))
 
     async def jsonpath_reading(
         self, selector: str | None, jsonpath: str, namespace: str | None = None
@@ -1959,6 +1889,183 @@ def describe_pod_lines(pod: dict[str, Any], events: list[dict[str, Any]] | None,
     )
     # kubectl flushes its tab writer before the events table, so the two are aligned apart
     return _tabwriter(lines) + _describe_events(events, now)
+
+
+# live triage: each reading's steps, over pods read from the API server or held by the demo cluster
+
+# the pods a selector matches, sorted by name; or why none could be read
+PodItems = list[dict[str, Any]] | str
+
+
+def logs_command(
+    namespace: str, selector: str, tail: int, container: str | None, previous: bool
+) -> tuple[str, int]:
+    """`kubectl logs -l selector --tail=N --prefix` as typed, and the tail it reads."""
+    tail = tail if tail > 0 else LOG_TAIL_MAX  # kubectl's --tail=-1: all lines, here bounded
+    words = f"logs -l {shlex.quote(selector)} --tail={tail}"
+    if container:
+        words += f" -c {shlex.quote(container)}"
+    return kubectl(namespace, words + (" --previous" if previous else "") + " --prefix"), tail
+
+
+def jsonpath_command(namespace: str, selector: str | None, jsonpath: str) -> str:
+    return kubectl(namespace, "get pods", selector) + f" -o jsonpath={shlex.quote(jsonpath)}"
+
+
+def pods_reading_from(
+    what: str, namespace: str, selector: str | None, items: PodItems, clock: Callable[[], datetime]
+) -> Reading:
+    """`kubectl get pods [-l selector]` of these pods: NAME, READY, STATUS, RESTARTS, AGE."""
+    if isinstance(items, str):
+        return Reading.failed(SOURCE, what, items)
+    now = clock()
+    rows = [pods_columns(pod_row(item), now) for item in items]
+    reading = Reading.table(SOURCE, what, POD_COLUMNS, rows, read_at=now, limit=READING_ROWS_MAX)
+    return replace(reading, problem=no_pods(namespace, selector)) if not rows else reading
+
+
+def logs_reading_from(
+    what: str,
+    namespace: str,
+    selector: str,
+    items: PodItems,
+    container: str | None,
+    previous: bool,
+    read_logs: Callable[[str, str | None], LogTail],
+    clock: Callable[[], datetime],
+) -> Reading:
+    """`kubectl logs -l selector --prefix` of these pods, each one's tail from `read_logs(pod, container)`.
+
+    At most LOGS_PODS_MAX pods, those that restarted most; with `previous`, only pods whose container has
+    a terminated instance.
+    """
+    if isinstance(items, str):
+        return Reading.failed(SOURCE, what, items)
+    chosen = [(item, log_container(item, container)) for item in items]
+    if previous:
+        chosen = [(item, name) for item, name in chosen if has_previous(item, name)]
+    if not chosen:
+        why = no_pods(namespace, selector)
+        if items:
+            why = f"no pod matching -l {selector} has a previous terminated container"
+        return Reading.failed(SOURCE, what, why, read_at=clock())
+    kept = sorted(chosen, key=lambda c: (-restarts(c[0]), _name(c[0])))[:LOGS_PODS_MAX]
+    lines: list[str] = []
+    problems: list[tuple[str, str]] = []
+    truncated = len(chosen) > len(kept)
+    for item, name in sorted(kept, key=lambda c: _name(c[0])):
+        pod = _name(item)
+        logs = read_logs(pod, name or None)
+        if logs.fetched_at is None:
+            problems.append((pod, logs.health.last_error or "cannot read logs"))
+            continue
+        truncated = truncated or logs.truncated
+        lines.extend(f"[pod/{pod}/{name}] {line}" for line in logs.lines)
+    now = clock()
+    if len(problems) == len(kept):
+        messages = {message for _, message in problems}
+        if len(messages) == 1:
+            return Reading.failed(SOURCE, what, messages.pop())
+        return Reading.failed(SOURCE, what, "; ".join(f"{pod}: {m}" for pod, m in problems))
+    reading = Reading.text(SOURCE, what, lines, read_at=now)
+    problem = None
+    if problems:
+        problem = f"logs of {len(problems)} of {len(kept)} pods not read: " + "; ".join(
+            f"{pod}: {m}" for pod, m in problems
+        )
+    return replace(reading, truncated=truncated, problem=problem)
+
+
+def describe_reading_from(
+    what: str,
+    namespace: str,
+    selector: str,
+    items: PodItems,
+    pod_events: Callable[[dict[str, Any]], list[dict[str, Any]] | str],
+    clock: Callable[[], datetime],
+) -> Reading:
+    """`kubectl describe pod -l selector` of these pods (at most DESCRIBE_PODS_MAX), with their events.
+
+    `pod_events(pod)` gives a pod's events, or why they could not be read: the pods are still described,
+    and no more events are asked for.
+    """
+    if isinstance(items, str):
+        return Reading.failed(SOURCE, what, items)
+    if not items:
+        return Reading.failed(SOURCE, what, no_pods(namespace, selector), read_at=clock())
+    lines: list[str] = []
+    events_problem: str | None = None
+    for index, item in enumerate(items[:DESCRIBE_PODS_MAX]):
+        events: list[dict[str, Any]] | None = None
+        if events_problem is None:
+            found = pod_events(item)
+            if isinstance(found, str):
+                events_problem = found
+            else:
+                events = found
+        if index:
+            lines += ["", ""]  # kubectl separates described objects so
+        lines += describe_pod_lines(item, events, clock())
+    reading = Reading.text(SOURCE, what, lines, read_at=clock())
+    return replace(
+        reading,
+        truncated=len(items) > DESCRIBE_PODS_MAX,
+        problem=f"events not read: {events_problem}" if events_problem else None,
+    )
+
+
+def top_reading_from(
+    what: str,
+    namespace: str,
+    selector: str,
+    items: PodItems,
+    metrics: list[PodMetrics],
+    clock: Callable[[], datetime],
+) -> Reading:
+    """`kubectl top pods -l selector`: NAME, CPU(cores), MEMORY(bytes) of these pods from their metrics."""
+    if isinstance(items, str):
+        return Reading.failed(SOURCE, what, items)
+    now = clock()
+    if not items:
+        return Reading.failed(SOURCE, what, no_pods(namespace, selector), read_at=now)
+    names = {_name(item) for item in items}
+    rows = [top_columns(m) for m in sorted(metrics, key=lambda m: m.name) if m.name in names]
+    if not rows:
+        return Reading.failed(
+            SOURCE, what, f"metrics not available yet for pods matching -l {selector}", read_at=now
+        )
+    return Reading.table(SOURCE, what, TOP_COLUMNS, rows, read_at=now, limit=READING_ROWS_MAX)
+
+
+def jsonpath_reading_from(
+    what: str,
+    jsonpath: str,
+    pod_list: Callable[[], dict[str, Any] | str],
+    clock: Callable[[], datetime],
+) -> Reading:
+    """`kubectl get pods -o jsonpath=TEMPLATE` over `pod_list()` (a PodList, or why it can't be read).
+
+    The template is parsed before the pods are read; values of one `{}` are space-separated on one line,
+    as kubectl prints them, and tabs are expanded.
+    """
+    try:
+        template = jsonpath_parse(jsonpath)
+    except JsonPathError as exc:
+        return Reading.failed(SOURCE, what, str(exc))
+    body = pod_list()
+    if isinstance(body, str):
+        return Reading.failed(SOURCE, what, body)
+    now = clock()
+    try:
+        text = jsonpath_render(template, kubectl_list(body))
+    except JsonPathError as exc:
+        return Reading.failed(SOURCE, what, f'error executing jsonpath "{jsonpath}": {exc}', read_at=now)
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    lines = [line.expandtabs(8) for line in lines]
+    reading = Reading.text(SOURCE, what, lines[:READING_LINES_MAX], read_at=now)
+    return replace(reading, truncated=len(lines) > READING_LINES_MAX)
 
 
 def pod_summary(rows: tuple[PodRow, ...] | list[PodRow]) -> dict[str, Any]:

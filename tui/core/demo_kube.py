@@ -10,41 +10,28 @@ from __future__ import annotations
 import copy
 import shlex
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from probes.health import SourceHealth
 from probes.helm import HelmRevision, history_from_secrets
-from probes.jsonpath import JsonPathError
-from probes.jsonpath import parse as jsonpath_parse
-from probes.jsonpath import render as jsonpath_render
 from probes.kube_status import pod_row
 from probes.kubernetes import (
-    DESCRIBE_PODS_MAX,
-    LOG_TAIL_MAX,
-    LOGS_PODS_MAX,
-    POD_COLUMNS,
-    READING_LINES_MAX,
-    READING_ROWS_MAX,
-    SOURCE,
-    TOP_COLUMNS,
     KubeEvent,
     LogTail,
     PodCache,
     PodMetrics,
     ResourceSnapshot,
-    describe_pod_lines,
+    describe_reading_from,
     event_order,
     event_row,
-    has_previous,
+    jsonpath_command,
+    jsonpath_reading_from,
     kubectl,
-    kubectl_list,
-    log_container,
+    logs_command,
+    logs_reading_from,
     metrics_row,
-    no_pods,
-    pods_columns,
-    restarts,
-    top_columns,
+    pods_reading_from,
+    top_reading_from,
 )
 from probes.reading import Reading
 from tui.core.components import Selector, command_selectors, matches
@@ -151,6 +138,11 @@ class DemoKubernetes:
         tail: int = 200,
         previous: bool = False,
     ) -> LogTail:
+        return self._read_logs(namespace, pod, container, tail, previous)
+
+    def _read_logs(
+        self, namespace: str | None, pod: str, container: str | None, tail: int, previous: bool
+    ) -> LogTail:
         lines = self._logs.get((namespace or NAMESPACE, pod, container or "", previous))
         now = self.clock()
         if lines is None:
@@ -175,19 +167,13 @@ class DemoKubernetes:
             now,
         )
 
-    # live triage: the probe's readings, answered from the objects above in the probe's own layout
+    # live triage: the probe's readings, answered from the objects above by the probe's own steps
 
     async def pods_reading(self, selector: str | None, namespace: str | None = None) -> Reading:
         """`kubectl get pods [-l selector]`, as KubernetesProbe.read_pods_reading prints it."""
         namespace = namespace or NAMESPACE
         what = kubectl(namespace, "get pods", selector)
-        items = self._pod_items(namespace, selector)
-        if isinstance(items, str):
-            return Reading.failed(SOURCE, what, items)
-        now = self.clock()
-        rows = [pods_columns(pod_row(item), now) for item in items]
-        reading = Reading.table(SOURCE, what, POD_COLUMNS, rows, read_at=now, limit=READING_ROWS_MAX)
-        return replace(reading, problem=no_pods(namespace, selector)) if not rows else reading
+        return pods_reading_from(what, namespace, selector, self._pod_items(namespace, selector), self.clock)
 
     async def logs_reading(
         self,
@@ -199,111 +185,49 @@ class DemoKubernetes:
     ) -> Reading:
         """`kubectl logs -l selector --tail=N --prefix`, as KubernetesProbe.read_logs_reading picks pods."""
         namespace = namespace or NAMESPACE
-        tail = tail if tail > 0 else LOG_TAIL_MAX
-        words = f"logs -l {shlex.quote(selector)} --tail={tail}"
-        if container:
-            words += f" -c {shlex.quote(container)}"
-        what = kubectl(namespace, words + (" --previous" if previous else "") + " --prefix")
-        items = self._pod_items(namespace, selector)
-        if isinstance(items, str):
-            return Reading.failed(SOURCE, what, items)
-        chosen = [(item, log_container(item, container)) for item in items]
-        if previous:
-            chosen = [(item, name) for item, name in chosen if has_previous(item, name)]
-        if not chosen:
-            why = no_pods(namespace, selector)
-            if items:
-                why = f"no pod matching -l {selector} has a previous terminated container"
-            return Reading.failed(SOURCE, what, why, read_at=self.clock())
-        kept = sorted(chosen, key=lambda c: (-restarts(c[0]), _name(c[0])))[:LOGS_PODS_MAX]
-        lines: list[str] = []
-        problems: list[tuple[str, str]] = []
-        truncated = len(chosen) > len(kept)
-        for item, name in sorted(kept, key=lambda c: _name(c[0])):
-            pod = _name(item)
-            logs = await self.logs(namespace, pod, name or None, tail, previous)
-            if logs.fetched_at is None:
-                problems.append((pod, logs.health.last_error or "cannot read logs"))
-                continue
-            truncated = truncated or logs.truncated
-            lines.extend(f"[pod/{pod}/{name}] {line}" for line in logs.lines)
-        if len(problems) == len(kept):
-            messages = {message for _, message in problems}
-            if len(messages) == 1:
-                return Reading.failed(SOURCE, what, messages.pop())
-            return Reading.failed(SOURCE, what, "; ".join(f"{pod}: {m}" for pod, m in problems))
-        problem = None
-        if problems:
-            problem = f"logs of {len(problems)} of {len(kept)} pods not read: " + "; ".join(
-                f"{pod}: {m}" for pod, m in problems
-            )
-        reading = Reading.text(SOURCE, what, lines, read_at=self.clock())
-        return replace(reading, truncated=truncated, problem=problem)
+        what, tail = logs_command(namespace, selector, tail, container, previous)
+        return logs_reading_from(
+            what,
+            namespace,
+            selector,
+            self._pod_items(namespace, selector),
+            container,
+            previous,
+            lambda pod, name: self._read_logs(namespace, pod, name, tail, previous),
+            self.clock,
+        )
 
     async def describe_reading(self, selector: str, namespace: str | None = None) -> Reading:
         """`kubectl describe pod -l selector` through the probe's describe_pod_lines, events included."""
         namespace = namespace or NAMESPACE
         what = kubectl(namespace, "describe pod", selector)
         items = self._pod_items(namespace, selector)
-        if isinstance(items, str):
-            return Reading.failed(SOURCE, what, items)
-        now = self.clock()
-        if not items:
-            return Reading.failed(SOURCE, what, no_pods(namespace, selector), read_at=now)
-        lines: list[str] = []
-        for index, item in enumerate(items[:DESCRIBE_PODS_MAX]):
-            if index:
-                lines += ["", ""]  # kubectl separates described objects so
-            lines += describe_pod_lines(item, self._pod_events(namespace, item), now)
-        reading = Reading.text(SOURCE, what, lines, read_at=now)
-        return replace(reading, truncated=len(items) > DESCRIBE_PODS_MAX)
+        return describe_reading_from(
+            what, namespace, selector, items, lambda pod: self._pod_events(namespace, pod), self.clock
+        )
 
     async def top_reading(self, selector: str, namespace: str | None = None) -> Reading:
         """`kubectl top pods -l selector` from the lab's PodMetrics, in kubectl top's units."""
         namespace = namespace or NAMESPACE
         what = kubectl(namespace, "top pods", selector)
         items = self._pod_items(namespace, selector)
-        if isinstance(items, str):
-            return Reading.failed(SOURCE, what, items)
-        now = self.clock()
-        if not items:
-            return Reading.failed(SOURCE, what, no_pods(namespace, selector), read_at=now)
-        names = {_name(item) for item in items}
-        metrics = sorted(
-            (metrics_row(m) for m in self._metrics if _namespace(m) == namespace), key=lambda m: m.name
-        )
-        rows = [top_columns(m) for m in metrics if m.name in names]
-        if not rows:
-            return Reading.failed(
-                SOURCE, what, f"metrics not available yet for pods matching -l {selector}", read_at=now
-            )
-        return Reading.table(SOURCE, what, TOP_COLUMNS, rows, read_at=now, limit=READING_ROWS_MAX)
+        metrics = [metrics_row(m) for m in self._metrics if _namespace(m) == namespace]
+        return top_reading_from(what, namespace, selector, items, metrics, self.clock)
 
     async def jsonpath_reading(
         self, selector: str | None, jsonpath: str, namespace: str | None = None
     ) -> Reading:
         """`kubectl get pods [-l selector] -o jsonpath=TEMPLATE` over the pods as kubectl prints them."""
         namespace = namespace or NAMESPACE
-        what = kubectl(namespace, "get pods", selector) + f" -o jsonpath={shlex.quote(jsonpath)}"
-        try:
-            template = jsonpath_parse(jsonpath)
-        except JsonPathError as exc:
-            return Reading.failed(SOURCE, what, str(exc))
-        items = self._pod_items(namespace, selector)
-        if isinstance(items, str):
-            return Reading.failed(SOURCE, what, items)
-        now = self.clock()
-        body = {"apiVersion": "v1", "kind": "PodList", "items": copy.deepcopy(items)}
-        try:
-            text = jsonpath_render(template, kubectl_list(body))
-        except JsonPathError as exc:
-            return Reading.failed(SOURCE, what, f'error executing jsonpath "{jsonpath}": {exc}', read_at=now)
-        lines = text.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
-        lines = [line.expandtabs(8) for line in lines]
-        reading = Reading.text(SOURCE, what, lines[:READING_LINES_MAX], read_at=now)
-        return replace(reading, truncated=len(lines) > READING_LINES_MAX)
+
+        def pod_list() -> Obj | str:
+            items = self._pod_items(namespace, selector)
+            if isinstance(items, str):
+                return items
+            return {"apiVersion": "v1", "kind": "PodList", "items": copy.deepcopy(items)}
+
+        what = jsonpath_command(namespace, selector, jsonpath)
+        return jsonpath_reading_from(what, jsonpath, pod_list, self.clock)
 
     def _pod_items(self, namespace: str, selector: str | None) -> list[Obj] | str:
         """The pods of a namespace the selector matches, sorted by name, as of now; or why it can't match."""
