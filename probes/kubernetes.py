@@ -1039,7 +1039,7 @@ class KubernetesProbe:
     def read_nodes(self) -> ResourceSnapshot[NodeRow]:
         def read() -> tuple[NodeRow, ...]:
             body = self._json(k8s.CoreV1Api(self._client()).list_node, "nodes")
-            return tuple(sorted((_node(item) for item in body.get("items") or []), key=lambda n: n.name))
+            return tuple(sorted((node_row(item) for item in body.get("items") or []), key=lambda n: n.name))
 
         return self._read("nodes", read)
 
@@ -1053,7 +1053,7 @@ class KubernetesProbe:
                 "horizontalpodautoscalers",
                 namespace or self.namespace,
             )
-            return tuple(sorted((_hpa(i) for i in body.get("items") or []), key=lambda h: h.name))
+            return tuple(sorted((hpa_row(i) for i in body.get("items") or []), key=lambda h: h.name))
 
         return self._read("hpas", read)
 
@@ -1070,7 +1070,7 @@ class KubernetesProbe:
                 namespace or self.namespace,
                 label_selector=label_selector,
             )
-            return tuple(sorted((_pvc(i) for i in body.get("items") or []), key=lambda p: p.name))
+            return tuple(sorted((pvc_row(i) for i in body.get("items") or []), key=lambda p: p.name))
 
         return self._read("pvcs", read)
 
@@ -1084,7 +1084,7 @@ class KubernetesProbe:
             body = self._json(
                 k8s.CoreV1Api(self._client()).list_namespaced_service, "services", namespace or self.namespace
             )
-            return tuple(sorted((_service(i) for i in body.get("items") or []), key=lambda s: s.name))
+            return tuple(sorted((service_row(i) for i in body.get("items") or []), key=lambda s: s.name))
 
         return self._read("services", read)
 
@@ -1098,7 +1098,9 @@ class KubernetesProbe:
                 "networkpolicies",
                 namespace or self.namespace,
             )
-            return tuple(sorted((_netpol(i) for i in body.get("items") or []), key=lambda p: p.name))
+            return tuple(
+                sorted((network_policy_row(i) for i in body.get("items") or []), key=lambda p: p.name)
+            )
 
         return self._read("network policies", read)
 
@@ -1475,7 +1477,7 @@ def _log_problem(message: str, pod: str, previous: bool) -> tuple[str, tuple[str
     return f"cannot read logs: {message}", ()
 
 
-def _node(item: dict[str, Any]) -> NodeRow:
+def node_row(item: dict[str, Any]) -> NodeRow:
     metadata = _d(item.get("metadata"))
     status = _d(item.get("status"))
     conditions = {_s(_d(c).get("type")): _d(c) for c in status.get("conditions") or []}
@@ -1527,7 +1529,7 @@ def _camel(kind: str) -> str:
     return kind[:1].lower() + kind[1:] if kind else ""
 
 
-def _hpa(item: dict[str, Any]) -> HpaRow:
+def hpa_row(item: dict[str, Any]) -> HpaRow:
     metadata = _d(item.get("metadata"))
     spec = _d(item.get("spec"))
     status = _d(item.get("status"))
@@ -1552,7 +1554,7 @@ def _hpa(item: dict[str, Any]) -> HpaRow:
     )
 
 
-def _pvc(item: dict[str, Any]) -> PvcRow:
+def pvc_row(item: dict[str, Any]) -> PvcRow:
     metadata = _d(item.get("metadata"))
     spec = _d(item.get("spec"))
     status = _d(item.get("status"))
@@ -1571,7 +1573,7 @@ def _pvc(item: dict[str, Any]) -> PvcRow:
     )
 
 
-def _service(item: dict[str, Any]) -> ServiceRow:
+def service_row(item: dict[str, Any]) -> ServiceRow:
     metadata = _d(item.get("metadata"))
     spec = _d(item.get("spec"))
     ports = ",".join(
@@ -1603,7 +1605,7 @@ def _selector_text(selector: dict[str, Any]) -> str:
     return ",".join(parts) or "<all pods>"
 
 
-def _netpol(item: dict[str, Any]) -> NetworkPolicyRow:
+def network_policy_row(item: dict[str, Any]) -> NetworkPolicyRow:
     metadata = _d(item.get("metadata"))
     spec = _d(item.get("spec"))
     return NetworkPolicyRow(
@@ -2107,14 +2109,19 @@ __all__ = [
     "check_read_only",
     "describe_pod_lines",
     "has_previous",
+    "hpa_row",
     "human_duration",
     "kubectl",
     "kubectl_list",
     "log_container",
+    "network_policy_row",
     "no_pods",
+    "node_row",
     "pod_row",
     "pod_summary",
     "pods_columns",
+    "pvc_row",
     "restarts",
+    "service_row",
     "top_columns",
 ]

@@ -140,6 +140,8 @@ async def test_every_section_of_the_seed_runbook_shows_live_evidence_and_nothing
     last_state = shown["postgresql-down 3"][0]
     assert any("Last State:" in line and "Terminated" in line for line in last_state.lines), last_state.lines
     assert any("Reason:" in line and "OOMKilled" in line for line in last_state.lines), last_state.lines
+    pvcs = shown["postgresql-down 1"][0]
+    assert [row[pvcs.columns.index("name")] for row in pvcs.rows] == ["data-inmidst-postgres-0"], pvcs
     limits = shown["redis-down 3"][0]
     assert limits.columns == ("NAME", "MEMORY", "LIMIT", "USED")
     assert limits.rows[0][0] == "inmidst-redis-0" and limits.rows[0][3].endswith("%"), limits.rows

@@ -11,6 +11,7 @@ import copy
 import shlex
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from probes.health import SourceHealth
 from probes.helm import HelmRevision, history_from_secrets
@@ -24,13 +25,18 @@ from probes.kubernetes import (
     describe_reading_from,
     event_order,
     event_row,
+    hpa_row,
     jsonpath_command,
     jsonpath_reading_from,
     kubectl,
     logs_command,
     logs_reading_from,
     metrics_row,
+    network_policy_row,
+    node_row,
     pods_reading_from,
+    pvc_row,
+    service_row,
     top_reading_from,
 )
 from probes.reading import Reading
@@ -54,6 +60,7 @@ class DemoKubernetes:
         self.anchor = anchor
         self.clock = clock
         objects = lab_cluster(now=clock())
+        self._objects = objects
         self._pods = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Pod"}
         self._events = [o for o in objects if o["kind"] == "Event"]
         self._secrets = [o for o in objects if o["kind"] == "Secret"]
@@ -120,6 +127,40 @@ class DemoKubernetes:
         rows = [event_row(e) for e in self._events]
         rows = sorted((r for r in rows if name is None or r.involved_name == name), key=event_order)
         return self._snapshot("events", tuple(rows[:limit]))  # type: ignore[return-value]
+
+    def _kind(self, kind: str) -> list[Obj]:
+        return [o for o in self._objects if o["kind"] == kind]
+
+    async def nodes(self) -> ResourceSnapshot[Any]:
+        return self._snapshot(
+            "nodes", tuple(sorted((node_row(o) for o in self._kind("Node")), key=lambda n: n.name))
+        )
+
+    async def hpas(self, namespace: str | None = None) -> ResourceSnapshot[Any]:
+        rows = sorted((hpa_row(o) for o in self._kind("HorizontalPodAutoscaler")), key=lambda h: h.name)
+        return self._snapshot("hpas", tuple(rows))
+
+    async def pvcs(
+        self, label_selector: str | None = None, namespace: str | None = None
+    ) -> ResourceSnapshot[Any]:
+        wanted = dict(t.split("=", 1) for t in (label_selector or "").split(",") if "=" in t)
+        rows = sorted(
+            (
+                pvc_row(o)
+                for o in self._kind("PersistentVolumeClaim")
+                if all(o["metadata"].get("labels", {}).get(k) == v for k, v in wanted.items())
+            ),
+            key=lambda p: p.name,
+        )
+        return self._snapshot("pvcs", tuple(rows))
+
+    async def services(self, namespace: str | None = None) -> ResourceSnapshot[Any]:
+        rows = sorted((service_row(o) for o in self._kind("Service")), key=lambda r: r.name)
+        return self._snapshot("services", tuple(rows))
+
+    async def network_policies(self, namespace: str | None = None) -> ResourceSnapshot[Any]:
+        rows = sorted((network_policy_row(o) for o in self._kind("NetworkPolicy")), key=lambda r: r.name)
+        return self._snapshot("network policies", tuple(rows))
 
     async def pod_metrics(self, namespace: str | None = None) -> ResourceSnapshot[PodMetrics]:
         return self._snapshot("pod metrics", tuple(metrics_row(m) for m in self._metrics))  # type: ignore[return-value]

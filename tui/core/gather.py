@@ -186,7 +186,12 @@ async def _kubernetes(read: LiveRead, sources: Sources, what: str, namespace: st
         method = _probe(sources, "kubernetes", listing[read.read])
         if method is None:
             return _missing(read, what, sources)
-        snapshot = await (method() if read.read == "nodes" else method(namespace))
+        if read.read == "nodes":
+            snapshot = await method()
+        elif read.read == "pvcs":
+            snapshot = await method(label_selector=p.selector, namespace=namespace)
+        else:
+            snapshot = await method(namespace=namespace)
         return snapshot_reading(snapshot, what, selector=p.selector)
     if read.read == "helm-history":
         method = _probe(sources, "kubernetes", "helm_history")
