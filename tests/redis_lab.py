@@ -422,6 +422,19 @@ def _settled_memory(info: dict[str, Any]) -> int:
     return int(info["used_memory"]) - int(info.get("mem_clients_normal", 0))
 
 
+def monitor_commands(lab: RedisLab, seen: list[str], ready: threading.Event, stop: threading.Event) -> None:
+    """MONITOR in a thread: every command the server runs (but the admin ones Redis 7 hides) into `seen`,
+    until `stop` is set and a command holding "MONITOR-END" arrives (an ECHO from the test)."""
+    admin = lab.admin()
+    with admin.monitor() as monitor:
+        ready.set()
+        for command in monitor.listen():
+            if stop.is_set() and "MONITOR-END" in command["command"]:
+                break
+            seen.append(command["command"])
+    admin.close()
+
+
 class SilentServer:
     """A TCP listener on 127.0.0.1 that accepts connections and never answers nor closes them: a Redis
     that hangs (a stuck failover, a black-holed route), where only the client's own timeouts help."""

@@ -19,6 +19,7 @@ from tests.redis_lab import (
     RedisConditions,
     RedisLab,
     SilentServer,
+    monitor_commands,
 )
 from tui.core.config import RedisSettings, load_settings
 
@@ -142,17 +143,6 @@ async def test_the_sampler_stops_at_its_key_cap(
     assert sample.stopped_by == "the key cap (150)"
 
 
-def _monitor(lab: RedisLab, seen: list[str], ready: threading.Event, stop: threading.Event) -> None:
-    admin = lab.admin()
-    with admin.monitor() as monitor:
-        ready.set()
-        for command in monitor.listen():
-            if stop.is_set() and "MONITOR-END" in command["command"]:
-                break
-            seen.append(command["command"])
-    admin.close()
-
-
 async def test_the_server_receives_nothing_but_the_allowlist(
     redis_factory: Callable[..., RedisLab], tmp_path: Path
 ) -> None:
@@ -163,7 +153,7 @@ async def test_the_server_receives_nothing_but_the_allowlist(
     admin.hset("cart:1", mapping={"a": "1"})
     seen: list[str] = []
     ready, stop = threading.Event(), threading.Event()
-    watcher = threading.Thread(target=_monitor, args=(lab, seen, ready, stop), daemon=True)
+    watcher = threading.Thread(target=monitor_commands, args=(lab, seen, ready, stop), daemon=True)
     watcher.start()
     assert ready.wait(5)
     admin.config_resetstat()  # from here, commandstats counts the probe's commands (and this one)

@@ -15,7 +15,7 @@ import pytest
 
 from probes.reading import Reading
 from probes.redis import ALLOWED, RedisProbe, check_command
-from tests.redis_lab import EVIL_KEY, RedisConditions, RedisLab, SilentServer
+from tests.redis_lab import EVIL_KEY, RedisConditions, RedisLab, SilentServer, monitor_commands
 from tui.core.config import RedisSettings, load_settings
 
 pytestmark = pytest.mark.integration
@@ -263,17 +263,6 @@ async def test_a_server_that_never_answers_fails_the_read_within_the_timeout(
 # --- what the server received: MONITOR, and INFO commandstats for what MONITOR hides ------------------------
 
 
-def _monitor(lab: RedisLab, seen: list[str], ready: threading.Event, stop: threading.Event) -> None:
-    admin = lab.admin()
-    with admin.monitor() as monitor:
-        ready.set()
-        for command in monitor.listen():
-            if stop.is_set() and "MONITOR-END" in command["command"]:
-                break
-            seen.append(command["command"])
-    admin.close()
-
-
 def _allowed_stat(name: str, sub: str | None) -> str:
     """An allowlist entry as INFO commandstats names it: "info", "config|get"."""
     return f"{name}|{sub}".lower() if sub else name.lower()
@@ -293,7 +282,7 @@ async def test_the_reads_send_only_the_allowlist(
     admin.execute_command("DEBUG", "SLEEP", "0.02")
     seen: list[str] = []
     ready, stop = threading.Event(), threading.Event()
-    watcher = threading.Thread(target=_monitor, args=(lab, seen, ready, stop), daemon=True)
+    watcher = threading.Thread(target=monitor_commands, args=(lab, seen, ready, stop), daemon=True)
     watcher.start()
     assert ready.wait(5)
     admin.config_resetstat()  # from here, commandstats counts the probe's commands (and this one)
