@@ -164,6 +164,8 @@ class ChecklistScreen(Screen[None]):
                         if c.read is not None
                     )
                 )
+                if not self.is_attached or not self.query("#checklist-title"):
+                    return  # the screen was closed (or replaced) while the reads were out
                 if self.section is section:
                     self.evidence = dict(enumerate(results))
                     self.cause_plans = causes
