@@ -157,6 +157,15 @@ class PrometheusProbe:
     def last_snapshot(self) -> AlertsSnapshot | None:
         return self._last
 
+    def rule_expressions(self) -> dict[str, str]:
+        """Each alerting rule's PromQL by its name, as of the last poll that read the rules."""
+        rules = getattr(self, "_rules", None)
+        if rules is None:
+            return {}
+        return {
+            name: query for name, entries in rules.by_name.items() for _, query, _ in entries[:1] if query
+        }
+
     async def __aenter__(self) -> PrometheusProbe:
         return self
 
@@ -213,6 +222,7 @@ class PrometheusProbe:
         rules: _RuleIndex | None = None
         try:
             rules = _RuleIndex.from_body(await rules_task)
+            self._rules = rules
         except _PollError as exc:
             notes.append(f"rules unavailable ({exc}); alerts shown without their expressions")
         latency = time.perf_counter() - started

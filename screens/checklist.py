@@ -101,12 +101,15 @@ class ChecklistScreen(Screen[None]):
         Binding("r", "reread", "Re-read"),
     ]
 
-    def __init__(self, alert: FiringAlert | None = None, *, follow: bool = False) -> None:
+    def __init__(
+        self, alert: FiringAlert | None = None, *, follow: bool = False, section: Section | None = None
+    ) -> None:
         super().__init__()
         self.alert = alert
         self.follow = follow  # observer: show whatever session the driver works on
+        self.practice = section is not None  # from the runbook browser: no alert, no session, live evidence
         self.session: IncidentSession | None = None
-        self.match: SectionMatch = SectionMatch(None, "", ())
+        self.match: SectionMatch = SectionMatch(section, "browser", ())
         self.selected = 0
         self.plans: list[StepPlan] = []
         self.evidence: dict[int, tuple[Reading, ...]] = {}  # step index -> its readings, as last read
@@ -133,7 +136,7 @@ class ChecklistScreen(Screen[None]):
         if self.alert is not None:
             self.match = self.app.section_for(self.alert)
             self.session = await self._load_session(self.alert)
-        else:
+        elif not self.practice:
             self._adopt(self.app.followed)
         await self._rebuild()
         self.run_worker(self._read_evidence(), group="evidence", exclusive=True, name="evidence")
@@ -145,7 +148,7 @@ class ChecklistScreen(Screen[None]):
         while True:
             section = self.section
             if section is not None:
-                sources = self.app.evidence_sources(self.alert)
+                sources = self.app.evidence_sources(self.alert, section)
                 current = plans(section)
                 again = self._wake.is_set() or loop.time() - expensive_at >= EXPENSIVE_EVERY
                 if again:
@@ -235,6 +238,13 @@ class ChecklistScreen(Screen[None]):
         text = Text()
         alert = self.alert
         name = alert.name if alert else (self.session.alertname if self.session else "")
+        if self.practice and self.section:
+            text.append(f"#{self.section.slug}", style="bold magenta")
+            text.append("   practice: no alert, nothing is saved; the evidence is live", style="dim")
+            if self.section.alert:
+                text.append("\n")
+                text.append(clean(self.section.alert), style="italic")
+            return text
         if not name:
             return Text(
                 "No incident session to follow yet: waiting for a driver to open one.", style="yellow"

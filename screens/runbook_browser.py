@@ -22,6 +22,7 @@ class RunbookBrowserScreen(Screen[None]):
         Binding("j", "down", "Next section", key_display="j/↓"),
         Binding("k", "up", "Previous section", key_display="k/↑"),
         Binding("o", "open_link", "Open linked section"),
+        Binding("enter", "practice", "Live checklist"),
     ]
 
     def __init__(self, slug: str | None = None) -> None:
@@ -62,6 +63,20 @@ class RunbookBrowserScreen(Screen[None]):
         text.append_text(section_text(section))
         self.query_one("#section-body", Static).update(text)
         self.query_one("#section-view", VerticalScroll).scroll_home(animate=False)
+
+    def action_practice(self) -> None:
+        """The highlighted section's checklist with its live evidence, read-only: a game day, a dry run."""
+        from screens.checklist import ChecklistScreen
+
+        runbook = self.app.runbook
+        highlighted = self.query_one(OptionList).highlighted
+        if runbook is None or highlighted is None:
+            return
+        self.app.push_screen(ChecklistScreen(section=runbook.sections[highlighted]))
+
+    @on(OptionList.OptionSelected)
+    def _selected(self) -> None:
+        self.action_practice()
 
     def action_back(self) -> None:
         self.app.pop_screen()

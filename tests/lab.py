@@ -28,6 +28,9 @@ global:
   evaluation_interval: 1s
 rule_files:
   - rules.yml
+  # the shipped runbook's own alerting rules: their metrics don't exist here, so they never fire, but
+  # their expressions are there to read, as on a real Prometheus (a step evaluates its alert's expression)
+  - runbook-alerts.yml
 scrape_configs:
   - job_name: prometheus
     static_configs:
@@ -192,6 +195,8 @@ class PrometheusLab:
         if self.kubelet_volumes:
             rules = rules.replace("    rules:\n", "    rules:\n" + KUBELET_VOLUME_RULES, 1)
         (self.workdir / "rules.yml").write_text(rules)
+        shipped = Path(__file__).resolve().parents[1] / "examples" / "inmidst" / "alerts.yml"
+        (self.workdir / "runbook-alerts.yml").write_text(shipped.read_text(encoding="utf-8"))
         args = [
             str(self.binary),
             f"--config.file={self.workdir / 'prometheus.yml'}",

@@ -31,7 +31,7 @@ from tui.core.demo_postgres import DemoPostgres
 from tui.core.demo_redis import DemoRedis
 from tui.core.gather import Sources
 from tui.core.paths import default_store, default_user, example_runbook
-from tui.core.runbook import Runbook, RunbookError, Section, SectionMatch, load_runbook, match_section
+from tui.core.runbook import Runbook, RunbookError, Section, SectionMatch, kebab, load_runbook, match_section
 from tui.core.store import IncidentSession, SessionStore, StepState, StoreError
 from tui.widgets.bindings import shown_bindings
 
@@ -384,16 +384,22 @@ class OncallApp(App[None]):
             "Not saved", "set_step", session.id, index, state, self.user, evidence=evidence
         )
 
-    def evidence_sources(self, alert: FiringAlert | None) -> Sources:
-        """The probes a triage step's reads go through; only configured ones."""
+    def evidence_sources(self, alert: FiringAlert | None, section: Section | None = None) -> Sources:
+        """The probes a triage step's reads go through; only configured ones. Without an alert (practice from
+        the runbook browser) the section's alerting rule gives the expression to evaluate."""
         kube_on = self.kube.health.state != "not-configured"
+        query = alert.expression if alert else None
+        if query is None and section is not None:
+            query = next(
+                (q for n, q in self.probe.rule_expressions().items() if kebab(n) == section.slug), None
+            )
         return Sources(
             clock=self.clock,
             kubernetes=self.kube if kube_on else None,
             postgres=self.postgres if self.postgres.configured else None,
             redis=self.redis if self.redis.configured else None,
             prometheus=self.probe if self.probe.settings.url else None,
-            alert_query=alert.expression if alert else None,
+            alert_query=query,
             namespace=getattr(self.kube, "namespace", None) if kube_on else None,
             pods=lambda: self.pods,
         )
