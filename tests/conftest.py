@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.kube_sim import KubeSimulator
 from tests.lab import LabError, PrometheusLab, free_port, prometheus_binary, require
+from tests.pg_lab import PgConditions, PgLab
+from tests.redis_lab import RedisConditions, RedisLab
 
 # the Kubernetes simulator, the PostgreSQL lab, the Redis lab
 pytest_plugins = ["tests.kube_sim.plugin", "tests.pg_plugin", "tests.redis_plugin"]
@@ -66,3 +70,26 @@ def isolated_env(tmp_path: Path) -> dict[str, str]:
     env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg-config")
     env["XDG_STATE_HOME"] = str(tmp_path / "xdg-state")
     return env
+
+
+@dataclass(frozen=True)
+class LabServers:
+    """The whole lab at once, conditions held: the simulator, the real PostgreSQL, Redis and Prometheus."""
+
+    sim: KubeSimulator
+    pg: PgLab
+    redis: RedisLab
+    prometheus: PrometheusLab
+
+
+@pytest.fixture
+def lab_servers(
+    kube_sim: KubeSimulator,
+    pg_server: PgLab,
+    pg_conditions: PgConditions,
+    redis_server: RedisLab,
+    redis_conditions: RedisConditions,
+    prometheus_server: PrometheusLab,
+) -> LabServers:
+    del pg_conditions, redis_conditions  # held for the test's module: sessions, locks, keys, slow log
+    return LabServers(kube_sim, pg_server, redis_server, prometheus_server)

@@ -10,10 +10,7 @@ import pytest
 from probes.postgres import PostgresProbe
 from probes.redis import RedisProbe
 from screens.checklist import ChecklistScreen
-from tests.kube_sim import KubeSimulator
-from tests.lab import PrometheusLab
-from tests.pg_lab import PgConditions, PgLab
-from tests.redis_lab import RedisConditions, RedisLab
+from tests.conftest import LabServers
 from tests.ui.conftest import make_app, screen_text, wait_for
 from tui.core.config import PostgresSettings, load_settings
 from tui.core.store import SessionStore
@@ -22,14 +19,10 @@ pytestmark = pytest.mark.integration
 
 
 async def test_every_section_opened_from_the_browser_shows_live_evidence_under_its_steps(
-    tmp_path: Path,
-    kube_sim: KubeSimulator,
-    pg_server: PgLab,
-    pg_conditions: PgConditions,
-    redis_server: RedisLab,
-    redis_conditions: RedisConditions,
-    prometheus_server: PrometheusLab,
+    tmp_path: Path, lab_servers: LabServers
 ) -> None:
+    kube_sim, pg_server = lab_servers.sim, lab_servers.pg
+    redis_server, prometheus_server = lab_servers.redis, lab_servers.prometheus
     redis_settings = load_settings(
         env={"REDIS_URL": redis_server.url()}, cwd=tmp_path, user_config_dir=tmp_path
     )

@@ -16,10 +16,10 @@ from probes.prometheus import PrometheusProbe
 from probes.reading import Reading
 from probes.redis import ALLOWED, RedisProbe
 from tests.cli import REPO
+from tests.conftest import LabServers
 from tests.kube_sim import KubeSimulator
-from tests.lab import PrometheusLab
-from tests.pg_lab import PgConditions, PgLab
-from tests.redis_lab import RedisConditions, RedisLab
+from tests.pg_lab import PgLab
+from tests.redis_lab import RedisLab
 from tui.core.config import KubernetesSettings, PostgresSettings, PrometheusSettings, load_settings
 from tui.core.evidence import coverage, plan_causes
 from tui.core.gather import Sources, gather_all, reading_text
@@ -51,15 +51,9 @@ class Lab:
 
 
 @pytest.fixture
-async def lab(
-    tmp_path: Path,
-    kube_sim: KubeSimulator,
-    pg_server: PgLab,
-    pg_conditions: PgConditions,
-    redis_server: RedisLab,
-    redis_conditions: RedisConditions,
-    prometheus_server: PrometheusLab,
-) -> AsyncIterator[Lab]:
+async def lab(tmp_path: Path, lab_servers: LabServers) -> AsyncIterator[Lab]:
+    kube_sim, pg_server = lab_servers.sim, lab_servers.pg
+    redis_server, prometheus_server = lab_servers.redis, lab_servers.prometheus
     kube = KubernetesProbe(
         KubernetesSettings(kubeconfig=kube_sim.kubeconfig(namespace="production"), timeout=5), env={}
     )
