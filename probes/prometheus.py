@@ -151,6 +151,7 @@ class PrometheusProbe:
         self._client: httpx.AsyncClient | None = None
         self._lock = asyncio.Lock()  # a manual refresh waits for the scheduled poll instead of overlapping it
         self._last: AlertsSnapshot | None = None
+        self._rules: _RuleIndex | None = None  # the alerting rules of the last poll that read them
         self.endpoint = redact_url(settings.url) if settings.url else None
 
     @property

@@ -10,7 +10,11 @@ from tui.core.runbook import Section
 Selector = tuple[tuple[str, str], ...]  # equality terms, all of which must match
 
 
-def _equality_terms(text: str) -> Selector | None:
+def parse_selector(text: str | None) -> Selector | None:
+    """A label selector's equality terms (`app=x,tier=y`); () for none (all objects); None when it has
+    other terms (`!=`, `in`, exists), which say no single component."""
+    if not text or not text.strip():
+        return ()
     terms = []
     for part in text.split(","):
         key, sep, value = part.partition("=")
@@ -38,7 +42,7 @@ def command_selectors(command: str) -> list[Selector]:
             value = word.split("=", 1)[1]
         elif word.startswith("-l") and len(word) > 2:
             value = word[2:]
-        if value and (terms := _equality_terms(value)):
+        if value and (terms := parse_selector(value)):
             found.append(terms)
     return found
 

@@ -8,7 +8,6 @@ layout. Its script: an API pod is OOMKilled half a minute into the incident.
 from __future__ import annotations
 
 import copy
-import shlex
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,7 +39,7 @@ from probes.kubernetes import (
     top_reading_from,
 )
 from probes.reading import Reading
-from tui.core.components import Selector, command_selectors, matches
+from tui.core.components import matches, parse_selector
 from tui.core.config import KubernetesSettings
 from tui.core.kube_lab import API_PODS, NAMESPACE, Obj, crash_container, event, lab_cluster, lab_logs
 
@@ -143,12 +142,12 @@ class DemoKubernetes:
     async def pvcs(
         self, label_selector: str | None = None, namespace: str | None = None
     ) -> ResourceSnapshot[Any]:
-        wanted = dict(t.split("=", 1) for t in (label_selector or "").split(",") if "=" in t)
+        terms = parse_selector(label_selector) or ()
         rows = sorted(
             (
                 pvc_row(o)
                 for o in self._kind("PersistentVolumeClaim")
-                if all(o["metadata"].get("labels", {}).get(k) == v for k, v in wanted.items())
+                if matches((o["metadata"].get("labels") or {}).items(), terms)
             ),
             key=lambda p: p.name,
         )
@@ -273,7 +272,7 @@ class DemoKubernetes:
     def _pod_items(self, namespace: str, selector: str | None) -> list[Obj] | str:
         """The pods of a namespace the selector matches, sorted by name, as of now; or why it can't match."""
         self._advance()
-        terms = _selector_terms(selector)
+        terms = parse_selector(selector)
         if terms is None:
             return f"the demo cluster matches equality selectors only (app=x,tier=y), not -l {selector}"
         pods = [p for p in self._pods.values() if _namespace(p) == namespace]
@@ -306,11 +305,3 @@ def _name(obj: Obj) -> str:
 
 def _namespace(obj: Obj) -> str:
     return str((obj.get("metadata") or {}).get("namespace", ""))
-
-
-def _selector_terms(selector: str | None) -> Selector | None:
-    """A label selector's equality terms, parsed as the runbook's `kubectl -l` is; () for all pods."""
-    if not selector or not selector.strip():
-        return ()
-    found = command_selectors(shlex.join(("kubectl", "-l", selector)))
-    return found[0] if found else None

@@ -18,6 +18,7 @@ from typing import Any
 from probes.kube_status import parse_quantity
 from probes.reading import Reading
 from tui.core.commands import LiveRead
+from tui.core.components import matches, parse_selector
 
 READ_TIMEOUT = 15.0  # seconds for one read, whatever the probe's own timeouts
 TABLE_ROWS = 20  # rows a reading keeps: evidence, not a dump
@@ -308,11 +309,9 @@ def snapshot_reading(snapshot: Any, what: str, *, selector: str | None = None) -
     if snapshot.fetched_at is None:
         return Reading.failed("kubernetes", what, health.last_error or health.state)
     items = list(snapshot.items)
-    if selector:
-        wanted = dict(term.split("=", 1) for term in selector.split(",") if "=" in term)
-        items = [
-            i for i in items if all(dict(getattr(i, "labels", ())).get(k) == v for k, v in wanted.items())
-        ]
+    terms = parse_selector(selector)
+    if terms:
+        items = [i for i in items if matches(getattr(i, "labels", ()), terms)]
     columns, rows = _fields(items)
     problem = None if health.state == "ok" else f"{health.state}: {health.last_error}"
     return Reading(
