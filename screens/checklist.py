@@ -25,7 +25,7 @@ from tui.core.evidence import CausePlan, StepPlan, plan_causes, plans
 from tui.core.gather import Sources, gather, reading_text
 from tui.core.runbook import Section, SectionMatch
 from tui.core.store import IncidentSession
-from tui.core.text import clean
+from tui.core.text import clean, clipboard_text
 from tui.widgets.header import StatusHeader
 from tui.widgets.render import (
     SEVERITY_STYLE,
@@ -409,7 +409,8 @@ class ChecklistScreen(Screen[None]):
 
     def _copy(self, command: str) -> None:
         self.app.copy_to_clipboard(command)
-        self.notify(Text(clean(command)), title="Copied to the clipboard", timeout=4)  # type: ignore[arg-type]
+        # the toast shows exactly what the paste will give
+        self.notify(clipboard_text(command), title="Copied to the clipboard", timeout=4)
 
     def action_copy_command(self) -> None:
         if not self.section or not self.section.steps:

@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.signal import Signal
@@ -33,6 +35,7 @@ from tui.core.gather import Sources
 from tui.core.paths import default_store, default_user, example_runbook
 from tui.core.runbook import Runbook, RunbookError, Section, SectionMatch, kebab, load_runbook, match_section
 from tui.core.store import IncidentSession, SessionStore, StepState, StoreError
+from tui.core.text import clean, clipboard_text
 from tui.widgets.bindings import shown_bindings
 
 OBSERVER_POLL = 0.25  # seconds between data_version checks: changes show well within 1 s
@@ -472,6 +475,36 @@ class OncallApp(App[None]):
 
             self._showed_followed = True
             self.push_screen(checklist_screen(True, follow=True))
+
+    # -- what leaves the app: toasts and the clipboard --------------------------------------------
+
+    def notify(
+        self,
+        message: object,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every toast (screens' and widgets' `notify` come here): plain text, never markup.
+
+        Messages are built from paths, config values and server text: `[@click=app.quit]x[/].md` is a
+        file name to show, not an action to run. `markup` is accepted and ignored for that reason.
+        """
+        del markup
+        text = message.plain if isinstance(message, Text) else str(message)
+        super().notify(
+            clean(text, single_line=False),
+            title=clean(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
+    def copy_to_clipboard(self, text: str) -> None:
+        """Copy (OSC 52) one line of printable text: no newline that runs on paste, no escape, no bidi."""
+        super().copy_to_clipboard(clipboard_text(text))
 
     # -- keys everywhere ---------------------------------------------------------------------
 
