@@ -22,6 +22,7 @@ from psycopg.types.string import TextLoader
 
 from probes.health import Backoff, SourceHealth, poll_until
 from probes.reading import Reading
+from probes.redact import redact_reading, redact_text
 from probes.sql_guard import check_sql
 
 if TYPE_CHECKING:
@@ -427,7 +428,9 @@ class PostgresProbe:
             return Reading.failed(SOURCE, statement, NOT_CONFIGURED)
         async with self._lock:
             try:
-                return await self._statement_guarded(statement, verdict.statement, max(0, max_rows))
+                # its rows may hold other sessions' query text: redacted before anything shows or stores it
+                reading = await self._statement_guarded(statement, verdict.statement, max(0, max_rows))
+                return redact_reading(reading)
             except Exception as exc:  # a bug here must not take the console down at 3 a.m.
                 await self._drop_connection()
                 return Reading.failed(
@@ -651,7 +654,7 @@ class PostgresProbe:
         return (
             tuple(
                 PgStatement(
-                    query=r["query"] or "",
+                    query=redact_text(r["query"] or ""),
                     calls=int(r["calls"] or 0),
                     mean_ms=float(r["mean_ms"] or 0.0),
                     total_ms=float(r["total_ms"] or 0.0),
@@ -925,7 +928,7 @@ def sessions_from_rows(raw: Sequence[Mapping[str, Any]] | None) -> tuple[PgSessi
             state=r.get("state"),
             wait_event_type=r.get("wait_event_type"),
             wait_event=r.get("wait_event"),
-            query=r.get("query") or "",
+            query=redact_text(r.get("query") or ""),
             query_start=_timestamp(r.get("query_start")),
             xact_start=_timestamp(r.get("xact_start")),
             state_change=_timestamp(r.get("state_change")),

@@ -28,6 +28,7 @@ from redis.backoff import NoBackoff
 
 from probes.health import Backoff, SourceHealth, poll_until
 from probes.reading import Reading
+from probes.redact import redact_command
 
 if TYPE_CHECKING:
     from tui.core.config import RedisSettings
@@ -496,7 +497,7 @@ def slowlog_from(raw: object) -> tuple[SlowEntry, ...]:
                 id=entry_id,
                 started_at=datetime.fromtimestamp(started, UTC),
                 duration_us=duration,
-                args=tuple(text(a) for a in args),
+                args=redact_command([text(a) for a in args]),  # AUTH, CONFIG SET requirepass…: never shown
                 client=text(item[4]) if len(item) > 4 else "",
                 client_name=text(item[5]) if len(item) > 5 else "",
             )
