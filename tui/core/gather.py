@@ -19,6 +19,7 @@ from probes.kube_status import parse_quantity
 from probes.reading import Reading
 from tui.core.commands import LiveRead
 from tui.core.components import matches, parse_selector
+from tui.core.text import cell_width, clean, fit_cells
 
 READ_TIMEOUT = 15.0  # seconds for one read, whatever the probe's own timeouts
 TABLE_ROWS = 20  # rows a reading keeps: evidence, not a dump
@@ -355,12 +356,14 @@ def reading_text(reading: Reading, *, rows: int = TABLE_ROWS) -> str:
     if reading.problem:
         out.append(f"  ! {reading.problem}")
     if reading.columns:
-        table = [reading.columns, *reading.rows[:rows]]
-        widths = [max(len(r[i]) if i < len(r) else 0 for r in table) for i in range(len(reading.columns))]
+        # cells as they will show (one line, controls visible), padded by terminal cells, not characters
+        table = [[clean(cell) for cell in row] for row in (reading.columns, *reading.rows[:rows])]
+        widths = [
+            min(CELL_MAX, max(cell_width(r[i]) if i < len(r) else 0 for r in table))
+            for i in range(len(reading.columns))
+        ]
         for row in table:
-            out.append(
-                "  " + "  ".join(cell.ljust(widths[i])[:CELL_MAX] for i, cell in enumerate(row)).rstrip()
-            )
+            out.append("  " + "  ".join(fit_cells(cell, widths[i]) for i, cell in enumerate(row)).rstrip())
     out.extend("  " + line for line in reading.lines[:rows])
     if reading.truncated:
         out.append("  …")
