@@ -413,7 +413,7 @@ class OncallApp(App[None]):
         return await self._write("Note not saved", "add_note", session.id, text, self.user, step_index)
 
     async def export_session(self, session: IncidentSession) -> Path | None:
-        from tui.core.export import export_markdown
+        from tui.core.export import export_markdown, write_export
 
         if not self.store:
             return None
@@ -427,7 +427,7 @@ class OncallApp(App[None]):
         target = Path.cwd() / f"oncall-session-{latest.id}-{latest.alertname}.md"
         target = target.with_name("".join(c if c.isalnum() or c in "-_." else "_" for c in target.name))
         try:
-            await asyncio.to_thread(target.write_text, text, encoding="utf-8")
+            await asyncio.to_thread(write_export, target, text)
         except OSError as error:
             self.notify(f"{target}: {error.strerror or error}", title="Export failed", severity="error")
             return None

@@ -253,7 +253,7 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from tui.core.export import export_markdown
+    from tui.core.export import export_markdown, write_export
 
     store = _open_store(settings, args.demo)
     try:
@@ -278,7 +278,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         section = None
     text = export_markdown(session, timeline, section)
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
+        write_export(args.output, text)
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         print(text, end="")

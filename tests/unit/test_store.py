@@ -541,7 +541,7 @@ def test_an_observer_without_write_access_follows_a_running_writer(foreign_dir) 
     db = base / "sessions.db"
     with SessionStore.open(db, clock=Clock()) as writer:
         _open(writer)
-        for suffix in ("-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm"):  # its owner shares it: oncall creates all three 0600
             db.with_name(db.name + suffix).chmod(0o644)
         assert _run_as(python, uid, base, _TRY.format(name="sessions.db", read_only=True)) == "opened"
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from probes.redact import redact_text
 from tui.core.runbook import Section
 from tui.core.store import IncidentSession, StepRecord, TimelineEntry
 from tui.core.text import clean
@@ -12,6 +16,17 @@ from tui.core.text import clean
 _STATE_MARKS = {"done": "✓ done", "skipped": "– skipped", "pending": "☐ pending"}
 # A pipe, with any backslashes right before it (which would otherwise escape our escaping backslash).
 _PIPE = re.compile(r"(\\*)\|")
+
+
+def write_export(path: Path, text: str) -> None:
+    """Write an export readable by its owner only (0600): it holds evidence read from production."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        found = os.fstat(fd)
+        # an older export is narrowed too; a tty, a pipe or someone else's file is left alone
+        if stat.S_ISREG(found.st_mode) and found.st_uid == os.geteuid():
+            os.fchmod(fd, 0o600)
+        out.write(text)
 
 
 def format_time(moment: datetime) -> str:
@@ -154,7 +169,8 @@ def _evidence(session: IncidentSession, section: Section | None) -> list[str]:
         return []
     lines = ["## Evidence", ""]
     for record in records:
-        text = clean(record.evidence, single_line=False).rstrip("\n")
+        # evidence stored before the probes redacted query text gets the same rules on its way out
+        text = clean(redact_text(record.evidence), single_line=False).rstrip("\n")
         # A fence longer than any backtick run inside, so captured output can't close it early.
         longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
         fence = "`" * max(3, longest + 1)

@@ -7,7 +7,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -529,13 +529,36 @@ def _check_identity(path: Path, application_id: int, user_version: int, tables: 
         )
 
 
+def _make_private_dirs(directory: Path) -> None:
+    """Create `directory` and its missing parents 0700; an existing one keeps its mode (a shared path)."""
+    missing: list[Path] = []
+    while not directory.exists() and directory != directory.parent:
+        missing.append(directory)
+        directory = directory.parent
+    for created in reversed(missing):
+        with suppress(FileExistsError):  # another oncall made it first
+            created.mkdir(mode=0o700)
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the store 0600 before SQLite opens it: SQLite gives its -wal and -shm the same mode."""
+    with suppress(FileExistsError):  # an existing store keeps the mode its owner gave it
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def _open_writer(path: Path, busy_timeout: float) -> sqlite3.Connection:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_private_dirs(path.parent)
     except OSError as exc:
         raise StoreError(
             f"can't create the directory {path.parent} for the session store: {exc.strerror}"
         ) from exc
+    try:
+        _create_private_file(path)
+    except PermissionError as exc:
+        raise StoreError(f"session store {path}: permission denied") from exc
+    except OSError as exc:
+        raise StoreError(f"can't create the session store {path}: {exc.strerror}") from exc
     conn: sqlite3.Connection | None = None
     try:
         conn = _connect(path, busy_timeout, uri=False)
