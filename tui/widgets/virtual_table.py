@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from rich.cells import cell_len, set_cell_size
+from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -18,6 +19,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.core.text import clean
+
 Item = TypeVar("Item")
 
 GAP = 2  # cells between columns
@@ -28,7 +31,7 @@ class Column(Generic[Item]):
     key: str
     label: str
     width: int
-    cell: Callable[[Item], Text]  # what the cell shows; untrusted text must already be plain Text
+    cell: Callable[[Item], Text]  # what the cell shows: plain Text (never markup); cleaned again when drawn
     sort_key: Callable[[Item], Any] | None = None
 
 
@@ -156,14 +159,14 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
         gap = Segment(" " * GAP, style)
         for column, cell in zip(self.columns, cells, strict=True):
             if cell.spans:  # several styles in one cell: let rich lay it out (rare, slower)
-                cell = cell.copy()
+                cell = _cleaned(cell, self.app.console)
                 cell.truncate(column.width, overflow="ellipsis", pad=True)
                 segments.extend(
                     Segment(s.text, style + s.style if s.style else style)
                     for s in cell.render(self.app.console)
                 )
             else:
-                segments.append(Segment(_fit(cell.plain, column.width), style + _style(cell.style)))
+                segments.append(Segment(_fit(clean(cell.plain), column.width), style + _style(cell.style)))
             segments.append(gap)
         return Strip(segments)
 
@@ -236,6 +239,13 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
         row = int(self.scroll_offset.y) + event.y - 1
         if 0 <= row < len(self._view):
             self.cursor = row
+
+
+def _cleaned(cell: Text, console: Console) -> Text:
+    """A copy of a styled cell with its text cleaned: no column can put a control or bidi character out."""
+    if clean(cell.plain) == cell.plain:
+        return cell.copy()
+    return Text.assemble(*((clean(s.text), s.style) for s in cell.render(console)), style=cell.style)
 
 
 def _fit(text: str, width: int) -> str:

@@ -1,0 +1,67 @@
+"""Pod names with bidi controls, wide and zero-width characters, through the real client to the screen."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+
+from tests.ui.conftest import make_app, wait_for
+from tui.core.text import cell_width
+from tui.widgets.pods import PodsPanel
+
+pytestmark = pytest.mark.integration
+
+TEMPLATE = "inmidst-api-7d9f8b6c5-4xkzp"
+HOSTILE = [
+    "cjk-日本語のポッド-0",
+    "rlo-\u202egnp.exe-1",
+    "isolate-\u2066x\u2069-2",
+    "zero\u200bwidth\u200cjoin\u200d-3",
+    "emoji-😀-\u2764\ufe0f-4",
+    "family-👨\u200d👩\u200d👧-5",
+    "bom\ufeff-lrm\u200e-6",
+    "長い名前のポッド" * 6,
+]
+BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200b-\u200f\u2028\u2029\ufeff]")
+
+
+def screen_lines(app) -> list[str]:
+    """Every row of the screen as the terminal is sent it."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+def _pod(template: dict, name: str, n: int) -> dict:
+    pod = {**template, "metadata": {**template["metadata"], "name": name, "uid": f"hostile-{n}"}}
+    pod["metadata"].pop("resourceVersion", None)
+    return pod
+
+
+async def test_hostile_pod_names_show_no_bidi_control_and_the_columns_line_up(tmp_path, kube_sim):
+    template = await asyncio.to_thread(kube_sim.get, "pods", "production", TEMPLATE)
+    for n, name in enumerate(HOSTILE):
+        await asyncio.to_thread(kube_sim.apply, _pod(template, name, n))
+    app = make_app(tmp_path, demo=True, kubeconfig=kube_sim.kubeconfig(namespace="production"))
+    async with app.run_test(size=(170, 60)) as pilot:
+        await wait_for(lambda: len(app.pods) == 7 + len(HOSTILE), timeout=15, what="the pods")
+        await pilot.press("p", "z")  # the Pods tab, zoomed: every row on screen
+        panel = app.screen.query_one(PodsPanel)
+        await wait_for(lambda: len(panel.table.view) == 7 + len(HOSTILE), what="the table")
+        await pilot.pause()
+        lines = screen_lines(app)
+        assert not [line for line in lines if BIDI.search(line)]
+        header = next(line for line in lines if "NAMESPACE" in line and "READY" in line)
+        rows = [line for line in lines if "production" in line and re.search(r"\d+/\d+", line)]
+        assert len(rows) == 7 + len(HOSTILE)
+        # measured per code point, as a terminal does: where READY and STATUS start on every row
+        ready_at = cell_width(header[: header.index("READY")])
+        status_at = cell_width(header[: header.index("STATUS")])
+        for row in rows:
+            ready = re.search(r"\d+/\d+", row)
+            assert ready is not None
+            assert cell_width(row[: ready.start()]) == ready_at, row
+            status = re.search(r"Running|Pending|CrashLoopBackOff|Completed|Error", row)
+            assert status is not None and cell_width(row[: status.start()]) == status_at, row
+        assert any("\ufffdgnp.exe" in row for row in rows)  # the override shown, not obeyed
+        assert any("日本語のポッド" in row for row in rows)
