@@ -1,12 +1,69 @@
-"""Guard for SQL from the runbook or the user: one read-only statement, without functions that act anyway."""
+"""Guard for SQL from the runbook or the user: one read-only statement that reaches only what is allowed.
+
+Two steps, both an allowlist. `check_sql` reads the text with PostgreSQL's own scanner and grammar (pglast,
+libpg_query) and allows one SELECT, SHOW, EXPLAIN (not ANALYZE), VALUES, TABLE or WITH … SELECT whose every
+function is one of PostgreSQL's built-in read-only functions (`pg_read_functions.txt`) or named in the
+config. What the text alone cannot settle is which object a name reaches on a given server: a user function
+that shadows a built-in through search_path, an operator, a cast, a view. `judge_catalog` settles that from
+the server's own catalog, read by `CATALOG_SQL` in the same session just before the statement would run:
+anything user-defined that can run code is refused unless the config allows it by name.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
 
-__all__ = ["GuardVerdict", "check_sql"]
+from pglast import ast, parse_sql
+from pglast.enums import A_Expr_Kind
+from pglast.parser import ParseError, scan
+
+__all__ = [
+    "CATALOG_SQL",
+    "Allowlist",
+    "GuardVerdict",
+    "Reaches",
+    "catalog_params",
+    "check_sql",
+    "judge_catalog",
+]
+
+FIRST_USER_OID = 16384  # FirstNormalObjectId: every object initdb creates (the built-ins) has a lower OID
+BUILTIN_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
+
+
+@dataclass(frozen=True)
+class Reaches:
+    """The names a statement reaches, for the catalog check; each a (schema or "", name) pair."""
+
+    functions: tuple[tuple[str, str], ...] = ()
+    operators: tuple[tuple[str, str], ...] = ()
+    types: tuple[tuple[str, str], ...] = ()
+    relations: tuple[tuple[str, str], ...] = ()
+    attributes: tuple[str, ...] = ()  # t.f may call f(t) ("attribute notation"): names that may be functions
+
+
+@dataclass(frozen=True)
+class Allowlist:
+    """What the team allows beyond PostgreSQL's built-ins, by name ("name" or "schema.name")."""
+
+    functions: frozenset[str] = frozenset()
+    relations: frozenset[str] = frozenset()
+    # views and functions that belong to these extensions; pg_stat_statements is how the runbook reads
+    # statement statistics, and its one function that acts (…_reset) is never a view
+    extensions: frozenset[str] = frozenset({"pg_stat_statements"})
+
+    def allows_function(self, schema: str, name: str) -> bool:
+        return name in self.functions or f"{schema}.{name}" in self.functions
+
+    def allows_relation(self, schema: str, name: str) -> bool:
+        return name in self.relations or f"{schema}.{name}" in self.relations
+
+
+NOTHING_ALLOWED = Allowlist()
 
 
 @dataclass(frozen=True)
@@ -16,24 +73,28 @@ class GuardVerdict:
         str  # the normalized single statement when allowed, "" when refused so it can't be run by mistake
     )
     reason: str  # plain words when refused, "" when allowed
+    reaches: Reaches = field(default=Reaches(), compare=False)  # for judge_catalog, when allowed
 
 
-def check_sql(sql: str, *, statement_timeout_s: float = 5.0) -> GuardVerdict:
+def check_sql(
+    sql: str, *, statement_timeout_s: float = 5.0, allow: Allowlist = NOTHING_ALLOWED
+) -> GuardVerdict:
     """Allow only one SELECT / SHOW / EXPLAIN (no ANALYZE) / VALUES / TABLE / WITH … SELECT statement."""
     try:
         tokens = _tokenize(sql)
-        _check_statement(tokens, statement_timeout_s)
+        body = _strip_trailing_semicolons(tokens)
+        _check_statement(body)
+        reaches = _check_tree(sql, statement_timeout_s, allow)
     except _Refusal as refusal:
         return GuardVerdict(allowed=False, statement="", reason=f"refused: {refusal}")
-    body = _strip_trailing_semicolons(tokens)
-    return GuardVerdict(allowed=True, statement=sql[body[0].start : body[-1].end], reason="")
+    return GuardVerdict(allowed=True, statement=sql[body[0].start : body[-1].end], reason="", reaches=reaches)
 
 
 class _Refusal(Exception):
     """Why a text is refused, in plain words (without the "refused: " prefix)."""
 
 
-# --- tokenizer: PostgreSQL's lexical rules (scan.l), only as far as the guard needs them -------------------
+# --- tokens: PostgreSQL's own scanner (libpg_query through pglast) -----------------------------------------
 
 IDENT = "ident"  # unquoted name or keyword; value is ASCII-lowercased like PostgreSQL folds it
 QIDENT = "qident"  # "quoted identifier"; value is the name with "" undone
@@ -55,20 +116,19 @@ class _Token:
     plain_backslash: bool = False  # a '...' string (not E'...') with a backslash in it
 
 
-_WHITESPACE = frozenset(" \t\n\r\f\v")
-_DIGITS = frozenset("0123456789")
-_OP_CHARS = frozenset("+-*/<>=~!@#%^&|`?")
-_PUNCT = frozenset("(),;[]:.")
-_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_\u0080-\U0010ffff]*)?\$")
+_COMMENTS = frozenset({"C_COMMENT", "SQL_COMMENT"})
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-def _is_ident_start(c: str) -> bool:
-    return ("a" <= c <= "z") or ("A" <= c <= "Z") or c == "_" or ord(c) >= 0x80
-
-
-def _is_ident_char(c: str) -> bool:
-    return _is_ident_start(c) or c in _DIGITS or c == "$"
+_PUNCT = frozenset("(),;[]:.")
+_KINDS = {
+    "UIDENT": UIDENT,
+    "SCONST": STRING,
+    "USCONST": STRING,
+    "BCONST": STRING,
+    "XCONST": STRING,
+    "ICONST": NUMBER,
+    "FCONST": NUMBER,
+    "PARAM": PARAM,
+}
 
 
 def _fold(name: str) -> str:
@@ -77,168 +137,73 @@ def _fold(name: str) -> str:
 
 
 def _tokenize(sql: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    n = len(sql)
-    i = 0
-    while i < n:
-        c = sql[i]
-        nxt = sql[i + 1] if i + 1 < n else ""
-        if c in _WHITESPACE:
-            i += 1
-        elif c == "-" and nxt == "-":
-            i = _skip_line_comment(sql, i)
-        elif c == "/" and nxt == "*":
-            i = _skip_block_comment(sql, i)
-        elif c == "'":
-            i = _read_string(sql, i, i, tokens)
-        elif c in "eE" and nxt == "'":
-            i = _read_escape_string(sql, i, tokens)
-        elif c in "bBxXnN" and nxt == "'":
-            i = _read_string(sql, i, i + 1, tokens)
-        elif c in "uU" and nxt == "&" and sql[i + 2 : i + 3] == "'":
-            i = _read_string(sql, i, i + 2, tokens)
-        elif c in "uU" and nxt == "&" and sql[i + 2 : i + 3] == '"':
-            i = _read_quoted_ident(sql, i, i + 2, tokens, UIDENT)
-        elif c == '"':
-            i = _read_quoted_ident(sql, i, i, tokens, QIDENT)
-        elif c == "$":
-            i = _read_dollar(sql, i, tokens)
-        elif c in _DIGITS or (c == "." and nxt in _DIGITS and nxt != ""):
-            i = _read_number(sql, i, tokens)
-        elif _is_ident_start(c):
-            j = i + 1
-            while j < n and _is_ident_char(sql[j]):
-                j += 1
-            tokens.append(_Token(IDENT, _fold(sql[i:j]), i, j))
-            i = j
-        elif c in _OP_CHARS:
-            j = i + 1
-            # "--" and "/*" start a comment even in the middle of an operator
-            while j < n and sql[j] in _OP_CHARS and sql[j : j + 2] not in ("--", "/*"):
-                j += 1
-            tokens.append(_Token(OP, sql[i:j], i, j))
-            i = j
-        elif c in _PUNCT:
-            tokens.append(_Token(PUNCT, c, i, i + 1))
-            i += 1
-        else:
-            tokens.append(_Token(OTHER, c, i, i + 1))
-            i += 1
-    return tokens
+    if "\x00" in sql:
+        # the scanner stops at a NUL, the server refuses the text: nothing after it could be checked
+        raise _Refusal("a NUL character in the text; PostgreSQL does not take one")
+    try:
+        scanned = scan(sql)
+    except ParseError as exc:
+        raise _Refusal(_lexical_error(sql, exc)) from None
+    return [_token(sql, t.start, t.end + 1, t.name) for t in scanned if t.name not in _COMMENTS]
 
 
-def _skip_line_comment(sql: str, i: int) -> int:
-    j = i + 2
-    while j < len(sql) and sql[j] not in "\n\r":
-        j += 1
-    return j
+def _token(sql: str, start: int, end: int, name: str) -> _Token:
+    text = sql[start:end]
+    if name == "IDENT" and text.startswith('"'):
+        return _Token(QIDENT, text[1:-1].replace('""', '"'), start, end)
+    if name in _KINDS:
+        kind = _KINDS[name]
+        plain = kind == STRING and text.startswith("'") and "\\" in text
+        return _Token(kind, text, start, end, plain_backslash=plain)
+    if name.startswith("ASCII_"):
+        char = chr(int(name.removeprefix("ASCII_")))
+        kind = PUNCT if char in _PUNCT else OTHER if char == "\\" or not char.isprintable() else OP
+        return _Token(kind, char, start, end)
+    if name == "Op" or (not text[:1].isalpha() and text[:1] != "_"):
+        return _Token(OP, text, start, end)  # Op, and the scanner's named operators (::, <=, =>, ..)
+    return _Token(IDENT, _fold(text), start, end)  # a name or a keyword
 
 
-def _skip_block_comment(sql: str, i: int) -> int:
-    depth = 0
-    j = i
-    while j < len(sql):
-        pair = sql[j : j + 2]
-        if pair == "/*":
-            depth += 1
-            j += 2
-        elif pair == "*/":
-            depth -= 1
-            j += 2
-            if depth == 0:
-                return j
-        else:
-            j += 1
-    raise _Refusal("unterminated /* comment")
+def _lexical_error(sql: str, exc: ParseError) -> str:
+    message = str(exc.args[0]) if exc.args else str(exc)
+    at = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
+    if message.startswith("unterminated quoted string"):
+        return "unterminated string literal"
+    if message.startswith("unterminated dollar-quoted string") and at is not None:
+        tag = sql[at : sql.index("$", at + 1) + 1] if "$" in sql[at + 1 :] else "$"
+        return f"unterminated dollar-quoted string (no closing {tag})"
+    return message.split(" at or near ")[0]
 
 
-def _read_string(sql: str, start: int, quote: int, tokens: list[_Token]) -> int:
-    """A '...' string where '' is a quote; a backslash is remembered, see _check_lexical."""
-    j = quote + 1
-    while j < len(sql):
-        if sql[j] == "'":
-            if sql[j + 1 : j + 2] == "'":
-                j += 2
-                continue
-            text = sql[quote + 1 : j]
-            tokens.append(_Token(STRING, text, start, j + 1, plain_backslash="\\" in text))
-            return j + 1
-        j += 1
-    raise _Refusal("unterminated string literal")
+def _strip_trailing_semicolons(tokens: list[_Token]) -> list[_Token]:
+    end = len(tokens)
+    while end and tokens[end - 1].value == ";" and tokens[end - 1].kind == PUNCT:
+        end -= 1
+    return tokens[:end]
 
 
-def _read_escape_string(sql: str, start: int, tokens: list[_Token]) -> int:
-    j = start + 2
-    while j < len(sql):
-        if sql[j] == "\\":
-            j += 2
-            continue
-        if sql[j] == "'":
-            if sql[j + 1 : j + 2] == "'":
-                j += 2
-                continue
-            tokens.append(_Token(STRING, sql[start + 2 : j], start, j + 1))
-            return j + 1
-        j += 1
-    raise _Refusal("unterminated string literal")
+def _check_statement(body: list[_Token]) -> None:
+    if not body:
+        raise _Refusal("empty statement")
+    if any(t.kind == PUNCT and t.value == ";" for t in body):
+        raise _Refusal("more than one statement (something follows a ';'); run them one at a time")
+    _check_lexical(body)
+    _check_kind(body)
+    _check_row_locks(body)
+    _check_writes(body)
+    _check_into(body)
 
 
-def _read_quoted_ident(sql: str, start: int, quote: int, tokens: list[_Token], kind: str) -> int:
-    j = quote + 1
-    while j < len(sql):
-        if sql[j] == '"':
-            if sql[j + 1 : j + 2] == '"':
-                j += 2
-                continue
-            tokens.append(_Token(kind, sql[quote + 1 : j].replace('""', '"'), start, j + 1))
-            return j + 1
-        j += 1
-    raise _Refusal("unterminated quoted identifier")
-
-
-def _read_dollar(sql: str, i: int, tokens: list[_Token]) -> int:
-    j = i + 1
-    if j < len(sql) and sql[j] in _DIGITS:
-        while j < len(sql) and sql[j] in _DIGITS:
-            j += 1
-        tokens.append(_Token(PARAM, sql[i:j], i, j))
-        return j
-    match = _DOLLAR_TAG.match(sql, i)
-    if match is None:
-        tokens.append(_Token(OTHER, "$", i, i + 1))
-        return i + 1
-    tag = match.group()
-    close = sql.find(tag, match.end())
-    if close < 0:
-        raise _Refusal(f"unterminated dollar-quoted string (no closing {tag})")
-    tokens.append(_Token(STRING, sql[match.end() : close], i, close + len(tag)))
-    return close + len(tag)
-
-
-def _read_number(sql: str, i: int, tokens: list[_Token]) -> int:
-    n = len(sql)
-    j = i
-    if sql[i] == "0" and sql[i + 1 : i + 2] in ("x", "X", "o", "O", "b", "B"):
-        j = i + 2
-        while j < n and (sql[j].isascii() and (sql[j].isalnum() or sql[j] == "_")):
-            j += 1
-    else:
-        while j < n and (sql[j] in _DIGITS or sql[j] == "_"):
-            j += 1
-        if j < n and sql[j] == "." and sql[j + 1 : j + 2] != ".":
-            j += 1
-            while j < n and (sql[j] in _DIGITS or sql[j] == "_"):
-                j += 1
-        if j < n and sql[j] in "eE":
-            k = j + 1
-            if k < n and sql[k] in "+-":
-                k += 1
-            if k < n and sql[k] in _DIGITS:
-                j = k
-                while j < n and sql[j] in _DIGITS:
-                    j += 1
-    tokens.append(_Token(NUMBER, sql[i:j], i, j))
-    return j
+def _check_lexical(body: list[_Token]) -> None:
+    for token in body:
+        if token.kind == UIDENT:
+            raise _Refusal('a U&"…" identifier: its escapes can spell any name, so write the name plainly')
+        if token.plain_backslash:
+            # with standard_conforming_strings off the server ends this string elsewhere than we do
+            raise _Refusal("a backslash inside a '…' string is read differently by some servers; use E'…'")
+        if token.kind == OTHER:
+            what = "a psql backslash command" if token.value == "\\" else f"the character {token.value!r}"
+            raise _Refusal(f"{what} outside a string is not SQL the guard can check")
 
 
 # --- statement rules ----------------------------------------------------------------------------------------
@@ -299,39 +264,6 @@ _COMMAND_REASONS: dict[str, str] = {
     "reassign": _DDL,
 }
 _WRITE_KEYWORDS = frozenset({"insert", "update", "delete", "merge"})
-
-
-def _strip_trailing_semicolons(tokens: list[_Token]) -> list[_Token]:
-    end = len(tokens)
-    while end and tokens[end - 1].value == ";" and tokens[end - 1].kind == PUNCT:
-        end -= 1
-    return tokens[:end]
-
-
-def _check_statement(tokens: list[_Token], statement_timeout_s: float) -> None:
-    body = _strip_trailing_semicolons(tokens)
-    if not body:
-        raise _Refusal("empty statement")
-    if any(t.kind == PUNCT and t.value == ";" for t in body):
-        raise _Refusal("more than one statement (something follows a ';'); run them one at a time")
-    _check_lexical(body)
-    _check_kind(body)
-    _check_row_locks(body)
-    _check_writes(body)
-    _check_into(body)
-    _check_functions(body, statement_timeout_s)
-
-
-def _check_lexical(body: list[_Token]) -> None:
-    for token in body:
-        if token.kind == UIDENT:
-            raise _Refusal('a U&"…" identifier: its escapes can spell any name, so write the name plainly')
-        if token.plain_backslash:
-            # with standard_conforming_strings off the server ends this string elsewhere than we do
-            raise _Refusal("a backslash inside a '…' string is read differently by some servers; use E'…'")
-        if token.kind == OTHER:
-            what = "a psql backslash command" if token.value == "\\" else f"the character {token.value!r}"
-            raise _Refusal(f"{what} outside a string is not SQL the guard can check")
 
 
 def _first_keyword(body: list[_Token], at: int) -> tuple[int, _Token | None]:
@@ -532,39 +464,186 @@ def _why_refused(name: str) -> str | None:
     return None
 
 
-def _is_punct(body: list[_Token], i: int, value: str) -> bool:
-    return 0 <= i < len(body) and body[i].kind == PUNCT and body[i].value == value
+# --- the parse tree: what the statement is, and every function, operator, type and relation it reaches -----
+
+_WRITES = {
+    ast.InsertStmt: "INSERT",
+    ast.UpdateStmt: "UPDATE",
+    ast.DeleteStmt: "DELETE",
+    ast.MergeStmt: "MERGE",
+}
 
 
-def _check_functions(body: list[_Token], statement_timeout_s: float) -> None:
-    slept = 0.0
-    for i, token in enumerate(body):
-        if token.kind not in (IDENT, QIDENT):
-            continue
-        called = _is_punct(body, i + 1, "(")
-        # t.f is the same call as f(t) in PostgreSQL ("attribute notation"), so a qualified name counts too
-        if not (called or _is_punct(body, i - 1, ".")):
-            continue
-        # quoted names are folded as well: refusing "PG_SLEEP"(9) costs nothing and a wrapper may be named so
-        name = _fold(token.value)
+def _check_tree(sql: str, statement_timeout_s: float, allow: Allowlist) -> Reaches:
+    try:
+        parsed = parse_sql(sql)
+    except ParseError as exc:
+        raise _Refusal(f"not valid SQL: {exc}") from None
+    if len(parsed) != 1:
+        raise _Refusal("more than one statement (something follows a ';'); run them one at a time")
+    statement = parsed[0].stmt
+    if isinstance(statement, ast.ExplainStmt):
+        if any(_fold(option.defname) in ("analyze", "analyse") for option in statement.options or ()):
+            raise _Refusal("EXPLAIN ANALYZE executes the statement it explains; use plain EXPLAIN")
+        statement = statement.query
+    if isinstance(statement, ast.VariableShowStmt):
+        return Reaches()
+    if not isinstance(statement, ast.SelectStmt):
+        raise _Refusal(f"{type(statement).__name__} is not a read; {_ALLOWED_SUMMARY}")
+    walk = _Walk(statement_timeout_s, allow)
+    walk.visit(statement, frozenset())
+    return walk.reaches()
+
+
+class _Walk:
+    """Walks a parse tree once: refuses what acts, collects the names the catalog check must resolve."""
+
+    def __init__(self, statement_timeout_s: float, allow: Allowlist) -> None:
+        self.timeout = statement_timeout_s
+        self.allow = allow
+        self.slept = 0.0
+        # "=" is used without being named: CASE x WHEN, IN, DISTINCT, joins USING
+        self.operators: dict[tuple[str, str], None] = {("", "="): None}
+        self.functions: dict[tuple[str, str], None] = {}
+        self.types: dict[tuple[str, str], None] = {}
+        self.relations: dict[tuple[str, str], None] = {}
+        self.attributes: dict[str, None] = {}
+
+    def reaches(self) -> Reaches:
+        return Reaches(
+            functions=tuple(self.functions),
+            operators=tuple(self.operators),
+            types=tuple(self.types),
+            relations=tuple(self.relations),
+            attributes=tuple(self.attributes),
+        )
+
+    def visit(self, node: Any, ctes: frozenset[str]) -> None:
+        if isinstance(node, tuple | list):
+            for item in node:
+                self.visit(item, ctes)
+            return
+        if not isinstance(node, ast.Node):
+            return
+        if type(node) in _WRITES:
+            keyword = _WRITES[type(node)]
+            raise _Refusal(f"WITH … {keyword} is a data-modifying CTE; it writes even inside a query")
+        if isinstance(node, ast.SelectStmt):
+            self._select(node, ctes)
+            return
+        if isinstance(node, ast.RawStmt | ast.ExplainStmt) or node.__class__.__name__.endswith("Stmt"):
+            raise _Refusal(f"{type(node).__name__} inside a query is not a read")
+        self._note(node, ctes)
+        for name in node:
+            self.visit(getattr(node, name), ctes)
+
+    def _select(self, node: ast.SelectStmt, ctes: frozenset[str]) -> None:
+        if node.intoClause is not None:
+            raise _Refusal("SELECT … INTO creates a table; use a plain SELECT")
+        if node.lockingClause:
+            raise _Refusal(
+                "SELECT … FOR UPDATE/SHARE takes row locks that block writers until the transaction ends"
+            )
+        with_clause = node.withClause
+        if with_clause is not None:
+            names = [cte.ctename for cte in with_clause.ctes]
+            for i, cte in enumerate(with_clause.ctes):
+                # a plain WITH sees only the queries before it; WITH RECURSIVE sees them all
+                seen = names if with_clause.recursive else names[:i]
+                if type(cte.ctequery) in _WRITES:
+                    keyword = _WRITES[type(cte.ctequery)]
+                    raise _Refusal(f"WITH … {keyword} is a data-modifying CTE; it writes even inside a query")
+                self.visit(cte.ctequery, ctes | frozenset(seen))
+            ctes = ctes | frozenset(names)
+        for name in node:
+            if name != "withClause":
+                self.visit(getattr(node, name), ctes)
+
+    def _note(self, node: ast.Node, ctes: frozenset[str]) -> None:
+        if isinstance(node, ast.FuncCall):
+            self._function(_qualified(node.funcname), node)
+        elif isinstance(node, ast.A_Expr):
+            if node.kind in _BETWEEN:
+                self.operators.update({("", ">="): None, ("", "<="): None})
+            else:
+                self.operators[_qualified(node.name)] = None
+        elif isinstance(node, ast.SubLink) and node.operName:
+            self.operators[_qualified(node.operName)] = None
+        elif isinstance(node, ast.SortBy) and node.useOp:
+            self.operators[_qualified(node.useOp)] = None
+        elif isinstance(node, ast.TypeName) and node.names:
+            self.types[_qualified(node.names)] = None
+        elif isinstance(node, ast.RangeVar):
+            if node.schemaname or node.relname not in ctes:
+                self.relations[(node.schemaname or "", node.relname)] = None
+        elif isinstance(node, ast.ColumnRef):
+            self._attributes(node.fields[1:])
+        elif isinstance(node, ast.A_Indirection):
+            self._attributes(node.indirection)
+
+    def _attributes(self, fields: Iterable[Any]) -> None:
+        for item in fields:
+            if isinstance(item, ast.String):
+                why = _why_refused(_fold(item.sval))
+                if why is not None:
+                    # t.f is the same call as f(t) in PostgreSQL ("attribute notation")
+                    raise _Refusal(f"{_fold(item.sval)}() {why}, even in a read-only transaction")
+                self.attributes[item.sval] = None
+
+    def _function(self, qualified: tuple[str, str], call: ast.FuncCall) -> None:
+        schema, name = qualified
+        self.functions[qualified] = None
+        self.types[qualified] = None  # f(x) is also the cast x::f when no function f takes x
+        if schema and schema not in BUILTIN_SCHEMAS:
+            if self.allow.allows_function(schema, name):
+                return
+            raise _Refusal(f"{schema}.{name}() {_NOT_BUILTIN}")
         if name == "pg_sleep":
-            slept += _sleep_seconds(body, i, called)
-            if slept > statement_timeout_s:
+            self.slept += _sleep_seconds(call)
+            if self.slept > self.timeout:
                 raise _Refusal(
-                    f"pg_sleep() would sleep {slept:g} s, longer than the {statement_timeout_s:g} s "
+                    f"pg_sleep() would sleep {self.slept:g} s, longer than the {self.timeout:g} s "
                     "statement timeout"
                 )
-            continue
-        why = _why_refused(name)
+            return
+        if name in read_functions() or self.allow.allows_function(schema, name):
+            return
+        why = _why_refused(_fold(name))
         if why is not None:
             raise _Refusal(f"{name}() {why}, even in a read-only transaction")
+        raise _Refusal(f"{name}() {_NOT_BUILTIN}")
 
 
-def _sleep_seconds(body: list[_Token], i: int, called: bool) -> float:
-    argument = body[i + 2] if called and i + 2 < len(body) else None
-    if argument is None or argument.kind != NUMBER or not _is_punct(body, i + 3, ")"):
+_NOT_BUILTIN = (
+    "is not one of PostgreSQL's built-in read-only functions (a user-defined function runs with its "
+    "owner's rights and can act); if it only reads, allow it by name in [postgres] allow_functions"
+)
+_BETWEEN = frozenset(
+    {
+        A_Expr_Kind.AEXPR_BETWEEN,
+        A_Expr_Kind.AEXPR_NOT_BETWEEN,
+        A_Expr_Kind.AEXPR_BETWEEN_SYM,
+        A_Expr_Kind.AEXPR_NOT_BETWEEN_SYM,
+    }
+)
+
+
+def _qualified(names: Sequence[Any]) -> tuple[str, str]:
+    parts = [n.sval for n in names if isinstance(n, ast.String)]
+    if not parts:
+        return ("", "")
+    return (parts[-2] if len(parts) > 1 else "", parts[-1])
+
+
+def _sleep_seconds(call: ast.FuncCall) -> float:
+    args = call.args or ()
+    value = args[0].val if len(args) == 1 and isinstance(args[0], ast.A_Const) else None
+    if not isinstance(value, ast.Integer | ast.Float):
         raise _Refusal("pg_sleep() is allowed only with a plain number of seconds, e.g. pg_sleep(1)")
-    return _number_value(argument.value)
+    seconds = _number_value(str(value.ival if isinstance(value, ast.Integer) else value.fval))
+    if seconds < 0:
+        raise _Refusal("pg_sleep() is allowed only with a plain number of seconds, e.g. pg_sleep(1)")
+    return seconds
 
 
 _NUMBER_PARSERS: tuple[Callable[[str], float], ...] = (float, lambda s: float(int(s, 0)))
@@ -578,3 +657,164 @@ def _number_value(text: str) -> float:
         except ValueError:
             continue
     raise _Refusal(f"pg_sleep() argument {text!r} is not a number the guard understands")
+
+
+@functools.cache
+def read_functions() -> frozenset[str]:
+    """PostgreSQL's built-in functions that only read (pg_read_functions.txt says how it is made)."""
+    text = resources.files("probes").joinpath("pg_read_functions.txt").read_text()
+    names = (line.strip() for line in text.splitlines())
+    return frozenset(n for n in names if n and not n.startswith("#"))
+
+
+# --- the server's catalog: which object each name reaches there ---------------------------------------------
+
+# One round trip, run in the probe's own session just before the statement (same search_path): for each name
+# the statement uses, the objects it can reach. Every row: kind, the name asked, the object's schema, its
+# identity, whether it is a built-in, a detail (relkind, typtype, castcontext, an operator's function) and the
+# extension it belongs to. The casts listed are those whose function is not a built-in, whatever they cast.
+CATALOG_SQL = """\
+WITH path AS (SELECT unnest(current_schemas(true))::text AS nspname),
+asked AS (
+    SELECT * FROM unnest(%(kinds)s::text[], %(schemas)s::text[], %(names)s::text[]) AS a(kind, nsp, name)
+),
+member AS (
+    SELECT d.classid, d.objid, e.extname::text FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+    WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+)
+SELECT a.kind, a.name, n.nspname::text, p.oid::regprocedure::text, p.oid < %(first)s,
+       p.provolatile::text, m.extname, n.nspname || '.' || p.proname
+FROM asked a
+JOIN pg_proc p ON p.proname = a.name
+JOIN pg_namespace n ON n.oid = p.pronamespace
+LEFT JOIN member m ON m.classid = 'pg_proc'::regclass AND m.objid = p.oid
+WHERE a.kind IN ('function', 'attribute')
+  AND (n.nspname = a.nsp OR (a.nsp = '' AND n.nspname IN (SELECT nspname FROM path)))
+  AND (a.kind = 'function' OR p.pronargs = 1)
+UNION ALL
+SELECT a.kind, a.name, n.nspname::text, o.oid::regoperator::text, o.oid < %(first)s,
+       '', m.extname, fn.nspname || '.' || f.proname
+FROM asked a
+JOIN pg_operator o ON o.oprname = a.name
+JOIN pg_namespace n ON n.oid = o.oprnamespace
+JOIN pg_proc f ON f.oid = o.oprcode
+JOIN pg_namespace fn ON fn.oid = f.pronamespace
+LEFT JOIN member m ON m.classid = 'pg_operator'::regclass AND m.objid = o.oid
+WHERE a.kind = 'operator'
+  AND (n.nspname = a.nsp OR (a.nsp = '' AND n.nspname IN (SELECT nspname FROM path)))
+UNION ALL
+SELECT a.kind, a.name, n.nspname::text, c.oid::regclass::text, c.oid < %(first)s,
+       c.relkind::text || CASE WHEN c.relrowsecurity THEN '+rls' ELSE '' END, m.extname, NULL
+FROM asked a
+JOIN pg_class c ON c.oid = to_regclass(
+    CASE WHEN a.nsp = '' THEN quote_ident(a.name) ELSE quote_ident(a.nsp) || '.' || quote_ident(a.name) END)
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN member m ON m.classid = 'pg_class'::regclass AND m.objid = c.oid
+WHERE a.kind = 'relation'
+UNION ALL
+SELECT a.kind, a.name, n.nspname::text, format_type(t.oid, NULL), t.oid < %(first)s,
+       t.typtype::text, m.extname, NULL
+FROM asked a
+JOIN pg_type t ON t.oid = to_regtype(
+    CASE WHEN a.nsp = '' THEN quote_ident(a.name) ELSE quote_ident(a.nsp) || '.' || quote_ident(a.name) END)
+JOIN pg_namespace n ON n.oid = t.typnamespace
+LEFT JOIN member m ON m.classid = 'pg_type'::regclass AND m.objid = t.oid
+WHERE a.kind = 'type'
+UNION ALL
+SELECT 'cast', format_type(c.casttarget, NULL), fn.nspname::text,
+       format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ' WITH FUNCTION '
+           || f.oid::regprocedure::text,
+       false, c.castcontext::text, NULL, fn.nspname || '.' || f.proname
+FROM pg_cast c
+JOIN pg_proc f ON f.oid = c.castfunc
+JOIN pg_namespace fn ON fn.oid = f.pronamespace
+WHERE f.oid >= %(first)s"""
+
+
+def catalog_params(reaches: Reaches) -> dict[str, object]:
+    """CATALOG_SQL's parameters for the names one statement reaches."""
+    asked: list[tuple[str, str, str]] = [("function", s, n) for s, n in reaches.functions]
+    asked += [("attribute", "", name) for name in reaches.attributes]
+    asked += [("operator", s, n) for s, n in reaches.operators]
+    asked += [("relation", s, n) for s, n in reaches.relations]
+    asked += [("type", s, n) for s, n in reaches.types]
+    return {
+        "kinds": [a[0] for a in asked],
+        "schemas": [a[1] for a in asked],
+        "names": [a[2] for a in asked],
+        "first": FIRST_USER_OID,
+    }
+
+
+@dataclass(frozen=True)
+class _Found:
+    kind: str
+    asked: str
+    schema: str
+    identity: str
+    builtin: bool
+    detail: str
+    extension: str | None
+    function: str | None  # schema.name of the function it calls: the function itself, an operator's, a cast's
+
+
+def judge_catalog(rows: Iterable[Sequence[Any]], allow: Allowlist = NOTHING_ALLOWED) -> str:
+    """ "" when every object the statement reaches on this server is allowed, else why not ("refused: …")."""
+    found = [_Found(*row) for row in rows]
+    types = {f.identity for f in found if f.kind == "type"}
+    for f in found:
+        why = _why_not(f, allow, types)
+        if why:
+            return f"refused: {why}"
+    return ""
+
+
+def _why_not(f: _Found, allow: Allowlist, types: set[str]) -> str:
+    extension = f.extension is not None and f.extension in allow.extensions
+    if f.kind in ("function", "attribute"):
+        if f.builtin or allow.allows_function(f.schema, f.asked) or (extension and f.detail != "v"):
+            return ""
+        called = f"{f.asked}()" if f.kind == "function" else f"{f.asked} (t.{f.asked} calls {f.asked}(t))"
+        return f"{called} reaches the user-defined function {f.identity} on this server, {_ACTS}"
+    if f.kind == "operator":
+        if f.builtin or extension or _allows(allow, f.function):
+            return ""
+        return (
+            f"the operator {f.asked} reaches {f.identity}, which calls the user-defined function "
+            f"{f.function}, {_ACTS}"
+        )
+    if f.kind == "relation":
+        return _relation_refusal(f, allow, extension)
+    if f.kind == "type":
+        if f.builtin or f.detail != "d" or extension:
+            return ""
+        return f"{f.identity} is a user-defined domain: a cast to it runs its CHECK constraints, {_ACTS}"
+    if f.kind == "cast":
+        if _allows(allow, f.function):
+            return ""
+        if f.detail == "i":
+            return f"the server has an implicit cast {f.identity}, which any expression may call, {_ACTS}"
+        if f.asked in types:
+            return f"a cast to {f.asked} may call the user-defined cast {f.identity}, {_ACTS}"
+    return ""
+
+
+def _allows(allow: Allowlist, function: str | None) -> bool:
+    schema, _, name = (function or "").partition(".")
+    return allow.allows_function(schema, name)
+
+
+_ACTS = "and what it does cannot be checked; allow it by name in the [postgres] config if it only reads"
+
+
+def _relation_refusal(f: _Found, allow: Allowlist, extension: bool) -> str:
+    kind, _, rls = f.detail.partition("+")
+    if f.builtin or extension or allow.allows_relation(f.schema, f.asked):
+        return ""
+    if kind == "v":
+        return f"{f.identity} is a user-defined view: its columns can call functions, {_ACTS}"
+    if kind == "f":
+        return f"{f.identity} is a foreign table: reading it runs a query on another server"
+    if rls:
+        return f"{f.identity} has row-level security: its policies run expressions, {_ACTS}"
+    return ""

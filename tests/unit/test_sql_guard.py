@@ -350,18 +350,23 @@ def _escape_literal(text: str) -> str:
     return "E'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+# PostgreSQL takes no NUL anywhere in a query, and no empty "" identifier: both are refused, as the server would
+server_text = st.text().filter(lambda s: "\x00" not in s)
+
+
 @settings(max_examples=300)
-@given(st.text())
+@given(server_text)
 def test_any_text_inside_a_quoted_literal_is_just_data(text: str) -> None:
     assert check_sql(f"SELECT {_escape_literal(text)}").allowed
-    assert check_sql(f'SELECT 1 AS "{text.replace(chr(34), chr(34) * 2)}"').allowed
+    if text:
+        assert check_sql(f'SELECT 1 AS "{text.replace(chr(34), chr(34) * 2)}"').allowed
     tag = "$q" + "x" * (len(text) + 1) + "$"  # longer than text itself, so text can't close it early
     assert check_sql(f"SELECT {tag}{text}{tag}").allowed
 
 
 @settings(max_examples=300)
 @given(
-    st.text().filter(lambda s: "/*" not in s and "*/" not in s and not s.endswith("/") and "*" not in s[:1])
+    server_text.filter(lambda s: "/*" not in s and "*/" not in s and not s.endswith("/") and "*" not in s[:1])
 )
 def test_any_text_inside_a_comment_is_ignored(text: str) -> None:
     assert check_sql(f"SELECT 1 /*{text}*/").statement == "SELECT 1"

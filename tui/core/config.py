@@ -79,6 +79,7 @@ class PrometheusSettings:
     verify: bool = True
     timeout: float = 5.0  # seconds, per request
     refresh: float = 5.0  # seconds between polls when healthy
+    backoff_max: float = 60.0  # seconds: the longest wait between polls while Prometheus is failing
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class KubernetesSettings:
     in_cluster: bool = False  # use the pod's service account instead of a kubeconfig
     timeout: float = 5.0  # seconds, per request
     refresh: float = 5.0  # seconds between polls of the plain reads (pods are watched)
+    backoff_max: float = 30.0  # seconds: the longest wait between retries while the API server is failing
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,11 @@ class PostgresSettings:
     connect_timeout: float = 5.0  # seconds
     statement_timeout: float = 5.0  # seconds, set on the session at connect
     refresh: float = 5.0  # seconds between polls when healthy
+    backoff_max: float = 60.0  # seconds: the longest wait between polls while the server is failing
+    # user-defined functions and views a runbook statement may reach ("name" or "schema.name"): the SQL
+    # guard refuses every other one, since it runs with its owner's rights and can act
+    allow_functions: tuple[str, ...] = ()
+    allow_relations: tuple[str, ...] = ()
 
     @property
     def configured(self) -> bool:
@@ -115,6 +122,7 @@ class RedisSettings:
     connect_timeout: float = 3.0  # seconds
     timeout: float = 3.0  # seconds, per read: a server that accepts and never answers
     refresh: float = 5.0  # seconds between polls when healthy
+    backoff_max: float = 60.0  # seconds: the longest wait between polls while the server is failing
     sample_keys: bool = False  # the key sampler (SCAN + MEMORY USAGE, bounded) is opt-in
     sample_max_keys: int = 10_000  # keys looked at per sampler run
     sample_max_seconds: float = 1.0  # wall time per sampler run
@@ -154,6 +162,7 @@ _REDIS_KEYS = (
     "connect_timeout",
     "timeout",
     "refresh",
+    "backoff_max",
     "sample_keys",
     "sample_max_keys",
     "sample_max_seconds",
@@ -166,9 +175,12 @@ _POSTGRES_KEYS = (
     "connect_timeout",
     "statement_timeout",
     "refresh",
+    "backoff_max",
+    "allow_functions",
+    "allow_relations",
 )
 _LIBPQ_TARGET_VARS = ("PGHOST", "PGSERVICE", "PGDATABASE")
-_KUBERNETES_KEYS = ("kubeconfig", "context", "namespace", "in_cluster", "timeout", "refresh")
+_KUBERNETES_KEYS = ("kubeconfig", "context", "namespace", "in_cluster", "timeout", "refresh", "backoff_max")
 _PROMETHEUS_KEYS = (
     "url",
     "token",
@@ -182,12 +194,13 @@ _PROMETHEUS_KEYS = (
     "verify",
     "timeout",
     "refresh",
+    "backoff_max",
 )
 _TOKEN_KEYS = ("token", "token_file", "token_env")
 _PASSWORD_KEYS = ("password", "password_file", "password_env")
 _STRING_KEYS = ("url", "token", "token_env", "username", "password", "password_env")
 _PATH_KEYS = ("token_file", "password_file", "ca_file")
-_SECONDS_KEYS = ("timeout", "refresh")
+_SECONDS_KEYS = ("timeout", "refresh", "backoff_max")
 _FLAG_KEYS = ("prometheus_url", "runbook", "store", "user", "refresh", "kube_context", "postgres", "redis")
 
 
@@ -408,7 +421,7 @@ def _check_redis(rd: object, file: str, prefix: str) -> None:
         strings=("url", "username", "password", "password_env"),
         paths=("password_file", "ca_file"),
         flags=("verify", "sample_keys"),
-        seconds=("connect_timeout", "timeout", "refresh", "sample_max_seconds"),
+        seconds=("connect_timeout", "timeout", "refresh", "backoff_max", "sample_max_seconds"),
     )
     where = prefix + "redis."
     keys = table.get("sample_max_keys", 1)
@@ -429,8 +442,16 @@ def _check_postgres(pg: object, file: str, prefix: str) -> None:
         _POSTGRES_KEYS,
         strings=("dsn", "password", "password_env"),
         paths=("password_file",),
-        seconds=("connect_timeout", "statement_timeout", "refresh"),
+        seconds=("connect_timeout", "statement_timeout", "refresh", "backoff_max"),
     )
+    for key in ("allow_functions", "allow_relations"):
+        names = table.get(key, [])
+        if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+            raise ConfigError(
+                file,
+                prefix + "postgres." + key,
+                f'must be a list of names, e.g. ["public.f"], got {_show(names)}',
+            )
     if "dsn" in table:
         _parse_dsn(table["dsn"], file, prefix + "postgres.dsn")
 
@@ -530,6 +551,7 @@ def _prometheus_from_file(
         verify=table.get("verify", defaults.verify),
         timeout=float(table.get("timeout", defaults.timeout)),
         refresh=float(table.get("refresh", defaults.refresh)),
+        backoff_max=float(table.get("backoff_max", defaults.backoff_max)),
     )
 
 
@@ -544,6 +566,7 @@ def _kubernetes_from_file(table: dict[str, Any], base: Path) -> KubernetesSettin
         in_cluster=table.get("in_cluster", defaults.in_cluster),
         timeout=float(table.get("timeout", defaults.timeout)),
         refresh=float(table.get("refresh", defaults.refresh)),
+        backoff_max=float(table.get("backoff_max", defaults.backoff_max)),
     )
 
 
@@ -563,6 +586,9 @@ def _postgres_from_file(
         connect_timeout=float(table.get("connect_timeout", defaults.connect_timeout)),
         statement_timeout=float(table.get("statement_timeout", defaults.statement_timeout)),
         refresh=float(table.get("refresh", defaults.refresh)),
+        backoff_max=float(table.get("backoff_max", defaults.backoff_max)),
+        allow_functions=tuple(table.get("allow_functions", ())),
+        allow_relations=tuple(table.get("allow_relations", ())),
     )
     if "dsn" in table:
         pg = _with_dsn(pg, table["dsn"], file, key("dsn"))
@@ -591,6 +617,7 @@ def _redis_from_file(
         connect_timeout=float(table.get("connect_timeout", defaults.connect_timeout)),
         timeout=float(table.get("timeout", defaults.timeout)),
         refresh=float(table.get("refresh", defaults.refresh)),
+        backoff_max=float(table.get("backoff_max", defaults.backoff_max)),
         sample_keys=table.get("sample_keys", defaults.sample_keys),
         sample_max_keys=int(table.get("sample_max_keys", defaults.sample_max_keys)),
         sample_max_seconds=float(table.get("sample_max_seconds", defaults.sample_max_seconds)),
