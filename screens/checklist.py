@@ -149,7 +149,7 @@ class ChecklistScreen(Screen[None]):
             section = self.section
             if section is not None:
                 sources = self.app.evidence_sources(self.alert, section)
-                current = plans(section)
+                current = plans(section, self.app.servers)
                 again = self._wake.is_set() or loop.time() - expensive_at >= EXPENSIVE_EVERY
                 if again:
                     expensive_at = loop.time()
@@ -316,7 +316,7 @@ class ChecklistScreen(Screen[None]):
             empty.display = not section.steps
             empty.update(Text("This section has no triage steps.", style="dim"))
             self.selected = min(self.selected, max(0, len(section.steps) - 1))
-            self.plans = list(plans(section))
+            self.plans = list(plans(section, self.app.servers))
             await steps.mount_all(
                 StepCard(self._step_text(i), classes="step") for i in range(len(section.steps))
             )

@@ -25,6 +25,7 @@ from probes.kubernetes import KubernetesProbe, ResourceSnapshot
 from probes.postgres import PgSnapshot, PostgresProbe
 from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe
 from probes.redis import KeySample, RedisProbe, RedisSnapshot
+from tui.core.commands import configured_servers
 from tui.core.components import helm_releases
 from tui.core.config import Settings
 from tui.core.demo import ANCHOR_KEY, DEMO_URL, DemoIncident, demo_anchor
@@ -115,6 +116,10 @@ class OncallApp(App[None]):
         self.releases = helm_releases(self.runbook.sections) if self.runbook else []
         self.postgres = postgres or PostgresProbe(self.settings.postgres, clock=clock)
         self.redis = redis or RedisProbe(self.settings.redis, clock=clock)
+        # a runbook's psql/redis-cli aimed at any other server is copy-only: these are the ones read live
+        self.servers = configured_servers(
+            getattr(self.postgres, "settings", None), getattr(self.redis, "settings", None)
+        )
         self.healths: dict[str, SourceHealth] = {
             "prometheus": SourceHealth("prometheus", "not-configured")
             if not prometheus.url

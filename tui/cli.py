@@ -112,11 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
         "coverage",
         help="per section, the steps oncall shows live evidence for, and the manual and copy-only ones",
         description="Each triage step: live (its command is a read oncall runs), derived (no command, but a "
-        "read answers it), copy-only (its commands change things: never run) or manual. Exit 2 when the "
-        "runbook can't be read.",
+        "read answers it), copy-only (its commands change things or read a server oncall doesn't: never "
+        "run) or manual. A psql or redis-cli command naming a host is live only when that is the server "
+        "configured (--postgres, --redis, the config file). Exit 2 when the runbook can't be read.",
     )
     cover.add_argument("path", type=Path, metavar="PATH", help="runbook Markdown file")
     cover.add_argument("--json", action="store_true", help="print JSON")
+    _common(cover, suppress=True)
 
     check = commands.add_parser(
         "check",
@@ -196,7 +198,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def cmd_coverage(args: argparse.Namespace) -> int:
+def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
+    from tui.core.commands import configured_servers
     from tui.core.evidence import coverage, format_coverage
 
     try:
@@ -204,7 +207,11 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     except RunbookError as error:
         _err(str(error))
         return 2
-    print(format_coverage(coverage(runbook), as_json=args.json))
+    print(
+        format_coverage(
+            coverage(runbook, configured_servers(settings.postgres, settings.redis)), as_json=args.json
+        )
+    )
     return 0
 
 
@@ -304,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = _settings(args)
         if args.command == "runbook":
-            return cmd_coverage(args) if args.runbook_command == "coverage" else cmd_lint(args)
+            return cmd_coverage(args, settings) if args.runbook_command == "coverage" else cmd_lint(args)
         if args.command == "check":
             return cmd_check(args, settings)
         if args.command == "snapshot":

@@ -15,14 +15,18 @@ from probes.redis import check_command
 from probes.sql_guard import check_sql
 from tui.core.commands import (
     Classified,
+    ConfiguredServers,
     LineFilter,
     LiveRead,
     Mutating,
     ReadName,
     ReadParams,
+    Server,
     Unknown,
     classify,
+    configured_servers,
 )
+from tui.core.config import PostgresSettings, RedisSettings
 from tui.core.runbook import load_runbook
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "inmidst" / "RUNBOOK.md"
@@ -421,16 +425,121 @@ def test_the_copied_command_has_no_prompt() -> None:
     ],
 )
 def test_parameters_come_from_the_command(command: str, params: ReadParams) -> None:
-    result = classify(command)
+    result = classify(command, ConfiguredServers(redis=Server(("redis.internal",), 6379)))
 
     assert isinstance(result, LiveRead)
     assert result.params == params
 
 
-def test_psql_connection_flags_are_dropped_and_the_sql_kept() -> None:
-    result = classify("psql -h db -U postgres -d app -X -A -t -c 'SELECT now()'")
+def test_psql_aimed_at_the_configured_server_drops_its_connection_flags_and_keeps_the_sql() -> None:
+    command = "psql -h db -U postgres -d app -X -A -t -c 'SELECT now()'"
 
-    assert result == sql("psql -h db -U postgres -d app -X -A -t -c 'SELECT now()'", "SELECT now()")
+    result = classify(command, ConfiguredServers(postgresql=Server(("db",), 5432)))
+
+    assert result == replace(sql(command, "SELECT now()"), server=Server(("db",)))
+
+
+# --- a psql or redis-cli aimed at another server than the one oncall reads ------------------------------
+
+LAB = ConfiguredServers(postgresql=Server(("127.0.0.1",), 5432), redis=Server(("127.0.0.1",), 6379))
+
+
+@pytest.mark.parametrize(
+    ("command", "aimed_at"),
+    [
+        ("psql -h replica.internal -c 'SELECT 1'", "PostgreSQL server at replica.internal:5432"),
+        ("psql --host=replica.internal -c 'SELECT 1'", "PostgreSQL server at replica.internal:5432"),
+        ("psql -h 127.0.0.1 -p 5433 -c 'SELECT 1'", "PostgreSQL server at 127.0.0.1:5433"),
+        ("psql --port 5433 -c 'SELECT 1'", "PostgreSQL server on port 5433"),
+        (
+            'psql "host=replica.internal dbname=app" -c "SELECT 1"',
+            "PostgreSQL server at replica.internal:5432",
+        ),
+        (
+            "psql postgresql://app@replica.internal/app -c 'SELECT 1'",
+            "PostgreSQL server at replica.internal:5432",
+        ),
+        ("psql -d postgres://app@localhost:6432/app -c 'SELECT 1'", "PostgreSQL server at localhost:6432"),
+        ("psql service=reporting -c 'SELECT 1'", "PostgreSQL server named by service=reporting"),
+        ("redis-cli -h cache.internal INFO memory", "Redis server at cache.internal:6379"),
+        ("redis-cli -p 6380 INFO memory", "Redis server on port 6380"),
+        ("redis-cli -u redis://cache.internal:6379/0 SLOWLOG GET 10", "Redis server at cache.internal:6379"),
+        ("redis-cli -u rediss://app@127.0.0.1:6380 INFO", "Redis server at 127.0.0.1:6380"),
+        (
+            "redis-cli -h cache.internal --scan --pattern 'session:*' | head -5",
+            "Redis server at cache.internal:6379",
+        ),
+        ("redis-cli -h cache.internal --bigkeys", "Redis server at cache.internal:6379"),
+        # from inside the API pod, a host other than its own names another server
+        ("kubectl exec deploy/inmidst-api -- psql -h reporting-db -c 'SELECT 1'", "at reporting-db:5432"),
+        ("kubectl exec deploy/inmidst-redis -- redis-cli -p 6380 INFO", "Redis server on port 6380"),
+    ],
+)
+def test_a_read_aimed_at_another_server_is_copy_only_and_says_which(command: str, aimed_at: str) -> None:
+    result = classify(command, LAB)
+
+    assert isinstance(result, Unknown), result
+    assert aimed_at in result.reason
+    assert "not the one oncall reads (127.0.0.1:" in result.reason
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "psql -h 127.0.0.1 -c 'SELECT 1'",
+        "psql -h localhost -p 5432 -U oncall -c 'SELECT 1'",  # loopback by any name is one host
+        'psql "host=localhost port=5432 dbname=inmidst" -c "SELECT 1"',
+        "psql -d postgresql://oncall@127.0.0.1:5432/inmidst -c 'SELECT 1'",
+        "redis-cli -h localhost -p 6379 INFO memory",
+        "redis-cli -u redis://127.0.0.1:6379/0 INFO memory",
+        # the pod's own server, which the translation reads through oncall's connection anyway
+        "kubectl exec deploy/inmidst-postgres -- psql -h localhost -c 'SELECT 1'",
+        "kubectl exec deploy/inmidst-postgres -- psql -h /var/run/postgresql -p 5432 -c 'SELECT 1'",
+        "kubectl exec deploy/inmidst-postgres -- psql -h inmidst-postgres -c 'SELECT 1'",
+        "kubectl -n production exec deploy/inmidst-redis -- redis-cli -h inmidst-redis.production.svc INFO",
+    ],
+)
+def test_a_read_aimed_at_the_configured_server_stays_live(command: str) -> None:
+    assert isinstance(classify(command, LAB), LiveRead)
+
+
+def test_a_kubernetes_service_name_is_the_configured_server_it_names() -> None:
+    servers = ConfiguredServers(postgresql=Server(("inmidst-postgres.production.svc.cluster.local",), 5432))
+
+    assert isinstance(classify("psql -h inmidst-postgres -c 'SELECT 1'", servers), LiveRead)
+    assert isinstance(classify("psql -h inmidst-postgres.production -c 'SELECT 1'", servers), LiveRead)
+    assert isinstance(classify("psql -h inmidst-postgres.staging.svc -c 'SELECT 1'", servers), Unknown)
+
+
+def test_a_named_host_with_no_server_configured_is_copy_only() -> None:
+    result = classify("redis-cli -h cache.internal INFO memory")
+
+    assert isinstance(result, Unknown)
+    assert "oncall has no Redis server configured" in result.reason
+    assert isinstance(classify("redis-cli INFO memory"), LiveRead)  # no host named: oncall's own, as before
+
+
+def test_the_reason_never_repeats_a_password_from_the_connection_string() -> None:
+    result = classify("psql postgresql://app:hunter2@replica.internal/app -c 'SELECT 1'", LAB)
+
+    assert isinstance(result, Unknown) and "replica.internal" in result.reason
+    assert "hunter2" not in result.reason
+
+
+def test_the_configured_servers_come_from_the_settings() -> None:
+    servers = configured_servers(
+        PostgresSettings(dsn="host=db.internal port=6432 dbname=app user=oncall"),
+        RedisSettings(url="rediss://cache.internal:6380/0"),
+    )
+
+    assert servers == ConfiguredServers(Server(("db.internal",), 6432), Server(("cache.internal",), 6380))
+    assert configured_servers(PostgresSettings(dsn="service=prod"), None) == ConfiguredServers()
+
+
+def test_the_seed_runbook_keeps_every_read_live_against_the_configured_lab() -> None:
+    commands = [c for s in load_runbook(SEED).sections for step in s.steps for c in step.commands]
+
+    assert [type(classify(c, LAB)) for c in commands] == [type(classify(c)) for c in commands]
 
 
 def test_sql_with_shell_characters_is_not_split_as_shell() -> None:

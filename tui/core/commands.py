@@ -14,21 +14,32 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlsplit
+
+from psycopg import ProgrammingError
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.pq import Conninfo
 
 from probes.redis import CommandRefused, check_command
 from probes.sql_guard import GuardVerdict, check_sql
 
+if TYPE_CHECKING:
+    from tui.core.config import PostgresSettings, RedisSettings
+
 __all__ = [
     "Classified",
+    "ConfiguredServers",
     "LineFilter",
     "LiveRead",
     "Mutating",
     "ReadName",
     "ReadParams",
+    "Server",
     "Source",
     "Unknown",
     "classify",
+    "configured_servers",
 ]
 
 Source = Literal["kubernetes", "postgresql", "redis", "prometheus"]
@@ -133,6 +144,30 @@ class ReadParams:
 
 
 @dataclass(frozen=True)
+class Server:
+    """A database server that a command or oncall's configuration names."""
+
+    hosts: tuple[str, ...] = ()  # -h, host= or a URI's host (libpq takes a list); empty: not named
+    port: int | None = None  # None: not named (the program's default port)
+
+    def words(self, default_port: int) -> str:
+        """`db:5432`, `port 6380` when only a port is named, `service=x` when pg_service.conf decides."""
+        if not self.hosts:
+            return f"port {self.port or default_port}"
+        if self.hosts[0].startswith("service="):
+            return self.hosts[0]
+        return f"{','.join(self.hosts)}:{self.port or default_port}"
+
+
+@dataclass(frozen=True)
+class ConfiguredServers:
+    """The servers oncall's PostgreSQL and Redis probes read: a command aimed elsewhere is copy-only."""
+
+    postgresql: Server | None = None  # None: not configured, or libpq's service file decides
+    redis: Server | None = None
+
+
+@dataclass(frozen=True)
 class LiveRead:
     """A read oncall runs itself through a probe, refreshed live."""
 
@@ -142,6 +177,7 @@ class LiveRead:
     command: str  # the command as written (without a leading `$ ` prompt): what `c` copies
     translated: bool = False  # `kubectl exec … psql/redis-cli`: the same read through the direct probe
     note: str = ""  # how a translated read runs instead
+    server: Server | None = None  # the server psql/redis-cli names; None: none named, oncall's own
 
 
 @dataclass(frozen=True)
@@ -163,10 +199,17 @@ class Unknown:
 Classified = LiveRead | Mutating | Unknown
 
 
-def classify(command: str) -> Classified:
-    """Classify one runbook command. Never raises: what isn't understood is Unknown, with the reason."""
+def classify(command: str, servers: ConfiguredServers | None = None) -> Classified:
+    """Classify one runbook command. Never raises: what isn't understood is Unknown, with the reason.
+
+    A psql or redis-cli read that names a server (-h, -p, -u, a connection string) is live only when that
+    is the server oncall reads (`servers`, from its configuration); aimed anywhere else it is copy-only.
+    """
     text = _PROMPT.sub("", command).strip()
-    return replace(_classify_text(text, depth=0), command=text)
+    result = _classify_text(text, depth=0)
+    if isinstance(result, LiveRead) and result.server is not None:
+        result = _aimed_elsewhere(result, servers or ConfiguredServers()) or result
+    return replace(result, command=text)
 
 
 _PROMPT = re.compile(r"^[ \t]*\$[ \t]+", re.MULTILINE)
@@ -446,6 +489,111 @@ def _number(value: str, what: str) -> int:
     if not re.fullmatch(r"[0-9]{1,9}", value):
         raise _Unsupported(f"{what} `{value}` is not a plain number")
     return int(value)
+
+
+# --- which server a psql or redis-cli command reads ------------------------------------------------------
+
+_DEFAULT_PORTS: dict[str, int] = {"postgresql": 5432, "redis": 6379}
+_DATABASES: dict[str, str] = {"postgresql": "PostgreSQL", "redis": "Redis"}
+_LOOPBACK = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "::1", "0.0.0.0"})
+_CLUSTER_DOMAIN = re.compile(r"\.svc(?:\.cluster\.local)?$")
+
+
+def _server(hosts: list[str], ports: list[str], what: str) -> Server | None:
+    if not hosts and not ports:
+        return None
+    numbers = {_number(p.strip(), what) for p in ports}
+    if len(numbers) > 1:
+        raise _Unsupported(f"several ports at once ({', '.join(sorted(map(str, numbers)))})")
+    return Server(tuple(dict.fromkeys(hosts)), numbers.pop() if numbers else None)
+
+
+def _host_key(host: str) -> str:
+    """One spelling per host: lower case, no trailing dot or brackets, `local` for loopback and sockets."""
+    host = host.strip().lower().rstrip(".").removeprefix("[").removesuffix("]")
+    if not host or host.startswith("/") or host in _LOOPBACK or re.fullmatch(r"127(?:\.\d{1,3}){3}", host):
+        return "local"
+    return _CLUSTER_DOMAIN.sub("", host)  # inmidst-postgres.production.svc.cluster.local → …production
+
+
+def _same_host(named: str, known: str) -> bool:
+    """The same host, a Kubernetes service by its short name included: `x` is `x.production.svc…`."""
+    a, b = _host_key(named), _host_key(known)
+    if a == b:
+        return True
+    in_cluster = any(_CLUSTER_DOMAIN.search(h.strip().lower().rstrip(".")) for h in (named, known))
+    short, longer = sorted((a, b), key=lambda h: h.count("."))
+    return in_cluster and "." not in short and longer.split(".")[0] == short
+
+
+def _the_pods_own(server: Server, target: str, source: str) -> bool:
+    """`kubectl exec deploy/x -- psql -h localhost`: the pod's own server, the same as naming none."""
+    workload = target.rsplit("/", 1)[-1]
+    if server.port not in (None, _DEFAULT_PORTS[source]):
+        return False  # another port inside the pod is another server, and not the one oncall reads
+    return all(_host_key(h) == "local" or _same_host(h, workload) for h in server.hosts)
+
+
+def _aimed_elsewhere(read: LiveRead, servers: ConfiguredServers) -> Unknown | None:
+    """Unknown when the server the command names is not the one oncall reads (or oncall can't tell)."""
+    assert read.server is not None
+    default = _DEFAULT_PORTS[read.source]
+    database = _DATABASES[read.source]
+    named = read.server.words(default)
+    configured = servers.postgresql if read.source == "postgresql" else servers.redis
+    if configured is None:
+        return _unknown(
+            f"it reads the {database} server {_at(named)}, and oncall has no {database} server configured "
+            "to tell whether that is the one it reads; copy it and run it there"
+        )
+    known_hosts = configured.hosts or ("localhost",)
+    hosts = read.server.hosts or known_hosts  # only -p: the host oncall reads, on another port
+    same_host = all(any(_same_host(h, k) for k in known_hosts) for h in hosts)
+    if same_host and (read.server.port or default) == (configured.port or default):
+        return None
+    return _unknown(
+        f"it reads the {database} server {_at(named)}, not the one oncall reads "
+        f"({configured.words(default)}); copy it and run it there"
+    )
+
+
+def _at(server: str) -> str:
+    if server.startswith("port "):
+        return f"on {server}"
+    return f"named by {server}" if server.startswith("service=") else f"at {server}"
+
+
+def configured_servers(postgres: PostgresSettings | None, redis: RedisSettings | None) -> ConfiguredServers:
+    """The servers oncall's probes read, from their settings, as libpq and redis-py will resolve them."""
+    return ConfiguredServers(postgresql=_configured_postgres(postgres), redis=_configured_redis(redis))
+
+
+def _configured_postgres(pg: PostgresSettings | None) -> Server | None:
+    if pg is None or not pg.configured:
+        return None
+    try:
+        params = conninfo_to_dict(pg.dsn or "")
+    except ProgrammingError:
+        return None
+    # what the DSN leaves out libpq takes from PGHOST, PGPORT, PGSERVICE: its own defaults say which
+    defaults = {o.keyword.decode(): (o.val or b"").decode() for o in Conninfo.get_defaults()}
+    if params.get("service") or (not params.get("host") and defaults.get("service")):
+        return None  # pg_service.conf names the server: oncall can't tell which
+    host = str(params.get("host") or params.get("hostaddr") or defaults.get("host") or "")
+    port = str(params.get("port") or defaults.get("port") or "")
+    ports = {int(p) for p in port.split(",") if p.strip().isdigit()}
+    return Server(tuple(h for h in host.split(",") if h), ports.pop() if len(ports) == 1 else None)
+
+
+def _configured_redis(redis: RedisSettings | None) -> Server | None:
+    if redis is None or redis.url is None:
+        return None
+    parts = urlsplit(redis.url)
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    return Server((parts.hostname or "127.0.0.1",), port)
 
 
 # --- pipelines and programs ------------------------------------------------------------------------------
@@ -808,6 +956,8 @@ def _kubectl_exec(opts: _Options, positionals: list[str]) -> Classified:
     result = _psql(inner[1:], 0) if program == "psql" else _redis_cli(inner[1:], 0)
     if not isinstance(result, LiveRead):
         return result
+    if result.server is not None and _the_pods_own(result.server, target, result.source):
+        result = replace(result, server=None)  # localhost in the pod: the pod's own server, as with no -h
     opts.require(frozenset({"namespace", "container", "stdin", "tty", "quiet"}), "`kubectl exec`")
     database = "PostgreSQL" if result.source == "postgresql" else "Redis"
     note = f"runs through oncall's own {database} connection instead of `kubectl exec` into {target}"
@@ -976,7 +1126,10 @@ _PSQL_FLAGS = _flags(
     ("-c --command", "command", True),
     ("-f --file", "file", True),
     ("-o --output -L --log-file", "output-file", True),
-    ("-h --host -p --port -U --username -d --dbname", "connection", True),
+    ("-h --host", "host", True),
+    ("-p --port", "port", True),
+    ("-d --dbname", "dbname", True),
+    ("-U --username", "connection", True),
     ("-w --no-password -W --password", "connection-switch", False),
     ("-P --pset -v --set --variable -F --field-separator -R --record-separator", "format", True),
     ("-X --no-psqlrc -A --no-align -t --tuples-only -q --quiet -x --expanded --csv -e -a -b -n", "ui", False),
@@ -990,9 +1143,30 @@ def _psql(args: list[str], depth: int) -> Classified:
         return _unknown("psql without -c opens an interactive session oncall can't see")
     result = _sql("; ".join(commands))
     if isinstance(result, LiveRead):
-        # the connection flags are ignored: the probe reads the server oncall is configured for
-        opts.require(frozenset({"command", "connection", "connection-switch", "format", "ui"}), "psql")
+        # the probe reads the server oncall is configured for: classify() checks it is the one named here
+        allowed = {"command", "host", "port", "dbname", "connection", "connection-switch", "format", "ui"}
+        opts.require(frozenset(allowed), "psql")
+        return replace(result, server=_psql_server(opts))
     return result
+
+
+def _psql_server(opts: _Options) -> Server | None:
+    """The server psql is pointed at by -h, -p and a connection string or URI in place of the database."""
+    hosts = [h for value in opts.values.get("host", []) for h in value.split(",") if h]
+    ports = [p for value in opts.values.get("port", []) for p in value.split(",") if p]
+    for value in [*opts.values.get("dbname", []), *opts.positionals[:1]]:
+        if "=" not in value and not re.match(r"postgres(?:ql)?://", value):
+            continue  # a plain database name
+        try:
+            params = conninfo_to_dict(value)
+        except ProgrammingError:
+            # never echoed: a connection string may hold a password
+            raise _Unsupported("psql's connection string can't be read") from None
+        hosts += [h for h in str(params.get("host") or params.get("hostaddr") or "").split(",") if h]
+        ports += [p for p in str(params.get("port") or "").split(",") if p]
+        if params.get("service"):
+            hosts.append(f"service={params['service']}")  # pg_service.conf decides: never oncall's own
+    return _server(hosts, ports, "psql -p")
 
 
 # --- Redis -----------------------------------------------------------------------------------------------
@@ -1077,11 +1251,11 @@ _REDIS_NAMES = (
 _SAMPLER_COMMANDS = (("SCAN", "0", "COUNT", "200"), ("TYPE", "k"), ("TTL", "k"), ("MEMORY", "USAGE", "k"))
 
 _REDIS_CLI_FLAGS = _flags(
-    (
-        "-h -p -s -a -u -n --user --pass --sni --cacert --cacertdir --cert --key --tls-ciphers",
-        "connection",
-        True,
-    ),
+    ("-h", "host", True),
+    ("-p", "port", True),
+    ("-s", "socket", True),
+    ("-u", "uri", True),
+    ("-a -n --user --pass --sni --cacert --cacertdir --cert --key --tls-ciphers", "connection", True),
     (
         "--tls --insecure --askpass --no-auth-warning -c -e -2 -3 --raw --no-raw --csv --json --quoted-json",
         "ui",
@@ -1120,24 +1294,47 @@ def _redis_cli(args: list[str], depth: int) -> Classified:
         acting = f"redis-cli --cluster {admin} changes the cluster"
     if acting is not None:
         return _mutating(acting)
-    # connection flags are ignored: the probe reads the server oncall is configured for
+    # the probe reads the server oncall is configured for: classify() checks it is the one named here
     opts.require(
         frozenset(
-            {"connection", "ui", "format", "repeat", "scan", "pattern", "count", "bigkeys", "bigkeys-option"}
+            {"host", "port", "socket", "uri", "connection", "ui", "format", "repeat"}
+            | {"scan", "pattern", "count", "bigkeys", "bigkeys-option"}
         ),
         "redis-cli",
     )
+    server = _redis_server(opts)
     if "scan" in opts.values or "bigkeys" in opts.values:
         if command:
             raise _Unsupported("redis-cli --scan or --bigkeys with a command as well")
         if "bigkeys" in opts.values:
             for sampler_command in _SAMPLER_COMMANDS:
                 _allowed(*sampler_command)  # the allowlist is the authority, even for the sampler
-            return LiveRead("redis", "bigkeys", ReadParams(), "")
-        return _redis_scan(opts.one("pattern"), opts.one("count"))
+            return LiveRead("redis", "bigkeys", ReadParams(), "", server=server)
+        return replace(_redis_scan(opts.one("pattern"), opts.one("count")), server=server)
     if not command:
         raise _Unsupported("redis-cli without a command opens an interactive session oncall can't see")
-    return _redis_command(command)
+    result = _redis_command(command)
+    return replace(result, server=server) if isinstance(result, LiveRead) else result
+
+
+def _redis_server(opts: _Options) -> Server | None:
+    """The server redis-cli is pointed at by -h, -p, -s and -u redis://host:port."""
+    hosts = [*opts.values.get("host", []), *opts.values.get("socket", [])]
+    ports = list(opts.values.get("port", []))
+    for uri in opts.values.get("uri", []):
+        parts = urlsplit(uri)
+        if parts.scheme not in ("redis", "rediss", "unix"):
+            raise _Unsupported("redis-cli -u takes a redis://, rediss:// or unix:// URI")
+        if parts.scheme == "unix":
+            hosts.append(parts.path)
+            continue
+        try:
+            port = parts.port
+        except ValueError:
+            raise _Unsupported("redis-cli -u names a port that is not a number") from None
+        hosts.append(parts.hostname or "127.0.0.1")
+        ports += [str(port)] if port else []
+    return _server(hosts, ports, "redis-cli -p")
 
 
 def _redis_command_words(args: list[str], depth: int) -> Classified:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tui.core.commands import Classified, LiveRead, Mutating, ReadParams, Unknown, classify
+from tui.core.commands import Classified, ConfiguredServers, LiveRead, Mutating, ReadParams, Unknown, classify
 from tui.core.components import helm_releases, section_selectors
 from tui.core.runbook import CommonCause, Runbook, Section, TriageStep
 
@@ -86,9 +86,13 @@ _DERIVED: tuple[tuple[re.Pattern[str], str, str, str], ...] = (
 _LOG_PATTERNS = {"log-matches": r"cache.?miss|miss(ed)? cache|MISS"}
 
 
-def plan_step(step: TriageStep, section: Section | None = None) -> StepPlan:
-    """The step's reads: its commands' live reads, else the read its words ask for, else nothing."""
-    commands = tuple(classify(command) for command in step.commands)
+def plan_step(
+    step: TriageStep, section: Section | None = None, servers: ConfiguredServers | None = None
+) -> StepPlan:
+    """The step's reads: its commands' live reads, else the read its words ask for, else nothing.
+
+    `servers` are the ones oncall reads: a psql or redis-cli command aimed at another is copy-only."""
+    commands = tuple(classify(command, servers) for command in step.commands)
     reads = tuple(c for c in commands if isinstance(c, LiveRead))
     if reads:
         return StepPlan(step, "live", reads, commands)
@@ -295,10 +299,10 @@ class Coverage:
         return sum(1 for c in self.commands if isinstance(c, LiveRead) and c.translated)
 
 
-def coverage(runbook: Runbook) -> Coverage:
+def coverage(runbook: Runbook, servers: ConfiguredServers | None = None) -> Coverage:
     return Coverage(
         tuple(
-            SectionCoverage(section.slug, tuple(plan_step(step, section) for step in section.steps))
+            SectionCoverage(section.slug, tuple(plan_step(step, section, servers) for step in section.steps))
             for section in runbook.sections
         )
     )
@@ -381,6 +385,6 @@ def _command_json(command: Classified) -> dict[str, Any]:
     return {"command": command.command, "kind": kind, "reason": command.reason}
 
 
-def plans(section: Section) -> Sequence[StepPlan]:
+def plans(section: Section, servers: ConfiguredServers | None = None) -> Sequence[StepPlan]:
     """The plan of each of the section's steps, in order."""
-    return [plan_step(step, section) for step in section.steps]
+    return [plan_step(step, section, servers) for step in section.steps]
