@@ -23,7 +23,14 @@ from psycopg.types.string import TextLoader
 from probes.health import Backoff, SourceHealth, poll_until
 from probes.reading import Reading
 from probes.redact import redact_reading, redact_text
-from probes.sql_guard import check_sql
+from probes.sql_guard import (
+    CATALOG_SQL,
+    Allowlist,
+    Reaches,
+    catalog_params,
+    check_sql,
+    judge_catalog,
+)
 
 if TYPE_CHECKING:
     from psycopg.abc import Buffer
@@ -33,7 +40,6 @@ if TYPE_CHECKING:
 SOURCE = "postgresql"
 APPLICATION_NAME = "oncall"
 NOT_CONFIGURED = "set ONCALL_POSTGRES, [postgres] dsn or libpq's PGHOST/PGSERVICE/PGDATABASE"
-BACKOFF_CAP = 60.0  # seconds: the longest wait between polls while the server is failing
 TOP_STATEMENTS = 10
 TOP_TABLES = 10
 IDLE_IN_TRANSACTION_SECONDS = 300.0  # the runbook's "idle in transaction for more than 5 minutes"
@@ -319,7 +325,7 @@ class PostgresProbe:
     ) -> None:
         self.settings = settings
         self._clock = clock
-        self.backoff = backoff or Backoff(base=settings.refresh, cap=max(BACKOFF_CAP, settings.refresh))
+        self.backoff = backoff or Backoff.for_source(settings.refresh, settings.backoff_max)
         self.idle_in_transaction_seconds = idle_in_transaction_seconds
         self.dead_tuples_min = dead_tuples_min
         self.idle_listed = idle_listed
@@ -421,7 +427,8 @@ class PostgresProbe:
         `what` is the statement as given; `read_at` is the probe's clock when the rows were read.
         Failures (permission, statement timeout, server down) are a `Reading.failed` in plain words.
         """
-        verdict = check_sql(statement, statement_timeout_s=self.settings.statement_timeout)
+        allow = self.allowlist
+        verdict = check_sql(statement, statement_timeout_s=self.settings.statement_timeout, allow=allow)
         if not verdict.allowed:
             return Reading.failed(SOURCE, statement, verdict.reason)
         if not self.configured:
@@ -429,7 +436,9 @@ class PostgresProbe:
         async with self._lock:
             try:
                 # its rows may hold other sessions' query text: redacted before anything shows or stores it
-                reading = await self._statement_guarded(statement, verdict.statement, max(0, max_rows))
+                reading = await self._statement_guarded(
+                    statement, verdict.statement, verdict.reaches, max(0, max_rows)
+                )
                 return redact_reading(reading)
             except Exception as exc:  # a bug here must not take the console down at 3 a.m.
                 await self._drop_connection()
@@ -437,7 +446,13 @@ class PostgresProbe:
                     SOURCE, statement, f"internal error while running the statement: {type(exc).__name__}"
                 )
 
-    async def _statement_guarded(self, what: str, statement: str, max_rows: int) -> Reading:
+    @property
+    def allowlist(self) -> Allowlist:
+        """What the config allows a runbook statement to reach beyond PostgreSQL's built-ins."""
+        s = self.settings
+        return Allowlist(functions=frozenset(s.allow_functions), relations=frozenset(s.allow_relations))
+
+    async def _statement_guarded(self, what: str, statement: str, reaches: Reaches, max_rows: int) -> Reading:
         s = self.settings
         # each statement is bounded by the server's statement_timeout; this bounds the whole read (a dead
         # network where the server never answers), with room for a connect, the cursor's DECLARE and
@@ -447,7 +462,7 @@ class PostgresProbe:
         try:
             async with asyncio.timeout(deadline):
                 conn = await self._connection()
-                return await self._statement_once(conn, what, statement, max_rows)
+                return await self._statement_once(conn, what, statement, reaches, max_rows)
         except TimeoutError:
             await self._drop_connection()  # a statement may still be in flight: never reuse the session
             return Reading.failed(SOURCE, what, f"no answer from {self.endpoint} within {_secs(deadline)}")
@@ -462,10 +477,15 @@ class PostgresProbe:
                 await self._drop_connection()
 
     async def _statement_once(
-        self, conn: psycopg.AsyncConnection[Any], what: str, statement: str, max_rows: int
+        self, conn: psycopg.AsyncConnection[Any], what: str, statement: str, reaches: Reaches, max_rows: int
     ) -> Reading:
         # default_transaction_read_only is on for the session already; this says so for the statement too
         await self._send(conn, "BEGIN READ ONLY")
+        if reaches != Reaches():
+            refusal = await self._catalog_refusal(conn, reaches)
+            if refusal:
+                await self._send(conn, "ROLLBACK")
+                return Reading.failed(SOURCE, what, refusal)
         declared = _NOT_DECLARABLE.match(statement) is None
         cursor: psycopg.AsyncCursor[Any] | psycopg.AsyncServerCursor[Any] = (
             conn.cursor(STATEMENT_CURSOR, row_factory=tuple_row, scrollable=False)
@@ -491,6 +511,18 @@ class PostgresProbe:
         if failure is not None:
             raise failure
         return Reading.table(SOURCE, what, columns, rows, read_at=read_at, limit=max_rows)
+
+    async def _catalog_refusal(self, conn: psycopg.AsyncConnection[Any], reaches: Reaches) -> str:
+        """The guard's second step: which objects the statement's names reach on this server, in this
+        session (same search_path), before the statement is sent; "" when all are allowed."""
+        self.sent.append(CATALOG_SQL)
+        try:
+            async with conn.cursor(row_factory=tuple_row) as cur:
+                await cur.execute(CATALOG_SQL, catalog_params(reaches))
+                rows = await cur.fetchall()
+        except psycopg.Error as exc:
+            raise _PollError(self._describe(exc), connection_lost=_connection_lost(conn, exc)) from None
+        return judge_catalog(rows, self.allowlist)
 
     async def _fetch_from_cursor(
         self,

@@ -57,6 +57,9 @@ class Allowlist:
     extensions: frozenset[str] = frozenset({"pg_stat_statements"})
 
     def allows_function(self, schema: str, name: str) -> bool:
+        """schema "": a name written unqualified, which the catalog check then resolves to its schema."""
+        if not schema:
+            return any(allowed.rpartition(".")[2] == name for allowed in self.functions)
         return name in self.functions or f"{schema}.{name}" in self.functions
 
     def allows_relation(self, schema: str, name: str) -> bool:
@@ -682,7 +685,9 @@ member AS (
     SELECT d.classid, d.objid, e.extname::text FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
     WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
 )
-SELECT a.kind, a.name, n.nspname::text, p.oid::regprocedure::text, p.oid < %(first)s,
+SELECT a.kind, a.name, n.nspname::text,
+       quote_ident(n.nspname) || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+       p.oid < %(first)s,
        p.provolatile::text, m.extname, n.nspname || '.' || p.proname
 FROM asked a
 JOIN pg_proc p ON p.proname = a.name
@@ -723,7 +728,7 @@ WHERE a.kind = 'type'
 UNION ALL
 SELECT 'cast', format_type(c.casttarget, NULL), fn.nspname::text,
        format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ' WITH FUNCTION '
-           || f.oid::regprocedure::text,
+           || quote_ident(fn.nspname) || '.' || f.proname || '(' || pg_get_function_identity_arguments(f.oid) || ')',
        false, c.castcontext::text, NULL, fn.nspname || '.' || f.proname
 FROM pg_cast c
 JOIN pg_proc f ON f.oid = c.castfunc

@@ -14,6 +14,7 @@ from psycopg.pq import TransactionStatus
 
 from probes.postgres import HIDDEN_QUERY, NOT_CONFIGURED, PostgresProbe
 from probes.reading import Reading
+from probes.sql_guard import CATALOG_SQL
 from tests.integration.test_postgres_probe import settings_for
 from tests.lab import free_port
 from tests.pg_lab import APP_NAME, IDLE_CONNECTIONS, SEQ_SCAN_TABLE, PgConditions, PgLab
@@ -50,10 +51,11 @@ def column(reading: Reading, name: str) -> list[str]:
 
 
 def sent_as(statement: str, max_rows: int = 50) -> list[str]:
-    """What the probe sends for one allowed query: the guard's normalized text, through a server-side
-    cursor, inside a read-only transaction."""
+    """What the probe sends for one allowed query: the guard's catalog check, then the guard's normalized
+    text through a server-side cursor, inside a read-only transaction."""
     return [
         "BEGIN READ ONLY",
+        CATALOG_SQL,
         f'DECLARE "oncall_statement" NO SCROLL CURSOR FOR {statement}',
         f'FETCH FORWARD {max_rows + 1} FROM "oncall_statement"',
         "ROLLBACK",
@@ -179,7 +181,7 @@ async def test_a_statement_never_overlaps_a_poll_and_the_poll_still_works(monito
     snapshot, reading = await asyncio.gather(monitor.poll(), monitor.run_statement(COUNT))
     assert snapshot.health.state == "ok" and reading.ok
     at = monitor.sent.index("BEGIN READ ONLY")
-    assert monitor.sent[at : at + 4] == sent_as("SELECT count(*) FROM pg_stat_activity")
+    assert monitor.sent[at : at + 5] == sent_as("SELECT count(*) FROM pg_stat_activity")
     pid = monitor._conn.info.backend_pid if monitor._conn else None
     after = await monitor.poll()
     assert after.health.state == "ok"
@@ -232,7 +234,8 @@ async def test_the_server_logged_the_statement_inside_a_read_only_transaction(pg
         await probe.aclose()
     logged = pg_server.statements_logged("oncall")
     at = next(i for i, text in enumerate(logged) if marker in text)
-    assert logged[at - 1 : at + 3] == probe.sent == sent_as(statement)
+    assert probe.sent == sent_as(statement)
+    assert logged[at - 2 : at + 3] == [text.splitlines()[0] for text in probe.sent]  # the log's first lines
 
 
 async def test_not_configured_says_so_without_connecting() -> None:
