@@ -679,7 +679,9 @@ def read_functions() -> frozenset[str]:
 CATALOG_SQL = """\
 WITH path AS (SELECT unnest(current_schemas(true))::text AS nspname),
 asked AS (
-    SELECT * FROM unnest(%(kinds)s::text[], %(schemas)s::text[], %(names)s::text[]) AS a(kind, nsp, name)
+    SELECT a.*, CASE WHEN a.nsp = '' THEN quote_ident(a.name)
+                     ELSE quote_ident(a.nsp) || '.' || quote_ident(a.name) END AS written
+    FROM unnest(%(kinds)s::text[], %(schemas)s::text[], %(names)s::text[]) AS a(kind, nsp, name)
 ),
 member AS (
     SELECT d.classid, d.objid, e.extname::text FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
@@ -711,8 +713,7 @@ UNION ALL
 SELECT a.kind, a.name, n.nspname::text, c.oid::regclass::text, c.oid < %(first)s,
        c.relkind::text || CASE WHEN c.relrowsecurity THEN '+rls' ELSE '' END, m.extname, NULL
 FROM asked a
-JOIN pg_class c ON c.oid = to_regclass(
-    CASE WHEN a.nsp = '' THEN quote_ident(a.name) ELSE quote_ident(a.nsp) || '.' || quote_ident(a.name) END)
+JOIN pg_class c ON c.oid = to_regclass(a.written)
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN member m ON m.classid = 'pg_class'::regclass AND m.objid = c.oid
 WHERE a.kind = 'relation'
@@ -720,8 +721,7 @@ UNION ALL
 SELECT a.kind, a.name, n.nspname::text, format_type(t.oid, NULL), t.oid < %(first)s,
        t.typtype::text, m.extname, NULL
 FROM asked a
-JOIN pg_type t ON t.oid = to_regtype(
-    CASE WHEN a.nsp = '' THEN quote_ident(a.name) ELSE quote_ident(a.nsp) || '.' || quote_ident(a.name) END)
+JOIN pg_type t ON t.oid = to_regtype(a.written)
 JOIN pg_namespace n ON n.oid = t.typnamespace
 LEFT JOIN member m ON m.classid = 'pg_type'::regclass AND m.objid = t.oid
 WHERE a.kind = 'type'
