@@ -93,6 +93,7 @@ class OncallApp(App[None]):
         self.sessions_changed: Signal[IncidentSession | None] = Signal(self, "sessions-changed")
         self.followed: IncidentSession | None = None
         self.store_error: str | None = None
+        self.store_notice: str | None = None  # observer: its store was deleted or replaced under it
         self.runbook, self.runbook_error = self._load_runbook()
         self.store_path = self.settings.store or default_store(demo)
         self.store: SessionStore | None = None
@@ -441,12 +442,25 @@ class OncallApp(App[None]):
     # -- observer ------------------------------------------------------------------------------
 
     async def _follow_sessions(self) -> None:
-        """Observer: reload when another process commits (PRAGMA data_version), within a second."""
+        """Observer: reload when another process commits (PRAGMA data_version), within a second; a store
+        deleted or replaced under it is said so on screen, and the file now at the path is followed."""
         version: int | None = None
         shown_error: str | None = None
         while True:
+            if self.store is not None:
+                moved = await asyncio.to_thread(self.store.moved)
+                if moved is not None:
+                    await self._lost_store(moved)
             if self.store is None:
                 await asyncio.to_thread(self._open_store)
+                version = None  # a new connection counts data_version from its own start
+                if self.store is not None and self.store_notice is not None:
+                    self.store_notice = None
+                    self.notify(
+                        f"following the session store now at {self.store_path}",
+                        title="Session store reopened",
+                        timeout=10,
+                    )
             if self.store is not None:
                 try:
                     current = await asyncio.to_thread(self.store.data_version)
@@ -460,6 +474,17 @@ class OncallApp(App[None]):
                 if shown_error:
                     self.notify(shown_error, title="Nothing to follow yet", severity="warning", timeout=15)
             await asyncio.sleep(OBSERVER_POLL)
+
+    async def _lost_store(self, moved: str) -> None:
+        """The store was deleted or replaced: its sessions are no longer live, so stop showing them."""
+        assert self.store is not None
+        store, self.store = self.store, None
+        await asyncio.to_thread(store.close)
+        waiting = "reopening it" if moved == "replaced" else "waiting for a new one"
+        self.store_notice = f"session store {self.store_path} was {moved}: {waiting}"
+        self.followed = None
+        self.sessions_changed.publish(None)
+        self.notify(self.store_notice, title=f"Session store {moved}", severity="warning", timeout=15)
 
     async def _reload_followed(self) -> None:
         assert self.store is not None

@@ -168,6 +168,8 @@ class SessionStore:
         self.path = path
         self.read_only = read_only
         self._clock = clock
+        # which file the connection has open, whatever the path names later
+        self._identity = _file_identity(path)
 
     # ----------------------------------------------------------------------------------------- opening
 
@@ -381,6 +383,22 @@ class SessionStore:
             except sqlite3.Error as exc:
                 raise _plain(exc, self.path, read_only=self.read_only) from exc
 
+    def moved(self) -> str | None:
+        """None while `path` is still the file this connection reads, else "deleted" or "replaced".
+
+        A connection keeps reading the file it opened even after it is deleted or another is renamed over
+        it: its data_version never moves again, so a follower must look at the path itself and reopen.
+        """
+        try:
+            found = os.stat(self.path)
+        except FileNotFoundError:
+            return "deleted"
+        except OSError:
+            return None  # can't look (a directory made unreadable): keep following what we have
+        if self._identity is None:
+            return None
+        return None if (found.st_dev, found.st_ino) == self._identity else "replaced"
+
     # ----------------------------------------------------------------------------------------- plumbing
 
     def _live(self) -> sqlite3.Connection:
@@ -423,6 +441,14 @@ class SessionStore:
                         conn.rollback()
             except sqlite3.Error as exc:
                 raise _plain(exc, self.path, read_only=self.read_only) from exc
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 def _record(conn: sqlite3.Connection, session_id: int, at: str, who: str, kind: str, detail: str) -> None:

@@ -40,7 +40,10 @@ class StatusHeader(Static):
             text.append("  ")
             text.append(" 🔒 OBSERVER ", style="bold white on dark_blue")
             followed = app.followed
-            if followed:
+            if app.store_notice:
+                text.append(" ")
+                text.append(clean(app.store_notice), style="bold yellow")
+            elif followed:
                 text.append(" driven by ")
                 text.append(clean(followed.driver), style="bold")
                 text.append(f" ({since(followed.last_change_at, now)} ago)", style="dim")
