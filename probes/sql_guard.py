@@ -24,6 +24,7 @@ from pglast.parser import ParseError, scan
 __all__ = [
     "CATALOG_SQL",
     "Allowlist",
+    "NOTHING_ALLOWED",
     "GuardVerdict",
     "Reaches",
     "catalog_params",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
@@ -22,7 +23,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import Conninfo
 
 from probes.redis import CommandRefused, check_command
-from probes.sql_guard import GuardVerdict, check_sql
+from probes.sql_guard import NOTHING_ALLOWED, Allowlist, GuardVerdict, check_sql
 
 if TYPE_CHECKING:
     from tui.core.config import PostgresSettings, RedisSettings
@@ -165,6 +166,7 @@ class ConfiguredServers:
 
     postgresql: Server | None = None  # None: not configured, or libpq's service file decides
     redis: Server | None = None
+    sql_allow: Allowlist = NOTHING_ALLOWED  # the user-defined functions and views [postgres] allows
 
 
 @dataclass(frozen=True)
@@ -206,13 +208,20 @@ def classify(command: str, servers: ConfiguredServers | None = None) -> Classifi
     is the server oncall reads (`servers`, from its configuration); aimed anywhere else it is copy-only.
     """
     text = _PROMPT.sub("", command).strip()
-    result = _classify_text(text, depth=0)
+    servers = servers or ConfiguredServers()
+    token = _SQL_ALLOW.set(servers.sql_allow)
+    try:
+        result = _classify_text(text, depth=0)
+    finally:
+        _SQL_ALLOW.reset(token)
     if isinstance(result, LiveRead) and result.server is not None:
-        result = _aimed_elsewhere(result, servers or ConfiguredServers()) or result
+        result = _aimed_elsewhere(result, servers) or result
     return replace(result, command=text)
 
 
 _PROMPT = re.compile(r"^[ \t]*\$[ \t]+", re.MULTILINE)
+# what the SQL guard allows beyond the built-ins, for the SQL met at any depth of the one classify() call
+_SQL_ALLOW: ContextVar[Allowlist] = ContextVar("sql_allow", default=NOTHING_ALLOWED)
 _MAX_DEPTH = 4  # sh -c, xargs, watch and $(…) nest; deeper than this is not a runbook command
 
 
@@ -565,7 +574,14 @@ def _at(server: str) -> str:
 
 def configured_servers(postgres: PostgresSettings | None, redis: RedisSettings | None) -> ConfiguredServers:
     """The servers oncall's probes read, from their settings, as libpq and redis-py will resolve them."""
-    return ConfiguredServers(postgresql=_configured_postgres(postgres), redis=_configured_redis(redis))
+    allow = NOTHING_ALLOWED
+    if postgres is not None:
+        allow = Allowlist(
+            functions=frozenset(postgres.allow_functions), relations=frozenset(postgres.allow_relations)
+        )
+    return ConfiguredServers(
+        postgresql=_configured_postgres(postgres), redis=_configured_redis(redis), sql_allow=allow
+    )
 
 
 def _configured_postgres(pg: PostgresSettings | None) -> Server | None:
@@ -1086,7 +1102,7 @@ def _looks_like_sql(text: str) -> bool:
 
 def _sql(sql: str) -> Classified:
     """SQL through the PostgreSQL guard: allowed → a live read; refused → mutating when it acts."""
-    verdict = check_sql(sql)
+    verdict = check_sql(sql, allow=_SQL_ALLOW.get())
     if verdict.allowed:
         return LiveRead("postgresql", "sql", ReadParams(statement=verdict.statement), "")
     for statement in _sql_statements(sql):
