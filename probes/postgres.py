@@ -412,11 +412,13 @@ class PostgresProbe:
     async def run_statement(self, statement: str, *, max_rows: int = STATEMENT_ROWS) -> Reading:
         """Run one SQL statement a runbook step names, as live evidence; never raises.
 
-        The guard checks the text again (with this probe's statement_timeout): a refused statement is
-        answered with the guard's reason and nothing is sent. An allowed one (the guard's normalized text:
-        no trailing ';' or comment) runs on the probe's own read-only session, never overlapping a poll,
-        inside BEGIN READ ONLY … ROLLBACK, bounded by the session's statement_timeout and an overall
-        deadline. At most `max_rows` rows are kept, and the rest are never computed or sent: a query runs
+        The guard checks the text again (with this probe's statement_timeout and allowlist): a refused
+        statement is answered with the guard's reason and nothing is sent. An allowed one (the guard's
+        normalized text: no trailing ';' or comment) runs on the probe's own read-only session, never
+        overlapping a poll, inside BEGIN READ ONLY … ROLLBACK, once the guard's catalog check has found
+        that every name in it reaches only what is allowed on this server (else it is refused unsent),
+        bounded by the session's statement_timeout and an overall deadline. At most `max_rows` rows are
+        kept, and the rest are never computed or sent: a query runs
         through a server-side cursor (DECLARE … NO SCROLL CURSOR, FETCH FORWARD max_rows + 1, as psql's
         FETCH_COUNT does); SHOW and EXPLAIN, which DECLARE doesn't take, are streamed and cancelled
         once one row too many has arrived. `truncated` says there was more.
