@@ -35,18 +35,18 @@ SECRET_SETTINGS = frozenset(
 _GAP = r"(?:\s|--[^\n]*(?:\n|$)|/\*.*?(?:\*/|$))*"
 # A SQL string constant, to its end or the end of the text: '…', E'…', U&'…', $$…$$ or $tag$…$tag$.
 _SQL_LITERAL = (
-    r"(?:[EeNn]|[Uu]&)?'(?:[^'\\]|\\.|'')*(?:'|\\?$)"
+    r"[Ee]'(?:[^'\\]|\\.|'')*(?:'|\\?$)"  # E'…': backslash escapes
+    r"|(?:[Nn]|[Uu]&)?'(?:[^']|'')*(?:'|$)"  # standard_conforming_strings (on since 9.1): no escapes
     r"|\$(?P<tag>(?:[A-Za-z_]\w*)?)\$.*?(?:\$(?P=tag)\$|$)"
 )
 
 
 def _mask_literal(literal: str) -> str:
     """A quoted value with its delimiters kept: `'x'` → `'••••'`, a cut-off `E'x` → `E'••••`."""
-    if literal[:2] == "''":  # libpq's quoting inside a SQL string constant: ''a b''
-        return "''" + MASK + ("''" if len(literal) > 3 and literal.endswith("''") else "")
     if match := re.match(r"(?:[EeNn]|[Uu]&)?'", literal):
         opening = match.group()
-        closed = len(literal) > len(opening) and literal.endswith("'") and not literal.endswith("\\'")
+        body = r"(?:[^'\\]|\\.|'')*" if opening[0] in "Ee" else r"(?:[^']|'')*"
+        closed = re.fullmatch(re.escape(opening) + body + "'", literal, re.S) is not None
         return opening + MASK + ("'" if closed else "")
     if match := re.match(r"\$(\w*)\$", literal):
         opening = match.group()
@@ -56,12 +56,19 @@ def _mask_literal(literal: str) -> str:
     return MASK
 
 
+def _mask_conninfo_value(value: str) -> str:
+    if value[:2] == "''":  # libpq's quoting inside a SQL string constant: ''a b''
+        return "''" + MASK + ("''" if len(value) > 3 and value.endswith("''") else "")
+    return _mask_literal(value)
+
+
 @dataclass(frozen=True)
 class TextRule:
     """A secret inside any text: `pattern`'s group `secret` is the value; the rest of the match stays."""
 
     name: str
     pattern: re.Pattern[str]
+    mask: Callable[[str], str] = _mask_literal  # the value as shown: quotes kept, the rest ••••
     kind: Literal["text"] = "text"
 
     def apply(self, text: str) -> str:
@@ -69,7 +76,7 @@ class TextRule:
             start, end = match.span("secret")
             whole = match.group()
             offset = match.start()
-            return whole[: start - offset] + _mask_literal(match.group("secret")) + whole[end - offset :]
+            return whole[: start - offset] + self.mask(match.group("secret")) + whole[end - offset :]
 
         return self.pattern.sub(masked, text)
 
@@ -134,16 +141,18 @@ RULES: tuple[TextRule | CommandRule, ...] = (
     # CREATE/ALTER ROLE … [ENCRYPTED] PASSWORD '…', OPTIONS (password '…'), password = '…' in a WHERE
     TextRule(
         "sql-password",
-        re.compile(rf"\bpassword\b{_GAP}(?:={_GAP})?(?P<secret>{_SQL_LITERAL})", re.I | re.S),
+        # not password=''x'': libpq's quoting inside a string constant, the next rule's
+        re.compile(rf"\bpassword\b{_GAP}(?:={_GAP})?(?!''[^'\s;,)])(?P<secret>{_SQL_LITERAL})", re.I | re.S),
     ),
     # libpq connection strings and URL query strings: host=db password=x, ?password=x&…
     TextRule(
         "conninfo-password",
         re.compile(
             r"(?<![\w-])(?:password|passwd|pwd)\s*=\s*"
-            r"(?!\$\d+\b)(?P<secret>''(?:[^']|'(?!'))*(?:''|$)|'(?:[^'\\]|\\.)*(?:'|$)|\"[^\"]*(?:\"|$)|[^\s'\"&;,)]+)",
+            r"(?!\$\d+\b|[EeNn]'|[Uu]&')(?P<secret>''(?:[^']|'(?!'))*(?:''|$)|'(?:[^'\\]|\\.)*(?:'|$)|\"[^\"]*(?:\"|$)|[^\s'\"&;,)]+)",
             re.I,
         ),
+        mask=_mask_conninfo_value,
     ),
     # a URL's user:password@ (postgresql://, redis://, amqp://…)
     TextRule(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from probes.reading import Reading
 from probes.redact import MASK, RULES, redact_command, redact_reading, redact_text
@@ -23,6 +25,8 @@ from probes.redis import slowlog_from
             f"alter role app with encrypted password '{MASK}' valid until 'infinity'",
         ),
         ("ALTER USER app PASSWORD E'back\\'slash'", f"ALTER USER app PASSWORD E'{MASK}'"),
+        ("ALTER USER app PASSWORD E'ends\\\\' LOGIN", f"ALTER USER app PASSWORD E'{MASK}' LOGIN"),
+        ("ALTER USER app PASSWORD 'back\\''quote' LOGIN", f"ALTER USER app PASSWORD '{MASK}' LOGIN"),
         ("CREATE ROLE app PASSWORD $$dollar$$ LOGIN", f"CREATE ROLE app PASSWORD $${MASK}$$ LOGIN"),
         ("CREATE ROLE app PASSWORD $pw$tagged$pw$", f"CREATE ROLE app PASSWORD $pw${MASK}$pw$"),
         ("CREATE ROLE app PASSWORD /* why */ 'commented'", f"CREATE ROLE app PASSWORD /* why */ '{MASK}'"),
@@ -135,3 +139,26 @@ def test_every_rule_is_in_the_one_table_with_a_unique_name() -> None:
         "redis-config-set",
         "redis-migrate-auth",
     } <= set(names)
+
+
+@given(
+    secret=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1),
+    keyword=st.sampled_from(["PASSWORD", "ENCRYPTED PASSWORD", "password =", "PASSWORD /* why */"]),
+    escaped=st.booleans(),
+)
+def test_any_password_literal_whole_or_cut_anywhere_shows_only_the_mask(
+    secret: str, keyword: str, escaped: bool
+) -> None:
+    prefix = f"ALTER ROLE app WITH LOGIN {keyword} "
+    if escaped:  # E'…' with backslash escapes
+        opening, body = "E'", secret.replace("\\", "\\\\").replace("'", "\\'")
+    else:
+        opening, body = "'", secret.replace("'", "''")
+    suffix = "' VALID UNTIL 'infinity'"
+    statement = f"{prefix}{opening}{body}{suffix}"
+    for cut in range(len(prefix) + len(opening), len(statement) + 1):
+        shown = redact_text(statement[:cut])
+        assert shown.startswith(prefix + opening + MASK), (statement[:cut], shown)
+        # after the mask only the closing quote and what follows it, never a piece of the secret
+        rest = shown[len(prefix) + len(opening) + len(MASK) :]
+        assert suffix.startswith(rest), (statement[:cut], shown)
