@@ -66,6 +66,11 @@ class Backoff:
     failures: int = 0
     rng: random.Random | None = None
 
+    @classmethod
+    def for_source(cls, refresh: float, backoff_max: float) -> Backoff:
+        """Polls every `refresh` while the source is healthy, at most `backoff_max` apart while it fails."""
+        return cls(base=refresh, cap=max(backoff_max, refresh))
+
     def success(self) -> None:
         self.failures = 0
 
