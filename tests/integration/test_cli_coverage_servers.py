@@ -1,11 +1,16 @@
-"""`oncall runbook coverage` as a user runs it: a psql or redis-cli aimed at another server is copy-only."""
+"""A psql or redis-cli aimed at another server is copy-only, in `runbook coverage` and in the app."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from probes.postgres import PostgresProbe
+from screens.checklist import ChecklistScreen
 from tests.cli import oncall
+from tests.ui.conftest import make_app, prometheus_json, screen_text, wait_for
+from tui.core.config import PostgresSettings
+from tui.widgets.alerts import AlertsTable
 
 REPO = Path(__file__).resolve().parents[2]
 RUNBOOK = """\
@@ -90,3 +95,35 @@ def test_the_seed_runbook_coverage_is_unchanged_with_servers_configured(isolated
         "steps: 37, with evidence 36 (29 live, 7 derived), 0 copy-only, 1 manual",
         "commands: 30, 26 live, 4 translated, 0 never run",
     ]
+
+
+async def test_the_checklist_shows_a_step_aimed_at_another_server_as_copy_only_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    runbook = tmp_path / "RUNBOOK.md"
+    runbook.write_text(RUNBOOK)
+    alert = {"labels": {"alertname": "ReplicaLag"}, "state": "firing", "activeAt": "2026-11-27T02:46:00Z"}
+    postgres = PostgresProbe(
+        PostgresSettings(dsn="host=127.0.0.1 port=5432 dbname=inmidst connect_timeout=1")
+    )
+    app = make_app(
+        tmp_path,
+        demo=False,
+        prometheus_url="http://prometheus.test",
+        transport=prometheus_json([alert]),
+        runbook=runbook,
+        postgres=postgres,
+    )
+    async with app.run_test(size=(200, 60)) as pilot:
+        table = app.screen.query_one(AlertsTable)
+        await wait_for(lambda: table.row_count > 0, timeout=10, what="the alert")
+        table.focus()
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the checklist")
+        await pilot.pause()
+        text = screen_text(app)
+    assert (
+        "copy only: it reads the PostgreSQL server at replica.internal:5432, not the one oncall reads "
+        "(127.0.0.1:5432)" in text
+    )
+    assert "psql -h 127.0.0.1 -p 5432" in text and "redis-cli -h localhost INFO memory" in text
