@@ -62,6 +62,7 @@ class OncallApp(App[None]):
     BINDINGS = [
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
+        Binding("ctrl+z", "suspend_process", "Suspend", show=False),  # job control, as in less or vim
     ]
 
     snapshot: reactive[AlertsSnapshot | None] = reactive(None, always_update=True, repaint=False)
@@ -551,6 +552,10 @@ class OncallApp(App[None]):
             yield SystemCommand(
                 binding.description,
                 f"{binding.tooltip or binding.description} (key: {binding.key_display or binding.key})",
+    def action_help_quit(self) -> None:
+        # Textual's own says this with markup, which notify() above shows as written
+        self.notify("Press q or ctrl+q to quit the app", title="Do you want to quit?")
+
                 lambda action=binding.action, node=active.node: self.run_action(action, node),
             )
         yield from super().get_system_commands(screen)

@@ -118,3 +118,11 @@ async def test_c_on_a_slow_log_entry_copies_it_without_a_newline(tmp_path: Path)
         await wait_for(lambda: app.clipboard != "", what="the copy")
         assert app.clipboard == " ".join(entry.args)
         assert "\n" not in app.clipboard
+
+
+async def test_ctrl_c_says_how_to_quit_in_plain_words(tmp_path: Path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        await pilot.press("ctrl+c")
+        await wait_for(lambda: bool(toasts(app)), what="the toast")
+        assert toasts(app) == ["Do you want to quit?\nPress q or ctrl+q to quit the app"]

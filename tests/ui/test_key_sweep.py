@@ -1,0 +1,401 @@
+"""Every key every screen binds, and the usual stray keys, pressed on the demo and with every source down.
+
+The keys come from each screen's active bindings (its own, its focused widget's, the app's), so a key added
+later is swept without touching this file. Keys that leave the app (quit, suspend) are only checked to be
+bound. A case is one screen in one mode and world; a failure names the key that broke it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import unicodedata
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual import events
+from textual.command import CommandPalette
+from textual.keys import REPLACED_KEYS, _get_unicode_name_from_key
+from textual.screen import Screen
+from textual.widgets import OptionList, TabbedContent
+
+from probes.postgres import PostgresProbe
+from probes.redis import RedisProbe
+from screens.checklist import ChecklistScreen, DriverChecklistScreen, checklist_screen
+from screens.dashboard import DashboardScreen
+from screens.help import HelpScreen
+from screens.logs import LogsScreen
+from screens.modals import NoteScreen, PickScreen, TextScreen
+from screens.pod_detail import PodDetailScreen
+from screens.runbook_browser import RunbookBrowserScreen
+from tests.lab import free_port
+from tests.ui.conftest import FixedClock, make_app, wait_for
+from tui.app import OncallApp
+from tui.core.config import PostgresSettings, RedisSettings
+from tui.core.demo_kube import DemoKubernetes
+from tui.core.store import SessionStore
+from tui.widgets.alerts import AlertsTable
+from tui.widgets.virtual_table import VirtualTable
+
+STRAY_KEYS = ("tab", "shift+tab", "escape", "enter", "up", "down", "left", "right", "slash", "colon")
+STRAY_KEYS += ("question_mark",)
+LEAVING = {"quit", "app.quit", "suspend_process", "app.suspend_process"}  # bound, never pressed here
+TABS = 7
+SIZE = (160, 48)
+
+Reach = Callable[[OncallApp, Any], Awaitable[Screen]]
+
+
+# -- worlds: the demo, and every source configured but down ------------------------------------------
+
+
+def _down_kubeconfig(path: Path) -> Path:
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "down", "cluster": {"server": f"http://127.0.0.1:{free_port()}"}}],
+        "users": [{"name": "down", "user": {"token": "t"}}],
+        "contexts": [{"name": "down", "context": {"cluster": "down", "user": "down", "namespace": "prod"}}],
+        "current-context": "down",
+    }
+    path.write_text(json.dumps(config))
+    return path
+
+
+def _app(world: str, tmp_path: Path, observe: str | None) -> OncallApp:
+    clock = FixedClock()
+    if world == "demo":
+        return make_app(tmp_path, observe=observe, clock=clock)
+    port = free_port()
+    return make_app(
+        tmp_path,
+        demo=False,
+        observe=observe,
+        clock=clock,
+        prometheus_url=f"http://127.0.0.1:{free_port()}/",
+        timeout=0.5,
+        kubeconfig=_down_kubeconfig(tmp_path / "kubeconfig"),
+        postgres=PostgresProbe(
+            PostgresSettings(dsn=f"host=127.0.0.1 port={port} dbname=x user=x", connect_timeout=0.5),
+            clock=clock,
+        ),
+        redis=RedisProbe(RedisSettings(url=f"redis://127.0.0.1:{free_port()}/0", connect_timeout=0.5)),
+    )
+
+
+def _stored_session(tmp_path: Path) -> None:
+    """A session a driver opened earlier, for the observer to follow."""
+    store = SessionStore.open(tmp_path / "sessions.db")
+    try:
+        store.open_session(
+            fingerprint="sweep",
+            alertname="HighDatabaseConnections",
+            active_at=datetime(2026, 11, 27, 2, 50, tzinfo=UTC),
+            section_slug="high-database-connections",
+            summary="too many connections",
+            labels=(("alertname", "HighDatabaseConnections"),),
+            who="alice@bastion",
+        )
+    finally:
+        store.close()
+
+
+# -- how to reach each screen from the dashboard ---------------------------------------------------
+
+
+async def _dashboard(app: OncallApp, pilot: Any) -> DashboardScreen:
+    await wait_for(lambda: isinstance(app.screen, DashboardScreen | ChecklistScreen), what="the dashboard")
+    if _follows(app) and not getattr(app, "sweep_followed", False):
+        # the observer lands on the driver's checklist once: come back from it
+        await _followed(app, pilot)
+        app.pop_screen()
+        await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, DashboardScreen)
+    if app.demo:
+        table = screen.query_one(AlertsTable)
+        await wait_for(lambda: table.row_count > 0, what="the demo's alerts")
+    return screen
+
+
+def _follows(app: OncallApp) -> bool:
+    """An observer with a driver's session to follow (the demo world stores one)."""
+    return app.observer and app.demo
+
+
+async def _followed(app: OncallApp, pilot: Any) -> Screen:
+    if getattr(app, "sweep_followed", False):
+        app.push_screen(checklist_screen(True, follow=True))  # as the app does on landing
+    await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the followed checklist")
+    app.sweep_followed = True  # type: ignore[attr-defined]
+    return app.screen
+
+
+Focus = Callable[
+    [Screen], Awaitable[str | None]
+]  # puts the focus somewhere; says where (None: no such place)
+FOCUSABLE_PER_TAB = 4  # the most focusable widgets a source tab has (PostgreSQL: its three tables, +1)
+
+
+def _on_tab(number: int, index: int = 0) -> Focus:
+    """The `index`-th widget that can take the focus on source tab `number`."""
+
+    async def focus(screen: Screen) -> str | None:
+        screen.action_tab(number)  # type: ignore[attr-defined]
+        pane = screen.query_one(TabbedContent).active_pane
+        assert pane is not None
+        focusable = [w for w in pane.query("*") if w.can_focus and not w.disabled and w.display]
+        if index >= len(focusable):
+            return None if index else f"tab {number} ({pane.id}, nothing to focus)"
+        focusable[index].focus()
+        return f"tab {number} ({pane.id}, {focusable[index]!r})"
+
+    return focus
+
+
+async def _on_alerts(screen: Screen) -> str | None:
+    screen.query_one(AlertsTable).focus()
+    return "the alerts table"
+
+
+def _tab(number: int) -> Reach:
+    async def reach(app: OncallApp, pilot: Any) -> Screen:
+        screen = await _dashboard(app, pilot)
+        await _on_tab(number)(screen)
+        await pilot.pause()
+        return screen
+
+    return reach
+
+
+async def _alerts(app: OncallApp, pilot: Any) -> Screen:
+    return await _dashboard(app, pilot)
+
+
+async def _checklist(app: OncallApp, pilot: Any) -> Screen:
+    await _dashboard(app, pilot)
+    await pilot.press("enter")
+    await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the checklist")
+    screen = app.screen
+    if isinstance(screen, DriverChecklistScreen):
+        await wait_for(lambda: screen.session is not None, what="its session")
+    return screen
+
+
+async def _browser(app: OncallApp, pilot: Any) -> Screen:
+    await _dashboard(app, pilot)
+    await pilot.press("b")
+    await wait_for(lambda: isinstance(app.screen, RunbookBrowserScreen), what="the runbook browser")
+    return app.screen
+
+
+async def _practice(app: OncallApp, pilot: Any) -> Screen:
+    await _browser(app, pilot)
+    await pilot.press("enter")
+    await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the practice checklist")
+    return app.screen
+
+
+async def _pod_detail(app: OncallApp, pilot: Any) -> Screen:
+    await _dashboard(app, pilot)
+    if app.demo:
+        await pilot.press("p")
+        await wait_for(lambda: app.pods != (), what="the demo's pods")
+        await pilot.press("d")
+    else:
+        # the pod was listed before the API server went down
+        pod = DemoKubernetes(app.clock(), app.clock).start_pods().rows()[0]
+        app.push_screen(PodDetailScreen(pod))
+    await wait_for(lambda: isinstance(app.screen, PodDetailScreen), what="the pod detail")
+    return app.screen
+
+
+async def _logs(app: OncallApp, pilot: Any) -> Screen:
+    await _pod_detail(app, pilot)
+    await pilot.press("l")
+    await wait_for(lambda: isinstance(app.screen, LogsScreen), what="the logs")
+    return app.screen
+
+
+def _full_row(tab: int, table_id: str, what: str) -> Reach:
+    async def reach(app: OncallApp, pilot: Any) -> Screen:
+        screen = await _tab(tab)(app, pilot)
+        table = screen.query_one(table_id, VirtualTable)
+        table.focus()
+        await wait_for(lambda: bool(table.view), what=what)
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, TextScreen), what=f"{what} in full")
+        return app.screen
+
+    return reach
+
+
+async def _help(app: OncallApp, pilot: Any) -> Screen:
+    await _dashboard(app, pilot)
+    await pilot.press("question_mark")
+    await wait_for(lambda: isinstance(app.screen, HelpScreen), what="the help")
+    return app.screen
+
+
+async def _palette(app: OncallApp, pilot: Any) -> Screen:
+    await _dashboard(app, pilot)
+    await pilot.press("ctrl+p")
+    await wait_for(lambda: isinstance(app.screen, CommandPalette), what="the command palette")
+    return app.screen
+
+
+async def _note(app: OncallApp, pilot: Any) -> Screen:
+    await _checklist(app, pilot)
+    await pilot.press("n")
+    await wait_for(lambda: isinstance(app.screen, NoteScreen), what="the note")
+    return app.screen
+
+
+async def _pick(app: OncallApp, pilot: Any) -> Screen:
+    await _browser(app, pilot)
+    assert app.runbook is not None
+    # a section that links to several others: `o` on its checklist asks which one to open
+    links = [sum(len(c.links) for c in section.causes) for section in app.runbook.sections]
+    app.screen.query_one(OptionList).highlighted = next(i for i, n in enumerate(links) if n > 1)
+    await pilot.press("enter")
+    await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the practice checklist")
+    await pilot.press("o")
+    await wait_for(lambda: isinstance(app.screen, PickScreen), what="the pick list")
+    return app.screen
+
+
+DASHBOARD_FOCUS: list[Focus] = [
+    _on_alerts,
+    *(_on_tab(n, i) for n in range(1, TABS + 1) for i in range(FOCUSABLE_PER_TAB)),
+]
+
+# (world, mode, screen) -> how to reach it, and where to put the focus on it (None: where it lands)
+CASES: dict[tuple[str, str, str], tuple[Reach, list[Focus] | None]] = {}
+for _world in ("demo", "down"):
+    CASES[(_world, "driver", "dashboard")] = (_alerts, DASHBOARD_FOCUS)
+    CASES[(_world, "observer", "dashboard")] = (_alerts, [_on_alerts])
+    CASES[(_world, "driver", "browser")] = (_browser, None)
+    CASES[(_world, "practice", "checklist")] = (_practice, None)
+    CASES[(_world, "driver", "pod-detail")] = (_pod_detail, None)
+    CASES[(_world, "driver", "logs")] = (_logs, None)
+    CASES[(_world, "driver", "help")] = (_help, None)
+    CASES[(_world, "driver", "palette")] = (_palette, None)
+CASES[("demo", "observer", "browser")] = (_browser, None)
+CASES[("demo", "driver", "checklist")] = (_checklist, None)
+CASES[("demo", "observer", "checklist")] = (_followed, None)
+CASES[("demo", "observer", "checklist-from-alert")] = (_checklist, None)
+CASES[("demo", "driver", "note")] = (_note, None)
+CASES[("demo", "driver", "pick")] = (_pick, None)
+CASES[("demo", "driver", "full-query")] = (_full_row(2, "#pg-sessions", "the sessions"), None)
+CASES[("demo", "driver", "slow-log-entry")] = (_full_row(4, "#slowlog-table", "the slow log"), None)
+
+
+# -- the sweep -------------------------------------------------------------------------------------
+
+
+def keys_to_press(screen: Screen, swept: set[tuple[str, str, str, bool]]) -> list[str]:
+    """The keys bound where the user is (focused widget, screen, app) and the stray keys, quits left out.
+
+    A key whose binding (the same kind of widget, action, enabled) was already swept in this case is not
+    pressed again: the three tables of the PostgreSQL tab run the same code.
+    """
+    keys = []
+    for key, active in sorted(screen.active_bindings.items()):
+        if active.binding.action in LEAVING:
+            continue
+        seen = (key, type(active.node).__name__, active.binding.action, active.enabled)
+        if seen not in swept:
+            swept.add(seen)
+            keys.append(key)
+    return keys + [k for k in STRAY_KEYS if k not in screen.active_bindings]
+
+
+async def press(pilot: Any, key: str) -> None:
+    """pilot.press without its wait for an idle process: the demo's pollers keep it busy for a second."""
+    app = pilot.app
+    try:
+        char: str | None = unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
+    except KeyError:
+        char = key if len(key) == 1 else None
+    app._driver.send_message(events.Key(key, char))
+    await settle(pilot)
+
+
+async def settle(pilot: Any) -> None:
+    """Until the screen has handled what is queued; pilot.pause() also waits for an idle process."""
+    for _ in range(3):  # the key, the binding's action, what the action posted
+        await pilot._wait_for_screen()
+
+
+def _broken(app: OncallApp) -> str | None:
+    if app._exception is not None:
+        return f"{type(app._exception).__name__}: {app._exception}"
+    if not app.is_running:
+        return "the app stopped"
+    return None
+
+
+async def _back_to(app: OncallApp, pilot: Any, target: Screen, reach: Reach) -> Screen:
+    """Undo where the last key went: pop what it opened, or reach the screen again if it was left."""
+    await settle(pilot)  # what the key opened is mounted before it is popped, as when a user presses esc
+    if target in app.screen_stack:
+        while app.screen is not target:
+            app.pop_screen()
+            await settle(pilot)
+        return target
+    while len(app.screen_stack) > 2:
+        app.pop_screen()
+        await settle(pilot)
+    return await reach(app, pilot)
+
+
+@pytest.mark.parametrize(("world", "mode", "screen"), list(CASES), ids=["-".join(case) for case in CASES])
+async def test_every_key_leaves_the_app_running(world, mode, screen, tmp_path, monkeypatch, caplog):
+    caplog.set_level(logging.ERROR)  # e.g. asyncio's "Task exception was never retrieved"
+    monkeypatch.chdir(tmp_path)  # `e` exports the timeline into the working directory
+    observe = "latest" if mode == "observer" else None
+    if observe and world == "demo":
+        _stored_session(tmp_path)
+    reach, focuses = CASES[(world, mode, screen)]
+    app = _app(world, tmp_path, observe)
+    app.animation_level = "none"  # a scroll or tab switch is instant: the sweep waits for no animation
+    swept: set[tuple[str, str, str, bool]] = set()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        target = await reach(app, pilot)
+        for place in focuses or [None]:
+            where = await place(target) if place else "where it lands"
+            if where is None:
+                continue
+            await pilot.pause()
+            focus = app.focused
+            assert "nothing to focus" in where or focus is not None, f"{screen}: no focus on {where}"
+            keys = keys_to_press(target, swept)
+            for key in keys:
+                await press(pilot, key)
+                problem = _broken(app)
+                assert problem is None, f"{world}/{mode}/{screen}, focus on {where}: key {key!r} → {problem}"
+                target = await _back_to(app, pilot, target, reach)
+                if app.focused is not focus:
+                    if place:
+                        await place(target)
+                    elif focus is not None and focus.is_attached:
+                        focus.focus()
+                    await settle(pilot)
+                    focus = app.focused
+        await asyncio.sleep(0.05)  # a worker a key started may fail a moment later
+        assert _broken(app) is None, f"{world}/{mode}/{screen}: after the sweep → {_broken(app)}"
+    assert not caplog.records, f"{world}/{mode}/{screen}: logged {caplog.records[0].getMessage()}"
+
+
+async def test_the_keys_that_leave_the_app_are_bound(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _dashboard(app, pilot)
+        actions = {key: active.binding.action for key, active in screen.active_bindings.items()}
+        assert actions.get("q") == "quit"
+        assert actions.get("ctrl+q") == "quit"
+        assert actions.get("ctrl+z") == "suspend_process"
