@@ -559,3 +559,9 @@ class OncallApp(App[None]):
                 lambda action=binding.action, node=active.node: self.run_action(action, node),
             )
         yield from super().get_system_commands(screen)
+    def action_command_palette(self) -> None:
+        from screens.palette import Palette
+
+        if self.use_command_palette and not Palette.is_open(self):
+            self.push_screen(Palette(id="--command-palette"))
+

@@ -70,6 +70,8 @@ def _app(world: str, tmp_path: Path, observe: str | None) -> OncallApp:
     clock = FixedClock()
     if world == "demo":
         return make_app(tmp_path, observe=observe, clock=clock)
+    if world == "no-runbook":  # the demo's alerts, but the runbook file is gone
+        return make_app(tmp_path, observe=observe, clock=clock, runbook=tmp_path / "missing" / "RUNBOOK.md")
     port = free_port()
     return make_app(
         tmp_path,
@@ -123,7 +125,7 @@ async def _dashboard(app: OncallApp, pilot: Any) -> DashboardScreen:
 
 
 def _follows(app: OncallApp) -> bool:
-    """An observer with a driver's session to follow (the demo world stores one)."""
+    """An observer with a driver's session to follow (every world with alerts stores one)."""
     return app.observer and app.demo
 
 
@@ -290,6 +292,10 @@ CASES[("demo", "observer", "checklist")] = (_followed, None)
 CASES[("demo", "observer", "checklist-from-alert")] = (_checklist, None)
 CASES[("demo", "driver", "note")] = (_note, None)
 CASES[("demo", "driver", "pick")] = (_pick, None)
+for _mode in ("driver", "observer"):
+    CASES[("no-runbook", _mode, "dashboard")] = (_alerts, [_on_alerts])
+    CASES[("no-runbook", _mode, "checklist")] = (_checklist, None)
+CASES[("no-runbook", "driver", "help")] = (_help, None)
 CASES[("demo", "driver", "full-query")] = (_full_row(2, "#pg-sessions", "the sessions"), None)
 CASES[("demo", "driver", "slow-log-entry")] = (_full_row(4, "#slowlog-table", "the slow log"), None)
 
@@ -358,7 +364,7 @@ async def test_every_key_leaves_the_app_running(world, mode, screen, tmp_path, m
     caplog.set_level(logging.ERROR)  # e.g. asyncio's "Task exception was never retrieved"
     monkeypatch.chdir(tmp_path)  # `e` exports the timeline into the working directory
     observe = "latest" if mode == "observer" else None
-    if observe and world == "demo":
+    if observe and world != "down":
         _stored_session(tmp_path)
     reach, focuses = CASES[(world, mode, screen)]
     app = _app(world, tmp_path, observe)
