@@ -533,11 +533,21 @@ class OncallApp(App[None]):
             markup=False,
         )
 
+    def action_help_quit(self) -> None:
+        # Textual's own says this with markup, which notify() above shows as written
+        self.notify("Press q or ctrl+q to quit the app", title="Do you want to quit?")
+
     def copy_to_clipboard(self, text: str) -> None:
         """Copy (OSC 52) one line of printable text: no newline that runs on paste, no escape, no bidi."""
         super().copy_to_clipboard(clipboard_text(text))
 
     # -- keys everywhere ---------------------------------------------------------------------
+
+    def action_command_palette(self) -> None:
+        from screens.palette import Palette
+
+        if self.use_command_palette and not Palette.is_open(self):
+            self.push_screen(Palette(id="--command-palette"))
 
     def action_help(self) -> None:
         from screens.help import HelpScreen
@@ -552,16 +562,6 @@ class OncallApp(App[None]):
             yield SystemCommand(
                 binding.description,
                 f"{binding.tooltip or binding.description} (key: {binding.key_display or binding.key})",
-    def action_help_quit(self) -> None:
-        # Textual's own says this with markup, which notify() above shows as written
-        self.notify("Press q or ctrl+q to quit the app", title="Do you want to quit?")
-
                 lambda action=binding.action, node=active.node: self.run_action(action, node),
             )
         yield from super().get_system_commands(screen)
-    def action_command_palette(self) -> None:
-        from screens.palette import Palette
-
-        if self.use_command_palette and not Palette.is_open(self):
-            self.push_screen(Palette(id="--command-palette"))
-
