@@ -167,7 +167,7 @@ class ChecklistScreen(Screen[None]):
                         if c.read is not None
                     )
                 )
-                if not self.is_attached or not self.query("#checklist-title"):
+                if not self.shown:
                     return  # the screen was closed (or replaced) while the reads were out
                 if self.section is section:
                     self.evidence = dict(enumerate(results))
@@ -300,7 +300,14 @@ class ChecklistScreen(Screen[None]):
                 text.append(f"  — {clean(note.who)} {clock_time(note.at)}", style="dim")
         return text
 
+    @property
+    def shown(self) -> bool:
+        """Still on the stack with its widgets: a write or a read that lands after esc is not drawn."""
+        return self.is_attached and bool(self.query("#checklist-title"))
+
     async def _rebuild(self) -> None:
+        if not self.shown:
+            return
         steps = self.query_one("#steps", Vertical)
         await steps.remove_children()
         section = self.section
@@ -323,6 +330,8 @@ class ChecklistScreen(Screen[None]):
         self._redraw()
 
     def _redraw(self) -> None:
+        if not self.shown:
+            return
         self.query_one("#checklist-title", Static).update(self._title())
         for index, card in enumerate(self.query(StepCard)):
             card.update(self._step_text(index))

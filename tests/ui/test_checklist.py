@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from screens.checklist import ChecklistScreen, DriverChecklistScreen
+from screens.dashboard import DashboardScreen
 from tests.ui.conftest import FixedClock, make_app, screen_text, wait_for
 from tui.core.store import SessionStore
 from tui.widgets.alerts import AlertsTable
@@ -249,3 +252,23 @@ async def test_observer_of_a_missing_session_says_so(tmp_path):
                 what="a notification naming session 42",
             )
             assert "waiting for a driver" in screen_text(observer)
+
+
+async def test_a_tick_that_commits_after_the_checklist_closed_is_kept_and_not_drawn(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await _open_first_checklist(app, pilot)
+        # another writer on the shared store holds it: the tick waits for it
+        other = sqlite3.connect(tmp_path / "sessions.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        await pilot.press("space")
+        await pilot.press("escape")  # the user leaves before the write is done
+        await wait_for(lambda: not screen.is_attached, what="the checklist closed")
+        other.execute("ROLLBACK")
+        other.close()
+        await wait_for(lambda: _stored_steps(tmp_path).step_state(0) == "done", what="the tick committed")
+        # the committed session reaching the closed screen (its worker and the signal race the close)
+        screen._redraw()
+        await screen._rebuild()
+        await pilot.pause()
+        assert app._exception is None and isinstance(app.screen, DashboardScreen)
