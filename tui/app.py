@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,10 +14,13 @@ import httpx
 from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.command import CommandListItem, SimpleProvider
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.signal import Signal
+from textual.theme import ThemeProvider
+from textual.widget import AwaitMount
 
 from probes.health import SourceHealth, poll_until
 from probes.kube_status import PodRow
@@ -543,11 +546,26 @@ class OncallApp(App[None]):
 
     # -- keys everywhere ---------------------------------------------------------------------
 
+    # Every palette Textual opens (ctrl+p, the Theme command, a command list) is the one that pages safely.
     def action_command_palette(self) -> None:
         from screens.palette import Palette
 
         if self.use_command_palette and not Palette.is_open(self):
             self.push_screen(Palette(id="--command-palette"))
+
+    def search_commands(
+        self, commands: Sequence[CommandListItem], placeholder: str = "Search for commands…"
+    ) -> AwaitMount:
+        from screens.palette import Palette
+
+        return self.push_screen(
+            Palette(providers=[SimpleProvider(self.screen, commands)], placeholder=placeholder)
+        )
+
+    def search_themes(self) -> None:
+        from screens.palette import Palette
+
+        self.push_screen(Palette(providers=[ThemeProvider], placeholder="Search for themes…"))
 
     def action_help(self) -> None:
         from screens.help import HelpScreen

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
 
+from screens.palette import Palette
 from tests.ui.conftest import make_app, wait_for
 from tests.ui.test_key_sweep import press
 from tui.widgets.alerts import AlertsTable
@@ -24,3 +25,16 @@ async def test_paging_the_palette_while_it_searches_keeps_the_app_running(tmp_pa
             assert app._exception is None, f"ctrl+p {letter} {key}: {app._exception!r}"
             assert isinstance(app.screen, CommandPalette)
             await press(pilot, "escape")
+
+
+async def test_the_theme_search_is_the_palette_that_pages_safely(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p", *"theme")
+        found = app.screen.query_one(CommandList)
+        await wait_for(lambda: found.option_count > 0, what="the Theme command")
+        await pilot.press("enter")  # the "Theme" command opens a second palette, of themes
+        await wait_for(lambda: isinstance(app.screen, CommandPalette) and "themes" in app.screen._placeholder)
+        assert isinstance(app.screen, Palette)
+        await press(pilot, "pagedown")
+        assert app._exception is None and app.is_running
