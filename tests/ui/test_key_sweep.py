@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -405,3 +406,31 @@ async def test_the_keys_that_leave_the_app_are_bound(tmp_path):
         assert actions.get("q") == "quit"
         assert actions.get("ctrl+q") == "quit"
         assert actions.get("ctrl+z") == "suspend_process"
+
+
+WALK_KEYS = 150
+
+
+@pytest.mark.parametrize(
+    ("world", "mode", "seed"),
+    [("demo", "driver", 1), ("demo", "observer", 2), ("down", "driver", 3), ("down", "observer", 4)],
+)
+async def test_a_fast_typists_random_walk_leaves_the_app_running(world, mode, seed, tmp_path, monkeypatch):
+    """Keys typed ahead, never waiting for a screen to settle: the races the one-key sweep can't see
+    (a write landing after esc, paging a palette still searching) show up here."""
+    monkeypatch.chdir(tmp_path)
+    observe = "latest" if mode == "observer" else None
+    if observe and world != "down":
+        _stored_session(tmp_path)
+    app = _app(world, tmp_path, observe)
+    app.animation_level = "none"
+    rng = random.Random(seed)
+    typed: list[str] = []
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await _dashboard(app, pilot)
+        for _ in range(WALK_KEYS):
+            bound = [k for k, a in app.screen.active_bindings.items() if a.binding.action not in LEAVING]
+            key = rng.choice(sorted(bound) + list(STRAY_KEYS))
+            typed.append(f"{key}@{type(app.screen).__name__}")
+            await press(pilot, key)
+            assert _broken(app) is None, f"after {' '.join(typed[-15:])} → {_broken(app)}"
