@@ -1,15 +1,19 @@
-"""Pod names with bidi controls, wide and zero-width characters, through the real client to the screen."""
+"""Pod names and Redis keys with bidi controls, wide and zero-width characters, from servers to screen."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 
 import pytest
 
+from probes.redis import RedisProbe
 from tests.ui.conftest import make_app, wait_for
+from tui.core.config import load_settings
 from tui.core.text import cell_width
 from tui.widgets.pods import PodsPanel
+from tui.widgets.slowlog_panel import SlowlogPanel
 
 pytestmark = pytest.mark.integration
 
@@ -65,3 +69,42 @@ async def test_hostile_pod_names_show_no_bidi_control_and_the_columns_line_up(tm
             assert status is not None and cell_width(row[: status.start()]) == status_at, row
         assert any("\ufffdgnp.exe" in row for row in rows)  # the override shown, not obeyed
         assert any("日本語のポッド" in row for row in rows)
+
+
+HOSTILE_KEYS = [
+    "cjk:日本語のキー",
+    "rlo:\u202egnp.exe",
+    "zw:\u200bhidden\u200d",
+    "emoji:😀\u2764\ufe0f",
+    "bom:\ufeffx",
+]
+
+
+async def test_hostile_redis_keys_in_the_slow_log_show_no_bidi_control_and_line_up(tmp_path, redis_factory):
+    lab = redis_factory()
+    admin = lab.admin()
+    admin.config_set("slowlog-log-slower-than", 0)  # every command is logged
+    for key in HOSTILE_KEYS:
+        admin.set(key, "v")
+    admin.config_set("slowlog-log-slower-than", 1_000_000)
+    settings = load_settings(env={"REDIS_URL": lab.url()}, cwd=tmp_path, user_config_dir=tmp_path).redis
+    app = make_app(tmp_path, demo=False, redis=RedisProbe(replace(settings, refresh=0.3)))
+    async with app.run_test(size=(170, 48)) as pilot:
+        await pilot.press("4", "z")  # the Slow log tab, zoomed
+        panel = app.screen.query_one(SlowlogPanel)
+        await wait_for(
+            lambda: sum(1 for e in panel.table.view if e.args[:1] == ("SET",)) == len(HOSTILE_KEYS),
+            timeout=10,
+            what="the SETs in the slow log",
+        )
+        await pilot.pause()
+        lines = screen_lines(app)
+        assert not [line for line in lines if BIDI.search(line)]
+        header = next(line for line in lines if "DURATION" in line and "COMMAND" in line)
+        command_at = cell_width(header[: header.index("COMMAND")])
+        rows = [line for line in lines if re.search(r"\s SET \w+:", line)]
+        assert len(rows) == len(HOSTILE_KEYS)
+        for row in rows:
+            assert cell_width(row[: row.index("SET ")]) == command_at, row
+        assert any("SET rlo:\ufffdgnp.exe v" in row for row in rows)
+        assert any("SET cjk:日本語のキー v" in row for row in rows)
