@@ -40,6 +40,8 @@ def clean(value: object, *, single_line: bool = True) -> str:
     (bidi controls, zero-width characters) show as U+FFFD, so nothing is reordered or hidden.
     """
     text = "" if value is None else str(value)
+    if text.isascii() and text.isprintable():
+        return text  # nearly every value: nothing to replace, and tables clean thousands of cells
     if single_line:
         text = _LINE_BREAKS.sub(" ", text).replace("\t", " ")
     else:
