@@ -119,6 +119,8 @@ async def _dashboard(app: OncallApp, pilot: Any) -> DashboardScreen:
         await pilot.pause()
     screen = app.screen
     assert isinstance(screen, DashboardScreen)
+    if not app.demo:  # the sweep runs once every source has failed, not while they are connecting
+        await wait_for(lambda: all(h.state == "down" for h in app.healths.values()), what="all sources down")
     if app.demo:
         table = screen.query_one(AlertsTable)
         await wait_for(lambda: table.row_count > 0, what="the demo's alerts")
