@@ -406,6 +406,7 @@ class PodInformer:
         watch_seconds: int = WATCH_SECONDS,
         cache: PodCache | None = None,
         clock: Callable[[], datetime] = utc_now,
+        backoff_max: float = BACKOFF_CAP,
     ) -> None:
         self.cache = cache or PodCache()
         self.namespace = namespace  # None: all namespaces
@@ -420,7 +421,7 @@ class PodInformer:
         self._thread: threading.Thread | None = None
         self._response: Any = None
         self._response_lock = threading.Lock()
-        self.backoff = Backoff(base=0.2, cap=BACKOFF_CAP)
+        self.backoff = Backoff(base=0.2, cap=backoff_max)
         self.lists = 0  # full lists done: 1 at start, +1 per 410
         self.watches = 0  # watch requests sent
         self._health = SourceHealth(source=SOURCE, state="degraded", last_error="listing pods…")
@@ -501,7 +502,7 @@ class PodInformer:
                 response = self._core.list_namespaced_pod(self.namespace, **kwargs)
             with self._tracked(response):
                 # one page at a time: json.loads holds the GIL, and a 17 MB list would stall the UI
-                body = json.loads(response.data)
+                body = json_body(response, "the pod list")
             rows.extend(pod_row(item) for item in body.get("items") or [])
             metadata = body.get("metadata") or {}
             resource_version = resource_version or str(metadata.get("resourceVersion", ""))
@@ -522,8 +523,9 @@ class PodInformer:
             "resource_version": self.cache.resource_version,
             "timeout_seconds": self._watch_seconds,
             "_preload_content": False,
-            # the read timeout outlives the server's own watch timeout; a silent dead link ends there
-            "_request_timeout": (self._timeout, self._watch_seconds + self._timeout),
+            # the answer's head must come within the timeout, like any request: a hung server is
+            # found out in seconds, not after a whole watch
+            "_request_timeout": self._request_timeout(),
         }
         if self.label_selector:
             kwargs["label_selector"] = self.label_selector
@@ -535,6 +537,9 @@ class PodInformer:
         opened = time.monotonic()
         events = 0
         with self._tracked(response):
+            _expect_json(response, "the pod watch")
+            # the stream's read timeout outlives the server's own watch timeout; a dead link ends there
+            _stream_timeout(response, self._watch_seconds + self._timeout)
             self._ok()
             try:
                 for line in _lines(response):
@@ -549,13 +554,18 @@ class PodInformer:
                 if self._stop.is_set():
                     return
         if not events and time.monotonic() - opened < 0.5:
-            self._stop.wait(0.2)  # a server that ends every watch at once must not be hammered
+            # a server that ends every watch at once is failing, however politely: back off, say so
+            raise _ReadError("the API server ended the pod watch at once, with no event")
 
     def _event(self, line: bytes) -> None:
         try:
             event = json.loads(line)
         except ValueError:
-            return  # a torn line from a dropped connection; the next watch resumes from the last version
+            raise _ReadError(
+                f"the API server sent a watch event that is not JSON: {_excerpt(line)}"
+            ) from None
+        if not isinstance(event, dict):
+            raise _ReadError(f"the API server sent a watch event that is not an object: {_excerpt(line)}")
         kind = event.get("type")
         obj = event.get("object") or {}
         if kind == "ERROR":
@@ -641,7 +651,10 @@ def _chunks(response: Any) -> Iterator[bytes]:
 
 
 def _lines(response: Any) -> Iterator[bytes]:
-    """Newline-delimited watch events as they arrive, without waiting for a full read buffer."""
+    """Newline-delimited watch events as they arrive, without waiting for a full read buffer.
+
+    A last line without its newline is torn (the connection dropped mid-event) and is left out: the
+    next watch resumes from the last version."""
     buffer = b""
     for chunk in _chunks(response):
         buffer += chunk
@@ -649,8 +662,40 @@ def _lines(response: Any) -> Iterator[bytes]:
             continue
         *complete, buffer = buffer.split(b"\n")
         yield from complete
-    if buffer.strip():
-        yield buffer
+
+
+def _excerpt(data: bytes, limit: int = 60) -> str:
+    text = data.decode("utf-8", "replace").strip()
+    return repr(text[:limit] + ("…" if len(text) > limit else ""))
+
+
+def _content_type(response: Any) -> str:
+    headers = getattr(response, "headers", None) or {}
+    return str(headers.get("Content-Type") or "").split(";")[0].strip().lower()
+
+
+def _expect_json(response: Any, what: str) -> None:
+    """A 200 that is not JSON (a login page, a proxy's error page) is a failure, said as such."""
+    kind = _content_type(response)
+    if kind and "json" not in kind:
+        raise _ReadError(f"the API server answered {what} with {kind}, not JSON")
+
+
+def json_body(response: Any, what: str) -> Any:
+    """The response's JSON document; anything else is a failure in plain words."""
+    _expect_json(response, what)
+    try:
+        return json.loads(response.data)
+    except ValueError:
+        raise _ReadError(f"the API server answered {what} with something that is not JSON") from None
+
+
+def _stream_timeout(response: Any, seconds: float) -> None:
+    """Let a streaming body wait `seconds` between reads, once its head has come within the timeout."""
+    sock = getattr(getattr(response, "connection", None), "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.settimeout(seconds)
 
 
 # --- plain reads ------------------------------------------------------------------------------
@@ -873,6 +918,7 @@ class KubernetesProbe:
             timeout=self.settings.timeout,
             watch_seconds=watch_seconds,
             clock=self._clock,
+            backoff_max=self.settings.backoff_max,
         ).start()
         return self._informer.cache
 
@@ -1345,10 +1391,7 @@ class KubernetesProbe:
         """Call a generated API method for raw JSON: dicts parse far faster than the client's models."""
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         response = method(*args, _preload_content=False, _request_timeout=self._request_timeout(), **kwargs)
-        try:
-            return json.loads(response.data)
-        except ValueError:
-            raise _ReadError(f"invalid JSON from the API server for {what}") from None
+        return json_body(response, what)
 
     def _get_path(self, path: str) -> Any:
         """GET a fixed path as JSON; the generated VersionApi asks for "/version/", which proxies may 404."""
@@ -1360,10 +1403,7 @@ class KubernetesProbe:
         response.read()
         if not 200 <= response.status <= 299:
             raise ApiException.from_response(http_resp=response, body=None, data=None)
-        try:
-            return json.loads(response.data)
-        except ValueError:
-            raise _ReadError(f"invalid JSON from the API server for {path}") from None
+        return json_body(response, path)
 
     def _read(self, resource: str, read: Callable[[], tuple[T, ...]]) -> ResourceSnapshot[T]:
         started = time.perf_counter()

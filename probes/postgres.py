@@ -575,16 +575,35 @@ class PostgresProbe:
         # each statement is bounded by the server's statement_timeout; this bounds the whole refresh
         # (a dead network where the server never answers), with room for a connect and three reads
         deadline = s.connect_timeout + 3 * s.statement_timeout + 2.0
+        poll = asyncio.ensure_future(self._poll_once())
         try:
-            async with asyncio.timeout(deadline):
-                return await self._poll_once()
-        except TimeoutError:
+            done, _ = await asyncio.wait({poll}, timeout=deadline)
+            if done:
+                return poll.result()
+            # psycopg answers a cancelled read with a cancel request down the same dead path and, before
+            # libpq 17, waits for it without limit: end the session first, so the read fails at once
+            self._abandon_session()
+            poll.cancel()
+            with contextlib.suppress(BaseException):
+                await poll
             await self._drop_connection()  # a statement may still be in flight: never reuse the session
-            return self._failed(f"no answer from {self.endpoint} within {_secs(deadline)}")
+            return self._failed(
+                f"timed out: no answer from {self.endpoint} within {_secs(deadline)} "
+                f"(connect_timeout {_secs(s.connect_timeout)} + 3 × statement_timeout "
+                f"{_secs(s.statement_timeout)} + 2s)"
+            )
         except _PollError as exc:
             if exc.connection_lost:
                 await self._drop_connection()
             return self._failed(str(exc))
+        finally:
+            poll.cancel()  # a no-op once it is done; the app closing stops the read too
+
+    def _abandon_session(self) -> None:
+        """Close the session's socket without a word to the server (it is not answering)."""
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.pgconn.finish()
 
     async def _poll_once(self) -> PgSnapshot:
         started = time.perf_counter()
@@ -797,7 +816,12 @@ class PostgresProbe:
         return [dict(r) for r in await cursor.fetchall()]
 
     def _describe(self, exc: psycopg.Error) -> str:
-        return describe_error(exc, endpoint=self.endpoint, statement_timeout=self.settings.statement_timeout)
+        return describe_error(
+            exc,
+            endpoint=self.endpoint,
+            statement_timeout=self.settings.statement_timeout,
+            connect_timeout=self.settings.connect_timeout,
+        )
 
     # --- results ------------------------------------------------------------------------------------
 
@@ -1039,11 +1063,24 @@ def _endpoint_from_connection(conn: psycopg.AsyncConnection[Any]) -> str | None:
         return None
 
 
+_NOT_POSTGRES = (
+    "invalid response to ssl negotiation",
+    "expected authentication request",
+    "lost synchronization with server",
+    "unexpected message type",
+    "invalid message format",
+)
 _SERVER_AT = re.compile(r'server at "([^"]+)"(?: \([^)]*\))?, port (\d+)')
 _SOCKET_AT = re.compile(r'server on socket "([^"]+)"')
 
 
-def describe_error(exc: BaseException, *, endpoint: str | None, statement_timeout: float) -> str:
+def describe_error(
+    exc: BaseException,
+    *,
+    endpoint: str | None,
+    statement_timeout: float,
+    connect_timeout: float | None = None,
+) -> str:
     """A psycopg/libpq error in plain words: what happened and where, never a password."""
     message = str(exc).strip()
     first = message.splitlines()[0] if message else type(exc).__name__
@@ -1066,7 +1103,17 @@ def describe_error(exc: BaseException, *, endpoint: str | None, statement_timeou
     if "no password supplied" in lowered or "password is required" in lowered:
         return f"the server at {where} wants a password: use .pgpass, PGPASSWORD or [postgres] password"
     if "timeout expired" in lowered:
-        return f"timed out connecting to {where}"
+        if connect_timeout is None:
+            return f"timed out connecting to {where}"
+        # libpq counts whole seconds, and waits at least 2
+        waited = max(2, round(connect_timeout))
+        return f"timed out after {waited}s connecting to {where} (connect_timeout)"
+    if "failed to resolve host" in lowered:
+        return f"cannot resolve host of {where}"
+    if any(m in lowered for m in _NOT_POSTGRES):
+        # something else answers on the port: a proxy's page, an HTTP or TLS-only server
+        said = first.removeprefix("connection failed:").strip()
+        return f"{where} does not speak PostgreSQL's protocol ({said})"
     if "server closed the connection unexpectedly" in lowered or "consuming input failed" in lowered:
         return "server closed the connection unexpectedly"
     if match := re.search(r'(database "[^"]+" does not exist|role "[^"]+" does not exist)', message):
@@ -1083,6 +1130,7 @@ def describe_error(exc: BaseException, *, endpoint: str | None, statement_timeou
         return f"permission denied: {first.removeprefix('ERROR:').strip()}"[:200]
     text = first.removeprefix("connection failed:").strip()
     text = re.sub(r"^connection to server .*? failed: ", "", text)
+    text = re.sub(r"^(FATAL|ERROR):\s+", "", text)  # the severity is the health's state already
     return (text or type(exc).__name__)[:200]
 
 

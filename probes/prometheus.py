@@ -40,7 +40,6 @@ TARGETS_PATH = "/api/v1/targets"
 READ_PATHS = frozenset({QUERY_PATH, TARGETS_PATH})
 NOT_CONFIGURED = "set PROMETHEUS_URL or [prometheus] url"
 VOLUME_METRICS = ("used_bytes", "capacity_bytes", "inodes_used", "inodes")  # kubelet_volume_stats_*
-BACKOFF_CAP = 60.0  # seconds: the longest wait between polls while Prometheus is failing
 
 
 @dataclass(frozen=True)
@@ -147,7 +146,7 @@ class PrometheusProbe:
         self.settings = settings
         self._transport = transport
         self._clock = clock
-        self.backoff = backoff or Backoff(base=settings.refresh, cap=max(BACKOFF_CAP, settings.refresh))
+        self.backoff = backoff or Backoff.for_source(settings.refresh, settings.backoff_max)
         self._client: httpx.AsyncClient | None = None
         self._lock = asyncio.Lock()  # a manual refresh waits for the scheduled poll instead of overlapping it
         self._last: AlertsSnapshot | None = None
@@ -501,6 +500,10 @@ class PrometheusProbe:
             if response.status_code == 404 and not detail:
                 detail = f"is {self.endpoint} the Prometheus base URL?"
             raise _PollError(f"{message}: {detail}" if detail else message)
+        kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind and "json" not in kind:
+            # a login page or a proxy's error page with a 200: not Prometheus answering
+            raise _PollError(f"{self.endpoint} answered {path} with {kind}, not JSON")
         try:
             body = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):

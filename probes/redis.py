@@ -26,7 +26,7 @@ from redis.asyncio.connection import Connection, ConnectionPool, SSLConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from probes.health import Backoff, SourceHealth, poll_until
+from probes.health import Backoff, HealthState, SourceHealth, poll_until
 from probes.reading import Reading
 from probes.redact import redact_command
 
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 SOURCE = "redis"
 NOT_CONFIGURED = "set REDIS_URL, [redis] url or --redis"
-BACKOFF_CAP = 60.0  # seconds: the longest wait between polls while the server is failing
 SLOWLOG_ENTRIES = 128  # SLOWLOG GET N per refresh: the default slowlog-max-len
 CONFIG_EVERY = 6  # refreshes between CONFIG GET reads: the settings rarely change during an incident
 HISTORY = 30  # hit-ratio intervals kept for the sparkline
@@ -565,6 +564,10 @@ def describe_error(exc: BaseException, endpoint: str, timeout: float) -> str:
         return f"authentication failed at {endpoint}: wrong user or password"
     if isinstance(exc, rexc.TimeoutError | TimeoutError):
         return f"no answer from {endpoint} within {timeout:g}s"
+    if isinstance(exc, rexc.InvalidResponse) or "protocol error" in lowered:
+        # a proxy, a TLS port or another server on Redis's port: say so, with the first bytes it sent
+        said = re.sub(r"^protocol error:\s*", "", message, flags=re.I)
+        return f"{endpoint} does not speak Redis's protocol (it answered {said})"
     if isinstance(exc, rexc.BusyLoadingError):
         return f"{endpoint} is loading its dataset (just restarted)"
     if "connection refused" in lowered or "connect call failed" in lowered or "error 111 " in lowered:
@@ -625,7 +628,7 @@ class RedisProbe:
     ) -> None:
         self.settings = settings
         self._clock = clock
-        self.backoff = backoff or Backoff(base=settings.refresh, cap=max(BACKOFF_CAP, settings.refresh))
+        self.backoff = backoff or Backoff.for_source(settings.refresh, settings.backoff_max)
         self.config_every = config_every
         self.endpoint = endpoint_of(settings.url)
         self._client: aioredis.Redis | None = None
@@ -715,7 +718,8 @@ class RedisProbe:
         pending.add("INFO", "INFO", "all")
         pending.add("SLOWLOG GET", "SLOWLOG", "GET", SLOWLOG_ENTRIES)
         pending.add("LATENCY LATEST", "LATENCY", "LATEST")
-        read_config = self._refreshes % self.config_every == 0
+        # a refused CONFIG GET is asked again at every refresh: an ACL fixed shows at the next one
+        read_config = self._refreshes % self.config_every == 0 or "CONFIG GET" in self._blocked
         if read_config:
             for name in CONFIG_NAMES:
                 pending.add("CONFIG GET", "CONFIG", "GET", name)
@@ -772,6 +776,9 @@ class RedisProbe:
                 if interval is not None:
                     self._history = [*self._history, interval.hit_ratio][-HISTORY:]
             self._previous_info = (info, now)
+        else:
+            # INFO refused: the readings everything hangs on are gone; keep what was read and back off
+            return self._failed(f"INFO {blocked.get('INFO', 'unreadable')}", state="forbidden")
         self.backoff.success()
 
         notes = [f"{reading} {why}" for reading, why in blocked.items()] + errors
@@ -1096,7 +1103,7 @@ class RedisProbe:
             fetched_at=None,
         )
 
-    def _failed(self, message: str) -> RedisSnapshot:
+    def _failed(self, message: str, state: HealthState = "down") -> RedisSnapshot:
         self.backoff.failure()
         previous = self._last
         health = SourceHealth.failed(
@@ -1105,6 +1112,7 @@ class RedisProbe:
             checked_at=self._clock(),
             previous=previous.health if previous else None,
             endpoint=self.endpoint,
+            state=state,
         )
         if previous is None or previous.fetched_at is None:
             return self._empty(health)

@@ -158,6 +158,8 @@ class DashboardScreen(Screen[None]):
     def _on_tick(self, _now: object) -> None:
         if self.app.snapshot is not None:
             self.query_one("#alerts-status", Static).update(self._alerts_status(self.app.snapshot))
+        for panel in self.query(PodsPanel):
+            panel.show_health(self.app.kube.health)
 
     def _on_session_changed(self, _session: IncidentSession | None) -> None:
         self._shown = None

@@ -22,7 +22,7 @@ from textual.signal import Signal
 from textual.theme import ThemeProvider
 from textual.widget import AwaitMount
 
-from probes.health import SourceHealth, poll_until
+from probes.health import Backoff, SourceHealth, poll_until
 from probes.kube_status import PodRow
 from probes.kubernetes import KubernetesProbe, ResourceSnapshot
 from probes.postgres import PgSnapshot, PostgresProbe
@@ -118,6 +118,8 @@ class OncallApp(App[None]):
         self.pods_changed: Signal[tuple[PodRow, ...]] = Signal(self, "pods-changed")
         self.kube_reads: dict[str, ResourceSnapshot[object]] = {}
         self.kube_read: Signal[ResourceSnapshot[object]] = Signal(self, "kube-read")
+        kube_settings = self.kube.settings
+        self.kube_reads_backoff = Backoff.for_source(kube_settings.refresh, kube_settings.backoff_max)
         self.releases = helm_releases(self.runbook.sections) if self.runbook else []
         self.postgres = postgres or PostgresProbe(self.settings.postgres, clock=clock)
         self.redis = redis or RedisProbe(self.settings.redis, clock=clock)
@@ -307,14 +309,31 @@ class OncallApp(App[None]):
             gc.unfreeze()  # leaving: what this app held may be collected again
 
     async def _read_kubernetes(self) -> None:
-        """The plain reads (events, pod metrics, Helm history), each failing on its own."""
+        """The plain reads (events, pod metrics, Helm history), each failing on its own, backing off while
+        any fails; while the pod watch fails too, the API server is down as a whole, and one read a round
+        (events) finds out when it is back."""
+        backoff = self.kube_reads_backoff
         while True:
-            reads = [self.kube.events(), self.kube.pod_metrics()]
-            reads += [self.kube.helm_history(release, namespace) for release, namespace in self.releases]
-            for snapshot in await asyncio.gather(*reads):
+            events = await self.kube.events()
+            snapshots: list[ResourceSnapshot[object]] = [events]  # type: ignore[list-item]
+            if events.health.state in ("ok", "degraded") or self.kube.health.state in ("ok", "degraded"):
+                others = [self.kube.pod_metrics()]
+                others += [self.kube.helm_history(release, namespace) for release, namespace in self.releases]
+                snapshots += await asyncio.gather(*others)
+            else:
+                snapshots += [
+                    replace(old, health=events.health)
+                    for resource, old in self.kube_reads.items()
+                    if resource != events.resource
+                ]
+            for snapshot in snapshots:
                 self.kube_reads[snapshot.resource] = snapshot
                 self.kube_read.publish(snapshot)
-            await asyncio.sleep(self.kube.settings.refresh)
+            if all(s.health.state in ("ok", "degraded") for s in snapshots):
+                backoff.success()
+            else:
+                backoff.failure()
+            await asyncio.sleep(backoff.next_delay())
 
     async def load_pod_events(self, screen: object, pod: PodRow) -> None:
         snapshot = await self.kube.events(pod.namespace, involved=f"Pod/{pod.name}")

@@ -190,7 +190,10 @@ READS: dict[str, Callable[[PrometheusProbe], Awaitable[Reading]]] = {
     ("response", "problem"),
     [
         (httpx.Response(403), r"HTTP 403: these credentials may not read /api/v1/\w+"),
-        (httpx.Response(200, text="<html>proxy login</html>"), r"invalid JSON from /api/v1/\w+"),
+        (
+            httpx.Response(200, text="<html>proxy login</html>"),
+            r"http://prometheus:9090 answered /api/v1/\w+ with text/plain, not JSON",
+        ),
         (
             httpx.Response(200, json={"status": "error", "errorType": "timeout", "error": "query timed out"}),
             r"Prometheus reported an error from /api/v1/\w+: timeout: query timed out",

@@ -375,7 +375,7 @@ async def test_invalid_json_is_down_and_says_so() -> None:
     async with make_probe(server) as probe:
         snapshot = await probe.poll()
     assert snapshot.health.state == "down"
-    assert snapshot.health.last_error == "invalid JSON from /api/v1/alerts"
+    assert snapshot.health.last_error.endswith(" answered /api/v1/alerts with text/plain, not JSON")
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
+from probes.health import SourceHealth
 from probes.kube_status import PodRow, parse_quantity, restarts_text
 from tui.core.components import Selector, matches
 from tui.core.text import clean
@@ -81,6 +82,8 @@ class PodsPanel(Vertical):
         self.usage: Mapping[str, tuple[float, float]] = {}  # pod key → (cpu cores, memory bytes)
         self._sort_index = -1
         self._reverse = False
+        self._summary_text = Text("listing pods…", style="dim")
+        self._health: SourceHealth | None = None
         self.table: VirtualTable[PodRow] = VirtualTable(
             self._columns(),
             key=lambda p: p.key,
@@ -161,6 +164,23 @@ class PodsPanel(Vertical):
         # one line, updated at every pod change: a layout pass each time would cost a frame
         self.query_one("#pods-status", Static).update(message, layout=False)
 
+    def show_health(self, health: SourceHealth) -> None:
+        """The pod watch's health: when it fails, the status line says why and how old the pods shown are."""
+        self._health = health
+        self.show_state(self._state_text())
+
+    def _state_text(self) -> Text:
+        health = self._health
+        if health is None or health.state in ("ok", "degraded", "not-configured"):
+            return self._summary_text
+        text = Text(f"Kubernetes {health.state}: ", style="bold red")
+        text.append(clean(health.last_error or "no answer"))
+        if health.last_success is not None:
+            text.append(f" — showing pods read {since(health.last_success, self.now())} ago", style="yellow")
+        else:
+            text.append(" — no pods read yet", style="yellow")
+        return text
+
     def set_component(self, selectors: Sequence[Selector]) -> None:
         """Put the pods the selected alert's runbook section names (its `-l` selectors) first."""
         if not selectors:
@@ -185,7 +205,8 @@ class PodsPanel(Vertical):
             text.append(f" · {oom} OOMKilled", style="bold red")
         if pending:
             text.append(f" · {pending} pending", style="yellow")
-        self.show_state(text)
+        self._summary_text = text
+        self.show_state(self._state_text())
 
     # -- keys ---------------------------------------------------------------------------------------
 
