@@ -195,3 +195,20 @@ async def test_redis_that_refuses_info_backs_off_and_shows_what_was_read_and_whe
     shown = status_text(last, good.fetched_at + timedelta(seconds=12)).plain
     assert shown.startswith("Redis readings refused: INFO blocked by ACL: this user has no permissions")
     assert shown.endswith(" — showing what was read 12s ago")
+
+
+async def test_a_quiet_pod_watch_stays_open_past_the_request_timeout(kube_sim_factory, tmp_path):
+    """The answer's head must come within the timeout, but a quiet stream may wait for its next event."""
+    sim = kube_sim_factory(lab=True, tls=False, bookmark_interval=30.0)
+    proxy = await FaultProxy(sim.port, http=True).start()
+    probe = await _kube_behind(proxy, sim, tmp_path, timeout=1.0)
+    try:
+        informer = probe.informer
+        assert informer is not None
+        await asyncio.sleep(3.5)
+        watches, health = informer.watches, probe.health
+    finally:
+        await asyncio.to_thread(probe.close)
+        await proxy.stop()
+    assert watches == 1, f"{watches} watches in 3.5 s of quiet"
+    assert health.state == "ok"
