@@ -309,31 +309,34 @@ class OncallApp(App[None]):
             gc.unfreeze()  # leaving: what this app held may be collected again
 
     async def _read_kubernetes(self) -> None:
-        """The plain reads (events, pod metrics, Helm history), each failing on its own, backing off while
-        any fails; while the pod watch fails too, the API server is down as a whole, and one read a round
-        (events) finds out when it is back."""
-        backoff = self.kube_reads_backoff
-        while True:
-            events = await self.kube.events()
-            snapshots: list[ResourceSnapshot[object]] = [events]  # type: ignore[list-item]
-            if events.health.state in ("ok", "degraded") or self.kube.health.state in ("ok", "degraded"):
-                others = [self.kube.pod_metrics()]
-                others += [self.kube.helm_history(release, namespace) for release, namespace in self.releases]
-                snapshots += await asyncio.gather(*others)
-            else:
-                snapshots += [
-                    replace(old, health=events.health)
-                    for resource, old in self.kube_reads.items()
-                    if resource != events.resource
-                ]
-            for snapshot in snapshots:
-                self.kube_reads[snapshot.resource] = snapshot
-                self.kube_read.publish(snapshot)
-            if all(s.health.state in ("ok", "degraded") for s in snapshots):
-                backoff.success()
-            else:
-                backoff.failure()
-            await asyncio.sleep(backoff.next_delay())
+        """The plain reads (events, pod metrics, Helm history), a round at a time, backing off on failure."""
+        await poll_until(self._kube_read_round, self._kube_reads_done, self.kube_reads_backoff.next_delay)
+
+    async def _kube_read_round(self) -> list[ResourceSnapshot[object]]:
+        """Each read fails on its own; while the pod watch fails too, the API server is down as a whole, and
+        one read (events) finds out when it is back: the others keep their rows, marked with its failure."""
+        events = await self.kube.events()
+        snapshots: list[ResourceSnapshot[object]] = [events]  # type: ignore[list-item]
+        if events.health.state in ("ok", "degraded") or self.kube.health.state in ("ok", "degraded"):
+            others = [self.kube.pod_metrics()]
+            others += [self.kube.helm_history(release, namespace) for release, namespace in self.releases]
+            snapshots += await asyncio.gather(*others)
+        else:
+            snapshots += [
+                replace(old, health=events.health)
+                for resource, old in self.kube_reads.items()
+                if resource != events.resource
+            ]
+        return snapshots
+
+    def _kube_reads_done(self, snapshots: list[ResourceSnapshot[object]]) -> None:
+        for snapshot in snapshots:
+            self.kube_reads[snapshot.resource] = snapshot
+            self.kube_read.publish(snapshot)
+        if all(s.health.state in ("ok", "degraded") for s in snapshots):
+            self.kube_reads_backoff.success()
+        else:
+            self.kube_reads_backoff.failure()
 
     async def load_pod_events(self, screen: object, pod: PodRow) -> None:
         snapshot = await self.kube.events(pod.namespace, involved=f"Pod/{pod.name}")
