@@ -502,7 +502,7 @@ class PodInformer:
                 response = self._core.list_namespaced_pod(self.namespace, **kwargs)
             with self._tracked(response):
                 # one page at a time: json.loads holds the GIL, and a 17 MB list would stall the UI
-                body = json_body(response, "the pod list")
+                body = _json_body(response, "the pod list")
             rows.extend(pod_row(item) for item in body.get("items") or [])
             metadata = body.get("metadata") or {}
             resource_version = resource_version or str(metadata.get("resourceVersion", ""))
@@ -681,7 +681,7 @@ def _expect_json(response: Any, what: str) -> None:
         raise _ReadError(f"the API server answered {what} with {kind}, not JSON")
 
 
-def json_body(response: Any, what: str) -> Any:
+def _json_body(response: Any, what: str) -> Any:
     """The response's JSON document; anything else is a failure in plain words."""
     _expect_json(response, what)
     try:
@@ -1391,7 +1391,7 @@ class KubernetesProbe:
         """Call a generated API method for raw JSON: dicts parse far faster than the client's models."""
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         response = method(*args, _preload_content=False, _request_timeout=self._request_timeout(), **kwargs)
-        return json_body(response, what)
+        return _json_body(response, what)
 
     def _get_path(self, path: str) -> Any:
         """GET a fixed path as JSON; the generated VersionApi asks for "/version/", which proxies may 404."""
@@ -1403,7 +1403,7 @@ class KubernetesProbe:
         response.read()
         if not 200 <= response.status <= 299:
             raise ApiException.from_response(http_resp=response, body=None, data=None)
-        return json_body(response, path)
+        return _json_body(response, path)
 
     def _read(self, resource: str, read: Callable[[], tuple[T, ...]]) -> ResourceSnapshot[T]:
         started = time.perf_counter()
