@@ -837,6 +837,7 @@ class KubernetesProbe:
         self._informer: PodInformer | None = None
         self._health: dict[str, SourceHealth] = {}
         self._last: dict[str, ResourceSnapshot[Any]] = {}
+        self._unreachable: SourceHealth | None = None  # the last plain read the API server did not answer
         self._lock = threading.Lock()
         self.connect()
 
@@ -875,7 +876,20 @@ class KubernetesProbe:
                 source=SOURCE, state="down", checked_at=self._clock(), last_error=str(problem)
             )
         if self._informer is not None:
-            return self._informer.health
+            watch = self._informer.health
+            with self._lock:
+                unreachable = self._unreachable
+            # an open watch on a server that stopped answering looks fine until its read timeout (half a
+            # minute); a plain read it has not answered since the watch was last known good says so now
+            if (
+                unreachable is not None
+                and watch.state == "ok"
+                and unreachable.checked_at is not None
+                and watch.checked_at is not None
+                and unreachable.checked_at > watch.checked_at
+            ):
+                return replace(unreachable, last_success=watch.last_success, detail=watch.detail)
+            return watch
         return self._health.get("pods") or SourceHealth(source=SOURCE, state="ok", endpoint=self.endpoint)
 
     def resource_health(self, resource: str) -> SourceHealth | None:
@@ -1414,6 +1428,8 @@ class KubernetesProbe:
             health = self._failed_health(resource, error.state, str(error))
             with self._lock:
                 previous = self._last.get(resource)
+                if error.status == 0 or error.status >= 500:  # the server, not this resource, is failing
+                    self._unreachable = health
             if previous is not None and error.state == "down":
                 # stale rows stay on screen with the time they were really read
                 return ResourceSnapshot(resource, previous.items, health, previous.fetched_at)
@@ -1423,6 +1439,7 @@ class KubernetesProbe:
         snapshot = ResourceSnapshot(resource, items, health, health.last_success)
         with self._lock:
             self._last[resource] = snapshot
+            self._unreachable = None
         return snapshot
 
     def _ok_health(self, resource: str, detail: str, latency: float) -> SourceHealth:

@@ -212,3 +212,30 @@ async def test_a_quiet_pod_watch_stays_open_past_the_request_timeout(kube_sim_fa
         await proxy.stop()
     assert watches == 1, f"{watches} watches in 3.5 s of quiet"
     assert health.state == "ok"
+
+
+async def test_a_frozen_api_server_shows_down_at_the_next_read_though_the_open_watch_has_not_noticed(
+    kube_sim_factory, tmp_path
+):
+    """A server that stops answering with the pod watch open: the watch sees nothing wrong until its read
+    timeout (half a minute), but the next plain read it does not answer marks the whole source down."""
+    sim = kube_sim_factory(lab=True, tls=False)
+    proxy = await FaultProxy(sim.port, http=True).start()
+    probe = await _kube_behind(proxy, sim, tmp_path, timeout=1.0)
+    try:
+        assert (await probe.events()).health.state == "ok"
+        watched = probe.health.last_success
+        await proxy.set_mode("hang", cut=False)  # the watch's connection stays open, and silent
+        events = await probe.events()
+        frozen, watch = probe.health, probe.informer.health  # type: ignore[union-attr]
+        await proxy.set_mode("pass")
+        await probe.events()
+        thawed = probe.health
+    finally:
+        await asyncio.to_thread(probe.close)
+        await proxy.stop()
+    assert events.health.state == "down"
+    assert watch.state == "ok"  # the open watch has not noticed
+    assert frozen.state == "down" and (frozen.last_error or "").startswith("timed out after 1s waiting for")
+    assert frozen.last_success == watched  # the age shown is the pods' real age
+    assert thawed.state == "ok"
