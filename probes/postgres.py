@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, LiteralString
+from typing import TYPE_CHECKING, Any, LiteralString, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from tui.core.config import PostgresSettings
 
 SOURCE = "postgresql"
+_T = TypeVar("_T")
 APPLICATION_NAME = "oncall"
 NOT_CONFIGURED = "set ONCALL_POSTGRES, [postgres] dsn or libpq's PGHOST/PGSERVICE/PGDATABASE"
 TOP_STATEMENTS = 10
@@ -460,14 +461,21 @@ class PostgresProbe:
         # network where the server never answers), with room for a connect, the cursor's DECLARE and
         # FETCH (each its own statement, each its own timeout), BEGIN and ROLLBACK
         deadline = s.connect_timeout + 2 * s.statement_timeout + 2.0
-        conn: psycopg.AsyncConnection[Any] | None = None
+
+        async def in_session() -> Reading:
+            conn = await self._connection()
+            return await self._statement_once(conn, what, statement, reaches, max_rows)
+
         try:
-            async with asyncio.timeout(deadline):
-                conn = await self._connection()
-                return await self._statement_once(conn, what, statement, reaches, max_rows)
+            return await self._within(in_session(), deadline)
         except TimeoutError:
-            await self._drop_connection()  # a statement may still be in flight: never reuse the session
-            return Reading.failed(SOURCE, what, f"no answer from {self.endpoint} within {_secs(deadline)}")
+            return Reading.failed(
+                SOURCE,
+                what,
+                f"timed out: no answer from {self.endpoint} within {_secs(deadline)} "
+                f"(connect_timeout {_secs(s.connect_timeout)} + 2 × statement_timeout "
+                f"{_secs(s.statement_timeout)} + 2s)",
+            )
         except _PollError as exc:
             if exc.connection_lost:
                 await self._drop_connection()
@@ -475,7 +483,7 @@ class PostgresProbe:
         finally:
             # whatever happened, a cancelled caller included: the next poll never runs inside this
             # transaction (its now() frozen, its snapshot old); a session left in one is closed instead
-            if conn is not None and self._conn is conn and not _transaction_idle(conn):
+            if self._conn is not None and not _transaction_idle(self._conn):
                 await self._drop_connection()
 
     async def _statement_once(
@@ -575,18 +583,9 @@ class PostgresProbe:
         # each statement is bounded by the server's statement_timeout; this bounds the whole refresh
         # (a dead network where the server never answers), with room for a connect and three reads
         deadline = s.connect_timeout + 3 * s.statement_timeout + 2.0
-        poll = asyncio.ensure_future(self._poll_once())
         try:
-            done, _ = await asyncio.wait({poll}, timeout=deadline)
-            if done:
-                return poll.result()
-            # psycopg answers a cancelled read with a cancel request down the same dead path and, before
-            # libpq 17, waits for it without limit: end the session first, so the read fails at once
-            self._abandon_session()
-            poll.cancel()
-            with contextlib.suppress(BaseException):
-                await poll
-            await self._drop_connection()  # a statement may still be in flight: never reuse the session
+            return await self._within(self._poll_once(), deadline)
+        except TimeoutError:
             return self._failed(
                 f"timed out: no answer from {self.endpoint} within {_secs(deadline)} "
                 f"(connect_timeout {_secs(s.connect_timeout)} + 3 × statement_timeout "
@@ -596,8 +595,24 @@ class PostgresProbe:
             if exc.connection_lost:
                 await self._drop_connection()
             return self._failed(str(exc))
+
+    async def _within(self, work: Awaitable[_T], deadline: float) -> _T:
+        """`work` on the session, or TimeoutError after `deadline` seconds with the session ended."""
+        task = asyncio.ensure_future(work)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=deadline)
+            if done:
+                return task.result()
+            # psycopg answers a cancelled read with a cancel request down the same dead path and, before
+            # libpq 17, waits for it without limit: end the session first, so the read fails at once
+            self._abandon_session()
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+            await self._drop_connection()  # a statement may still be in flight: never reuse the session
+            raise TimeoutError
         finally:
-            poll.cancel()  # a no-op once it is done; the app closing stops the read too
+            task.cancel()  # a no-op once it is done; the caller cancelled (the app closing) stops it too
 
     def _abandon_session(self) -> None:
         """Close the session's socket without a word to the server (it is not answering)."""

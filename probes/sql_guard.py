@@ -23,8 +23,8 @@ from pglast.parser import ParseError, scan
 
 __all__ = [
     "CATALOG_SQL",
-    "Allowlist",
     "NOTHING_ALLOWED",
+    "Allowlist",
     "GuardVerdict",
     "Reaches",
     "catalog_params",
@@ -728,8 +728,9 @@ LEFT JOIN member m ON m.classid = 'pg_type'::regclass AND m.objid = t.oid
 WHERE a.kind = 'type'
 UNION ALL
 SELECT 'cast', format_type(c.casttarget, NULL), fn.nspname::text,
-       format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ' WITH FUNCTION '
-           || quote_ident(fn.nspname) || '.' || f.proname || '(' || pg_get_function_identity_arguments(f.oid) || ')',
+       format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL)
+           || ' WITH FUNCTION ' || quote_ident(fn.nspname) || '.' || f.proname
+           || '(' || pg_get_function_identity_arguments(f.oid) || ')',
        false, c.castcontext::text, NULL, fn.nspname || '.' || f.proname
 FROM pg_cast c
 JOIN pg_proc f ON f.oid = c.castfunc

@@ -130,6 +130,35 @@ async def test_postgresql_that_hangs_says_it_timed_out_which_timeout_and_how_lon
     assert connecting == f"timed out after 2s connecting to 127.0.0.1:{proxy.port}/{LAB_DB} (connect_timeout)"
 
 
+async def test_a_runbook_statement_into_a_hung_postgresql_times_out_and_the_next_one_runs(pg_server: PgLab):
+    """A statement cancelled on a frozen session must not wait forever on psycopg's cancel (libpq < 17)."""
+    proxy = await FaultProxy(pg_server.port, http=False).start()
+    settings = PostgresSettings(
+        dsn=f"host=127.0.0.1 port={proxy.port} dbname={LAB_DB} user=oncall_monitor",
+        password=Secret("lab-monitor-pw"),
+        connect_timeout=1.0,
+        statement_timeout=1.0,
+    )
+    probe = PostgresProbe(settings)
+    try:
+        assert (await probe.run_statement("SELECT 1")).ok
+        await proxy.set_mode("hang", cut=False)  # the session open, the server frozen
+        started = time.monotonic()
+        frozen = await asyncio.wait_for(probe.run_statement("SELECT 1"), timeout=15)
+        took = time.monotonic() - started
+        await proxy.set_mode("pass")
+        again = await probe.run_statement("SELECT 2")
+    finally:
+        await probe.aclose()
+        await proxy.stop()
+    assert frozen.problem == (
+        f"timed out: no answer from 127.0.0.1:{proxy.port}/{LAB_DB} within 5s "
+        "(connect_timeout 1s + 2 × statement_timeout 1s + 2s)"
+    )
+    assert took < 7  # the deadline, not psycopg's unbounded cancel
+    assert again.ok and again.rows == (("2",),)  # a new session, the frozen one never reused
+
+
 def _redis_probe(lab: RedisLab, user: str, password: str) -> RedisProbe:
     settings = RedisSettings(
         url=f"redis://127.0.0.1:{lab.port}/0",

@@ -350,7 +350,7 @@ def _escape_literal(text: str) -> str:
     return "E'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-# PostgreSQL takes no NUL anywhere in a query, and no empty "" identifier: both are refused, as the server would
+# PostgreSQL takes no NUL anywhere in a query, and no empty "" identifier: both refused, as the server would
 server_text = st.text().filter(lambda s: "\x00" not in s)
 
 
