@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 SOURCE = "postgresql"
 _T = TypeVar("_T")
+CANCEL_GRACE = 1.0  # seconds a cancelled caller waits for the server to cancel the statement
 APPLICATION_NAME = "oncall"
 NOT_CONFIGURED = "set ONCALL_POSTGRES, [postgres] dsn or libpq's PGHOST/PGSERVICE/PGDATABASE"
 TOP_STATEMENTS = 10
@@ -601,18 +602,27 @@ class PostgresProbe:
         task = asyncio.ensure_future(work)
         try:
             done, _ = await asyncio.wait({task}, timeout=deadline)
-            if done:
-                return task.result()
+        except asyncio.CancelledError:
+            # the caller gave up (a screen closed, the app quits): the statement is cancelled on the server
+            await self._stop(task, grace=CANCEL_GRACE)
+            raise
+        if done:
+            return task.result()
+        await self._stop(task, grace=0.0)
+        await self._drop_connection()  # a statement may still be in flight: never reuse the session
+        raise TimeoutError
+
+    async def _stop(self, task: asyncio.Future[Any], grace: float) -> None:
+        """Cancel `task`; if its cancel is not through within `grace` seconds, end the session under it."""
+        task.cancel()
+        if grace > 0:
+            await asyncio.wait({task}, timeout=grace)
+        if not task.done():
             # psycopg answers a cancelled read with a cancel request down the same dead path and, before
-            # libpq 17, waits for it without limit: end the session first, so the read fails at once
+            # libpq 17, waits for it without limit: end the session, so the read fails at once
             self._abandon_session()
-            task.cancel()
             with contextlib.suppress(BaseException):
                 await task
-            await self._drop_connection()  # a statement may still be in flight: never reuse the session
-            raise TimeoutError
-        finally:
-            task.cancel()  # a no-op once it is done; the caller cancelled (the app closing) stops it too
 
     def _abandon_session(self) -> None:
         """Close the session's socket without a word to the server (it is not answering)."""

@@ -331,5 +331,7 @@ async def test_a_cancelled_caller_never_leaves_the_session_in_a_transaction(pg_s
         assert probe._conn is None  # closed mid-transaction rather than reused
         snapshot = await probe.poll()
         assert snapshot.health.state == "ok", snapshot.health.last_error
+        # and the statement was cancelled on the server, not left running there (the poll's own is hidden)
+        assert [s.query for s in snapshot.sessions if s.application == "oncall" and s.state == "active"] == []
     finally:
         await probe.aclose()
