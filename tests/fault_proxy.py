@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import socket
 import struct
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 # "pass" forwards; "refuse": nothing listens; "hang": accept, never answer; "reset": accept, then RST;
 # "reply": answer every request with the given bytes (a 403, a 503, HTML, garbage), then close.
@@ -252,3 +254,18 @@ class FaultResolver:
             yield self
         finally:
             socket.getaddrinfo = self._real  # type: ignore[assignment]
+
+
+def kubeconfig_for(path: Path, server: str, token: str) -> Path:
+    """A kubeconfig (0600) whose one context reaches `server` with a bearer token, in namespace production."""
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": server}}],
+        "users": [{"name": "u", "user": {"token": token}}],
+        "contexts": [{"name": "fault", "context": {"cluster": "c", "user": "u", "namespace": "production"}}],
+        "current-context": "fault",
+    }
+    path.write_text(json.dumps(config))
+    path.chmod(0o600)
+    return path

@@ -28,7 +28,6 @@ The eight faults run at once, one app each, so the whole matrix takes about the 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from collections.abc import Callable
@@ -43,7 +42,7 @@ from probes.health import Backoff
 from probes.kubernetes import KubernetesProbe
 from probes.postgres import PostgresProbe
 from probes.redis import RedisProbe
-from tests.fault_proxy import FaultProxy, FaultResolver, http_reply, kube_status, pg_error
+from tests.fault_proxy import FaultProxy, FaultResolver, http_reply, kube_status, kubeconfig_for, pg_error
 from tests.kube_sim import KubeSimulator
 from tests.lab import PrometheusLab
 from tests.pg_lab import LAB_DB, PgLab
@@ -129,20 +128,6 @@ class Servers:
     workdir: Path
 
 
-def _kubeconfig(path: Path, server: str, token: str) -> Path:
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": server}}],
-        "users": [{"name": "u", "user": {"token": token}}],
-        "contexts": [{"name": "fault", "context": {"cluster": "c", "user": "u", "namespace": "production"}}],
-        "current-context": "fault",
-    }
-    path.write_text(json.dumps(config))
-    path.chmod(0o600)
-    return path
-
-
 def _panel_text(app: OncallApp, source: str) -> str:
     widget = app.screen.query_one(PANEL[source], Static)
     content = widget.render()
@@ -182,7 +167,7 @@ class Rig:
         p = self.proxies
         work = self.servers.workdir / self.fault
         work.mkdir(parents=True, exist_ok=True)
-        kubeconfig = _kubeconfig(
+        kubeconfig = kubeconfig_for(
             work / "kubeconfig", f"http://{self.host('kubernetes')}:{p['kubernetes'].port}", self.sim.token
         )
         settings = Settings(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 from probes.kubernetes import KubernetesProbe
 from probes.postgres import PostgresProbe
 from probes.redis import RedisProbe
-from tests.fault_proxy import FaultProxy, http_reply
+from tests.fault_proxy import FaultProxy, http_reply, kubeconfig_for
 from tests.kube_sim import KubeSimulator
 from tests.pg_lab import LAB_DB, PgLab
 from tests.redis_lab import PROBE_ACL, RedisLab
@@ -23,20 +22,6 @@ from tui.widgets.redis_panel import status_text
 pytestmark = pytest.mark.integration
 
 HTML = b"<html><body>Sign in to continue</body></html>\n"
-
-
-def _kubeconfig(path: Path, server: str, token: str) -> Path:
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": server}}],
-        "users": [{"name": "u", "user": {"token": token}}],
-        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u", "namespace": "production"}}],
-        "current-context": "x",
-    }
-    path.write_text(json.dumps(config))
-    path.chmod(0o600)
-    return path
 
 
 async def _until(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
@@ -51,7 +36,7 @@ async def _until(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-
 async def _kube_behind(
     proxy: FaultProxy, sim: KubeSimulator, tmp_path: Path, **settings: float
 ) -> KubernetesProbe:
-    kubeconfig = _kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{proxy.port}", sim.token)
+    kubeconfig = kubeconfig_for(tmp_path / "kubeconfig", f"http://127.0.0.1:{proxy.port}", sim.token)
     probe = KubernetesProbe(KubernetesSettings(kubeconfig=kubeconfig, **settings), env={})
     cache = probe.start_pods()
     assert await _until(lambda: cache.synced, 15), probe.health
@@ -104,17 +89,20 @@ async def test_a_hung_api_server_shows_down_within_the_timeout_and_is_back_withi
     assert back, f"not back {took:.1f}s after the hang ended"
 
 
-async def test_postgresql_that_hangs_says_it_timed_out_which_timeout_and_how_long(pg_server: PgLab):
-    """The audit: a hang was reported as "server closed the connection unexpectedly"."""
-    proxy = await FaultProxy(pg_server.port, http=False).start()
+def _pg_behind(proxy: FaultProxy, **timeouts: float) -> PostgresProbe:
+    """The lab's monitor role, through the fault proxy."""
     settings = PostgresSettings(
         dsn=f"host=127.0.0.1 port={proxy.port} dbname={LAB_DB} user=oncall_monitor",
         password=Secret("lab-monitor-pw"),
-        connect_timeout=2.0,
-        statement_timeout=1.0,
-        refresh=0.2,
+        **timeouts,  # type: ignore[arg-type]
     )
-    probe = PostgresProbe(settings)
+    return PostgresProbe(settings)
+
+
+async def test_postgresql_that_hangs_says_it_timed_out_which_timeout_and_how_long(pg_server: PgLab):
+    """The audit: a hang was reported as "server closed the connection unexpectedly"."""
+    proxy = await FaultProxy(pg_server.port, http=False).start()
+    probe = _pg_behind(proxy, connect_timeout=2.0, statement_timeout=1.0, refresh=0.2)
     try:
         assert (await probe.poll()).health.state == "ok"
         await proxy.set_mode("hang", cut=False)  # the session open, the server frozen
@@ -133,13 +121,7 @@ async def test_postgresql_that_hangs_says_it_timed_out_which_timeout_and_how_lon
 async def test_a_runbook_statement_into_a_hung_postgresql_times_out_and_the_next_one_runs(pg_server: PgLab):
     """A statement cancelled on a frozen session must not wait forever on psycopg's cancel (libpq < 17)."""
     proxy = await FaultProxy(pg_server.port, http=False).start()
-    settings = PostgresSettings(
-        dsn=f"host=127.0.0.1 port={proxy.port} dbname={LAB_DB} user=oncall_monitor",
-        password=Secret("lab-monitor-pw"),
-        connect_timeout=1.0,
-        statement_timeout=1.0,
-    )
-    probe = PostgresProbe(settings)
+    probe = _pg_behind(proxy, connect_timeout=1.0, statement_timeout=1.0)
     try:
         assert (await probe.run_statement("SELECT 1")).ok
         await proxy.set_mode("hang", cut=False)  # the session open, the server frozen
