@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.app import App, ComposeResult
+from textual.widgets import Static
 from textual.widgets._toast import Toast
 
 from screens.checklist import ChecklistScreen
 from screens.modals import TextScreen
 from tests.ui.conftest import FixedClock, make_app, wait_for
 from tui.widgets.alerts import AlertsTable
+from tui.widgets.kube_panels import ReadPanel
 from tui.widgets.slowlog_panel import SlowlogPanel
 
 HOSTILE_STEP = (
@@ -126,3 +129,18 @@ async def test_ctrl_c_says_how_to_quit_in_plain_words(tmp_path: Path):
         await pilot.press("ctrl+c")
         await wait_for(lambda: bool(toasts(app)), what="the toast")
         assert toasts(app) == ["Do you want to quit?\nPress q or ctrl+q to quit the app"]
+
+
+async def test_an_empty_read_panel_names_the_release_without_raw_controls() -> None:
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield ReadPanel("loading", id="deploys")
+
+    app = One()
+    async with app.run_test() as pilot:
+        panel = app.query_one(ReadPanel)
+        panel.show_lines(None, [], "no Helm revisions of in-midst\x1b[2J\u202emy-life")
+        await pilot.pause()
+        shown = str(panel.query_one(".read-body", Static).render())
+    assert "\x1b" not in shown and "\u202e" not in shown
+    assert shown.startswith("no Helm revisions of in-midst")

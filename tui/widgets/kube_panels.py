@@ -63,7 +63,7 @@ class ReadPanel(VerticalScroll):
             text.append_text(problem)
             text.append("\n")
         if not lines and problem is None:
-            text.append(empty, style="dim")
+            text.append(clean(empty), style="dim")  # it may name what the runbook or server wrote
         for line in lines:
             text.append_text(line)
             text.append("\n")
