@@ -91,6 +91,11 @@ def check_sql(
         reaches = _check_tree(sql, statement_timeout_s, allow)
     except _Refusal as refusal:
         return GuardVerdict(allowed=False, statement="", reason=f"refused: {refusal}")
+    except RecursionError:
+        # a hostile runbook can nest expressions deeper than the tree can be walked: refused, never a crash
+        return GuardVerdict(
+            allowed=False, statement="", reason="refused: nested too deeply for the guard to check"
+        )
     return GuardVerdict(allowed=True, statement=sql[body[0].start : body[-1].end], reason="", reaches=reaches)
 
 

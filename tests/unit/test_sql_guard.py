@@ -372,3 +372,8 @@ def test_any_text_inside_a_comment_is_ignored(text: str) -> None:
     assert check_sql(f"SELECT 1 /*{text}*/").statement == "SELECT 1"
     line = text.replace("\n", " ").replace("\r", " ")
     assert check_sql(f"SELECT 1 --{line}").statement == "SELECT 1"
+
+
+@pytest.mark.parametrize("sql", ["SELECT " + "1+" * 3000 + "1", "SELECT " + "abs(" * 2000 + "1" + ")" * 2000])
+def test_a_statement_nested_too_deeply_to_check_is_refused_not_a_crash(sql: str) -> None:
+    assert check_sql(sql).reason == "refused: nested too deeply for the guard to check"
