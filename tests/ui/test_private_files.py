@@ -30,18 +30,22 @@ def mode(path: Path) -> str:
     return stat.filemode(path.stat().st_mode)
 
 
+def _one_session(store: SessionStore) -> None:
+    store.open_session(
+        fingerprint="fp",
+        alertname="HighDatabaseConnections",
+        active_at=datetime(2026, 11, 27, 3, tzinfo=UTC),
+        section_slug=None,
+        summary="",
+        labels=(),
+        who="alice@bastion",
+    )
+
+
 def test_a_new_store_its_wal_shm_and_directories_are_private_under_umask_022(tmp_path, umask_022) -> None:
     db = tmp_path / "state" / "oncall" / "sessions.db"
     with SessionStore.open(db) as store:
-        store.open_session(
-            fingerprint="fp",
-            alertname="HighDatabaseConnections",
-            active_at=datetime(2026, 11, 27, 3, tzinfo=UTC),
-            section_slug=None,
-            summary="",
-            labels=(),
-            who="alice@bastion",
-        )
+        _one_session(store)
         files = {p.name: mode(p) for p in db.parent.iterdir()}
     assert files == {
         "sessions.db": "-rw-------",
@@ -75,15 +79,7 @@ def test_oncall_export_to_a_file_writes_it_private_even_over_an_older_readable_o
 ) -> None:
     store = tmp_path / "sessions.db"
     with SessionStore.open(store) as writer:
-        writer.open_session(
-            fingerprint="fp",
-            alertname="HighDatabaseConnections",
-            active_at=datetime(2026, 11, 27, 3, tzinfo=UTC),
-            section_slug=None,
-            summary="",
-            labels=(),
-            who="alice@bastion",
-        )
+        _one_session(writer)
     fresh, older = tmp_path / "fresh.md", tmp_path / "older.md"
     older.write_text("an export from before\n")
     assert mode(older) == "-rw-r--r--"
