@@ -191,18 +191,21 @@ async def _checklist(app: OncallApp, pilot: Any) -> Screen:
     return screen
 
 
+async def _press_for(app: OncallApp, pilot: Any, key: str, kind: type[Screen], what: str) -> Screen:
+    """Press `key` and wait until the screen it opens is on top."""
+    await pilot.press(key)
+    await wait_for(lambda: isinstance(app.screen, kind), what=what)
+    return app.screen
+
+
 async def _browser(app: OncallApp, pilot: Any) -> Screen:
     await _dashboard(app, pilot)
-    await pilot.press("b")
-    await wait_for(lambda: isinstance(app.screen, RunbookBrowserScreen), what="the runbook browser")
-    return app.screen
+    return await _press_for(app, pilot, "b", RunbookBrowserScreen, "the runbook browser")
 
 
 async def _practice(app: OncallApp, pilot: Any) -> Screen:
     await _browser(app, pilot)
-    await pilot.press("enter")
-    await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the practice checklist")
-    return app.screen
+    return await _press_for(app, pilot, "enter", ChecklistScreen, "the practice checklist")
 
 
 async def _pod_detail(app: OncallApp, pilot: Any) -> Screen:
@@ -221,9 +224,7 @@ async def _pod_detail(app: OncallApp, pilot: Any) -> Screen:
 
 async def _logs(app: OncallApp, pilot: Any) -> Screen:
     await _pod_detail(app, pilot)
-    await pilot.press("l")
-    await wait_for(lambda: isinstance(app.screen, LogsScreen), what="the logs")
-    return app.screen
+    return await _press_for(app, pilot, "l", LogsScreen, "the logs")
 
 
 def _full_row(tab: int, table_id: str, what: str) -> Reach:
@@ -241,23 +242,17 @@ def _full_row(tab: int, table_id: str, what: str) -> Reach:
 
 async def _help(app: OncallApp, pilot: Any) -> Screen:
     await _dashboard(app, pilot)
-    await pilot.press("question_mark")
-    await wait_for(lambda: isinstance(app.screen, HelpScreen), what="the help")
-    return app.screen
+    return await _press_for(app, pilot, "question_mark", HelpScreen, "the help")
 
 
 async def _palette(app: OncallApp, pilot: Any) -> Screen:
     await _dashboard(app, pilot)
-    await pilot.press("ctrl+p")
-    await wait_for(lambda: isinstance(app.screen, CommandPalette), what="the command palette")
-    return app.screen
+    return await _press_for(app, pilot, "ctrl+p", CommandPalette, "the command palette")
 
 
 async def _note(app: OncallApp, pilot: Any) -> Screen:
     await _checklist(app, pilot)
-    await pilot.press("n")
-    await wait_for(lambda: isinstance(app.screen, NoteScreen), what="the note")
-    return app.screen
+    return await _press_for(app, pilot, "n", NoteScreen, "the note")
 
 
 async def _pick(app: OncallApp, pilot: Any) -> Screen:
@@ -268,9 +263,7 @@ async def _pick(app: OncallApp, pilot: Any) -> Screen:
     app.screen.query_one(OptionList).highlighted = next(i for i, n in enumerate(links) if n > 1)
     await pilot.press("enter")
     await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the practice checklist")
-    await pilot.press("o")
-    await wait_for(lambda: isinstance(app.screen, PickScreen), what="the pick list")
-    return app.screen
+    return await _press_for(app, pilot, "o", PickScreen, "the pick list")
 
 
 DASHBOARD_FOCUS: list[Focus] = [
