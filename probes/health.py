@@ -29,6 +29,11 @@ class SourceHealth:
     detail: str | None = None  # what the last successful poll read, e.g. "3 alerts (2 firing, 1 pending)"
     endpoint: str | None = None  # where the source is read from, without credentials
 
+    @property
+    def answering(self) -> bool:
+        """The source answered its last poll (ok, or degraded with a note): its data is current."""
+        return self.state in ("ok", "degraded")
+
     @classmethod
     def not_configured(cls, source: str, detail: str = "not configured") -> SourceHealth:
         return cls(source=source, state="not-configured", last_error=detail)

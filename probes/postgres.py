@@ -387,7 +387,7 @@ class PostgresProbe:
         """One poll, described for `oncall check`: version, role, pg_monitor, pg_stat_statements, guard."""
         snapshot = await self.poll()
         health = snapshot.health
-        if health.state not in ("ok", "degraded"):
+        if not health.answering:
             return health
         yes = {True: "yes", False: "no"}
         detail = (

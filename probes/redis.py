@@ -690,7 +690,7 @@ class RedisProbe:
         self._refreshes = 0  # so this poll reads CONFIG too
         snapshot = await self.poll()
         health = snapshot.health
-        if health.state not in ("ok", "degraded") or snapshot.info is None:
+        if not health.answering or snapshot.info is None:
             return health
         info = snapshot.info
         blocked = ", ".join(reading for reading, _ in snapshot.blocked) or "none"

@@ -224,7 +224,7 @@ class OncallApp(App[None]):
 
     async def _alerts_read(self, snapshot: AlertsSnapshot) -> None:
         self.healths["prometheus"] = snapshot.health
-        if snapshot.health.state in ("ok", "degraded") and not self.observer:
+        if snapshot.health.answering and not self.observer:
             await self._record_resolved(snapshot)
         self.snapshot = snapshot
         self.now = self.clock()
@@ -317,7 +317,7 @@ class OncallApp(App[None]):
         one read (events) finds out when it is back: the others keep their rows, marked with its failure."""
         events = await self.kube.events()
         snapshots: list[ResourceSnapshot[object]] = [events]  # type: ignore[list-item]
-        if events.health.state in ("ok", "degraded") or self.kube.health.state in ("ok", "degraded"):
+        if events.health.answering or self.kube.health.answering:
             others = [self.kube.pod_metrics()]
             others += [self.kube.helm_history(release, namespace) for release, namespace in self.releases]
             snapshots += await asyncio.gather(*others)
@@ -333,21 +333,21 @@ class OncallApp(App[None]):
         for snapshot in snapshots:
             self.kube_reads[snapshot.resource] = snapshot
             self.kube_read.publish(snapshot)
-        if all(s.health.state in ("ok", "degraded") for s in snapshots):
+        if all(s.health.answering for s in snapshots):
             self.kube_reads_backoff.success()
         else:
             self.kube_reads_backoff.failure()
 
     async def load_pod_events(self, screen: object, pod: PodRow) -> None:
         snapshot = await self.kube.events(pod.namespace, involved=f"Pod/{pod.name}")
-        problem = None if snapshot.health.state in ("ok", "degraded") else snapshot.health.last_error
+        problem = None if snapshot.health.answering else snapshot.health.last_error
         screen.show_events(snapshot.items, problem)  # type: ignore[attr-defined]
 
     async def load_pod_logs(
         self, pod: PodRow, container: str | None, previous: bool, tail: int
     ) -> tuple[list[str], str | None]:
         logs = await self.kube.logs(pod.namespace, pod.name, container, tail, previous)
-        problem = None if logs.health.state in ("ok", "degraded") else logs.health.last_error
+        problem = None if logs.health.answering else logs.health.last_error
         if logs.truncated and problem is None:
             problem = f"showing the last {len(logs.lines)} lines"
         return list(logs.lines), problem

@@ -230,7 +230,7 @@ def cmd_snapshot(args: argparse.Namespace, settings: Settings) -> int:
     snapshot = asyncio.run(take_snapshot(settings, runbook))
     fmt = "json" if args.json else "markdown" if args.markdown else "text"
     print(format_snapshot(snapshot, runbook, fmt=fmt, now=datetime.now(UTC)))
-    return 0 if snapshot.health.state in ("ok", "degraded") else 1
+    return 0 if snapshot.health.answering else 1
 
 
 def _open_store(settings: Settings, demo: bool):  # type: ignore[no-untyped-def]

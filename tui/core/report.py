@@ -117,7 +117,7 @@ def check_exit_code(healths: Iterable[SourceHealth]) -> int:
 
 def describe_health(health: SourceHealth) -> str:
     """One line of plain words about a source, safe for any terminal, never holding a secret."""
-    if health.state in ("ok", "degraded"):
+    if health.answering:
         parts = [health.detail or "read"]
         if health.latency is not None:
             parts.append(f"in {round(health.latency * 1000)} ms")
@@ -207,7 +207,7 @@ async def read_redis(settings: RedisSettings, interval: float = REDIS_INTERVAL) 
         return None
     async with RedisProbe(settings) as probe:
         first = await probe.poll()
-        if first.health.state not in ("ok", "degraded"):
+        if not first.health.answering:
             return first
         await asyncio.sleep(interval)
         return await probe.poll()
@@ -236,7 +236,7 @@ async def read_pods_report(settings: KubernetesSettings) -> PodsReport:
 
 def snapshot_exit_code(snapshot: AlertsSnapshot) -> int:
     """0 when the alerts are fresh (ok or degraded), 1 when Prometheus is down, forbidden or not set."""
-    return 0 if snapshot.health.state in ("ok", "degraded") else 1
+    return 0 if snapshot.health.answering else 1
 
 
 def format_snapshot(
@@ -300,7 +300,7 @@ def postgres_lines(pg: PgSnapshot, now: datetime, *, markdown: bool = False) -> 
     if states:
         line += f"; {states}"
     lines = [line]
-    if health.state not in ("ok", "degraded"):
+    if not health.answering:
         age = format_age((now - pg.fetched_at).total_seconds()) if pg.fetched_at else "?"
         lines.append(f"{bullet}stale: read {age} ago; now {text(health.last_error or health.state)}")
     if pressure.by_application:
@@ -348,7 +348,7 @@ def redis_lines(rd: RedisSnapshot, now: datetime, *, markdown: bool = False) -> 
     if rd.maxclients:
         clients += f"/{rd.maxclients}"
     lines = [f"{heading}{where}: {memory}{hits}, {clients}"]
-    if health.state not in ("ok", "degraded"):
+    if not health.answering:
         age = format_age((now - rd.fetched_at).total_seconds()) if rd.fetched_at else "?"
         lines.append(f"{bullet}stale: read {age} ago; now {text(health.last_error or health.state)}")
     policy = rd.maxmemory_policy
@@ -546,7 +546,7 @@ def _counts(snapshot: AlertsSnapshot, alerts: list[FiringAlert]) -> str:
     """Counts like "4 firing, 2 pending"; marked stale, or "unknown" when nothing could be read."""
     firing = sum(1 for a in alerts if a.state == "firing")
     counts = f"{firing} firing, {len(alerts) - firing} pending"
-    if snapshot.health.state in ("ok", "degraded"):
+    if snapshot.health.answering:
         return counts
     return f"{counts} (stale)" if snapshot.fetched_at is not None else "unknown"
 
@@ -568,7 +568,7 @@ def _snapshot_text(snapshot: AlertsSnapshot, rows: list[_AlertRow], now: datetim
     lines = [f"Alerts at {_stamp(now)} from {endpoint}: {_counts(snapshot, alerts)}"]
     lines += _status_lines(snapshot, now)
     if not alerts:
-        if snapshot.health.state in ("ok", "degraded"):
+        if snapshot.health.answering:
             lines.append("No alerts firing or pending.")
         return "\n".join(lines)
     header = ("STATE", "SEVERITY", "ALERT", "SINCE", "VALUE", "RUNBOOK", "SUMMARY")
@@ -602,7 +602,7 @@ def _snapshot_markdown(snapshot: AlertsSnapshot, rows: list[_AlertRow], now: dat
         lines += ["", *(f"**{_md(line)}**" for line in status)]
     if alerts:
         lines.append("")
-    elif snapshot.health.state in ("ok", "degraded"):
+    elif snapshot.health.answering:
         lines += ["", "No alerts firing or pending."]
     for row in rows:
         alert, match = row.alert, row.match
@@ -636,7 +636,7 @@ def _snapshot_json(
             "endpoint": health.endpoint,
             "error": health.last_error,
             "fetched_at": _iso(snapshot.fetched_at),
-            "stale": health.state not in ("ok", "degraded") and bool(snapshot.alerts),
+            "stale": not health.answering and bool(snapshot.alerts),
         },
         "counts": {
             "firing": sum(1 for a in alerts if a.state == "firing"),

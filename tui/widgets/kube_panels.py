@@ -31,7 +31,7 @@ def event_line(event: KubeEvent, now: datetime) -> Text:
 def read_problem(snapshot: ResourceSnapshot[object], now: datetime) -> Text | None:
     """What went wrong with a read, and how old the rows still shown are; None when it is fine."""
     health = snapshot.health
-    if health.state in ("ok", "degraded"):
+    if health.answering:
         return None
     text = Text(
         f"{snapshot.resource} {health.state}: ",

@@ -166,12 +166,14 @@ class PodsPanel(Vertical):
 
     def show_health(self, health: SourceHealth) -> None:
         """The pod watch's health: when it fails, the status line says why and how old the pods shown are."""
+        quiet = not _failing(self._health) and not _failing(health)
         self._health = health
-        self.show_state(self._state_text())
+        if not quiet:  # called every second for the age: a healthy line is redrawn only when pods change
+            self.show_state(self._state_text())
 
     def _state_text(self) -> Text:
         health = self._health
-        if health is None or health.state in ("ok", "degraded", "not-configured"):
+        if health is None or not _failing(health):
             return self._summary_text
         text = Text(f"Kubernetes {health.state}: ", style="bold red")
         text.append(clean(health.last_error or "no answer"))
@@ -258,3 +260,7 @@ def _sum(quantities: object) -> str:
     """The sum of the containers' quantities as a plain number string ("" when none is set)."""
     values = [parse_quantity(q) for q in quantities if q]  # type: ignore[attr-defined]
     return str(sum(v for v in values if v is not None)) if values else ""
+
+
+def _failing(health: SourceHealth | None) -> bool:
+    return health is not None and not health.answering and health.state != "not-configured"

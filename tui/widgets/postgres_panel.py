@@ -167,7 +167,7 @@ class PostgresPanel(VerticalScroll):
         now = self.now()
         health = snapshot.health
         status = Text()
-        if health.state in ("ok", "degraded"):
+        if health.answering:
             status.append(
                 f"PostgreSQL {clean(snapshot.server_version)} as {clean(snapshot.role)}", style="bold"
             )

@@ -69,7 +69,7 @@ def status_text(snapshot: RedisSnapshot, now: datetime) -> Text:
     health = snapshot.health
     info = snapshot.info
     text = Text()
-    if health.state in ("ok", "degraded") and info is not None:
+    if health.answering and info is not None:
         text.append(f"Redis {clean(info.version)} {clean(info.mode)}", style="bold")
         text.append(f" at {clean(health.endpoint or '')}" if health.endpoint else "")
         if snapshot.fetched_at:

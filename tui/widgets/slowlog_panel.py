@@ -170,7 +170,7 @@ def status_text(
     health = snapshot.health
     text = Text()
     why = snapshot.blocked_reason("SLOWLOG GET")
-    if health.state not in ("ok", "degraded"):
+    if not health.answering:
         label = "readings refused" if health.state == "forbidden" else clean(health.state)
         text.append(f"Redis {label}: ", style="bold red")
         text.append(clean(health.last_error or ""))
@@ -188,7 +188,7 @@ def status_text(
                 "Ask for +slowlog|get in the ACL, or read it in the provider's console.",
                 style="dim",
             )
-        elif health.state in ("ok", "degraded"):
+        elif health.answering:
             text.append("the slow log was not read", style="dim")
         text.rstrip()
         return text
