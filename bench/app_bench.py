@@ -10,8 +10,8 @@ from pathlib import Path
 
 from bench.timing import report
 from tests.ui.conftest import make_app, wait_for
-from tui.core.paths import example_runbook
-from tui.core.runbook import parse_runbook
+from tui.config.paths import example_runbook
+from tui.triage.runbook import parse_runbook
 from tui.widgets.alerts import AlertsTable
 
 

@@ -17,10 +17,10 @@ import psycopg
 from psycopg import sql
 
 from bench.timing import StallMonitor
-from probes.postgres import PostgresProbe
+from probes.postgres.probe import PostgresProbe
 from tests.pg_lab import PgLab
 from tests.ui.conftest import make_app, wait_for
-from tui.core.config import PostgresSettings
+from tui.config.settings import PostgresSettings
 
 ACTIVE = 100  # sessions running a query the whole time
 IDLE_IN_TRANSACTION = 50

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.timing import report
-from tui.core.store import SessionStore
+from tui.sessions.store import SessionStore
 
 
 def _measure(action: Callable[[], object], rounds: int) -> list[float]:

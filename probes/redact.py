@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from probes.reading import Reading
+from probes.base import Reading
 
 MASK = "••••"
 

@@ -17,15 +17,15 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from probes.prometheus import FiringAlert
-from probes.reading import Reading
+from probes.base import Reading
+from probes.format import clean, clipboard_text
+from probes.prometheus.probe import FiringAlert
 from screens.modals import NoteScreen, PickScreen
-from tui.core.commands import LiveRead, Mutating, Unknown
-from tui.core.evidence import CausePlan, StepPlan, plan_causes, plans
-from tui.core.gather import Sources, gather, reading_text
-from tui.core.runbook import Section, SectionMatch
-from tui.core.store import IncidentSession
-from tui.core.text import clean, clipboard_text
+from tui.sessions.store import IncidentSession
+from tui.triage.commands import LiveRead, Mutating, Unknown
+from tui.triage.plans import CausePlan, StepPlan, plan_causes, plans
+from tui.triage.registry import Sources, gather, reading_text
+from tui.triage.runbook import Section, SectionMatch
 from tui.widgets.header import StatusHeader
 from tui.widgets.render import (
     SEVERITY_STYLE,

@@ -10,14 +10,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
-from probes.kube_status import PodRow
-from probes.kubernetes import ResourceSnapshot
-from probes.postgres import PgSnapshot
-from probes.prometheus import AlertsSnapshot, FiringAlert
-from probes.redis import RedisSnapshot
-from tui.core.components import section_selectors
-from tui.core.store import IncidentSession
-from tui.core.text import clean
+from probes.format import clean
+from probes.kubernetes.probe import ResourceSnapshot
+from probes.kubernetes.rows import PodRow
+from probes.postgres.probe import PgSnapshot
+from probes.prometheus.probe import AlertsSnapshot, FiringAlert
+from probes.redis.probe import RedisSnapshot
+from tui.sessions.store import IncidentSession
+from tui.triage.selectors import section_selectors
 from tui.widgets.alerts import AlertsTable
 from tui.widgets.header import StatusHeader
 from tui.widgets.kube_panels import ReadPanel, events_lines, helm_lines, read_problem

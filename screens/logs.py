@@ -11,8 +11,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Log, Static
 
-from probes.kube_status import PodRow
-from tui.core.text import clean
+from probes.format import clean
+from probes.kubernetes.rows import PodRow
 from tui.widgets.header import StatusHeader
 
 TAIL = 200

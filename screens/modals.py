@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.core.text import clean
+from probes.format import clean
 
 
 class NoteScreen(ModalScreen[str | None]):

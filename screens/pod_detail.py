@@ -11,9 +11,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from probes.kube_status import PodRow
-from probes.kubernetes import KubeEvent
-from tui.core.text import clean
+from probes.format import clean
+from probes.kubernetes.probe import KubeEvent
+from probes.kubernetes.rows import PodRow
 from tui.widgets.header import StatusHeader
 from tui.widgets.kube_panels import event_line
 from tui.widgets.pods import status_style

@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.core.text import clean
+from probes.format import clean
 from tui.widgets.header import StatusHeader
 from tui.widgets.render import section_text
 

@@ -1,4 +1,4 @@
-"""Makes probes/pg_read_functions.txt, the SQL guard's allowlist, from real servers' catalogs.
+"""Makes probes/postgres/read_functions.txt, the SQL guard's allowlist, from real servers' catalogs.
 
 `python -m tests.pg_read_functions DSN [DSN …]` writes the names that pass READ_RULE on every server
 given (one per PostgreSQL major version at hand); tests/integration/test_sql_guard_catalog.py checks the
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 
-LIST = Path(__file__).resolve().parent.parent / "probes" / "pg_read_functions.txt"
+LIST = Path(__file__).resolve().parent.parent / "probes" / "postgres" / "read_functions.txt"
 
 # built-ins that are volatile yet only read: sizes, WAL positions, lock and recovery state, clocks, random
 VOLATILE_READS = (

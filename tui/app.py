@@ -22,24 +22,32 @@ from textual.signal import Signal
 from textual.theme import ThemeProvider
 from textual.widget import AwaitMount
 
-from probes.health import Backoff, SourceHealth, poll_until
-from probes.kube_status import PodRow
-from probes.kubernetes import KubernetesProbe, ResourceSnapshot
-from probes.postgres import PgSnapshot, PostgresProbe
-from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe
-from probes.redis import KeySample, RedisProbe, RedisSnapshot
-from tui.core.commands import configured_servers
-from tui.core.components import helm_releases
-from tui.core.config import Settings
-from tui.core.demo import ANCHOR_KEY, DEMO_URL, DemoIncident, demo_anchor
-from tui.core.demo_kube import DemoKubernetes
-from tui.core.demo_postgres import DemoPostgres
-from tui.core.demo_redis import DemoRedis
-from tui.core.gather import Sources
-from tui.core.paths import default_store, default_user, example_runbook
-from tui.core.runbook import Runbook, RunbookError, Section, SectionMatch, kebab, load_runbook, match_section
-from tui.core.store import IncidentSession, SessionStore, StepState, StoreError
-from tui.core.text import clean, clipboard_text
+from probes.base import Backoff, SourceHealth, poll_until
+from probes.format import clean, clipboard_text
+from probes.kubernetes.probe import KubernetesProbe, ResourceSnapshot
+from probes.kubernetes.rows import PodRow
+from probes.postgres.probe import PgSnapshot, PostgresProbe
+from probes.prometheus.probe import AlertsSnapshot, FiringAlert, PrometheusProbe
+from probes.redis.probe import KeySample, RedisProbe, RedisSnapshot
+from tui.config.paths import default_store, default_user, example_runbook
+from tui.config.settings import Settings
+from tui.demo.kubernetes import DemoKubernetes
+from tui.demo.postgres import DemoPostgres
+from tui.demo.redis import DemoRedis
+from tui.demo.scenario import ANCHOR_KEY, DEMO_URL, DemoIncident, demo_anchor
+from tui.sessions.store import IncidentSession, SessionStore, StepState, StoreError
+from tui.triage.commands import configured_servers
+from tui.triage.registry import Sources
+from tui.triage.runbook import (
+    Runbook,
+    RunbookError,
+    Section,
+    SectionMatch,
+    kebab,
+    load_runbook,
+    match_section,
+)
+from tui.triage.selectors import helm_releases
 from tui.widgets.bindings import shown_bindings
 
 OBSERVER_POLL = 0.25  # seconds between data_version checks: changes show well within 1 s
@@ -445,7 +453,7 @@ class OncallApp(App[None]):
         return await self._write("Note not saved", "add_note", session.id, text, self.user, step_index)
 
     async def export_session(self, session: IncidentSession) -> Path | None:
-        from tui.core.export import export_markdown, write_export
+        from tui.sessions.export import export_markdown, write_export
 
         if not self.store:
             return None

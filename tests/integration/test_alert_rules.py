@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tui.core.lint import lint_runbook, load_rule_alert_names
-from tui.core.runbook import kebab, load_runbook, match_section
+from tui.triage.lint import lint_runbook, load_rule_alert_names
+from tui.triage.runbook import kebab, load_runbook, match_section
 
 pytestmark = pytest.mark.integration
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from probes.postgres import PostgresProbe
+from probes.postgres.probe import PostgresProbe
 from tests.ui.conftest import make_app, screen_text, wait_for
-from tui.core.config import PostgresSettings
+from tui.config.settings import PostgresSettings
 from tui.widgets.postgres_panel import PostgresPanel
 
 pytestmark = pytest.mark.integration

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from probes.redis import RedisProbe
+from probes.redis.probe import RedisProbe
 from tests.redis_lab import EVIL_KEY, RedisConditions, RedisLab
 from tests.ui.conftest import make_app, screen_text, wait_for
-from tui.core.config import load_settings
+from tui.config.settings import load_settings
 from tui.widgets.slowlog_panel import SlowlogPanel
 
 pytestmark = pytest.mark.integration

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from probes.postgres import PostgresProbe
-from probes.redis import RedisProbe
+from probes.postgres.probe import PostgresProbe
+from probes.redis.probe import RedisProbe
 from screens.checklist import ChecklistScreen
 from tests.conftest import LabServers
 from tests.ui.conftest import make_app, screen_text, wait_for
-from tui.core.config import PostgresSettings, load_settings
-from tui.core.store import SessionStore
+from tui.config.settings import PostgresSettings, load_settings
+from tui.sessions.store import SessionStore
 
 pytestmark = pytest.mark.integration
 

@@ -8,10 +8,10 @@ from dataclasses import replace
 
 import pytest
 
-from probes.redis import RedisProbe
+from probes.format import cell_width
+from probes.redis.probe import RedisProbe
 from tests.ui.conftest import make_app, wait_for
-from tui.core.config import load_settings
-from tui.core.text import cell_width
+from tui.config.settings import load_settings
 from tui.widgets.pods import PodsPanel
 from tui.widgets.slowlog_panel import SlowlogPanel
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from probes.postgres import PostgresProbe
+from probes.postgres.probe import PostgresProbe
 from screens.checklist import ChecklistScreen
 from tests.cli import oncall
 from tests.ui.conftest import make_app, prometheus_json, screen_text, wait_for
-from tui.core.config import PostgresSettings
+from tui.config.settings import PostgresSettings
 from tui.widgets.alerts import AlertsTable
 
 REPO = Path(__file__).resolve().parents[2]

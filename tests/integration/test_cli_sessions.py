@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli import oncall
-from tui.core.store import SessionStore
+from tui.sessions.store import SessionStore
 
 FIRED = datetime(2026, 11, 27, 2, 46, tzinfo=UTC)
 

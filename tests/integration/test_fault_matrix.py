@@ -38,17 +38,17 @@ from pathlib import Path
 import pytest
 from textual.widgets import Static, TabbedContent
 
-from probes.health import Backoff
-from probes.kubernetes import KubernetesProbe
-from probes.postgres import PostgresProbe
-from probes.redis import RedisProbe
+from probes.base import Backoff
+from probes.kubernetes.probe import KubernetesProbe
+from probes.postgres.probe import PostgresProbe
+from probes.redis.probe import RedisProbe
 from tests.fault_proxy import FaultProxy, FaultResolver, http_reply, kube_status, kubeconfig_for, pg_error
 from tests.kube_sim import KubeSimulator
 from tests.lab import PrometheusLab
 from tests.pg_lab import LAB_DB, PgLab
 from tests.redis_lab import PROBE_ACL, RedisLab
 from tui.app import OncallApp
-from tui.core.config import (
+from tui.config.settings import (
     KubernetesSettings,
     PostgresSettings,
     PrometheusSettings,

@@ -10,21 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from probes.kubernetes import KubernetesProbe
-from probes.postgres import PostgresProbe
-from probes.prometheus import PrometheusProbe
-from probes.reading import Reading
-from probes.redis import ALLOWED, RedisProbe
+from probes.base import Reading
+from probes.kubernetes.probe import KubernetesProbe
+from probes.postgres.probe import PostgresProbe
+from probes.prometheus.probe import PrometheusProbe
+from probes.redis.probe import ALLOWED, RedisProbe
 from tests.cli import REPO
 from tests.conftest import LabServers
 from tests.kube_sim import KubeSimulator
 from tests.pg_lab import PgLab
 from tests.redis_lab import RedisLab
-from tui.core.config import KubernetesSettings, PostgresSettings, PrometheusSettings, load_settings
-from tui.core.evidence import coverage, plan_causes
-from tui.core.gather import Sources, gather_all, reading_text
-from tui.core.kube_lab import POSTGRES_POD
-from tui.core.runbook import load_runbook
+from tui.config.settings import KubernetesSettings, PostgresSettings, PrometheusSettings, load_settings
+from tui.demo.cluster import POSTGRES_POD
+from tui.triage.plans import coverage, plan_causes
+from tui.triage.registry import Sources, gather_all, reading_text
+from tui.triage.runbook import load_runbook
 
 pytestmark = pytest.mark.integration
 

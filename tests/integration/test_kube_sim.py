@@ -20,7 +20,7 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import ProtocolError
 
 from tests.kube_sim import KubeSimulator
-from tui.core.kube_lab import API_PODS, POSTGRES_POD, WORKER_PODS, decode_helm_release, pod
+from tui.demo.cluster import API_PODS, POSTGRES_POD, WORKER_PODS, decode_helm_release, pod
 
 pytestmark = pytest.mark.integration
 

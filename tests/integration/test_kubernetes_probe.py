@@ -14,14 +14,14 @@ from urllib.parse import parse_qs
 import pytest
 import yaml
 
-from probes import kubernetes as kubernetes_probe
-from probes.kube_status import PodRow
-from probes.kubernetes import KubernetesProbe, PodInformer
+from probes.kubernetes.probe import KubernetesProbe, PodInformer
+from probes.kubernetes import probe as kubernetes_probe
+from probes.kubernetes.rows import PodRow
 from tests.cli import oncall
 from tests.kube_sim import KubeSimulator
-from tui.core import kube_lab as fixtures
-from tui.core.config import KubernetesSettings
-from tui.core.report import check_kubernetes, read_pods_report
+from tui.cli.report import check_kubernetes, read_pods_report
+from tui.config.settings import KubernetesSettings
+from tui.demo import cluster as fixtures
 
 pytestmark = pytest.mark.integration
 

@@ -16,13 +16,13 @@ from urllib.parse import parse_qs
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from probes import kubernetes as kubernetes_probe
-from probes.kubernetes import KubernetesProbe, human_duration
-from probes.reading import Reading
+from probes.base import Reading
+from probes.kubernetes.probe import KubernetesProbe, human_duration
+from probes.kubernetes import probe as kubernetes_probe
 from tests.kube_sim import KubeSimulator
-from tui.core import kube_lab as fixtures
-from tui.core.config import KubernetesSettings
-from tui.core.kube_lab import API_PODS, POSTGRES_POD, REDIS_POD, WORKER_PODS
+from tui.config.settings import KubernetesSettings
+from tui.demo import cluster as fixtures
+from tui.demo.cluster import API_PODS, POSTGRES_POD, REDIS_POD, WORKER_PODS
 
 pytestmark = pytest.mark.integration
 

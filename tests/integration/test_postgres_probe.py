@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from probes.postgres import HIDDEN_QUERY, PgSnapshot, PostgresProbe
+from probes.postgres.probe import HIDDEN_QUERY, PgSnapshot, PostgresProbe
 from tests.cli import oncall
 from tests.pg_lab import (
     APP_NAME,
@@ -26,8 +26,8 @@ from tests.pg_lab import (
     PgConditions,
     PgLab,
 )
-from tui.core.config import PostgresSettings, Secret, load_settings
-from tui.core.report import format_snapshot, take_snapshot
+from tui.cli.report import format_snapshot, take_snapshot
+from tui.config.settings import PostgresSettings, Secret, load_settings
 
 pytestmark = pytest.mark.integration
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from probes.postgres import PostgresProbe
+from probes.postgres.probe import PostgresProbe
 from tests.lab import LabError
 from tests.pg_lab import PgLab, postgres_bindir
-from tui.core.config import PostgresSettings
+from tui.config.settings import PostgresSettings
 
 pytestmark = pytest.mark.integration
 

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from probes.kubernetes import KubernetesProbe
-from probes.postgres import PostgresProbe
-from probes.redis import RedisProbe
+from probes.kubernetes.probe import KubernetesProbe
+from probes.postgres.probe import PostgresProbe
+from probes.redis.probe import RedisProbe
 from tests.fault_proxy import FaultProxy, http_reply, kubeconfig_for
 from tests.kube_sim import KubeSimulator
 from tests.pg_lab import LAB_DB, PgLab
 from tests.redis_lab import PROBE_ACL, RedisLab
-from tui.core.config import KubernetesSettings, PostgresSettings, RedisSettings, Secret
+from tui.config.settings import KubernetesSettings, PostgresSettings, RedisSettings, Secret
 from tui.widgets.redis_panel import status_text
 
 pytestmark = pytest.mark.integration

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe
+from probes.prometheus.probe import AlertsSnapshot, FiringAlert, PrometheusProbe
 from tests.lab import HOSTILE_TEXT, PrometheusLab
-from tui.core.config import PrometheusSettings
+from tui.config.settings import PrometheusSettings
 
 pytestmark = pytest.mark.integration
 

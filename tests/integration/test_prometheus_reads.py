@@ -13,10 +13,10 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from probes.prometheus import NOT_CONFIGURED, READ_PATHS, PrometheusProbe
-from probes.reading import Reading
+from probes.base import Reading
+from probes.prometheus.probe import NOT_CONFIGURED, READ_PATHS, PrometheusProbe
 from tests.lab import LabError, PrometheusLab, prometheus_binary, require
-from tui.core.config import PrometheusSettings
+from tui.config.settings import PrometheusSettings
 
 pytestmark = pytest.mark.integration
 

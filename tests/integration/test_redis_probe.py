@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from probes.redis import ALLOWED, CONFIG_NAMES, RedisProbe, check_command
+from probes.redis.probe import ALLOWED, CONFIG_NAMES, RedisProbe, check_command
 from tests.redis_lab import (
     ADMIN_PASSWORD,
     EVIL_KEY,
@@ -21,7 +21,7 @@ from tests.redis_lab import (
     SilentServer,
     monitor_commands,
 )
-from tui.core.config import RedisSettings, load_settings
+from tui.config.settings import RedisSettings, load_settings
 
 pytestmark = pytest.mark.integration
 

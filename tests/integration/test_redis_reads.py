@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from probes.reading import Reading
-from probes.redis import ALLOWED, RedisProbe, check_command
+from probes.base import Reading
+from probes.redis.probe import ALLOWED, RedisProbe, check_command
 from tests.redis_lab import EVIL_KEY, RedisConditions, RedisLab, SilentServer, monitor_commands
-from tui.core.config import RedisSettings, load_settings
+from tui.config.settings import RedisSettings, load_settings
 
 pytestmark = pytest.mark.integration
 

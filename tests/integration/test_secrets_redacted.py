@@ -11,17 +11,17 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from probes.postgres import PostgresProbe
+from probes.postgres.probe import PostgresProbe
 from probes.redact import MASK
-from probes.redis import RedisProbe
+from probes.redis.probe import RedisProbe
 from screens.checklist import ChecklistScreen
 from tests.cli import oncall
 from tests.lab import free_port
 from tests.pg_lab import PgLab
 from tests.redis_lab import ADMIN_PASSWORD, RedisLab
 from tests.ui.conftest import make_app, prometheus_json, screen_text, wait_for
-from tui.core.config import PostgresSettings, load_settings
-from tui.core.store import SessionStore
+from tui.config.settings import PostgresSettings, load_settings
+from tui.sessions.store import SessionStore
 from tui.widgets.alerts import AlertsTable
 from tui.widgets.postgres_panel import PostgresPanel
 from tui.widgets.slowlog_panel import SlowlogPanel

@@ -17,13 +17,13 @@ from collections.abc import AsyncIterator, Iterator
 import psycopg
 import pytest
 
-from probes.postgres import PostgresProbe
-from probes.sql_guard import CATALOG_SQL
+from probes.postgres.guard import CATALOG_SQL
+from probes.postgres.probe import PostgresProbe
 from tests.integration.test_postgres_probe import probe_for
 from tests.pg_lab import PgLab
-from tui.core.commands import LiveRead, classify
-from tui.core.evidence import coverage
-from tui.core.runbook import parse_runbook
+from tui.triage.commands import LiveRead, classify
+from tui.triage.plans import coverage
+from tui.triage.runbook import parse_runbook
 
 pytestmark = pytest.mark.integration
 

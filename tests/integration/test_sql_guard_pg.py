@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from probes.sql_guard import check_sql
+from probes.postgres.guard import check_sql
 from tests.pg_lab import SEQ_SCAN_TABLE, PgLab
 from tests.unit.test_sql_guard import RUNBOOK_READS
 

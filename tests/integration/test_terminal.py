@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.store import SessionStore
+from tui.sessions.store import SessionStore
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tui.core.kube_lab import lab_cluster, lab_logs
+from tui.demo.cluster import lab_cluster, lab_logs
 
 __all__ = ["KubeSimulator", "SimulatorError"]
 

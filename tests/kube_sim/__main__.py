@@ -15,7 +15,7 @@ from types import FrameType
 
 from tests.kube_sim.server import SimServer
 from tests.kube_sim.store import ObjectStore
-from tui.core.kube_lab import generated_pods, lab_cluster, lab_logs
+from tui.demo.cluster import generated_pods, lab_cluster, lab_logs
 
 
 def _tls_context() -> tuple[ssl.SSLContext, str]:

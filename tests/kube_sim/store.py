@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tui.core.kube_lab import crash_container
+from tui.demo.cluster import crash_container
 
 READ_VERBS = ("get", "list", "watch")
 HISTORY_LIMIT = 25_000  # events kept for watch replay (minutes at 100 changes/s); older ones are compacted

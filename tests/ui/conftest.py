@@ -11,11 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from probes.kubernetes import KubernetesProbe
-from probes.postgres import PostgresProbe
-from probes.redis import RedisProbe
+from probes.kubernetes.probe import KubernetesProbe
+from probes.postgres.probe import PostgresProbe
+from probes.redis.probe import RedisProbe
 from tui.app import OncallApp
-from tui.core.config import KubernetesSettings, PrometheusSettings, Settings
+from tui.config.settings import KubernetesSettings, PrometheusSettings, Settings
 
 T0 = datetime(2026, 11, 27, 3, 0, 0, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ import sqlite3
 from screens.checklist import ChecklistScreen, DriverChecklistScreen
 from screens.dashboard import DashboardScreen
 from tests.ui.conftest import FixedClock, make_app, screen_text, wait_for
-from tui.core.store import SessionStore
+from tui.sessions.store import SessionStore
 from tui.widgets.alerts import AlertsTable
 
 WRITE_KEYS = {"space", "s", "n"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from screens.checklist import ChecklistScreen
 from tests.ui.conftest import make_app, screen_text, wait_for
-from tui.core.export import export_markdown
-from tui.core.store import SessionStore
+from tui.sessions.export import export_markdown
+from tui.sessions.store import SessionStore
 from tui.widgets.alerts import AlertsTable
 
 

@@ -24,8 +24,8 @@ from textual.keys import REPLACED_KEYS, _get_unicode_name_from_key
 from textual.screen import Screen
 from textual.widgets import OptionList, TabbedContent
 
-from probes.postgres import PostgresProbe
-from probes.redis import RedisProbe
+from probes.postgres.probe import PostgresProbe
+from probes.redis.probe import RedisProbe
 from screens.checklist import ChecklistScreen, DriverChecklistScreen, checklist_screen
 from screens.dashboard import DashboardScreen
 from screens.help import HelpScreen
@@ -36,9 +36,9 @@ from screens.runbook_browser import RunbookBrowserScreen
 from tests.lab import free_port
 from tests.ui.conftest import FixedClock, make_app, wait_for
 from tui.app import OncallApp
-from tui.core.config import PostgresSettings, RedisSettings
-from tui.core.demo_kube import DemoKubernetes
-from tui.core.store import SessionStore
+from tui.config.settings import PostgresSettings, RedisSettings
+from tui.demo.kubernetes import DemoKubernetes
+from tui.sessions.store import SessionStore
 from tui.widgets.alerts import AlertsTable
 from tui.widgets.virtual_table import VirtualTable
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from screens.checklist import ChecklistScreen
 from tests.ui.conftest import make_app, screen_text, wait_for
-from tui.core.store import SessionStore
+from tui.sessions.store import SessionStore
 
 
 def _drive(path: Path, alertname: str, driver: str) -> None:

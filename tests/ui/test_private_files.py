@@ -13,7 +13,7 @@ import pytest
 from tests.cli import oncall
 from tests.ui.conftest import make_app, wait_for
 from tests.ui.test_checklist import _open_first_checklist
-from tui.core.store import SessionStore
+from tui.sessions.store import SessionStore
 
 
 @pytest.fixture

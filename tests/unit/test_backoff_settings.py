@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from probes.health import Backoff
-from probes.kubernetes import KubernetesProbe
-from probes.postgres import PostgresProbe
-from probes.prometheus import PrometheusProbe
-from probes.redis import RedisProbe
-from tui.core.config import ConfigError, load_settings
+from probes.base import Backoff
+from probes.kubernetes.probe import KubernetesProbe
+from probes.postgres.probe import PostgresProbe
+from probes.prometheus.probe import PrometheusProbe
+from probes.redis.probe import RedisProbe
+from tui.config.settings import ConfigError, load_settings
 
 TOML = """
 [prometheus]

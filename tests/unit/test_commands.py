@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from probes.redis import check_command
-from probes.sql_guard import check_sql
-from tui.core.commands import (
+from probes.postgres.guard import check_sql
+from probes.redis.probe import check_command
+from tui.config.settings import PostgresSettings, RedisSettings
+from tui.triage.commands import (
     Classified,
     ConfiguredServers,
     LineFilter,
@@ -26,8 +27,7 @@ from tui.core.commands import (
     classify,
     configured_servers,
 )
-from tui.core.config import PostgresSettings, RedisSettings
-from tui.core.runbook import load_runbook
+from tui.triage.runbook import load_runbook
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "inmidst" / "RUNBOOK.md"
 NS = "production"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tui.core.components import command_selectors, helm_releases, matches, section_selectors
-from tui.core.paths import example_runbook
-from tui.core.runbook import load_runbook
+from tui.config.paths import example_runbook
+from tui.triage.runbook import load_runbook
+from tui.triage.selectors import command_selectors, helm_releases, matches, section_selectors
 
 
 def test_the_seed_sections_name_their_components():

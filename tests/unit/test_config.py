@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from tui.core.config import (
+from tui.config.settings import (
     ENV_VARS,
     ConfigError,
     KubernetesSettings,

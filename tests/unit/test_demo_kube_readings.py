@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from probes.kubernetes import POD_COLUMNS, TOP_COLUMNS
+from probes.kubernetes.probe import POD_COLUMNS, TOP_COLUMNS
 from tests.ui.conftest import T0, FixedClock, make_app, prometheus_json, screen_text, wait_for
 from tests.ui.test_checklist_evidence import _open
-from tui.core.demo_kube import CRASH_AFTER, CRASHING_POD, DemoKubernetes
-from tui.core.kube_lab import API_PODS
+from tui.demo.cluster import API_PODS
+from tui.demo.kubernetes import CRASH_AFTER, CRASHING_POD, DemoKubernetes
 
 API = "app=inmidst-api"
 AFTER_CRASH = CRASH_AFTER + timedelta(seconds=15)

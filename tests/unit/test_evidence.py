@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from probes.sql_guard import check_sql
+from probes.postgres.guard import check_sql
 from tests.cli import REPO, oncall
-from tui.core.evidence import coverage, plan_causes, plan_step
-from tui.core.runbook import TriageStep, load_runbook
+from tui.triage.plans import coverage, plan_causes, plan_step
+from tui.triage.runbook import TriageStep, load_runbook
 
 SEED = REPO / "examples" / "inmidst" / "RUNBOOK.md"
 

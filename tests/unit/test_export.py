@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from markdown_it import MarkdownIt
 
-from tui.core.export import export_markdown, format_duration
-from tui.core.runbook import CommonCause, Section, TriageStep
-from tui.core.store import IncidentSession, Note, StepRecord, TimelineEntry
+from tui.sessions.export import export_markdown, format_duration
+from tui.sessions.store import IncidentSession, Note, StepRecord, TimelineEntry
+from tui.triage.runbook import CommonCause, Section, TriageStep
 
 FIRED = datetime(2026, 11, 27, 3, 12, 5, tzinfo=UTC)
 OPENED = datetime(2026, 11, 27, 3, 14, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from probes.jsonpath import JsonPathError, evaluate
+from probes.kubernetes.jsonpath import JsonPathError, evaluate
 
 
 def pod(name: str, phase: str, restarts: list[int], **labels: str) -> dict[str, Any]:

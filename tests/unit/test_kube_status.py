@@ -12,8 +12,7 @@ import pytest
 import urllib3
 from kubernetes import client
 
-from probes.kube_status import parse_quantity, pod_row, restarts_text
-from probes.kubernetes import (
+from probes.kubernetes.probe import (
     ClusterTarget,
     KubernetesProbe,
     PodCache,
@@ -24,7 +23,8 @@ from probes.kubernetes import (
     explain,
     pod_summary,
 )
-from tui.core.config import KubernetesSettings
+from probes.kubernetes.rows import parse_quantity, pod_row, restarts_text
+from tui.config.settings import KubernetesSettings
 
 T0 = "2026-11-27T02:00:00Z"
 

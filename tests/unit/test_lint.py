@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.lint import LintProblem, RulesError, lint_runbook, load_rule_alert_names
-from tui.core.runbook import load_runbook, parse_runbook
+from tui.triage.lint import LintProblem, RulesError, lint_runbook, load_rule_alert_names
+from tui.triage.runbook import load_runbook, parse_runbook
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "inmidst" / "RUNBOOK.md"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.runbook import Runbook, kebab, load_runbook, match_section, parse_runbook
+from tui.triage.runbook import Runbook, kebab, load_runbook, match_section, parse_runbook
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "inmidst" / "RUNBOOK.md"
 URL = "https://github.com/in-midst-my-life/infra/blob/main/docs/RUNBOOK.md"

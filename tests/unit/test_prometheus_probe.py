@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from probes.health import Backoff, SourceHealth
-from probes.prometheus import (
+from probes.base import Backoff, SourceHealth
+from probes.prometheus.probe import (
     ALLOWED_REQUESTS,
     AlertsSnapshot,
     FiringAlert,
@@ -23,8 +23,7 @@ from probes.prometheus import (
     fingerprint,
     parse_rfc3339,
 )
-from tui.core.config import PrometheusSettings, Secret
-from tui.core.report import (
+from tui.cli.report import (
     alert_sort_key,
     check_exit_code,
     format_age,
@@ -32,7 +31,8 @@ from tui.core.report import (
     format_snapshot,
     snapshot_exit_code,
 )
-from tui.core.runbook import Runbook, Section
+from tui.config.settings import PrometheusSettings, Secret
+from tui.triage.runbook import Runbook, Section
 
 URL = "http://prometheus.test:9090"
 T0 = datetime(2024, 5, 1, 10, 30, tzinfo=UTC)
@@ -624,7 +624,7 @@ async def test_a_url_with_a_path_prefix_is_kept() -> None:
     assert sorted(seen) == ["/prom/api/v1/alerts", "/prom/api/v1/rules"]
 
 
-# --- what the reports built on the probe show (tui.core.report) --------------------------------
+# --- what the reports built on the probe show (tui.cli.report) --------------------------------
 
 
 def alert(

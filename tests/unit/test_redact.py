@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from probes.reading import Reading
+from probes.base import Reading
 from probes.redact import MASK, RULES, redact_command, redact_reading, redact_text
-from probes.redis import slowlog_from
+from probes.redis.probe import slowlog_from
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis.exceptions as rexc
 
-from probes.redis import (
+from probes.redis.probe import (
     CommandRefused,
     GuardedConnection,
     RedisProbe,
@@ -28,7 +28,7 @@ from probes.redis import (
     slowlog_from,
     summarize_sample,
 )
-from tui.core.config import ConfigError, RedisSettings, Secret, load_settings
+from tui.config.settings import ConfigError, RedisSettings, Secret, load_settings
 
 ALLOWED_COMMANDS = [
     ("PING",),

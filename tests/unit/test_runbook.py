@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui.core.runbook import CommonCause, RunbookError, TriageStep, load_runbook, parse_runbook
+from tui.triage.runbook import CommonCause, RunbookError, TriageStep, load_runbook, parse_runbook
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "inmidst" / "RUNBOOK.md"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.unit.test_config import config_error, load
-from tui.core.commands import LiveRead, Unknown, classify, configured_servers
-from tui.core.evidence import coverage
-from tui.core.runbook import parse_runbook
+from tui.triage.commands import LiveRead, Unknown, classify, configured_servers
+from tui.triage.plans import coverage
+from tui.triage.runbook import parse_runbook
 
 ALLOWING = """
 [postgres]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.store import APPLICATION_ID, SCHEMA_VERSION, SessionStore, StoreError
+from tui.sessions.store import APPLICATION_ID, SCHEMA_VERSION, SessionStore, StoreError
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRED = datetime(2026, 11, 27, 3, 12, 5, tzinfo=UTC)
@@ -275,7 +275,7 @@ def test_a_step_survives_kill_9_right_after_it_was_acknowledged(db: Path) -> Non
         "import sys, time\n"
         "from datetime import datetime, UTC\n"
         "from pathlib import Path\n"
-        "from tui.core.store import SessionStore\n"
+        "from tui.sessions.store import SessionStore\n"
         "store = SessionStore.open(Path(sys.argv[1]))\n"
         "s = store.open_session(fingerprint='fp1', alertname='A',\n"
         "    active_at=datetime(2026, 11, 27, tzinfo=UTC), section_slug=None, summary='', labels=(),\n"
@@ -464,7 +464,7 @@ def _unprivileged_python() -> tuple[str, int | None] | None:
             continue
         try:
             probe = subprocess.run(
-                [candidate, "-c", "import sqlite3, tui.core.store"],
+                [candidate, "-c", "import sqlite3, tui.sessions.store"],
                 user=65534,
                 env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
                 cwd="/",
@@ -514,7 +514,7 @@ def _run_as(python: str, uid: int | None, base: Path, code: str) -> str:
 _TRY = (
     "import sys\n"
     "from pathlib import Path\n"
-    "from tui.core.store import SessionStore, StoreError\n"
+    "from tui.sessions.store import SessionStore, StoreError\n"
     "try:\n"
     "    SessionStore.open(Path(sys.argv[1]) / {name!r}, read_only={read_only}).sessions()\n"
     "    print('opened')\n"

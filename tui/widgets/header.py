@@ -7,7 +7,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.core.text import clean
+from probes.format import clean
 from tui.widgets.render import health_chip, since
 
 

@@ -9,9 +9,9 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from probes.helm import HelmRevision
-from probes.kubernetes import KubeEvent, ResourceSnapshot
-from tui.core.text import clean
+from probes.format import clean
+from probes.kubernetes.helm import HelmRevision
+from probes.kubernetes.probe import KubeEvent, ResourceSnapshot
 from tui.widgets.render import since
 
 

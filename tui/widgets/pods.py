@@ -12,10 +12,10 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
-from probes.health import SourceHealth
-from probes.kube_status import PodRow, parse_quantity, restarts_text
-from tui.core.components import Selector, matches
-from tui.core.text import clean
+from probes.base import SourceHealth
+from probes.format import clean
+from probes.kubernetes.rows import PodRow, parse_quantity, restarts_text
+from tui.triage.selectors import Selector, matches
 from tui.widgets.render import since
 from tui.widgets.virtual_table import Column, VirtualTable
 

@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui.core.text import clean
+from probes.format import clean
 from tui.widgets.render import set_text, since
 from tui.widgets.virtual_table import Column, VirtualTable
 

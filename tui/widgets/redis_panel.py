@@ -11,7 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from probes.redis import (
+from probes.format import clean
+from probes.redis.probe import (
     FRAGMENTATION_WARN,
     HIT_RATIO_WARN,
     MEMORY_WARN,
@@ -19,9 +20,8 @@ from probes.redis import (
     RedisInfo,
     RedisSnapshot,
 )
-from tui.core.config import RedisSettings
-from tui.core.report import format_age
-from tui.core.text import clean
+from tui.cli.report import format_age
+from tui.config.settings import RedisSettings
 from tui.widgets.render import set_text, since
 
 RECENT_RESTART = 600  # seconds of uptime under which a restart is flagged: the cache is still cold

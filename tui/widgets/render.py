@@ -9,11 +9,11 @@ from typing import Any
 from rich.cells import cell_len
 from rich.text import Text
 
-from probes.health import SourceHealth
-from tui.core.report import format_age
-from tui.core.runbook import Section, SectionMatch, TriageStep
-from tui.core.store import IncidentSession, StepState
-from tui.core.text import clean
+from probes.base import SourceHealth
+from probes.format import clean
+from tui.cli.report import format_age
+from tui.sessions.store import IncidentSession, StepState
+from tui.triage.runbook import Section, SectionMatch, TriageStep
 
 STATE_MARK: Mapping[StepState, tuple[str, str]] = {
     "done": ("✓", "bold green"),

@@ -6,10 +6,10 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from probes.prometheus import FiringAlert
-from tui.core.runbook import SectionMatch
-from tui.core.store import IncidentSession
-from tui.core.text import clean
+from probes.format import clean
+from probes.prometheus.probe import FiringAlert
+from tui.sessions.store import IncidentSession
+from tui.triage.runbook import SectionMatch
 from tui.widgets.render import clock_time, section_text, unmapped_text
 
 

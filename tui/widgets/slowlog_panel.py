@@ -13,8 +13,8 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from probes.redis import RedisSnapshot, SlowEntry
-from tui.core.text import clean
+from probes.format import clean
+from probes.redis.probe import RedisSnapshot, SlowEntry
 from tui.widgets.render import clock_time, set_text, since
 from tui.widgets.virtual_table import Column, VirtualTable
 

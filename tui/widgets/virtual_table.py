@@ -19,7 +19,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.core.text import clean
+from probes.format import clean
 
 Item = TypeVar("Item")
 

@@ -8,10 +8,10 @@ import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from probes.format import clean
 from probes.redact import redact_text
-from tui.core.runbook import Section
-from tui.core.store import IncidentSession, StepRecord, TimelineEntry
-from tui.core.text import clean
+from tui.sessions.store import IncidentSession, StepRecord, TimelineEntry
+from tui.triage.runbook import Section
 
 _STATE_MARKS = {"done": "✓ done", "skipped": "– skipped", "pending": "☐ pending"}
 # A pipe, with any backslashes right before it (which would otherwise escape our escaping backslash).

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tui import __version__
-from tui.core.config import ConfigError, Settings, load_settings
-from tui.core.paths import default_store, example_runbook
-from tui.core.runbook import Runbook, RunbookError, load_runbook
+from tui.config.paths import default_store, example_runbook
+from tui.config.settings import ConfigError, Settings, load_settings
+from tui.triage.runbook import Runbook, RunbookError, load_runbook
 
 EPILOG = """\
 start here: oncall --demo (a scripted incident, no servers); in a second terminal: oncall --demo --observe
@@ -185,7 +185,7 @@ def _err(message: str) -> None:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    from tui.core.lint import RulesError, lint_runbook, load_rule_alert_names
+    from tui.triage.lint import RulesError, lint_runbook, load_rule_alert_names
 
     try:
         runbook = load_runbook(args.path)
@@ -199,8 +199,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 
 def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
-    from tui.core.commands import configured_servers
-    from tui.core.evidence import coverage, format_coverage
+    from tui.triage.commands import configured_servers
+    from tui.triage.plans import coverage, format_coverage
 
     try:
         runbook = load_runbook(args.path)
@@ -216,7 +216,7 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    from tui.core.report import check_exit_code, check_sources, format_check
+    from tui.cli.report import check_exit_code, check_sources, format_check
 
     healths = asyncio.run(check_sources(settings))
     print(format_check(healths, as_json=args.json))
@@ -224,7 +224,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_snapshot(args: argparse.Namespace, settings: Settings) -> int:
-    from tui.core.report import format_snapshot, take_snapshot
+    from tui.cli.report import format_snapshot, take_snapshot
 
     runbook = _runbook(settings)
     snapshot = asyncio.run(take_snapshot(settings, runbook))
@@ -234,13 +234,13 @@ def cmd_snapshot(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _open_store(settings: Settings, demo: bool):  # type: ignore[no-untyped-def]
-    from tui.core.store import SessionStore
+    from tui.sessions.store import SessionStore
 
     return SessionStore.open(settings.store or default_store(demo), read_only=True)
 
 
 def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
-    from tui.core.text import clean
+    from probes.format import clean
 
     store = _open_store(settings, args.demo)
     try:
@@ -260,7 +260,7 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from tui.core.export import export_markdown, write_export
+    from tui.sessions.export import export_markdown, write_export
 
     store = _open_store(settings, args.demo)
     try:
@@ -306,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(
             f"--observe takes a session number from `oncall sessions` or nothing, not {args.observe!r}"
         )
-    from tui.core.store import StoreError
+    from tui.sessions.store import StoreError
 
     try:
         settings = _settings(args)

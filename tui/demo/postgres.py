@@ -10,9 +10,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from probes.health import SourceHealth
-from probes.postgres import PgSnapshot, PgStatement, PgTable, pressure_from, sessions_from_rows
-from tui.core.config import PostgresSettings
+from probes.base import SourceHealth
+from probes.postgres.probe import PgSnapshot, PgStatement, PgTable, pressure_from, sessions_from_rows
+from tui.config.settings import PostgresSettings
 
 MAX_CONNECTIONS = 100
 IDLE_IN_TRANSACTION = 300.0  # seconds: the runbook's five minutes

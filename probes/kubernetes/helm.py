@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from probes.kube_status import parse_time
+from probes.kubernetes.rows import parse_time
 
 HELM_SECRET_TYPE = "helm.sh/release.v1"
 _GZIP_MAGIC = b"\x1f\x8b\x08"

@@ -22,11 +22,11 @@ from psycopg import ProgrammingError
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import Conninfo
 
-from probes.redis import CommandRefused, check_command
-from probes.sql_guard import NOTHING_ALLOWED, Allowlist, GuardVerdict, check_sql
+from probes.postgres.guard import NOTHING_ALLOWED, Allowlist, GuardVerdict, check_sql
+from probes.redis.probe import CommandRefused, check_command
 
 if TYPE_CHECKING:
-    from tui.core.config import PostgresSettings, RedisSettings
+    from tui.config.settings import PostgresSettings, RedisSettings
 
 __all__ = [
     "Classified",

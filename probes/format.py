@@ -1,7 +1,9 @@
-"""Make untrusted server text safe to show: no control character ever reaches the terminal."""
+"""How oncall writes what it shows: untrusted server text made safe for the terminal (no control character
+ever reaches it), and ages, durations and sizes in one style."""
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from pathlib import Path
@@ -108,3 +110,67 @@ def read_text_file(path: Path, what: str, kind: str, error: type[Exception]) -> 
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as problem:
         raise error(f"{what} {path} is not UTF-8 text (undecodable byte at offset {problem.start})") from None
+
+
+# --- numbers as oncall writes them: one style for ages, durations and sizes -------------------------------
+
+
+def format_age(seconds: float | None) -> str:
+    """oncall's short age, two units at most: 45s, 12m, 3h5m, 2d4h; "?" when unknown."""
+    if seconds is None or math.isnan(seconds):
+        return "?"
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        hours, minutes = divmod(s // 60, 60)
+        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+    days, hours = divmod(s // 3600, 24)
+    return f"{days}d{hours}h" if hours else f"{days}d"
+
+
+def human_duration(seconds: float) -> str:
+    """kubectl's HumanDuration, for readings that stand in for kubectl (AGE, "5 (3m4s ago)"):
+    45s, 3m20s, 120m, 5h10m, 30h, 3d4h, 12d, 2y30d."""
+    s = int(seconds)
+    if s < -1:
+        return "<invalid>"
+    if s < 0:
+        return "0s"
+    if s < 120:
+        return f"{s}s"
+    minutes = s // 60
+    if minutes < 10:
+        return f"{minutes}m" if s % 60 == 0 else f"{minutes}m{s % 60}s"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 8:
+        return f"{hours}h" if minutes % 60 == 0 else f"{hours}h{minutes % 60}m"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        return f"{hours // 24}d" if hours % 24 == 0 else f"{hours // 24}d{hours % 24}h"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        days = hours // 24
+        return f"{days // 365}y" if days % 365 == 0 else f"{days // 365}y{days % 365}d"
+    return f"{hours // 24 // 365}y"
+
+
+def format_bytes(n: float | None, *, df: bool = False) -> str:
+    """A size in powers of 1024 with one decimal, as oncall writes it everywhere: "512 B", "1.4 GiB"; "?"
+    when unknown. `df=True` gives `df -h`'s "8.6G" ("" when unknown), for a reading that stands in for df."""
+    if n is None:
+        return "" if df else "?"
+    size = float(n)
+    units = ("B", "K", "M", "G", "T", "P") if df else ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+    gap = "" if df else " "
+    for unit in units:
+        if abs(size) < 1024 or unit == units[-1]:
+            return f"{size:.0f}{gap}{unit}" if unit == "B" else f"{size:.1f}{gap}{unit}"
+        size /= 1024
+    raise AssertionError("unreachable: the last unit always returns")

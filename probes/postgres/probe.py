@@ -20,10 +20,8 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row, tuple_row
 from psycopg.types.string import TextLoader
 
-from probes.health import Backoff, SourceHealth, poll_until
-from probes.reading import Reading
-from probes.redact import redact_reading, redact_text
-from probes.sql_guard import (
+from probes.base import Backoff, Reading, SourceHealth, poll_until
+from probes.postgres.guard import (
     CATALOG_SQL,
     Allowlist,
     Reaches,
@@ -31,11 +29,12 @@ from probes.sql_guard import (
     check_sql,
     judge_catalog,
 )
+from probes.redact import redact_reading, redact_text
 
 if TYPE_CHECKING:
     from psycopg.abc import Buffer
 
-    from tui.core.config import PostgresSettings
+    from tui.config.settings import PostgresSettings
 
 SOURCE = "postgresql"
 _T = TypeVar("_T")

@@ -21,11 +21,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from probes.health import Backoff, SourceHealth, poll_until
-from probes.reading import Reading
+from probes.base import Backoff, Reading, SourceHealth, poll_until
 
 if TYPE_CHECKING:
-    from tui.core.config import PrometheusSettings
+    from tui.config.settings import PrometheusSettings
 
 Labels = tuple[tuple[str, str], ...]  # sorted (name, value) pairs: hashable and immutable
 

@@ -11,8 +11,8 @@ from urllib.parse import unquote
 
 import yaml
 
-from tui.core.runbook import Runbook, match_section
-from tui.core.text import read_text_file
+from probes.format import read_text_file
+from tui.triage.runbook import Runbook, match_section
 
 
 class RulesError(Exception):

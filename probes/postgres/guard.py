@@ -2,7 +2,7 @@
 
 Two steps, both an allowlist. `check_sql` reads the text with PostgreSQL's own scanner and grammar (pglast,
 libpg_query) and allows one SELECT, SHOW, EXPLAIN (not ANALYZE), VALUES, TABLE or WITH … SELECT whose every
-function is one of PostgreSQL's built-in read-only functions (`pg_read_functions.txt`) or named in the
+function is one of PostgreSQL's built-in read-only functions (`read_functions.txt`) or named in the
 config. What the text alone cannot settle is which object a name reaches on a given server: a user function
 that shadows a built-in through search_path, an operator, a cast, a view. `judge_catalog` settles that from
 the server's own catalog, read by `CATALOG_SQL` in the same session just before the statement would run:
@@ -670,8 +670,8 @@ def _number_value(text: str) -> float:
 
 @functools.cache
 def read_functions() -> frozenset[str]:
-    """PostgreSQL's built-in functions that only read (pg_read_functions.txt says how it is made)."""
-    text = resources.files("probes").joinpath("pg_read_functions.txt").read_text()
+    """PostgreSQL's built-in functions that only read (read_functions.txt says how it is made)."""
+    text = resources.files("probes.postgres").joinpath("read_functions.txt").read_text()
     names = (line.strip() for line in text.splitlines())
     return frozenset(n for n in names if n and not n.startswith("#"))
 

@@ -17,9 +17,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tui.core.commands import Classified, ConfiguredServers, LiveRead, Mutating, ReadParams, Unknown, classify
-from tui.core.components import helm_releases, section_selectors
-from tui.core.runbook import CommonCause, Runbook, Section, TriageStep
+from tui.triage.commands import (
+    Classified,
+    ConfiguredServers,
+    LiveRead,
+    Mutating,
+    ReadParams,
+    Unknown,
+    classify,
+)
+from tui.triage.runbook import CommonCause, Runbook, Section, TriageStep
+from tui.triage.selectors import helm_releases, section_selectors
 
 PlanKind = Literal["live", "derived", "copy-only", "manual"]
 

@@ -26,12 +26,11 @@ from redis.asyncio.connection import Connection, ConnectionPool, SSLConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from probes.health import Backoff, HealthState, SourceHealth, poll_until
-from probes.reading import Reading
+from probes.base import Backoff, HealthState, Reading, SourceHealth, poll_until
 from probes.redact import redact_command
 
 if TYPE_CHECKING:
-    from tui.core.config import RedisSettings
+    from tui.config.settings import RedisSettings
 
 SOURCE = "redis"
 NOT_CONFIGURED = "set REDIS_URL, [redis] url or --redis"

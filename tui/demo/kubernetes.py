@@ -12,10 +12,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from probes.health import SourceHealth
-from probes.helm import HelmRevision, history_from_secrets
-from probes.kube_status import pod_row
-from probes.kubernetes import (
+from probes.base import Reading, SourceHealth
+from probes.kubernetes.helm import HelmRevision, history_from_secrets
+from probes.kubernetes.probe import (
     KubeEvent,
     LogTail,
     PodCache,
@@ -38,10 +37,10 @@ from probes.kubernetes import (
     service_row,
     top_reading_from,
 )
-from probes.reading import Reading
-from tui.core.components import matches, parse_selector
-from tui.core.config import KubernetesSettings
-from tui.core.kube_lab import API_PODS, NAMESPACE, Obj, crash_container, event, lab_cluster, lab_logs
+from probes.kubernetes.rows import pod_row
+from tui.config.settings import KubernetesSettings
+from tui.demo.cluster import API_PODS, NAMESPACE, Obj, crash_container, event, lab_cluster, lab_logs
+from tui.triage.selectors import matches, parse_selector
 
 CRASH_AFTER = timedelta(seconds=30)  # after the incident's start, the first API pod is OOMKilled
 CRASHING_POD = API_PODS[0]

@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from probes.kube_status import parse_quantity
-from probes.reading import Reading
-from tui.core.commands import LiveRead
-from tui.core.components import matches, parse_selector
-from tui.core.text import cell_width, clean, fit_cells
+from probes.base import Reading
+from probes.format import cell_width, clean, fit_cells
+from probes.kubernetes.rows import parse_quantity
+from tui.triage.commands import LiveRead
+from tui.triage.selectors import matches, parse_selector
 
 READ_TIMEOUT = 15.0  # seconds for one read, whatever the probe's own timeouts
 TABLE_ROWS = 20  # rows a reading keeps: evidence, not a dump
@@ -82,7 +82,7 @@ def _missing(read: LiveRead, what: str, sources: Sources) -> Reading:
     probe = getattr(sources, _FIELD[read.source])
     if probe is None or not getattr(probe, "configured", True):
         return Reading.failed(read.source, what, f"{read.source} is not configured")
-    if type(probe).__module__.startswith("tui.core.demo"):
+    if type(probe).__module__.startswith("tui.demo."):
         return Reading.failed(read.source, what, f"the demo's {read.source} has no live {read.read} read yet")
     return Reading.failed(read.source, what, f"this {read.source} source has no live {read.read} read")
 

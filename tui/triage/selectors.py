@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterable
 
-from tui.core.runbook import Section
+from tui.triage.runbook import Section
 
 Selector = tuple[tuple[str, str], ...]  # equality terms, all of which must match
 

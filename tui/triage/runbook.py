@@ -13,7 +13,7 @@ from urllib.parse import unquote
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from tui.core.text import read_text_file
+from probes.format import read_text_file
 
 
 class RunbookError(Exception):

@@ -13,16 +13,16 @@ from typing import Any, Literal
 
 import httpx
 
-from probes.health import SourceHealth
-from probes.kubernetes import KubernetesProbe, pod_summary
-from probes.postgres import NOT_CONFIGURED as POSTGRES_NOT_CONFIGURED
-from probes.postgres import PgSnapshot, PostgresProbe
-from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe, format_value
-from probes.redis import NOT_CONFIGURED as REDIS_NOT_CONFIGURED
-from probes.redis import RedisProbe, RedisSnapshot
-from tui.core.config import KubernetesSettings, PostgresSettings, RedisSettings, Settings
-from tui.core.runbook import Runbook, SectionMatch, match_section
-from tui.core.text import clean
+from probes.base import SourceHealth
+from probes.format import clean
+from probes.kubernetes.probe import KubernetesProbe, pod_summary
+from probes.postgres.probe import NOT_CONFIGURED as POSTGRES_NOT_CONFIGURED
+from probes.postgres.probe import PgSnapshot, PostgresProbe
+from probes.prometheus.probe import AlertsSnapshot, FiringAlert, PrometheusProbe, format_value
+from probes.redis.probe import NOT_CONFIGURED as REDIS_NOT_CONFIGURED
+from probes.redis.probe import RedisProbe, RedisSnapshot
+from tui.config.settings import KubernetesSettings, PostgresSettings, RedisSettings, Settings
+from tui.triage.runbook import Runbook, SectionMatch, match_section
 
 SnapshotFormat = Literal["text", "json", "markdown"]
 
@@ -167,7 +167,7 @@ class PodsReport:
     health: SourceHealth
     namespace: str
     context: str
-    summary: dict[str, Any] | None  # probes.kubernetes.pod_summary; None when the pods couldn't be read
+    summary: dict[str, Any] | None  # probes.kubernetes.probe.pod_summary; None when the pods couldn't be read
 
 
 @dataclass(frozen=True)

@@ -28,16 +28,15 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.config.incluster_config import InClusterConfigLoader
 
-from probes.health import Backoff, HealthState, SourceHealth
-from probes.helm import HelmRevision, history_from_secrets, release_selector
-from probes.jsonpath import JsonPathError
-from probes.jsonpath import parse as jsonpath_parse
-from probes.jsonpath import render as jsonpath_render
-from probes.kube_status import Labels, PodRow, parse_quantity, parse_time, pod_row
-from probes.reading import Reading
+from probes.base import Backoff, HealthState, Reading, SourceHealth
+from probes.kubernetes.helm import HelmRevision, history_from_secrets, release_selector
+from probes.kubernetes.jsonpath import JsonPathError
+from probes.kubernetes.jsonpath import parse as jsonpath_parse
+from probes.kubernetes.jsonpath import render as jsonpath_render
+from probes.kubernetes.rows import Labels, PodRow, parse_quantity, parse_time, pod_row
 
 if TYPE_CHECKING:
-    from tui.core.config import KubernetesSettings
+    from tui.config.settings import KubernetesSettings
 
 SOURCE = "kubernetes"
 USER_AGENT = "oncall/0.1 (read-only)"

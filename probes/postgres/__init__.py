@@ -1,0 +1,1 @@
+"""PostgreSQL: the probe, its SQL, runbook statements and the read-only guard."""

@@ -1,0 +1,1 @@
+"""Prometheus: firing alerts, rules and the queries a runbook step asks for."""

@@ -1,1 +1,0 @@
-"""The textual-free core: runbook model, configuration, session store, export and demo data."""

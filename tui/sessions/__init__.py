@@ -1,0 +1,1 @@
+"""Incident sessions: the store and the export."""
