@@ -178,3 +178,24 @@ class Reading:
     @property
     def ok(self) -> bool:
         return self.read_at is not None and self.problem is None
+
+
+class Secret:
+    """A token or password: usable by the probe, never shown by repr/str."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)

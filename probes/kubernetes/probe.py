@@ -36,7 +36,7 @@ from probes.kubernetes.jsonpath import render as jsonpath_render
 from probes.kubernetes.rows import Labels, PodRow, parse_quantity, parse_time, pod_row
 
 if TYPE_CHECKING:
-    from tui.config.settings import KubernetesSettings
+    from probes.kubernetes.settings import KubernetesSettings
 
 SOURCE = "kubernetes"
 USER_AGENT = "oncall/0.1 (read-only)"

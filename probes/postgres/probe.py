@@ -34,7 +34,7 @@ from probes.redact import redact_reading, redact_text
 if TYPE_CHECKING:
     from psycopg.abc import Buffer
 
-    from tui.config.settings import PostgresSettings
+    from probes.postgres.settings import PostgresSettings
 
 SOURCE = "postgresql"
 _T = TypeVar("_T")

@@ -24,7 +24,7 @@ import httpx
 from probes.base import Backoff, Reading, SourceHealth, poll_until
 
 if TYPE_CHECKING:
-    from tui.config.settings import PrometheusSettings
+    from probes.prometheus.settings import PrometheusSettings
 
 Labels = tuple[tuple[str, str], ...]  # sorted (name, value) pairs: hashable and immutable
 

@@ -30,7 +30,7 @@ from probes.base import Backoff, HealthState, Reading, SourceHealth, poll_until
 from probes.redact import redact_command
 
 if TYPE_CHECKING:
-    from tui.config.settings import RedisSettings
+    from probes.redis.settings import RedisSettings
 
 SOURCE = "redis"
 NOT_CONFIGURED = "set REDIS_URL, [redis] url or --redis"

@@ -14,8 +14,8 @@ from urllib.parse import parse_qs
 import pytest
 import yaml
 
-from probes.kubernetes.probe import KubernetesProbe, PodInformer
 from probes.kubernetes import probe as kubernetes_probe
+from probes.kubernetes.probe import KubernetesProbe, PodInformer
 from probes.kubernetes.rows import PodRow
 from tests.cli import oncall
 from tests.kube_sim import KubeSimulator

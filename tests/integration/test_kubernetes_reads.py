@@ -17,8 +17,8 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 
 from probes.base import Reading
-from probes.kubernetes.probe import KubernetesProbe, human_duration
 from probes.kubernetes import probe as kubernetes_probe
+from probes.kubernetes.probe import KubernetesProbe, human_duration
 from tests.kube_sim import KubeSimulator
 from tui.config.settings import KubernetesSettings
 from tui.demo import cluster as fixtures

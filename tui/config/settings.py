@@ -15,6 +15,12 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import platformdirs
 
+from probes.base import Secret
+from probes.kubernetes.settings import KubernetesSettings
+from probes.postgres.settings import PostgresSettings
+from probes.prometheus.settings import PrometheusSettings
+from probes.redis.settings import RedisSettings
+
 # Every environment variable oncall reads, with what it sets (the README lists these).
 ENV_VARS: Mapping[str, str] = {
     "PROMETHEUS_URL": "Prometheus base URL, e.g. http://prometheus:9090 (overrides [prometheus] url)",
@@ -38,27 +44,6 @@ USER_CONFIG_FILE_NAME = "config.toml"  # then in platformdirs.user_config_dir("o
 DEFAULT_PROFILE = "default"  # the top level of the file
 
 
-class Secret:
-    """A token or password: usable by the probe, never shown by repr/str."""
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
 class ConfigError(Exception):
     """A bad setting: names the file, the key and what is wrong."""
 
@@ -67,69 +52,6 @@ class ConfigError(Exception):
         self.file = file
         self.key = key
         self.problem = problem
-
-
-@dataclass(frozen=True)
-class PrometheusSettings:
-    url: str | None = None  # None: not configured
-    token: Secret | None = None  # bearer token
-    username: str | None = None  # basic auth
-    password: Secret | None = None
-    ca_file: Path | None = None
-    verify: bool = True
-    timeout: float = 5.0  # seconds, per request
-    refresh: float = 5.0  # seconds between polls when healthy
-    backoff_max: float = 60.0  # seconds: the longest wait between polls while Prometheus is failing
-
-
-@dataclass(frozen=True)
-class KubernetesSettings:
-    kubeconfig: Path | None = None  # None: the client's default, KUBECONFIG or ~/.kube/config
-    context: str | None = None  # None: the kubeconfig's current-context
-    namespace: str | None = None  # None: the context's namespace, else "default"
-    in_cluster: bool = False  # use the pod's service account instead of a kubeconfig
-    timeout: float = 5.0  # seconds, per request
-    refresh: float = 5.0  # seconds between polls of the plain reads (pods are watched)
-    backoff_max: float = 30.0  # seconds: the longest wait between retries while the API server is failing
-
-
-@dataclass(frozen=True)
-class PostgresSettings:
-    dsn: str | None = None  # a libpq conninfo without its password; None: libpq's environment, if any
-    password: Secret | None = None  # from [postgres] password*, or moved out of the DSN
-    libpq_env: bool = False  # PGHOST, PGSERVICE or PGDATABASE is set: libpq finds the server itself
-    connect_timeout: float = 5.0  # seconds
-    statement_timeout: float = 5.0  # seconds, set on the session at connect
-    refresh: float = 5.0  # seconds between polls when healthy
-    backoff_max: float = 60.0  # seconds: the longest wait between polls while the server is failing
-    # user-defined functions and views a runbook statement may reach ("name" or "schema.name"): the SQL
-    # guard refuses every other one, since it runs with its owner's rights and can act
-    allow_functions: tuple[str, ...] = ()
-    allow_relations: tuple[str, ...] = ()
-
-    @property
-    def configured(self) -> bool:
-        return self.dsn is not None or self.libpq_env
-
-
-@dataclass(frozen=True)
-class RedisSettings:
-    url: str | None = None  # redis:// or rediss://, without its password; None: not configured
-    username: str | None = None  # ACL user; None: the URL's, else the default user
-    password: Secret | None = None  # from [redis] password*, REDISCLI_AUTH, or moved out of the URL
-    ca_file: Path | None = None  # CA bundle for rediss:// (managed Redis with a private CA)
-    verify: bool = True  # check the server's certificate for rediss://
-    connect_timeout: float = 3.0  # seconds
-    timeout: float = 3.0  # seconds, per read: a server that accepts and never answers
-    refresh: float = 5.0  # seconds between polls when healthy
-    backoff_max: float = 60.0  # seconds: the longest wait between polls while the server is failing
-    sample_keys: bool = False  # the key sampler (SCAN + MEMORY USAGE, bounded) is opt-in
-    sample_max_keys: int = 10_000  # keys looked at per sampler run
-    sample_max_seconds: float = 1.0  # wall time per sampler run
-
-    @property
-    def configured(self) -> bool:
-        return self.url is not None
 
 
 @dataclass(frozen=True)
