@@ -1,5 +1,5 @@
-"""What every probe shares: the health record it reports, the `Reading` it answers a triage read with, and the
-capped exponential backoff between failed polls."""
+"""What every probe shares: the health record it reports, the `Reading` it answers a triage read with, the
+capped exponential backoff between failed polls, and the contract (a `Protocol`) each source meets."""
 
 from __future__ import annotations
 
@@ -9,7 +9,29 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, runtime_checkable
+
+if TYPE_CHECKING:
+    from probes.kubernetes.helm import HelmRevision
+    from probes.kubernetes.probe import (
+        HpaRow,
+        KubeEvent,
+        LogTail,
+        NetworkPolicyRow,
+        NodeRow,
+        PodCache,
+        PodMetrics,
+        PvcRow,
+        ResourceSnapshot,
+        ServiceRow,
+    )
+    from probes.kubernetes.settings import KubernetesSettings
+    from probes.postgres.probe import PgSnapshot
+    from probes.postgres.settings import PostgresSettings
+    from probes.prometheus.probe import AlertsSnapshot
+    from probes.prometheus.settings import PrometheusSettings
+    from probes.redis.probe import KeySample, RedisSnapshot
+    from probes.redis.settings import RedisSettings
 
 T = TypeVar("T")
 HealthState = Literal["ok", "degraded", "down", "forbidden", "not-configured"]
@@ -199,3 +221,151 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
+
+
+# --- the contract each source meets: what the app, the CLI and the triage registry call on it ----------
+# The probes implement these, and so do the demo's sources (tui/demo): the app is typed against them.
+
+
+class PrometheusSource(Protocol):
+    """Alerts and rules, polled; plus the queries a runbook step asks for (tui/triage/registry.py)."""
+
+    @property
+    def settings(self) -> PrometheusSettings: ...
+
+    async def poll(self) -> AlertsSnapshot: ...
+
+    def next_delay(self) -> float: ...
+
+    async def aclose(self) -> None: ...
+
+    def rule_expressions(self) -> dict[str, str]: ...
+
+    async def query_reading(self, expr: str, *, limit: int = ..., what: str | None = None) -> Reading: ...
+
+    async def targets_reading(
+        self, *, only_down: bool = ..., match: str | None = None, limit: int = ...
+    ) -> Reading: ...
+
+    async def volume_usage_reading(self, namespace: str, workload: str | None) -> Reading: ...
+
+
+class KubernetesSource(Protocol):
+    """The pod cache (fed by a watch), the reads behind the dashboard's tabs, and the triage reads."""
+
+    @property
+    def settings(self) -> KubernetesSettings: ...
+
+    @property
+    def health(self) -> SourceHealth: ...
+
+    def start_pods(self) -> PodCache: ...
+
+    def close(self) -> None: ...
+
+    async def events(
+        self, namespace: str | None = None, involved: str | None = None, limit: int = ...
+    ) -> ResourceSnapshot[KubeEvent]: ...
+
+    async def pod_metrics(self, namespace: str | None = None) -> ResourceSnapshot[PodMetrics]: ...
+
+    async def helm_history(
+        self, release: str, namespace: str | None = None
+    ) -> ResourceSnapshot[HelmRevision]: ...
+
+    async def logs(
+        self,
+        namespace: str | None,
+        pod: str,
+        container: str | None = None,
+        tail: int = ...,
+        previous: bool = False,
+    ) -> LogTail: ...
+
+    async def nodes(self) -> ResourceSnapshot[NodeRow]: ...
+
+    async def hpas(self, namespace: str | None = None) -> ResourceSnapshot[HpaRow]: ...
+
+    async def pvcs(
+        self, label_selector: str | None = None, namespace: str | None = None
+    ) -> ResourceSnapshot[PvcRow]: ...
+
+    async def services(self, namespace: str | None = None) -> ResourceSnapshot[ServiceRow]: ...
+
+    async def network_policies(self, namespace: str | None = None) -> ResourceSnapshot[NetworkPolicyRow]: ...
+
+    async def pods_reading(self, selector: str | None, namespace: str | None = None) -> Reading: ...
+
+    async def describe_reading(self, selector: str, namespace: str | None = None) -> Reading: ...
+
+    async def top_reading(self, selector: str, namespace: str | None = None) -> Reading: ...
+
+    async def logs_reading(
+        self,
+        selector: str,
+        tail: int,
+        namespace: str | None = None,
+        container: str | None = None,
+        previous: bool = False,
+    ) -> Reading: ...
+
+    async def jsonpath_reading(
+        self, selector: str | None, jsonpath: str, namespace: str | None = None
+    ) -> Reading: ...
+
+
+class PostgresSource(Protocol):
+    """Sessions, pressure, statements and tables, polled. The demo's database has no live statements: the
+    triage registry asks `PostgresStatements` for those (`isinstance` works: it is runtime-checkable)."""
+
+    @property
+    def settings(self) -> PostgresSettings: ...
+
+    @property
+    def configured(self) -> bool: ...
+
+    async def poll(self) -> PgSnapshot: ...
+
+    def next_delay(self) -> float: ...
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class PostgresStatements(Protocol):
+    """A source that runs the SQL statement a runbook step names, read-only, as a `Reading`."""
+
+    async def run_statement(self, statement: str, *, max_rows: int = ...) -> Reading: ...
+
+
+class RedisSource(Protocol):
+    """INFO, slow log, latency and config, polled; the opt-in key sampler; the runbook's redis-cli reads."""
+
+    @property
+    def settings(self) -> RedisSettings: ...
+
+    @property
+    def configured(self) -> bool: ...
+
+    @property
+    def last_snapshot(self) -> RedisSnapshot | None: ...
+
+    async def poll(self) -> RedisSnapshot: ...
+
+    def next_delay(self) -> float: ...
+
+    async def aclose(self) -> None: ...
+
+    async def sample_keys(
+        self,
+        *,
+        max_keys: int | None = None,
+        max_seconds: float | None = None,
+        count: int = ...,
+        samples: int = ...,
+        top: int = ...,
+    ) -> KeySample: ...
+
+    async def read(
+        self, command: Sequence[str], *, limit: int | None = None, pattern: str | None = None
+    ) -> Reading: ...
