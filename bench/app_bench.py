@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from bench.timing import report
-from tests.ui.conftest import make_app, wait_for
+from tests.helpers import make_app, wait_for
 from tui.config.paths import example_runbook
 from tui.triage.runbook import parse_runbook
 from tui.widgets.alerts import AlertsTable

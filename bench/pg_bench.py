@@ -18,8 +18,8 @@ from psycopg import sql
 
 from bench.timing import StallMonitor
 from probes.postgres.probe import PostgresProbe
+from tests.helpers import make_app, wait_for
 from tests.pg_lab import PgLab
-from tests.ui.conftest import make_app, wait_for
 from tui.config.settings import PostgresSettings
 
 ACTIVE = 100  # sessions running a query the whole time

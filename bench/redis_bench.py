@@ -17,8 +17,8 @@ from typing import Any
 
 from bench.timing import StallMonitor, report
 from probes.redis.probe import RedisProbe
+from tests.helpers import make_app, wait_for
 from tests.redis_lab import RedisLab
-from tests.ui.conftest import make_app, wait_for
 from tui.config.settings import RedisSettings, load_settings
 
 SLOWLOG_FLOOR_US = 100  # the sampler run logs every command slower than this (0.1 ms) on the server

@@ -9,7 +9,7 @@ import pytest
 
 from screens.logs import LogsScreen
 from screens.pod_detail import PodDetailScreen
-from tests.ui.conftest import make_app, screen_text, wait_for
+from tests.helpers import make_app, screen_text, wait_for
 from tui.widgets.alerts import AlertsTable
 from tui.widgets.pods import PodsPanel
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui.conftest import make_app, screen_text, wait_for
+from tests.helpers import make_app, screen_text, wait_for
 from tui.widgets.alerts import AlertsTable
 
 pytestmark = pytest.mark.integration

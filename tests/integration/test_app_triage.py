@@ -11,7 +11,7 @@ from probes.postgres.probe import PostgresProbe
 from probes.redis.probe import RedisProbe
 from screens.checklist import ChecklistScreen
 from tests.conftest import LabServers
-from tests.ui.conftest import make_app, screen_text, wait_for
+from tests.helpers import make_app, screen_text, wait_for
 from tui.config.settings import PostgresSettings, load_settings
 from tui.sessions.store import SessionStore
 

@@ -10,7 +10,7 @@ import pytest
 
 from probes.format import cell_width
 from probes.redis.probe import RedisProbe
-from tests.ui.conftest import make_app, wait_for
+from tests.helpers import make_app, wait_for
 from tui.config.settings import load_settings
 from tui.widgets.pods import PodsPanel
 from tui.widgets.slowlog_panel import SlowlogPanel

@@ -16,10 +16,10 @@ from probes.redact import MASK
 from probes.redis.probe import RedisProbe
 from screens.checklist import ChecklistScreen
 from tests.cli import oncall
+from tests.helpers import make_app, prometheus_json, screen_text, wait_for
 from tests.lab import free_port
 from tests.pg_lab import PgLab
 from tests.redis_lab import ADMIN_PASSWORD, RedisLab
-from tests.ui.conftest import make_app, prometheus_json, screen_text, wait_for
 from tui.config.settings import PostgresSettings, load_settings
 from tui.sessions.store import SessionStore
 from tui.widgets.alerts import AlertsTable

@@ -6,7 +6,7 @@ import sqlite3
 
 from screens.checklist import ChecklistScreen, DriverChecklistScreen
 from screens.dashboard import DashboardScreen
-from tests.ui.conftest import FixedClock, make_app, screen_text, wait_for
+from tests.helpers import FixedClock, make_app, screen_text, wait_for
 from tui.sessions.store import SessionStore
 from tui.widgets.alerts import AlertsTable
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from screens.checklist import ChecklistScreen
-from tests.ui.conftest import make_app, screen_text, wait_for
+from tests.helpers import make_app, screen_text, wait_for
 from tui.sessions.export import export_markdown
 from tui.sessions.store import SessionStore
 from tui.widgets.alerts import AlertsTable

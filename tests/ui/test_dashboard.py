@@ -7,7 +7,7 @@ import json
 
 import httpx
 
-from tests.ui.conftest import FixedClock, make_app, prometheus_json, screen_text, wait_for
+from tests.helpers import FixedClock, make_app, prometheus_json, screen_text, wait_for
 from tui.widgets.alerts import AlertsTable
 from tui.widgets.pods import PodsPanel
 from tui.widgets.postgres_panel import PostgresPanel

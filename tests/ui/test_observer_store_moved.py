@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from screens.checklist import ChecklistScreen
-from tests.ui.conftest import make_app, screen_text, wait_for
+from tests.helpers import make_app, screen_text, wait_for
 from tui.sessions.store import SessionStore
 
 

@@ -6,7 +6,7 @@ import pytest
 from textual.command import CommandList, CommandPalette
 
 from screens.palette import Palette
-from tests.ui.conftest import make_app, wait_for
+from tests.helpers import make_app, wait_for
 from tests.ui.test_key_sweep import press
 from tui.widgets.alerts import AlertsTable
 

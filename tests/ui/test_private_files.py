@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli import oncall
-from tests.ui.conftest import make_app, wait_for
+from tests.helpers import make_app, wait_for
 from tests.ui.test_checklist import _open_first_checklist
 from tui.sessions.store import SessionStore
 

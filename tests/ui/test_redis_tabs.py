@@ -11,7 +11,7 @@ from textual.app import App, ComposeResult
 from probes.base import SourceHealth
 from probes.redis.probe import KeySample, RedisSnapshot, SampledKey, SlowEntry, summarize_sample
 from screens.modals import TextScreen
-from tests.ui.conftest import T0, FixedClock, make_app, screen_text, wait_for
+from tests.helpers import T0, FixedClock, make_app, screen_text, wait_for
 from tui.demo.redis import DemoRedis
 from tui.widgets.bindings import shown_bindings
 from tui.widgets.redis_panel import RedisPanel

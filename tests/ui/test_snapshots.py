@@ -5,7 +5,7 @@ Review changes with `pytest tests/ui/test_snapshots.py --snapshot-report` before
 
 from __future__ import annotations
 
-from tests.ui.conftest import make_app, wait_for
+from tests.helpers import make_app, wait_for
 from tui.widgets.alerts import AlertsTable
 
 SIZE = (140, 40)

@@ -10,7 +10,7 @@ from textual.widgets._toast import Toast
 
 from screens.checklist import ChecklistScreen
 from screens.modals import TextScreen
-from tests.ui.conftest import FixedClock, make_app, wait_for
+from tests.helpers import FixedClock, make_app, wait_for
 from tui.widgets.alerts import AlertsTable
 from tui.widgets.kube_panels import ReadPanel
 from tui.widgets.slowlog_panel import SlowlogPanel

@@ -1,4 +1,4 @@
-"""Helpers for driving the real app through Textual's Pilot."""
+"""Helpers for driving the real app in tests: make_app, a fixed clock, a canned Prometheus, waits."""
 
 from __future__ import annotations
 
