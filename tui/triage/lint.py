@@ -157,8 +157,8 @@ def load_rule_alert_names(path: Path) -> list[tuple[str, str | None]]:
 
 def _runbook_anchor(rule: dict[str, Any]) -> str | None:
     """The section a rule names: its runbook_url's #anchor, else a `runbook` annotation or label."""
-    annotations = rule.get("annotations") if isinstance(rule.get("annotations"), dict) else {}
-    labels = rule.get("labels") if isinstance(rule.get("labels"), dict) else {}
+    annotations = _mapping(rule.get("annotations"))
+    labels = _mapping(rule.get("labels"))
     url = annotations.get("runbook_url")
     if isinstance(url, str) and "#" in url:
         return unquote(url.rsplit("#", 1)[1]).strip() or None
@@ -166,3 +166,8 @@ def _runbook_anchor(rule: dict[str, Any]) -> str | None:
         if isinstance(value, str) and value.strip():
             return unquote(value.rsplit("#", 1)[-1]).strip() or None
     return None
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    """A YAML mapping, or {} for anything else (a rule's annotations and labels may be missing or junk)."""
+    return value if isinstance(value, dict) else {}

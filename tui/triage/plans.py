@@ -22,7 +22,9 @@ from tui.triage.commands import (
     ConfiguredServers,
     LiveRead,
     Mutating,
+    ReadName,
     ReadParams,
+    Source,
     Unknown,
     classify,
 )
@@ -30,6 +32,7 @@ from tui.triage.runbook import CommonCause, Runbook, Section, TriageStep
 from tui.triage.selectors import helm_releases, section_selectors
 
 PlanKind = Literal["live", "derived", "copy-only", "manual"]
+PLAN_KINDS: tuple[PlanKind, ...] = ("live", "derived", "copy-only", "manual")
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class StepPlan:
 
 # The questions commandless steps ask, and the read that answers each. The patterns are the runbook's own
 # phrasings, loosely: "check if cache was recently flushed" and "was the cache flushed recently" both match.
-_DERIVED: tuple[tuple[re.Pattern[str], str, str, str], ...] = (
+_DERIVED: tuple[tuple[re.Pattern[str], Source, ReadName, str], ...] = (
     (
         re.compile(r"\berror codes?\b|\b50[0234]\b", re.I),
         "kubernetes",
@@ -117,7 +120,7 @@ def _derived(step: TriageStep, section: Section | None) -> LiveRead | None:
         if pattern.search(step.text):
             selector = _component_selector(section)
             params = ReadParams(selector=selector, pattern=_LOG_PATTERNS.get(read), tail=200)
-            return LiveRead(source, read, params, command="", note=note)  # type: ignore[arg-type]
+            return LiveRead(source, read, params, command="", note=note)
     return None
 
 
@@ -149,7 +152,7 @@ _DEAD_TUPLES = (
 )
 
 # (pattern on the cause's words, source, read, what the read says about it, extra parameters)
-_CAUSES: tuple[tuple[re.Pattern[str], str, str, str, dict[str, Any]], ...] = (
+_CAUSES: tuple[tuple[re.Pattern[str], Source, ReadName, str, dict[str, Any]], ...] = (
     (
         re.compile(r"\bdeploy(ment)?\b", re.I),
         "kubernetes",
@@ -261,7 +264,7 @@ def plan_causes(section: Section, runbook: Runbook | None = None) -> tuple[Cause
                     name=workload if name == "volume-usage" else None,
                     **extra,
                 )
-                read = LiveRead(source, name, params, command="", note=note)  # type: ignore[arg-type]
+                read = LiveRead(source, name, params, command="", note=note)
                 break
         plans_.append(CausePlan(cause, read))
     return tuple(plans_)
@@ -339,7 +342,7 @@ def format_coverage(report: Coverage, *, as_json: bool = False) -> str:
         return json.dumps(_coverage_json(report), indent=2)
     lines: list[str] = []
     for section in report.sections:
-        counts = ", ".join(f"{section.count(k)} {k}" for k in ("live", "derived", "copy-only", "manual"))
+        counts = ", ".join(f"{section.count(k)} {k}" for k in PLAN_KINDS)
         lines.append(f"{section.slug}: {counts}")
         for plan in section.plans:
             lines.append(f"  {plan.step.number}. {plan.kind:<9} {_plan_words(plan)}")

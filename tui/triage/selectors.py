@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterable
 
+from tui.triage.commands.kubectl import label_selectors
 from tui.triage.runbook import Section
 
 Selector = tuple[tuple[str, str], ...]  # equality terms, all of which must match
@@ -27,24 +28,7 @@ def parse_selector(text: str | None) -> Selector | None:
 
 def command_selectors(command: str) -> list[Selector]:
     """The `-l` / `--selector` values of one kubectl command, as equality terms."""
-    try:
-        words = shlex.split(command)
-    except ValueError:  # unbalanced quotes in a runbook command: nothing to learn from it
-        return []
-    if "kubectl" not in words:
-        return []
-    found: list[Selector] = []
-    for i, word in enumerate(words):
-        value = None
-        if word in ("-l", "--selector") and i + 1 < len(words):
-            value = words[i + 1]
-        elif word.startswith("--selector="):
-            value = word.split("=", 1)[1]
-        elif word.startswith("-l") and len(word) > 2:
-            value = word[2:]
-        if value and (terms := parse_selector(value)):
-            found.append(terms)
-    return found
+    return [terms for value in label_selectors(command) if value and (terms := parse_selector(value))]
 
 
 def section_selectors(section: Section) -> list[Selector]:

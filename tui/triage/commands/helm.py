@@ -1,0 +1,47 @@
+"""helm commands: `helm history` as a live read, the release-changing ones mutating."""
+
+from __future__ import annotations
+
+from tui.triage.commands.model import Classified, LiveRead, ReadParams
+from tui.triage.commands.options import Unsupported, flag_table, mutating, number, parse_options, unknown
+
+# --- helm ------------------------------------------------------------------------------------------------
+
+_HELM_FLAGS = flag_table(
+    ("-n --namespace", "namespace", True),
+    ("--max", "max", True),
+    ("-o --output", "output", True),
+    ("--kube-context", "context", True),
+    ("--kubeconfig", "kubeconfig", True),
+    ("--debug", "debug", False),
+)
+_HELM_MUTATING = {
+    "rollback": "helm rollback changes the release",
+    "upgrade": "helm upgrade changes the release",
+    "install": "helm install adds a release to the cluster",
+    **dict.fromkeys(
+        ("uninstall", "delete", "del", "un"), "helm uninstall removes the release and everything it installed"
+    ),
+    "test": "helm test runs the release's test pods",
+}
+
+
+def classify_helm(args: list[str], depth: int) -> Classified:
+    opts = parse_options(args, _HELM_FLAGS, "helm")
+    if not opts.positionals:
+        return unknown("helm without a command")
+    verb, *positionals = opts.positionals
+    if verb in _HELM_MUTATING:
+        return mutating(_HELM_MUTATING[verb])
+    if verb != "history":
+        return unknown(f"`helm {verb}` isn't one of oncall's live reads")
+    opts.require(frozenset({"namespace", "max", "output", "debug"}), "`helm history`")
+    if len(positionals) != 1:
+        raise Unsupported("helm history needs exactly one release")
+    most = opts.one("max")
+    params = ReadParams(
+        namespace=opts.one("namespace"),
+        release=positionals[0],
+        count=None if most is None else number(most, "--max"),
+    )
+    return LiveRead("kubernetes", "helm-history", params, "")
