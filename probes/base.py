@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 import random
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import Field, dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, Self, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:
     from probes.kubernetes.helm import HelmRevision
@@ -142,6 +143,110 @@ async def poll_until(
         finally:
             for waiter in waits:
                 waiter.cancel()
+
+
+class _Snapshot(Protocol):
+    """What every polled source's snapshot is: a dataclass with its health, and when its data was read."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+    @property
+    def health(self) -> SourceHealth: ...
+
+    @property
+    def fetched_at(self) -> datetime | None: ...
+
+
+S = TypeVar("S", bound=_Snapshot)
+
+
+class PolledSource(ABC, Generic[S]):
+    """The lifecycle every polled source shares: one poll at a time, never raising, backing off while it
+    fails, and keeping the last good data on screen (with the time it was really read) when a poll fails.
+
+    A source says what it reads in `_poll_guarded` (which turns its own failures into `_failed(...)`),
+    what a snapshot with nothing in it is (`_empty`), and what stale data looks like (`_stale`).
+    """
+
+    SOURCE: str  # "postgresql", "redis", "prometheus"
+    NAME: str  # the product, in "internal error while reading PostgreSQL"
+    NOT_CONFIGURED: str  # how to configure it, the health's message when it isn't
+    # exceptions a poll lets through: a bug in the probe's own guard, which tests must see
+    _PROPAGATE: tuple[type[Exception], ...] = ()
+
+    def __init__(self, *, backoff: Backoff, clock: Callable[[], datetime], endpoint: str | None) -> None:
+        self.backoff = backoff
+        self._clock = clock
+        self.endpoint = endpoint
+        self._lock = asyncio.Lock()  # a manual refresh waits for the scheduled poll instead of overlapping it
+        self._last: S | None = None
+
+    @property
+    @abstractmethod
+    def configured(self) -> bool: ...
+
+    @property
+    def last_snapshot(self) -> S | None:
+        return self._last
+
+    def next_delay(self) -> float:
+        """Seconds until the next poll: the refresh when healthy, backing off after failures."""
+        return self.backoff.next_delay()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    @abstractmethod
+    async def aclose(self) -> None: ...
+
+    async def poll(self) -> S:
+        """One refresh. Failures become the health record; the last good data is kept."""
+        if not self.configured:
+            return self._empty(SourceHealth.not_configured(self.SOURCE, self.NOT_CONFIGURED))
+        async with self._lock:
+            try:
+                snapshot = await self._poll_guarded()
+            except self._PROPAGATE:
+                raise
+            except Exception as exc:  # a bug here must not take the console down at 3 a.m.
+                await self._reset()
+                snapshot = self._failed(f"internal error while reading {self.NAME}: {type(exc).__name__}")
+            self._last = snapshot
+            return snapshot
+
+    @abstractmethod
+    async def _poll_guarded(self) -> S:
+        """One read, its expected failures (refused, timed out, forbidden) already a `_failed` snapshot."""
+
+    async def _reset(self) -> None:
+        """After an unexpected error: drop the connection, so the next poll starts afresh."""
+
+    @abstractmethod
+    def _empty(self, health: SourceHealth) -> S:
+        """A snapshot with no data, only `health`."""
+
+    def _stale(self, previous: S, health: SourceHealth) -> S:
+        """The last good snapshot, with the failed poll's health."""
+        return replace(previous, health=health)
+
+    def _failed(self, message: str, state: HealthState = "down") -> S:
+        """A failed poll: backs off, and keeps the last good data with the time it was really read."""
+        self.backoff.failure()
+        previous = self._last
+        health = SourceHealth.failed(
+            self.SOURCE,
+            message,
+            checked_at=self._clock(),
+            previous=previous.health if previous else None,
+            endpoint=self.endpoint,
+            state=state,
+        )
+        if previous is None or previous.fetched_at is None:
+            return self._empty(health)
+        return self._stale(previous, health)
 
 
 # One read a runbook step asked for, as evidence: a small table or a few lines, when it was read, from where.

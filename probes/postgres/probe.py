@@ -9,7 +9,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, LiteralString, TypeVar
 
@@ -20,7 +20,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row, tuple_row
 from psycopg.types.string import TextLoader
 
-from probes.base import Backoff, Reading, SourceHealth, poll_until
+from probes.base import Backoff, PolledSource, Reading, SourceHealth
 from probes.postgres.guard import (
     CATALOG_SQL,
     Allowlist,
@@ -311,8 +311,12 @@ class _Role:
         return self.superuser or self.owns_tables or self.writes_tables
 
 
-class PostgresProbe:
+class PostgresProbe(PolledSource[PgSnapshot]):
     """Reads one PostgreSQL server over one long-lived, read-only session; never raises from poll()."""
+
+    SOURCE = SOURCE
+    NAME = "PostgreSQL"
+    NOT_CONFIGURED = NOT_CONFIGURED
 
     def __init__(
         self,
@@ -324,63 +328,28 @@ class PostgresProbe:
         dead_tuples_min: int = DEAD_TUPLES_MIN,
         idle_listed: int = IDLE_LISTED,
     ) -> None:
+        super().__init__(
+            backoff=backoff or Backoff.for_source(settings.refresh, settings.backoff_max),
+            clock=clock,
+            endpoint=_endpoint_from_settings(settings),
+        )
         self.settings = settings
-        self._clock = clock
-        self.backoff = backoff or Backoff.for_source(settings.refresh, settings.backoff_max)
         self.idle_in_transaction_seconds = idle_in_transaction_seconds
         self.dead_tuples_min = dead_tuples_min
         self.idle_listed = idle_listed
         self._conn: psycopg.AsyncConnection[Any] | None = None
-        self._lock = asyncio.Lock()  # a manual refresh waits for the scheduled poll instead of overlapping it
-        self._last: PgSnapshot | None = None
         self.sent: list[str] = []  # every statement sent, in order: the tests prove it is only these reads
         self.round_trips = 0  # of the last poll
-        self.endpoint = _endpoint_from_settings(settings)
 
     @property
     def configured(self) -> bool:
         return self.settings.configured
 
-    @property
-    def last_snapshot(self) -> PgSnapshot | None:
-        return self._last
-
-    async def __aenter__(self) -> PostgresProbe:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
     async def aclose(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.close()
+        await self._drop_connection()
 
-    def next_delay(self) -> float:
-        """Seconds until the next poll: the refresh when healthy, backing off after failures."""
-        return self.backoff.next_delay()
-
-    async def run(
-        self,
-        on_snapshot: Callable[[PgSnapshot], Awaitable[None] | None],
-        stop: asyncio.Event,
-    ) -> None:
-        """Poll until `stop` is set; the next poll is scheduled only when the current one has ended."""
-        await poll_until(self.poll, on_snapshot, self.next_delay, stop=stop)
-
-    async def poll(self) -> PgSnapshot:
-        """One refresh: at most three round trips. Failures become the health record; old data is kept."""
-        if not self.configured:
-            return self._empty(SourceHealth.not_configured(SOURCE, NOT_CONFIGURED))
-        async with self._lock:
-            try:
-                snapshot = await self._poll_guarded()
-            except Exception as exc:  # a bug here must not take the console down at 3 a.m.
-                await self._drop_connection()
-                snapshot = self._failed(f"internal error while reading PostgreSQL: {type(exc).__name__}")
-            self._last = snapshot
-            return snapshot
+    async def _reset(self) -> None:
+        await self._drop_connection()
 
     async def check(self) -> SourceHealth:
         """One poll, described for `oncall check`: version, role, pg_monitor, pg_stat_statements, guard."""
@@ -865,21 +834,6 @@ class PostgresProbe:
             health=health,
             fetched_at=None,
         )
-
-    def _failed(self, message: str) -> PgSnapshot:
-        self.backoff.failure()
-        previous = self._last
-        health = SourceHealth.failed(
-            SOURCE,
-            message,
-            checked_at=self._clock(),
-            previous=previous.health if previous else None,
-            endpoint=self.endpoint,
-        )
-        if previous is None or previous.fetched_at is None:
-            return self._empty(health)
-        # stale data stays on screen with the time it was really read
-        return replace(previous, health=health)
 
 
 # --- helpers -------------------------------------------------------------------------------------------

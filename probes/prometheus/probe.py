@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from probes.base import Backoff, Reading, SourceHealth, poll_until
+from probes.base import Backoff, PolledSource, Reading, SourceHealth
 
 if TYPE_CHECKING:
     from probes.prometheus.settings import PrometheusSettings
@@ -131,8 +131,12 @@ class _PollError(Exception):
         self.forbidden = forbidden
 
 
-class PrometheusProbe:
+class PrometheusProbe(PolledSource[AlertsSnapshot]):
     """Reads alerts and alerting rules from one Prometheus; read-only, never raises from poll()."""
+
+    SOURCE = SOURCE
+    NAME = "Prometheus"
+    NOT_CONFIGURED = NOT_CONFIGURED
 
     def __init__(
         self,
@@ -142,19 +146,19 @@ class PrometheusProbe:
         clock: Callable[[], datetime] = utc_now,
         backoff: Backoff | None = None,
     ) -> None:
+        super().__init__(
+            backoff=backoff or Backoff.for_source(settings.refresh, settings.backoff_max),
+            clock=clock,
+            endpoint=redact_url(settings.url) if settings.url else None,
+        )
         self.settings = settings
         self._transport = transport
-        self._clock = clock
-        self.backoff = backoff or Backoff.for_source(settings.refresh, settings.backoff_max)
         self._client: httpx.AsyncClient | None = None
-        self._lock = asyncio.Lock()  # a manual refresh waits for the scheduled poll instead of overlapping it
-        self._last: AlertsSnapshot | None = None
         self._rules: _RuleIndex | None = None  # the alerting rules of the last poll that read them
-        self.endpoint = redact_url(settings.url) if settings.url else None
 
     @property
-    def last_snapshot(self) -> AlertsSnapshot | None:
-        return self._last
+    def configured(self) -> bool:
+        return bool(self.settings.url)
 
     def rule_expressions(self) -> dict[str, str]:
         """Each alerting rule's PromQL by its name, as of the last poll that read the rules."""
@@ -165,44 +169,12 @@ class PrometheusProbe:
             name: query for name, entries in rules.by_name.items() for _, query, _ in entries[:1] if query
         }
 
-    async def __aenter__(self) -> PrometheusProbe:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
 
-    def next_delay(self) -> float:
-        """Seconds until the next poll: the refresh when healthy, backing off after failures."""
-        return self.backoff.next_delay()
-
-    async def run(
-        self,
-        on_snapshot: Callable[[AlertsSnapshot], Awaitable[None] | None],
-        stop: asyncio.Event,
-    ) -> None:
-        """Poll until `stop` is set; the next poll is scheduled only when the current one has ended."""
-        await poll_until(self.poll, on_snapshot, self.next_delay, stop=stop)
-
-    async def poll(self) -> AlertsSnapshot:
-        """One read of alerts and rules. Failures become the health record; the last alerts are kept."""
-        if not self.settings.url:
-            return AlertsSnapshot(
-                alerts=(), health=SourceHealth.not_configured(SOURCE, NOT_CONFIGURED), fetched_at=None
-            )
-        async with self._lock:
-            try:
-                snapshot = await self._poll_once()
-            except Exception as exc:  # a bug here must not take the console down at 3 a.m.
-                snapshot = self._failed(f"internal error while reading Prometheus: {type(exc).__name__}")
-            self._last = snapshot
-            return snapshot
-
-    async def _poll_once(self) -> AlertsSnapshot:
+    async def _poll_guarded(self) -> AlertsSnapshot:
         started = time.perf_counter()
         rules_task: asyncio.Task[Any] | None = None
         try:
@@ -212,7 +184,7 @@ class PrometheusProbe:
             raw_alerts = _alerts_list(await self._get_json(client, ALERTS_PATH, None))
         except _PollError as exc:
             await _cancel(rules_task)
-            return self._failed(str(exc), forbidden=exc.forbidden)
+            return self._failed(str(exc), "forbidden" if exc.forbidden else "down")
         except BaseException:
             await _cancel(rules_task)
             raise
@@ -403,20 +375,7 @@ class PrometheusProbe:
             rows.append(row if namespace else [ns, *row])
         return Reading.table(SOURCE, what, columns, rows, read_at=now)
 
-    def _failed(self, message: str, *, forbidden: bool = False) -> AlertsSnapshot:
-        self.backoff.failure()
-        previous = self._last
-        health = SourceHealth.failed(
-            SOURCE,
-            message,
-            checked_at=self._clock(),
-            previous=previous.health if previous else None,
-            endpoint=self.endpoint,
-            state="forbidden" if forbidden else "down",
-        )
-        # stale alerts stay on screen with the time they were really fetched
-        if previous is not None:
-            return AlertsSnapshot(alerts=previous.alerts, health=health, fetched_at=previous.fetched_at)
+    def _empty(self, health: SourceHealth) -> AlertsSnapshot:
         return AlertsSnapshot(alerts=(), health=health, fetched_at=None)
 
     def _client_or_raise(self) -> httpx.AsyncClient:

@@ -14,7 +14,7 @@ import re
 import ssl
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,7 @@ from redis.asyncio.connection import Connection, ConnectionPool, SSLConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from probes.base import Backoff, HealthState, Reading, SourceHealth, poll_until
+from probes.base import Backoff, HealthState, PolledSource, Reading, SourceHealth
 from probes.redact import redact_command
 
 if TYPE_CHECKING:
@@ -611,11 +611,17 @@ class _Pending:
         self.commands.append((reading, args))
 
 
-class RedisProbe:
+class RedisProbe(PolledSource[RedisSnapshot]):
     """Reads one Redis server over one connection, one pipelined round trip a refresh.
 
     poll() never raises: failures become the snapshot's health, with the last good data kept.
     """
+
+    SOURCE = SOURCE
+    NAME = "Redis"
+    NOT_CONFIGURED = NOT_CONFIGURED
+    _PROPAGATE = (CommandRefused,)  # a bug in the probe itself: tests must see it
+    endpoint: str  # host:port/db, always known from the URL
 
     def __init__(
         self,
@@ -625,14 +631,15 @@ class RedisProbe:
         backoff: Backoff | None = None,
         config_every: int = CONFIG_EVERY,
     ) -> None:
+        # one connection: a refresh and a sampler run take turns on the lock
+        super().__init__(
+            backoff=backoff or Backoff.for_source(settings.refresh, settings.backoff_max),
+            clock=clock,
+            endpoint=endpoint_of(settings.url),
+        )
         self.settings = settings
-        self._clock = clock
-        self.backoff = backoff or Backoff.for_source(settings.refresh, settings.backoff_max)
         self.config_every = config_every
-        self.endpoint = endpoint_of(settings.url)
         self._client: aioredis.Redis | None = None
-        self._lock = asyncio.Lock()  # one connection: a refresh and a sampler run take turns
-        self._last: RedisSnapshot | None = None
         self._previous_info: tuple[RedisInfo, datetime] | None = None  # and when it was read
         self._history: list[float | None] = []
         self._refreshes = 0
@@ -646,43 +653,13 @@ class RedisProbe:
     def configured(self) -> bool:
         return self.settings.configured
 
-    @property
-    def last_snapshot(self) -> RedisSnapshot | None:
-        return self._last
-
-    async def __aenter__(self) -> RedisProbe:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
     async def aclose(self) -> None:
         await self._drop_client()
 
-    def next_delay(self) -> float:
-        return self.backoff.next_delay()
-
-    async def run(
-        self, on_snapshot: Callable[[RedisSnapshot], Awaitable[None] | None], stop: asyncio.Event
-    ) -> None:
-        await poll_until(self.poll, on_snapshot, self.next_delay, stop=stop)
+    async def _reset(self) -> None:
+        await self._drop_client()
 
     # --- one refresh ----------------------------------------------------------------------------------
-
-    async def poll(self) -> RedisSnapshot:
-        """One refresh, one round trip. Failures become the health record; old data is kept."""
-        if not self.configured:
-            return self._empty(SourceHealth.not_configured(SOURCE, NOT_CONFIGURED))
-        async with self._lock:
-            try:
-                snapshot = await self._poll_guarded()
-            except CommandRefused:
-                raise  # a bug in the probe itself: tests must see it
-            except Exception as exc:  # a bug here must not take the console down at 3 a.m.
-                await self._drop_client()
-                snapshot = self._failed(f"internal error while reading Redis: {type(exc).__name__}")
-            self._last = snapshot
-            return snapshot
 
     async def check(self) -> SourceHealth:
         """One refresh with the CONFIG reads, described for `oncall check`: version, role, what is blocked."""
@@ -781,7 +758,7 @@ class RedisProbe:
         self.backoff.success()
 
         notes = [f"{reading} {why}" for reading, why in blocked.items()] + errors
-        state = "forbidden" if info is None else "degraded" if notes else "ok"
+        state: HealthState = "forbidden" if info is None else "degraded" if notes else "ok"
         health = SourceHealth(
             source=SOURCE,
             state=state,
@@ -971,8 +948,8 @@ class RedisProbe:
             return self._read_table(what, columns, rows, limit)
         if (name, sub) == ("LATENCY", "LATEST") and not args:
             events = latency_from(await self._read_reply("LATENCY", "LATEST"))
-            rows = [(e.name, e.latest_at.isoformat(), e.latest_ms, e.max_ms) for e in events]
-            return self._read_table(what, ("event", "latest at", "latest ms", "max ms"), rows, limit)
+            latency_rows = [(e.name, e.latest_at.isoformat(), e.latest_ms, e.max_ms) for e in events]
+            return self._read_table(what, ("event", "latest at", "latest ms", "max ms"), latency_rows, limit)
         shown = f"{name} {sub}" if sub else name
         raise _CannotRead(
             f"{shown} is on the Redis allowlist, but oncall has no live view of it in that form"
@@ -1102,20 +1079,8 @@ class RedisProbe:
             fetched_at=None,
         )
 
-    def _failed(self, message: str, state: HealthState = "down") -> RedisSnapshot:
-        self.backoff.failure()
-        previous = self._last
-        health = SourceHealth.failed(
-            SOURCE,
-            message,
-            checked_at=self._clock(),
-            previous=previous.health if previous else None,
-            endpoint=self.endpoint,
-            state=state,
-        )
-        if previous is None or previous.fetched_at is None:
-            return self._empty(health)
-        # stale data stays on screen with the time it was really read
+    def _stale(self, previous: RedisSnapshot, health: SourceHealth) -> RedisSnapshot:
+        # no interval, no restart: this poll read nothing to compare
         return replace(previous, health=health, interval=None, restarted=False, commands_sent=0)
 
 

@@ -13,9 +13,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from probes.base import poll_until
 from probes.postgres.probe import HIDDEN_QUERY, PgSnapshot, PostgresProbe
 from tests.cli import oncall
-from tests.pg_lab import (
+from tests.labs.postgres import (
     APP_NAME,
     DEAD_TUPLE_TABLE,
     DEAD_TUPLES,
@@ -454,7 +455,7 @@ async def test_run_recovers_on_its_own_when_the_server_returns(pg_factory: Calla
             while not states or states[-1] != state:
                 await asyncio.sleep(0.05)
 
-    task = asyncio.create_task(probe.run(seen, stop))
+    task = asyncio.create_task(poll_until(probe.poll, seen, probe.next_delay, stop=stop))
     try:
         await wait_for("ok")
         lab.stop()

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from probes.base import Backoff, SourceHealth
+from probes.base import Backoff, SourceHealth, poll_until
 from probes.prometheus.probe import (
     ALLOWED_REQUESTS,
     AlertsSnapshot,
@@ -563,7 +563,7 @@ async def test_run_delivers_snapshots_without_overlapping_polls_and_stops() -> N
             stop.set()
 
     probe = PrometheusProbe(settings(refresh=0.001), transport=httpx.MockTransport(slow), clock=Clock())
-    await asyncio.wait_for(probe.run(on_snapshot, stop), timeout=5)
+    await asyncio.wait_for(poll_until(probe.poll, on_snapshot, probe.next_delay, stop=stop), timeout=5)
     await probe.aclose()
     assert len(received) == 3
     assert all(s.health.state == "ok" for s in received)
@@ -580,7 +580,7 @@ async def test_run_accepts_a_plain_callback_and_wakes_up_when_stopped() -> None:
 
     probe = make_probe(FakePrometheus(), refresh=3600.0)
     started = time.monotonic()
-    await asyncio.wait_for(probe.run(on_snapshot, stop), timeout=5)
+    await asyncio.wait_for(poll_until(probe.poll, on_snapshot, probe.next_delay, stop=stop), timeout=5)
     await probe.aclose()
     assert len(received) == 1 and time.monotonic() - started < 2
 
