@@ -19,7 +19,7 @@ from psycopg import sql
 from bench.timing import StallMonitor
 from probes.postgres.probe import PostgresProbe
 from tests.helpers import make_app, wait_for
-from tests.pg_lab import PgLab
+from tests.labs.postgres import PgLab
 from tui.config.settings import PostgresSettings
 
 ACTIVE = 100  # sessions running a query the whole time

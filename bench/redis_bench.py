@@ -2,7 +2,7 @@
 log entries, and the key sampler's worst server-side blocking over 1,000,000 keys.
 
 `.venv/bin/python -m bench.redis_bench [--keys 1000000] [--refreshes 20]` starts its own redis-server
-(the lab's, from tests/redis_lab.py) and prints the numbers.
+(the lab's, from tests/labs/redis.py) and prints the numbers.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from bench.timing import StallMonitor, report
 from probes.redis.probe import RedisProbe
 from tests.helpers import make_app, wait_for
-from tests.redis_lab import RedisLab
+from tests.labs.redis import RedisLab
 from tui.config.settings import RedisSettings, load_settings
 
 SLOWLOG_FLOOR_US = 100  # the sampler run logs every command slower than this (0.1 ms) on the server

@@ -1,54 +1,27 @@
-"""Shared fixtures: the real servers of the lab, and free/closed ports."""
+"""Shared fixtures: the whole lab at once, a closed port, an isolated environment; each server's own fixtures
+come from its plugin (tests/labs/*_plugin.py, tests/kube_sim/plugin.py)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.kube_sim import KubeSimulator
-from tests.lab import LabError, PrometheusLab, free_port, prometheus_binary, require
-from tests.pg_lab import PgConditions, PgLab
-from tests.redis_lab import RedisConditions, RedisLab
+from tests.labs import free_port
+from tests.labs.postgres import PgConditions, PgLab
+from tests.labs.prometheus import PrometheusLab
+from tests.labs.redis import RedisConditions, RedisLab
 
-# the Kubernetes simulator, the PostgreSQL lab, the Redis lab
-pytest_plugins = ["tests.kube_sim.plugin", "tests.pg_plugin", "tests.redis_plugin"]
-
-
-def _start_prometheus(workdir: Path) -> PrometheusLab:
-    require(prometheus_binary(), "prometheus is not installed (apt-get install prometheus)")
-    try:
-        return PrometheusLab(workdir).start()
-    except LabError as exc:
-        pytest.fail(str(exc))
-
-
-@pytest.fixture(scope="session")
-def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusLab]:
-    """One real Prometheus for the session, its lab alerts already firing; `.url` is its base URL."""
-    lab = _start_prometheus(tmp_path_factory.mktemp("prometheus"))
-    try:
-        yield lab
-    finally:
-        lab.stop()
-
-
-@pytest.fixture
-def prometheus_factory(tmp_path: Path) -> Iterator[Callable[[], PrometheusLab]]:
-    """Start a private Prometheus a test may stop (the session one must keep running)."""
-    started: list[PrometheusLab] = []
-
-    def start() -> PrometheusLab:
-        lab = _start_prometheus(tmp_path / f"prometheus-{len(started)}")
-        started.append(lab)
-        return lab
-
-    yield start
-    for lab in started:
-        lab.stop()
+# the Kubernetes simulator, and the Prometheus, PostgreSQL and Redis labs
+pytest_plugins = [
+    "tests.kube_sim.plugin",
+    "tests.labs.prometheus_plugin",
+    "tests.labs.postgres_plugin",
+    "tests.labs.redis_plugin",
+]
 
 
 @pytest.fixture

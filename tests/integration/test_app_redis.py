@@ -11,7 +11,7 @@ import pytest
 
 from probes.redis.probe import RedisProbe
 from tests.helpers import make_app, screen_text, wait_for
-from tests.redis_lab import EVIL_KEY, RedisConditions, RedisLab
+from tests.labs.redis import EVIL_KEY, RedisConditions, RedisLab
 from tui.config.settings import load_settings
 from tui.widgets.slowlog_panel import SlowlogPanel
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli import oncall
-from tests.lab import PrometheusLab
+from tests.labs.prometheus import PrometheusLab
 
 pytestmark = pytest.mark.integration
 

@@ -42,11 +42,18 @@ from probes.base import Backoff
 from probes.kubernetes.probe import KubernetesProbe
 from probes.postgres.probe import PostgresProbe
 from probes.redis.probe import RedisProbe
-from tests.fault_proxy import FaultProxy, FaultResolver, http_reply, kube_status, kubeconfig_for, pg_error
 from tests.kube_sim import KubeSimulator
-from tests.lab import PrometheusLab
-from tests.pg_lab import LAB_DB, PgLab
-from tests.redis_lab import PROBE_ACL, RedisLab
+from tests.labs.fault_proxy import (
+    FaultProxy,
+    FaultResolver,
+    http_reply,
+    kube_status,
+    kubeconfig_for,
+    pg_error,
+)
+from tests.labs.postgres import LAB_DB, PgLab
+from tests.labs.prometheus import PrometheusLab
+from tests.labs.redis import PROBE_ACL, RedisLab
 from tui.app import OncallApp
 from tui.config.settings import (
     KubernetesSettings,

@@ -18,8 +18,8 @@ from probes.redis.probe import ALLOWED, RedisProbe
 from tests.cli import REPO
 from tests.conftest import LabServers
 from tests.kube_sim import KubeSimulator
-from tests.pg_lab import PgLab
-from tests.redis_lab import RedisLab
+from tests.labs.postgres import PgLab
+from tests.labs.redis import RedisLab
 from tui.config.settings import KubernetesSettings, PostgresSettings, PrometheusSettings, load_settings
 from tui.demo.cluster import POSTGRES_POD
 from tui.triage.plans import coverage, plan_causes

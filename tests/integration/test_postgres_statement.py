@@ -16,8 +16,8 @@ from probes.base import Reading
 from probes.postgres.guard import CATALOG_SQL
 from probes.postgres.probe import HIDDEN_QUERY, NOT_CONFIGURED, PostgresProbe
 from tests.integration.test_postgres_probe import settings_for
-from tests.lab import free_port
-from tests.pg_lab import APP_NAME, IDLE_CONNECTIONS, SEQ_SCAN_TABLE, PgConditions, PgLab
+from tests.labs import free_port
+from tests.labs.postgres import APP_NAME, IDLE_CONNECTIONS, SEQ_SCAN_TABLE, PgConditions, PgLab
 from tui.config.settings import PostgresSettings
 
 pytestmark = pytest.mark.integration

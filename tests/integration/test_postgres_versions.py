@@ -16,8 +16,8 @@ import psycopg
 import pytest
 
 from probes.postgres.probe import PostgresProbe
-from tests.lab import LabError
-from tests.pg_lab import PgLab, postgres_bindir
+from tests.labs import LabError
+from tests.labs.postgres import PgLab, postgres_bindir
 from tui.config.settings import PostgresSettings
 
 pytestmark = pytest.mark.integration

@@ -12,10 +12,10 @@ import pytest
 from probes.kubernetes.probe import KubernetesProbe
 from probes.postgres.probe import PostgresProbe
 from probes.redis.probe import RedisProbe
-from tests.fault_proxy import FaultProxy, http_reply, kubeconfig_for
 from tests.kube_sim import KubeSimulator
-from tests.pg_lab import LAB_DB, PgLab
-from tests.redis_lab import PROBE_ACL, RedisLab
+from tests.labs.fault_proxy import FaultProxy, http_reply, kubeconfig_for
+from tests.labs.postgres import LAB_DB, PgLab
+from tests.labs.redis import PROBE_ACL, RedisLab
 from tui.config.settings import KubernetesSettings, PostgresSettings, RedisSettings, Secret
 from tui.widgets.redis_panel import status_text
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from probes.prometheus.probe import AlertsSnapshot, FiringAlert, PrometheusProbe
-from tests.lab import HOSTILE_TEXT, PrometheusLab
+from tests.labs.prometheus import HOSTILE_TEXT, PrometheusLab
 from tui.config.settings import PrometheusSettings
 
 pytestmark = pytest.mark.integration

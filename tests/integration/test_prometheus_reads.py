@@ -15,7 +15,8 @@ import pytest
 
 from probes.base import Reading
 from probes.prometheus.probe import NOT_CONFIGURED, READ_PATHS, PrometheusProbe
-from tests.lab import LabError, PrometheusLab, prometheus_binary, require
+from tests.labs import LabError, require
+from tests.labs.prometheus import PrometheusLab, prometheus_binary
 from tui.config.settings import PrometheusSettings
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from tests.cli import oncall
-from tests.lab import PrometheusLab
-from tests.redis_lab import EVIL_KEY, PROBE_PASSWORD, RedisConditions, RedisLab
+from tests.labs.prometheus import PrometheusLab
+from tests.labs.redis import EVIL_KEY, PROBE_PASSWORD, RedisConditions, RedisLab
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
-from tests.redis_lab import (
+from tests.labs.redis import (
     ADMIN_PASSWORD,
     BASELINE_HITS,
     BASELINE_MISSES,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from probes.redis.probe import ALLOWED, CONFIG_NAMES, RedisProbe, check_command
-from tests.redis_lab import (
+from tests.labs.redis import (
     ADMIN_PASSWORD,
     EVIL_KEY,
     PROBE_USER,

@@ -15,7 +15,7 @@ import pytest
 
 from probes.base import Reading
 from probes.redis.probe import ALLOWED, RedisProbe, check_command
-from tests.redis_lab import EVIL_KEY, RedisConditions, RedisLab, SilentServer, monitor_commands
+from tests.labs.redis import EVIL_KEY, RedisConditions, RedisLab, SilentServer, monitor_commands
 from tui.config.settings import RedisSettings, load_settings
 
 pytestmark = pytest.mark.integration

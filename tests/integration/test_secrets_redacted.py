@@ -17,9 +17,9 @@ from probes.redis.probe import RedisProbe
 from screens.checklist import ChecklistScreen
 from tests.cli import oncall
 from tests.helpers import make_app, prometheus_json, screen_text, wait_for
-from tests.lab import free_port
-from tests.pg_lab import PgLab
-from tests.redis_lab import ADMIN_PASSWORD, RedisLab
+from tests.labs import free_port
+from tests.labs.postgres import PgLab
+from tests.labs.redis import ADMIN_PASSWORD, RedisLab
 from tui.config.settings import PostgresSettings, load_settings
 from tui.sessions.store import SessionStore
 from tui.widgets.alerts import AlertsTable

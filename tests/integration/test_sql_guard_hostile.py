@@ -20,7 +20,7 @@ import pytest
 from probes.postgres.guard import CATALOG_SQL
 from probes.postgres.probe import PostgresProbe
 from tests.integration.test_postgres_probe import probe_for
-from tests.pg_lab import PgLab
+from tests.labs.postgres import PgLab
 from tui.triage.commands import LiveRead, classify
 from tui.triage.plans import coverage
 from tui.triage.runbook import parse_runbook

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from probes.postgres.guard import check_sql
-from tests.pg_lab import SEQ_SCAN_TABLE, PgLab
+from tests.labs.postgres import SEQ_SCAN_TABLE, PgLab
 from tests.unit.test_sql_guard import RUNBOOK_READS
 
 pytestmark = pytest.mark.integration

@@ -34,7 +34,7 @@ from screens.modals import NoteScreen, PickScreen, TextScreen
 from screens.pod_detail import PodDetailScreen
 from screens.runbook_browser import RunbookBrowserScreen
 from tests.helpers import FixedClock, make_app, wait_for
-from tests.lab import free_port
+from tests.labs import free_port
 from tui.app import OncallApp
 from tui.config.settings import PostgresSettings, RedisSettings
 from tui.demo.kubernetes import DemoKubernetes

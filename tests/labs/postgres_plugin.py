@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.lab import LabError, require
-from tests.pg_lab import PgConditions, PgLab, postgres_bindir
+from tests.labs import LabError, require
+from tests.labs.postgres import PgConditions, PgLab, postgres_bindir
 
 
 def _start(workdir: Path) -> PgLab:

@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from tests.lab import LabError, free_port
+from tests.labs import LabError, free_port
 
 START_TIMEOUT = 30.0  # seconds for initdb + start
 SUPERUSER = "postgres"

@@ -1,6 +1,6 @@
 """Makes probes/postgres/read_functions.txt, the SQL guard's allowlist, from real servers' catalogs.
 
-`python -m tests.pg_read_functions DSN [DSN …]` writes the names that pass READ_RULE on every server
+`python -m tests.labs.pg_read_functions DSN [DSN …]` writes the names that pass READ_RULE on every server
 given (one per PostgreSQL major version at hand); tests/integration/test_sql_guard_catalog.py checks the
 shipped file against the suite's server, so the list cannot drift from the rule unseen.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 
-LIST = Path(__file__).resolve().parent.parent / "probes" / "postgres" / "read_functions.txt"
+LIST = Path(__file__).resolve().parents[2] / "probes" / "postgres" / "read_functions.txt"
 
 # built-ins that are volatile yet only read: sizes, WAL positions, lock and recovery state, clocks, random
 VOLATILE_READS = (
@@ -106,9 +106,9 @@ ORDER BY 1"""
 HEADER = """\
 # The SQL guard's allowlist: PostgreSQL's built-in functions that only read. A statement may call these
 # and no other function unless the config names it ([postgres] allow_functions).
-# Made by `python -m tests.pg_read_functions DSN…` from the catalogs of PostgreSQL {versions}: every
+# Made by `python -m tests.labs.pg_read_functions DSN…` from the catalogs of PostgreSQL {versions}: every
 # overload of each name is a built-in of pg_catalog or information_schema, callable from SQL, and declared
-# immutable or stable (or one of the volatile reads named in tests/pg_read_functions.py), and none assigns
+# immutable or stable (or one of the volatile reads that module names), and none assigns
 # a transaction ID or runs SQL text it is given. The names of a user's own functions never match: those are
 # resolved against the server's catalog before each statement runs, and refused.
 """

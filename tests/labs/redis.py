@@ -20,7 +20,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tests.lab import LabError, free_port
+from tests.labs import LabError, free_port
 
 REDIS_SERVER_BIN = Path("/usr/bin/redis-server")  # the Debian package CI installs (7.0)
 START_TIMEOUT = 10.0

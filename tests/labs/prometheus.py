@@ -1,4 +1,4 @@
-"""The test lab: real servers (Prometheus so far) started on loopback with free ports, and stopped after."""
+"""The Prometheus lab: a real Prometheus on loopback whose rules fire the lab's alerts, and a down target."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.labs import LabError, free_port
 
 PROMETHEUS_BIN = Path("/usr/bin/prometheus")  # the Debian package CI installs (v2.42)
 START_TIMEOUT = 20.0  # seconds for the server to come up and its alerts to fire
@@ -129,34 +131,11 @@ groups:
 """
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def prometheus_binary() -> Path | None:
     if PROMETHEUS_BIN.is_file():
         return PROMETHEUS_BIN
     found = shutil.which("prometheus")
     return Path(found) if found else None
-
-
-def require(installed: object, message: str) -> None:
-    """Skip the test when a server binary is missing, but fail under CI: CI installs it, so missing there
-    is a broken setup, not a reason to skip."""
-    if installed:
-        return
-    import pytest
-
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-class LabError(RuntimeError):
-    """A lab server did not come up; the message carries its stderr."""
 
 
 @dataclass
@@ -195,7 +174,7 @@ class PrometheusLab:
         if self.kubelet_volumes:
             rules = rules.replace("    rules:\n", "    rules:\n" + KUBELET_VOLUME_RULES, 1)
         (self.workdir / "rules.yml").write_text(rules)
-        shipped = Path(__file__).resolve().parents[1] / "examples" / "inmidst" / "alerts.yml"
+        shipped = Path(__file__).resolve().parents[2] / "examples" / "inmidst" / "alerts.yml"
         (self.workdir / "runbook-alerts.yml").write_text(shipped.read_text(encoding="utf-8"))
         args = [
             str(self.binary),

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.lab import LabError, require
-from tests.redis_lab import RedisConditions, RedisLab, SilentServer, redis_server_binary
+from tests.labs import LabError, require
+from tests.labs.redis import RedisConditions, RedisLab, SilentServer, redis_server_binary
 
 
 def _start(workdir: Path, **lab_kwargs: Any) -> RedisLab:
