@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, Self, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:
-    from probes.kubernetes.helm import HelmRevision
-    from probes.kubernetes.probe import (
+    from probes.kubernetes import (
+        HelmRevision,
         HpaRow,
         KubeEvent,
+        KubernetesSettings,
         LogTail,
         NetworkPolicyRow,
         NodeRow,
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
         ResourceSnapshot,
         ServiceRow,
     )
-    from probes.kubernetes.settings import KubernetesSettings
     from probes.postgres.probe import PgSnapshot
     from probes.postgres.settings import PostgresSettings
     from probes.prometheus.probe import AlertsSnapshot

@@ -14,8 +14,7 @@ if TYPE_CHECKING:
     from textual.signal import Signal
 
     from probes.base import KubernetesSource, PostgresSource, PrometheusSource, RedisSource
-    from probes.kubernetes.probe import KubeEvent, ResourceSnapshot
-    from probes.kubernetes.rows import PodRow
+    from probes.kubernetes import KubeEvent, PodRow, ResourceSnapshot
     from probes.prometheus.probe import AlertsSnapshot, FiringAlert
     from tui.sessions.store import IncidentSession, StepState
     from tui.triage.commands import ConfiguredServers

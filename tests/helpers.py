@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from probes.kubernetes.probe import KubernetesProbe
+from probes.kubernetes import KubernetesProbe
 from probes.postgres.probe import PostgresProbe
 from probes.redis.probe import RedisProbe
 from tui.app import OncallApp

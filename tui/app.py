@@ -24,8 +24,7 @@ from textual.widget import AwaitMount
 
 from probes.base import Backoff, SourceHealth, poll_until
 from probes.format import clean, clipboard_text
-from probes.kubernetes.probe import KubernetesProbe, ResourceSnapshot
-from probes.kubernetes.rows import PodRow
+from probes.kubernetes import KubernetesProbe, PodRow, ResourceSnapshot
 from probes.postgres.probe import PgSnapshot, PostgresProbe
 from probes.prometheus.probe import AlertsSnapshot, FiringAlert, PrometheusProbe
 from probes.redis.probe import KeySample, RedisProbe, RedisSnapshot

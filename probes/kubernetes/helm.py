@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from probes.kubernetes.rows import parse_time
+from probes.kubernetes.rows import as_dict, parse_time
 
 HELM_SECRET_TYPE = "helm.sh/release.v1"
 _GZIP_MAGIC = b"\x1f\x8b\x08"
@@ -60,8 +60,7 @@ def decode_release(payload: str | bytes) -> dict[str, Any]:
 
 def revision_from_secret(secret: dict[str, Any]) -> HelmRevision:
     """One release Secret as the API returns it (data values base64-encoded once more) → HelmRevision."""
-    data = secret.get("data") if isinstance(secret.get("data"), dict) else {}
-    encoded = data.get("release") if isinstance(data, dict) else None
+    encoded = as_dict(secret.get("data")).get("release")
     if not isinstance(encoded, str):
         raise HelmDecodeError("secret has no data.release")
     try:
@@ -73,9 +72,9 @@ def revision_from_secret(secret: dict[str, Any]) -> HelmRevision:
 
 
 def revision_from_release(release: dict[str, Any], secret: dict[str, Any] | None = None) -> HelmRevision:
-    info = release.get("info") if isinstance(release.get("info"), dict) else {}
-    chart = release.get("chart") if isinstance(release.get("chart"), dict) else {}
-    meta = chart.get("metadata") if isinstance(chart.get("metadata"), dict) else {}
+    info = as_dict(release.get("info"))
+    chart = as_dict(release.get("chart"))
+    meta = as_dict(chart.get("metadata"))
     labels = ((secret or {}).get("metadata") or {}).get("labels") or {}
     version = release.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
@@ -110,8 +109,3 @@ def history_from_secrets(secrets: list[dict[str, Any]]) -> tuple[tuple[HelmRevis
             skipped += 1
     revisions.sort(key=lambda r: r.revision, reverse=True)
     return tuple(revisions), skipped
-
-
-def encode_release(release: dict[str, Any]) -> str:
-    """What Helm 3 stores in the secret's `release` key: base64(gzip(JSON)). For tests and the demo."""
-    return base64.b64encode(gzip.compress(json.dumps(release).encode("utf-8"))).decode("ascii")

@@ -1,4 +1,8 @@
-"""Pods as kubectl prints them: PodRow from a pod's JSON, with the STATUS column computed as kubectl does."""
+"""Pods as kubectl prints them: PodRow from a pod's JSON, with the STATUS column computed as kubectl does.
+
+Also the pieces every other module here reads JSON with: Kubernetes timestamps and quantities, and the
+`as_*` field readers that turn a missing or mistyped field into its empty value instead of an exception;
+and the pod summary (`oncall snapshot`, the header), which is counted from these rows."""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from probes.format import human_duration
 
 Labels = tuple[tuple[str, str], ...]  # sorted (name, value) pairs: hashable and immutable
 
@@ -104,24 +110,32 @@ def _parse_time(value: str) -> datetime | None:
     return moment
 
 
-def _dict(value: object) -> dict[str, Any]:
+# JSON field readers: the value as the type expected, or that type's empty value when it is anything else
+
+
+def as_dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _list(value: object) -> list[Any]:
+def as_list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _str(value: object) -> str:
+def as_str(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _int(value: object) -> int:
+def as_int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+def as_text(value: object) -> str:
+    """Any value as text (a number too), "" for None: for fields printed as the server sent them."""
+    return value if isinstance(value, str) else ("" if value is None else str(value))
+
+
 def _labels(value: object) -> Labels:
-    raw = _dict(value)
+    raw = as_dict(value)
     return tuple(sorted((str(k), str(v)) for k, v in raw.items()))
 
 
@@ -131,18 +145,18 @@ def _restartable(spec: dict[str, Any] | None) -> bool:
 
 
 def _condition_true(conditions: list[Any], kind: str) -> bool:
-    return any(_dict(c).get("type") == kind and _dict(c).get("status") == "True" for c in conditions)
+    return any(as_dict(c).get("type") == kind and as_dict(c).get("status") == "True" for c in conditions)
 
 
 def _terminated_words(terminated: dict[str, Any], prefix: str = "") -> str:
     """kubectl's words for a terminated state: its reason, else Signal:N, else ExitCode:N."""
-    reason = _str(terminated.get("reason"))
+    reason = as_str(terminated.get("reason"))
     if reason:
         return prefix + reason
-    signal = _int(terminated.get("signal"))
+    signal = as_int(terminated.get("signal"))
     if signal:
         return f"{prefix}Signal:{signal}"
-    return f"{prefix}ExitCode:{_int(terminated.get('exitCode'))}"
+    return f"{prefix}ExitCode:{as_int(terminated.get('exitCode'))}"
 
 
 def pod_status(pod: dict[str, Any]) -> tuple[str, int, int, int, datetime | None]:
@@ -151,21 +165,21 @@ def pod_status(pod: dict[str, Any]) -> tuple[str, int, int, int, datetime | None
     A port of printPod in kubernetes/pkg/printers/internalversion/printers.go, so the words match what
     the on-call engineer sees in `kubectl get pods`.
     """
-    metadata = _dict(pod.get("metadata"))
-    spec = _dict(pod.get("spec"))
-    status = _dict(pod.get("status"))
-    conditions = _list(status.get("conditions"))
-    init_specs = [_dict(c) for c in _list(spec.get("initContainers"))]
-    init_by_name = {_str(c.get("name")): c for c in init_specs}
+    metadata = as_dict(pod.get("metadata"))
+    spec = as_dict(pod.get("spec"))
+    status = as_dict(pod.get("status"))
+    conditions = as_list(status.get("conditions"))
+    init_specs = [as_dict(c) for c in as_list(spec.get("initContainers"))]
+    init_by_name = {as_str(c.get("name")): c for c in init_specs}
 
-    phase = _str(status.get("phase"))
-    reason = _str(status.get("reason")) or phase
+    phase = as_str(status.get("phase"))
+    reason = as_str(status.get("reason")) or phase
     for condition in conditions:
-        c = _dict(condition)
+        c = as_dict(condition)
         if c.get("type") == "PodScheduled" and c.get("reason") == "SchedulingGated":
             reason = "SchedulingGated"
 
-    total = len(_list(spec.get("containers"))) + sum(1 for c in init_specs if _restartable(c))
+    total = len(as_list(spec.get("containers"))) + sum(1 for c in init_specs if _restartable(c))
     ready = 0
     restarts = 0
     sidecar_restarts = 0
@@ -173,23 +187,25 @@ def pod_status(pod: dict[str, Any]) -> tuple[str, int, int, int, datetime | None
     sidecar_last_restart: datetime | None = None
 
     initializing = False
-    init_statuses = _list(status.get("initContainerStatuses"))
+    init_statuses = as_list(status.get("initContainerStatuses"))
     for index, raw in enumerate(init_statuses):
-        container = _dict(raw)
-        count = _int(container.get("restartCount"))
+        container = as_dict(raw)
+        count = as_int(container.get("restartCount"))
         restarts += count
-        finished = parse_time(_dict(_dict(container.get("lastState")).get("terminated")).get("finishedAt"))
+        finished = parse_time(
+            as_dict(as_dict(container.get("lastState")).get("terminated")).get("finishedAt")
+        )
         if finished and (last_restart is None or finished > last_restart):
             last_restart = finished
-        sidecar = _restartable(init_by_name.get(_str(container.get("name"))))
+        sidecar = _restartable(init_by_name.get(as_str(container.get("name"))))
         if sidecar:
             sidecar_restarts += count
             if finished and (sidecar_last_restart is None or finished > sidecar_last_restart):
                 sidecar_last_restart = finished
-        state = _dict(container.get("state"))
+        state = as_dict(container.get("state"))
         terminated = state.get("terminated")
-        waiting = _dict(state.get("waiting"))
-        if isinstance(terminated, dict) and _int(terminated.get("exitCode")) == 0:
+        waiting = as_dict(state.get("waiting"))
+        if isinstance(terminated, dict) and as_int(terminated.get("exitCode")) == 0:
             continue
         if sidecar and container.get("started") is True:
             if container.get("ready") is True:
@@ -197,8 +213,8 @@ def pod_status(pod: dict[str, Any]) -> tuple[str, int, int, int, datetime | None
             continue
         if isinstance(terminated, dict):
             reason = _terminated_words(terminated, "Init:")
-        elif _str(waiting.get("reason")) and waiting.get("reason") != "PodInitializing":
-            reason = "Init:" + _str(waiting.get("reason"))
+        elif as_str(waiting.get("reason")) and waiting.get("reason") != "PodInitializing":
+            reason = "Init:" + as_str(waiting.get("reason"))
         else:
             reason = f"Init:{index}/{len(init_specs)}"
         initializing = True
@@ -208,19 +224,19 @@ def pod_status(pod: dict[str, Any]) -> tuple[str, int, int, int, datetime | None
         restarts = sidecar_restarts
         last_restart = sidecar_last_restart
         has_running = False
-        for raw in reversed(_list(status.get("containerStatuses"))):
-            container = _dict(raw)
-            restarts += _int(container.get("restartCount"))
+        for raw in reversed(as_list(status.get("containerStatuses"))):
+            container = as_dict(raw)
+            restarts += as_int(container.get("restartCount"))
             finished = parse_time(
-                _dict(_dict(container.get("lastState")).get("terminated")).get("finishedAt")
+                as_dict(as_dict(container.get("lastState")).get("terminated")).get("finishedAt")
             )
             if finished and (last_restart is None or finished > last_restart):
                 last_restart = finished
-            state = _dict(container.get("state"))
-            waiting = _dict(state.get("waiting"))
+            state = as_dict(container.get("state"))
+            waiting = as_dict(state.get("waiting"))
             terminated = state.get("terminated")
-            if _str(waiting.get("reason")):
-                reason = _str(waiting.get("reason"))
+            if as_str(waiting.get("reason")):
+                reason = as_str(waiting.get("reason"))
             elif isinstance(terminated, dict):
                 reason = _terminated_words(terminated)
             elif container.get("ready") is True and isinstance(state.get("running"), dict):
@@ -239,9 +255,9 @@ def pod_status(pod: dict[str, Any]) -> tuple[str, int, int, int, datetime | None
 
 
 def _resources(spec: dict[str, Any]) -> tuple[str, str, str, str]:
-    resources = _dict(spec.get("resources"))
-    requests = _dict(resources.get("requests"))
-    limits = _dict(resources.get("limits"))
+    resources = as_dict(spec.get("resources"))
+    requests = as_dict(resources.get("requests"))
+    limits = as_dict(resources.get("limits"))
     return (
         str(requests.get("cpu", "")),
         str(requests.get("memory", "")),
@@ -251,29 +267,29 @@ def _resources(spec: dict[str, Any]) -> tuple[str, str, str, str]:
 
 
 def _container_row(spec: dict[str, Any], status: dict[str, Any], *, init: bool) -> ContainerRow:
-    state = _dict(status.get("state"))
+    state = as_dict(status.get("state"))
     kind, reason, started = "unknown", "", None
     if isinstance(state.get("running"), dict):
         kind, started = "running", parse_time(state["running"].get("startedAt"))
     elif isinstance(state.get("waiting"), dict):
-        kind, reason = "waiting", _str(state["waiting"].get("reason"))
+        kind, reason = "waiting", as_str(state["waiting"].get("reason"))
     elif isinstance(state.get("terminated"), dict):
         terminated = state["terminated"]
         kind, reason = "terminated", _terminated_words(terminated)
         started = parse_time(terminated.get("startedAt"))
-    last = _dict(_dict(status.get("lastState")).get("terminated"))
+    last = as_dict(as_dict(status.get("lastState")).get("terminated"))
     cpu_request, memory_request, cpu_limit, memory_limit = _resources(spec)
     return ContainerRow(
-        name=_str(spec.get("name")) or _str(status.get("name")),
-        image=_str(spec.get("image")) or _str(status.get("image")),
+        name=as_str(spec.get("name")) or as_str(status.get("name")),
+        image=as_str(spec.get("image")) or as_str(status.get("image")),
         init=init,
         state=kind,
         reason=reason,
         ready=status.get("ready") is True,
-        restarts=_int(status.get("restartCount")),
+        restarts=as_int(status.get("restartCount")),
         started_at=started,
         last_termination_reason=_terminated_words(last) if last else "",
-        last_exit_code=_int(last.get("exitCode")) if last else None,
+        last_exit_code=as_int(last.get("exitCode")) if last else None,
         last_finished_at=parse_time(last.get("finishedAt")) if last else None,
         requests_cpu=cpu_request,
         requests_memory=memory_request,
@@ -288,24 +304,24 @@ def _containers(spec: dict[str, Any], status: dict[str, Any]) -> tuple[Container
         ("initContainers", "initContainerStatuses", True),
         ("containers", "containerStatuses", False),
     ):
-        statuses = {_str(_dict(s).get("name")): _dict(s) for s in _list(status.get(status_key))}
-        for raw in _list(spec.get(spec_key)):
-            container = _dict(raw)
-            rows.append(_container_row(container, statuses.get(_str(container.get("name")), {}), init=init))
+        statuses = {as_str(as_dict(s).get("name")): as_dict(s) for s in as_list(status.get(status_key))}
+        for raw in as_list(spec.get(spec_key)):
+            container = as_dict(raw)
+            rows.append(_container_row(container, statuses.get(as_str(container.get("name")), {}), init=init))
     return tuple(rows)
 
 
 def _owner(metadata: dict[str, Any]) -> str:
-    refs = [_dict(r) for r in _list(metadata.get("ownerReferences"))]
+    refs = [as_dict(r) for r in as_list(metadata.get("ownerReferences"))]
     chosen = next((r for r in refs if r.get("controller") is True), refs[0] if refs else None)
-    return f"{_str(chosen.get('kind'))}/{_str(chosen.get('name'))}" if chosen else ""
+    return f"{as_str(chosen.get('kind'))}/{as_str(chosen.get('name'))}" if chosen else ""
 
 
 def pod_row(obj: dict[str, Any]) -> PodRow:
     """One pod's JSON (as the API returns it) as a PodRow; tolerant of missing fields."""
-    metadata = _dict(obj.get("metadata"))
-    spec = _dict(obj.get("spec"))
-    status = _dict(obj.get("status"))
+    metadata = as_dict(obj.get("metadata"))
+    spec = as_dict(obj.get("spec"))
+    status = as_dict(obj.get("status"))
     words, ready, total, restarts, last_restart = pod_status(obj)
     containers = _containers(spec, status)
     # the reason of the container whose restart was the most recent one
@@ -313,21 +329,21 @@ def pod_row(obj: dict[str, Any]) -> PodRow:
     last = max(restarted, key=lambda c: c.last_finished_at or _EPOCH) if restarted else None
     conditions = tuple(
         PodCondition(
-            type=_str(c.get("type")),
-            status=_str(c.get("status")),
-            reason=_str(c.get("reason")),
-            message=_str(c.get("message")),
+            type=as_str(c.get("type")),
+            status=as_str(c.get("status")),
+            reason=as_str(c.get("reason")),
+            message=as_str(c.get("message")),
             last_transition=parse_time(c.get("lastTransitionTime")),
         )
-        for c in map(_dict, _list(status.get("conditions")))
+        for c in map(as_dict, as_list(status.get("conditions")))
     )
     return PodRow(
-        namespace=_str(metadata.get("namespace")),
-        name=_str(metadata.get("name")),
-        uid=_str(metadata.get("uid")),
+        namespace=as_str(metadata.get("namespace")),
+        name=as_str(metadata.get("name")),
+        uid=as_str(metadata.get("uid")),
         labels=_labels(metadata.get("labels")),
-        node=_str(spec.get("nodeName")),
-        phase=_str(status.get("phase")),
+        node=as_str(spec.get("nodeName")),
+        phase=as_str(status.get("phase")),
         status=words,
         ready=f"{ready}/{total}",
         ready_count=ready,
@@ -338,10 +354,10 @@ def pod_row(obj: dict[str, Any]) -> PodRow:
         last_exit_code=last.last_exit_code if last else None,
         created_at=parse_time(metadata.get("creationTimestamp")),
         deleting=bool(metadata.get("deletionTimestamp")),
-        message=_str(status.get("message")),
-        ip=_str(status.get("podIP")),
+        message=as_str(status.get("message")),
+        ip=as_str(status.get("podIP")),
         owner=_owner(metadata),
-        resource_version=_str(metadata.get("resourceVersion")),
+        resource_version=as_str(metadata.get("resourceVersion")),
         containers=containers,
         conditions=conditions,
     )
@@ -350,20 +366,8 @@ def pod_row(obj: dict[str, Any]) -> PodRow:
 def restarts_text(row: PodRow, now: datetime) -> str:
     """kubectl's RESTARTS column: "5 (3m ago)" when the last restart time is known, else "5"."""
     if row.restarts and row.last_restart_at is not None:
-        return f"{row.restarts} ({_age((now - row.last_restart_at).total_seconds())} ago)"
+        return f"{row.restarts} ({human_duration((now - row.last_restart_at).total_seconds())} ago)"
     return str(row.restarts)
-
-
-def _age(seconds: float) -> str:
-    s = max(0, int(seconds))
-    if s < 120:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m"
-    if s < 86400:
-        hours, minutes = divmod(s // 60, 60)
-        return f"{hours}h{minutes}m" if minutes and hours < 8 else f"{hours}h"
-    return f"{s // 86400}d"
 
 
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)([a-zA-Z]*)$")
@@ -400,3 +404,19 @@ def parse_quantity(text: object) -> float | None:
         return float(Decimal(match.group(1)) * _SUFFIX[match.group(2)])
     except InvalidOperation:
         return None
+
+
+def pod_summary(rows: tuple[PodRow, ...] | list[PodRow]) -> dict[str, Any]:
+    """Counts by STATUS, total restarts and OOMKilled pods, for `oncall snapshot` and the header."""
+    by_status: dict[str, int] = {}
+    for row in rows:
+        by_status[row.status] = by_status.get(row.status, 0) + 1
+    return {
+        "pods": len(rows),
+        "by_status": dict(sorted(by_status.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "restarts": sum(row.restarts for row in rows),
+        "oom_killed": sorted(row.key for row in rows if row.oom_killed),
+        "not_ready": sorted(
+            row.key for row in rows if row.ready_count < row.container_count and row.status != "Completed"
+        ),
+    }

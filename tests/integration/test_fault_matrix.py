@@ -39,7 +39,7 @@ import pytest
 from textual.widgets import Static, TabbedContent
 
 from probes.base import Backoff
-from probes.kubernetes.probe import KubernetesProbe
+from probes.kubernetes import KubernetesProbe
 from probes.postgres.probe import PostgresProbe
 from probes.redis.probe import RedisProbe
 from tests.kube_sim import KubeSimulator

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from probes.base import Reading
-from probes.kubernetes.probe import KubernetesProbe
+from probes.kubernetes import KubernetesProbe
 from probes.postgres.probe import PostgresProbe
 from probes.prometheus.probe import PrometheusProbe
 from probes.redis.probe import ALLOWED, RedisProbe

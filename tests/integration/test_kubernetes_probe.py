@@ -14,14 +14,13 @@ from urllib.parse import parse_qs
 import pytest
 import yaml
 
-from probes.kubernetes import probe as kubernetes_probe
-from probes.kubernetes.probe import KubernetesProbe, PodInformer
-from probes.kubernetes.rows import PodRow
+from probes.kubernetes import KubernetesProbe, PodInformer, PodRow
+from probes.kubernetes import client as kubernetes_client
 from tests.cli import oncall
 from tests.kube_sim import KubeSimulator
 from tui.cli.report import check_kubernetes, read_pods_report
 from tui.config.settings import KubernetesSettings
-from tui.demo import cluster as fixtures
+from tui.demo import kube_objects as fixtures
 
 pytestmark = pytest.mark.integration
 
@@ -476,7 +475,7 @@ def service_account(
     (account / "token").write_text(kube_sim.token)
     (account / "ca.crt").write_text(kube_sim.ca_pem)
     (account / "namespace").write_text(NAMESPACE)
-    monkeypatch.setattr(kubernetes_probe, "SERVICE_ACCOUNT_DIR", account)
+    monkeypatch.setattr(kubernetes_client, "SERVICE_ACCOUNT_DIR", account)
     return {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(kube_sim.port)}
 
 

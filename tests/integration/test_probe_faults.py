@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from probes.kubernetes.probe import KubernetesProbe
+from probes.kubernetes import KubernetesProbe
 from probes.postgres.probe import PostgresProbe
 from probes.redis.probe import RedisProbe
 from tests.kube_sim import KubeSimulator

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from probes.kubernetes.probe import POD_COLUMNS, TOP_COLUMNS
+from probes.kubernetes import POD_COLUMNS, TOP_COLUMNS
 from tests.helpers import T0, FixedClock, make_app, prometheus_json, screen_text, wait_for
 from tests.ui.test_checklist_evidence import _open
 from tui.demo.cluster import API_PODS

@@ -12,18 +12,20 @@ import pytest
 import urllib3
 from kubernetes import client
 
-from probes.kubernetes.probe import (
+from probes.kubernetes import (
     ClusterTarget,
     KubernetesProbe,
     PodCache,
     ReadOnlyApiClient,
     ReadOnlyViolation,
-    _log_problem,
     check_read_only,
     explain,
+    parse_quantity,
+    pod_row,
     pod_summary,
+    restarts_text,
 )
-from probes.kubernetes.rows import parse_quantity, pod_row, restarts_text
+from probes.kubernetes.client import _log_problem
 from tui.config.settings import KubernetesSettings
 
 T0 = "2026-11-27T02:00:00Z"

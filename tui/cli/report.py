@@ -15,7 +15,7 @@ import httpx
 
 from probes.base import SourceHealth
 from probes.format import clean
-from probes.kubernetes.probe import KubernetesProbe, pod_summary
+from probes.kubernetes import KubernetesProbe, pod_summary
 from probes.postgres.probe import NOT_CONFIGURED as POSTGRES_NOT_CONFIGURED
 from probes.postgres.probe import PgSnapshot, PostgresProbe
 from probes.prometheus.probe import AlertsSnapshot, FiringAlert, PrometheusProbe, format_value

@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import platformdirs
 
 from probes.base import Secret
-from probes.kubernetes.settings import KubernetesSettings
+from probes.kubernetes import KubernetesSettings
 from probes.postgres.settings import PostgresSettings
 from probes.prometheus.settings import PrometheusSettings
 from probes.redis.settings import RedisSettings

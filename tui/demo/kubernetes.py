@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from probes.base import Reading, SourceHealth
-from probes.kubernetes.helm import HelmRevision, history_from_secrets
-from probes.kubernetes.probe import (
+from probes.kubernetes import (
+    HelmRevision,
     KubeEvent,
     LogTail,
     PodCache,
@@ -23,6 +23,7 @@ from probes.kubernetes.probe import (
     describe_reading_from,
     event_order,
     event_row,
+    history_from_secrets,
     hpa_row,
     jsonpath_command,
     jsonpath_reading_from,
@@ -32,14 +33,15 @@ from probes.kubernetes.probe import (
     metrics_row,
     network_policy_row,
     node_row,
+    pod_row,
     pods_reading_from,
     pvc_row,
     service_row,
     top_reading_from,
 )
-from probes.kubernetes.rows import pod_row
 from tui.config.settings import KubernetesSettings
-from tui.demo.cluster import API_PODS, NAMESPACE, Obj, crash_container, event, lab_cluster, lab_logs
+from tui.demo.cluster import API_PODS, crash_container, lab_cluster, lab_logs
+from tui.demo.kube_objects import NAMESPACE, Obj, event
 from tui.triage.selectors import matches, parse_selector
 
 CRASH_AFTER = timedelta(seconds=30)  # after the incident's start, the first API pod is OOMKilled
