@@ -20,7 +20,9 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import ProtocolError
 
 from tests.kube_sim import KubeSimulator
-from tui.demo.cluster import API_PODS, POSTGRES_POD, WORKER_PODS, decode_helm_release, pod
+from tests.kube_sim.fixtures import decode_helm_release
+from tui.demo.cluster import API_PODS, POSTGRES_POD, WORKER_PODS
+from tui.demo.kube_objects import pod
 
 pytestmark = pytest.mark.integration
 

@@ -13,9 +13,10 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from tests.kube_sim.fixtures import generated_pods
 from tests.kube_sim.server import SimServer
 from tests.kube_sim.store import ObjectStore
-from tui.demo.cluster import generated_pods, lab_cluster, lab_logs
+from tui.demo.cluster import lab_cluster, lab_logs
 
 
 def _tls_context() -> tuple[ssl.SSLContext, str]:

@@ -12,7 +12,7 @@ from tests.kube_sim.selectors import (
     parse_field_selector,
     parse_label_selector,
 )
-from tui.demo.cluster import event, pod
+from tui.demo.kube_objects import event, pod
 
 API = pod("api-0", labels={"app": "inmidst-api", "tier": "backend", "canary": "true"})
 DB = pod("db-0", labels={"app": "inmidst-postgres", "tier": "data"}, node="node-2", phase="Pending")
