@@ -4,35 +4,31 @@ Two steps, both an allowlist. `check_sql` reads the text with PostgreSQL's own s
 libpg_query) and allows one SELECT, SHOW, EXPLAIN (not ANALYZE), VALUES, TABLE or WITH … SELECT whose every
 function is one of PostgreSQL's built-in read-only functions (`read_functions.txt`) or named in the
 config. What the text alone cannot settle is which object a name reaches on a given server: a user function
-that shadows a built-in through search_path, an operator, a cast, a view. `judge_catalog` settles that from
-the server's own catalog, read by `CATALOG_SQL` in the same session just before the statement would run:
-anything user-defined that can run code is refused unless the config allows it by name.
+that shadows a built-in through search_path, an operator, a cast, a view. `judge_catalog` (guard_catalog.py)
+settles that from the server's own catalog, read by `CATALOG_SQL` in the same session just before the
+statement would run: anything user-defined that can run code is refused unless the config allows it by name.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
 from pglast import ast, parse_sql
 from pglast.enums import A_Expr_Kind
 from pglast.parser import ParseError, scan
 
+from probes.postgres.guard_functions import read_functions, why_refused
+
 __all__ = [
-    "CATALOG_SQL",
     "NOTHING_ALLOWED",
     "Allowlist",
     "GuardVerdict",
     "Reaches",
-    "catalog_params",
     "check_sql",
-    "judge_catalog",
 ]
 
-FIRST_USER_OID = 16384  # FirstNormalObjectId: every object initdb creates (the built-ins) has a lower OID
 BUILTIN_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
 
 
@@ -374,105 +370,6 @@ def _check_into(body: list[_Token]) -> None:
         raise _Refusal("SELECT … INTO creates a table; use a plain SELECT")
 
 
-# --- functions that act even in a read-only transaction -----------------------------------------------------
-
-_SIGNALS = "signals another server process"
-_SERVER_FILES = "reads the server's files"
-_XID = "assigns a transaction ID (uses up xid space, fails on a standby); use the *_if_assigned variant"
-_ADMIN = "changes server state"
-_WAL = "writes WAL or changes replication state"
-_RUNS_SQL = "runs the SQL text it is given, which the guard cannot check"
-_INDEX = "modifies an index"
-
-_REFUSED_FUNCTIONS: dict[str, str] = {
-    "pg_terminate_backend": "terminates another session",
-    "pg_cancel_backend": "cancels another session's query",
-    "pg_signal_backend": _SIGNALS,
-    "pg_log_backend_memory_contexts": _SIGNALS,
-    "pg_reload_conf": "reloads the server configuration",
-    "set_config": "changes a setting (it could lift the statement timeout or read-only mode)",
-    "pg_sleep_for": "holds the connection for as long as it is told; use pg_sleep(seconds)",
-    "pg_sleep_until": "holds the connection for as long as it is told; use pg_sleep(seconds)",
-    "pg_read_file": _SERVER_FILES,
-    "pg_read_binary_file": _SERVER_FILES,
-    "pg_stat_file": _SERVER_FILES,
-    "pg_logdir_ls": _SERVER_FILES,
-    "loread": "reads or writes a large object",
-    "lowrite": "reads or writes a large object",
-    "pg_notify": "sends a notification to other sessions",
-    "txid_current": _XID,
-    "pg_current_xact_id": _XID,
-    "nextval": "advances a sequence, which is never rolled back",
-    "setval": "changes a sequence",
-    "pg_switch_wal": _WAL,
-    "pg_switch_xlog": _WAL,
-    "pg_create_restore_point": _WAL,
-    "pg_logical_emit_message": _WAL,
-    "pg_logical_slot_get_changes": "consumes changes from a replication slot",
-    "pg_logical_slot_get_binary_changes": "consumes changes from a replication slot",
-    "pg_create_physical_replication_slot": _WAL,
-    "pg_create_logical_replication_slot": _WAL,
-    "pg_copy_physical_replication_slot": _WAL,
-    "pg_copy_logical_replication_slot": _WAL,
-    "pg_drop_replication_slot": _WAL,
-    "pg_replication_slot_advance": _WAL,
-    "pg_sync_replication_slots": _WAL,
-    "pg_replication_origin_create": _WAL,
-    "pg_replication_origin_drop": _WAL,
-    "pg_replication_origin_advance": _WAL,
-    "pg_replication_origin_session_setup": _WAL,
-    "pg_replication_origin_xact_setup": _WAL,
-    "pg_promote": "promotes a standby to primary",
-    "pg_wal_replay_pause": _ADMIN,
-    "pg_wal_replay_resume": _ADMIN,
-    "pg_xlog_replay_pause": _ADMIN,
-    "pg_xlog_replay_resume": _ADMIN,
-    "pg_backup_start": _ADMIN,
-    "pg_backup_stop": _ADMIN,
-    "pg_start_backup": _ADMIN,
-    "pg_stop_backup": _ADMIN,
-    "pg_import_system_collations": "creates collations",
-    "pg_truncate_visibility_map": "rewrites a table's visibility map",
-    "gin_clean_pending_list": _INDEX,
-    "brin_summarize_new_values": _INDEX,
-    "brin_summarize_range": _INDEX,
-    "brin_desummarize_range": _INDEX,
-    "bt_index_parent_check": "takes a ShareLock that blocks writes to the table",
-    "query_to_xml": _RUNS_SQL,
-    "query_to_xmlschema": _RUNS_SQL,
-    "query_to_xml_and_xmlschema": _RUNS_SQL,
-    "ts_stat": _RUNS_SQL,
-    "connectby": _RUNS_SQL,
-}
-
-_REFUSED_PREFIXES: tuple[tuple[str, str], ...] = (
-    ("dblink", "opens a connection to a server and runs SQL there, outside the read-only transaction"),
-    ("lo_", "reads or writes large objects or server files"),
-    ("pg_advisory", "takes an advisory lock that other sessions wait on"),
-    ("pg_try_advisory", "takes an advisory lock that other sessions wait on"),
-    ("pg_ls_", "lists the server's directories"),
-    ("pg_file_", "writes or deletes the server's files"),
-    ("pg_rotate_logfile", "rotates the server log"),
-    ("pg_stat_reset", "erases statistics other people rely on"),
-    ("crosstab", _RUNS_SQL),
-)
-_REFUSED_SUFFIXES: tuple[tuple[str, str], ...] = (
-    ("_reset", "erases statistics or state other people rely on"),  # pg_stat_statements_reset and friends
-)
-
-
-def _why_refused(name: str) -> str | None:
-    if name in _REFUSED_FUNCTIONS:
-        return _REFUSED_FUNCTIONS[name]
-    for prefix, why in _REFUSED_PREFIXES:
-        if name.startswith(prefix):
-            return why
-    for suffix, why in _REFUSED_SUFFIXES:
-        if name.endswith(suffix):
-            return why
-    return None
-
-
 # --- the parse tree: what the statement is, and every function, operator, type and relation it reaches -----
 
 _WRITES = {
@@ -593,7 +490,7 @@ class _Walk:
     def _attributes(self, fields: Iterable[Any]) -> None:
         for item in fields:
             if isinstance(item, ast.String):
-                why = _why_refused(_fold(item.sval))
+                why = why_refused(_fold(item.sval))
                 if why is not None:
                     # t.f is the same call as f(t) in PostgreSQL ("attribute notation")
                     raise _Refusal(f"{_fold(item.sval)}() {why}, even in a read-only transaction")
@@ -617,7 +514,7 @@ class _Walk:
             return
         if name in read_functions() or self.allow.allows_function(schema, name):
             return
-        why = _why_refused(_fold(name))
+        why = why_refused(_fold(name))
         if why is not None:
             raise _Refusal(f"{name}() {why}, even in a read-only transaction")
         raise _Refusal(f"{name}() {_NOT_BUILTIN}")
@@ -666,167 +563,3 @@ def _number_value(text: str) -> float:
         except ValueError:
             continue
     raise _Refusal(f"pg_sleep() argument {text!r} is not a number the guard understands")
-
-
-@functools.cache
-def read_functions() -> frozenset[str]:
-    """PostgreSQL's built-in functions that only read (read_functions.txt says how it is made)."""
-    text = resources.files("probes.postgres").joinpath("read_functions.txt").read_text()
-    names = (line.strip() for line in text.splitlines())
-    return frozenset(n for n in names if n and not n.startswith("#"))
-
-
-# --- the server's catalog: which object each name reaches there ---------------------------------------------
-
-# One round trip, run in the probe's own session just before the statement (same search_path): for each name
-# the statement uses, the objects it can reach. Every row: kind, the name asked, the object's schema, its
-# identity, whether it is a built-in, a detail (relkind, typtype, castcontext, an operator's function) and the
-# extension it belongs to. The casts listed are those whose function is not a built-in, whatever they cast.
-CATALOG_SQL = """\
-WITH path AS (SELECT unnest(current_schemas(true))::text AS nspname),
-asked AS (
-    SELECT a.*, CASE WHEN a.nsp = '' THEN quote_ident(a.name)
-                     ELSE quote_ident(a.nsp) || '.' || quote_ident(a.name) END AS written
-    FROM unnest(%(kinds)s::text[], %(schemas)s::text[], %(names)s::text[]) AS a(kind, nsp, name)
-),
-member AS (
-    SELECT d.classid, d.objid, e.extname::text FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
-    WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
-)
-SELECT a.kind, a.name, n.nspname::text,
-       quote_ident(n.nspname) || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
-       p.oid < %(first)s,
-       p.provolatile::text, m.extname, n.nspname || '.' || p.proname
-FROM asked a
-JOIN pg_proc p ON p.proname = a.name
-JOIN pg_namespace n ON n.oid = p.pronamespace
-LEFT JOIN member m ON m.classid = 'pg_proc'::regclass AND m.objid = p.oid
-WHERE a.kind IN ('function', 'attribute')
-  AND (n.nspname = a.nsp OR (a.nsp = '' AND n.nspname IN (SELECT nspname FROM path)))
-  AND (a.kind = 'function' OR p.pronargs = 1)
-UNION ALL
-SELECT a.kind, a.name, n.nspname::text, o.oid::regoperator::text, o.oid < %(first)s,
-       '', m.extname, fn.nspname || '.' || f.proname
-FROM asked a
-JOIN pg_operator o ON o.oprname = a.name
-JOIN pg_namespace n ON n.oid = o.oprnamespace
-JOIN pg_proc f ON f.oid = o.oprcode
-JOIN pg_namespace fn ON fn.oid = f.pronamespace
-LEFT JOIN member m ON m.classid = 'pg_operator'::regclass AND m.objid = o.oid
-WHERE a.kind = 'operator'
-  AND (n.nspname = a.nsp OR (a.nsp = '' AND n.nspname IN (SELECT nspname FROM path)))
-UNION ALL
-SELECT a.kind, a.name, n.nspname::text, c.oid::regclass::text, c.oid < %(first)s,
-       c.relkind::text || CASE WHEN c.relrowsecurity THEN '+rls' ELSE '' END, m.extname, NULL
-FROM asked a
-JOIN pg_class c ON c.oid = to_regclass(a.written)
-JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN member m ON m.classid = 'pg_class'::regclass AND m.objid = c.oid
-WHERE a.kind = 'relation'
-UNION ALL
-SELECT a.kind, a.name, n.nspname::text, format_type(t.oid, NULL), t.oid < %(first)s,
-       t.typtype::text, m.extname, NULL
-FROM asked a
-JOIN pg_type t ON t.oid = to_regtype(a.written)
-JOIN pg_namespace n ON n.oid = t.typnamespace
-LEFT JOIN member m ON m.classid = 'pg_type'::regclass AND m.objid = t.oid
-WHERE a.kind = 'type'
-UNION ALL
-SELECT 'cast', format_type(c.casttarget, NULL), fn.nspname::text,
-       format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL)
-           || ' WITH FUNCTION ' || quote_ident(fn.nspname) || '.' || f.proname
-           || '(' || pg_get_function_identity_arguments(f.oid) || ')',
-       false, c.castcontext::text, NULL, fn.nspname || '.' || f.proname
-FROM pg_cast c
-JOIN pg_proc f ON f.oid = c.castfunc
-JOIN pg_namespace fn ON fn.oid = f.pronamespace
-WHERE f.oid >= %(first)s"""
-
-
-def catalog_params(reaches: Reaches) -> dict[str, object]:
-    """CATALOG_SQL's parameters for the names one statement reaches."""
-    asked: list[tuple[str, str, str]] = [("function", s, n) for s, n in reaches.functions]
-    asked += [("attribute", "", name) for name in reaches.attributes]
-    asked += [("operator", s, n) for s, n in reaches.operators]
-    asked += [("relation", s, n) for s, n in reaches.relations]
-    asked += [("type", s, n) for s, n in reaches.types]
-    return {
-        "kinds": [a[0] for a in asked],
-        "schemas": [a[1] for a in asked],
-        "names": [a[2] for a in asked],
-        "first": FIRST_USER_OID,
-    }
-
-
-@dataclass(frozen=True)
-class _Found:
-    kind: str
-    asked: str
-    schema: str
-    identity: str
-    builtin: bool
-    detail: str
-    extension: str | None
-    function: str | None  # schema.name of the function it calls: the function itself, an operator's, a cast's
-
-
-def judge_catalog(rows: Iterable[Sequence[Any]], allow: Allowlist = NOTHING_ALLOWED) -> str:
-    """ "" when every object the statement reaches on this server is allowed, else why not ("refused: …")."""
-    found = [_Found(*row) for row in rows]
-    types = {f.identity for f in found if f.kind == "type"}
-    for f in found:
-        why = _why_not(f, allow, types)
-        if why:
-            return f"refused: {why}"
-    return ""
-
-
-def _why_not(f: _Found, allow: Allowlist, types: set[str]) -> str:
-    extension = f.extension is not None and f.extension in allow.extensions
-    if f.kind in ("function", "attribute"):
-        if f.builtin or allow.allows_function(f.schema, f.asked) or (extension and f.detail != "v"):
-            return ""
-        called = f"{f.asked}()" if f.kind == "function" else f"{f.asked} (t.{f.asked} calls {f.asked}(t))"
-        return f"{called} reaches the user-defined function {f.identity} on this server, {_ACTS}"
-    if f.kind == "operator":
-        if f.builtin or extension or _allows(allow, f.function):
-            return ""
-        return (
-            f"the operator {f.asked} reaches {f.identity}, which calls the user-defined function "
-            f"{f.function}, {_ACTS}"
-        )
-    if f.kind == "relation":
-        return _relation_refusal(f, allow, extension)
-    if f.kind == "type":
-        if f.builtin or f.detail != "d" or extension:
-            return ""
-        return f"{f.identity} is a user-defined domain: a cast to it runs its CHECK constraints, {_ACTS}"
-    if f.kind == "cast":
-        if _allows(allow, f.function):
-            return ""
-        if f.detail == "i":
-            return f"the server has an implicit cast {f.identity}, which any expression may call, {_ACTS}"
-        if f.asked in types:
-            return f"a cast to {f.asked} may call the user-defined cast {f.identity}, {_ACTS}"
-    return ""
-
-
-def _allows(allow: Allowlist, function: str | None) -> bool:
-    schema, _, name = (function or "").partition(".")
-    return allow.allows_function(schema, name)
-
-
-_ACTS = "and what it does cannot be checked; allow it by name in the [postgres] config if it only reads"
-
-
-def _relation_refusal(f: _Found, allow: Allowlist, extension: bool) -> str:
-    kind, _, rls = f.detail.partition("+")
-    if f.builtin or extension or allow.allows_relation(f.schema, f.asked):
-        return ""
-    if kind == "v":
-        return f"{f.identity} is a user-defined view: its columns can call functions, {_ACTS}"
-    if kind == "f":
-        return f"{f.identity} is a foreign table: reading it runs a query on another server"
-    if rls:
-        return f"{f.identity} has row-level security: its policies run expressions, {_ACTS}"
-    return ""
