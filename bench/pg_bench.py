@@ -17,7 +17,7 @@ import psycopg
 from psycopg import sql
 
 from bench.timing import StallMonitor
-from probes.postgres.probe import PostgresProbe
+from probes.postgres import PostgresProbe
 from tests.helpers import make_app, wait_for
 from tests.labs.postgres import PgLab
 from tui.config.settings import PostgresSettings

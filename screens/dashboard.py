@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from probes.format import clean
 from probes.kubernetes.probe import ResourceSnapshot
 from probes.kubernetes.rows import PodRow
-from probes.postgres.probe import PgSnapshot
+from probes.postgres import PgSnapshot
 from probes.prometheus.probe import AlertsSnapshot, FiringAlert
 from probes.redis.probe import RedisSnapshot
 from tui.sessions.store import IncidentSession

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from probes.kubernetes import KubernetesProbe
-from probes.postgres.probe import PostgresProbe
+from probes.postgres import PostgresProbe
 from probes.redis.probe import RedisProbe
 from tui.app import OncallApp
 from tui.config.settings import KubernetesSettings, PrometheusSettings, Settings

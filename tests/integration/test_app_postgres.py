@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from probes.postgres.probe import PostgresProbe
+from probes.postgres import PostgresProbe
 from tests.helpers import make_app, screen_text, wait_for
 from tui.config.settings import PostgresSettings
 from tui.widgets.postgres_panel import PostgresPanel

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from probes.postgres.probe import PostgresProbe
+from probes.postgres import PostgresProbe
 from probes.redis.probe import RedisProbe
 from screens.checklist import ChecklistScreen
 from tests.conftest import LabServers

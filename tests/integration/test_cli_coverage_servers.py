@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from probes.postgres.probe import PostgresProbe
+from probes.postgres import PostgresProbe
 from screens.checklist import ChecklistScreen
 from tests.cli import oncall
 from tests.helpers import make_app, prometheus_json, screen_text, wait_for

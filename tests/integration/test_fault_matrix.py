@@ -40,7 +40,7 @@ from textual.widgets import Static, TabbedContent
 
 from probes.base import Backoff
 from probes.kubernetes import KubernetesProbe
-from probes.postgres.probe import PostgresProbe
+from probes.postgres import PostgresProbe
 from probes.redis.probe import RedisProbe
 from tests.kube_sim import KubeSimulator
 from tests.labs.fault_proxy import (

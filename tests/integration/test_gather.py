@@ -12,7 +12,7 @@ import pytest
 
 from probes.base import Reading
 from probes.kubernetes import KubernetesProbe
-from probes.postgres.probe import PostgresProbe
+from probes.postgres import PostgresProbe
 from probes.prometheus.probe import PrometheusProbe
 from probes.redis.probe import ALLOWED, RedisProbe
 from tests.cli import REPO

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from probes.base import poll_until
-from probes.postgres.probe import HIDDEN_QUERY, PgSnapshot, PostgresProbe
+from probes.postgres import HIDDEN_QUERY, PgSnapshot, PostgresProbe
 from tests.cli import oncall
 from tests.labs.postgres import (
     APP_NAME,

@@ -13,8 +13,7 @@ import pytest
 from psycopg.pq import TransactionStatus
 
 from probes.base import Reading
-from probes.postgres.guard import CATALOG_SQL
-from probes.postgres.probe import HIDDEN_QUERY, NOT_CONFIGURED, PostgresProbe
+from probes.postgres import CATALOG_SQL, HIDDEN_QUERY, NOT_CONFIGURED, PostgresProbe
 from tests.integration.test_postgres_probe import settings_for
 from tests.labs import free_port
 from tests.labs.postgres import APP_NAME, IDLE_CONNECTIONS, SEQ_SCAN_TABLE, PgConditions, PgLab

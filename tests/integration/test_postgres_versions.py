@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from probes.postgres.probe import PostgresProbe
+from probes.postgres import PostgresProbe
 from tests.labs import LabError
 from tests.labs.postgres import PgLab, postgres_bindir
 from tui.config.settings import PostgresSettings

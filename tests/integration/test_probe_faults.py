@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from probes.kubernetes import KubernetesProbe
-from probes.postgres.probe import PostgresProbe
+from probes.postgres import PostgresProbe
 from probes.redis.probe import RedisProbe
 from tests.kube_sim import KubeSimulator
 from tests.labs.fault_proxy import FaultProxy, http_reply, kubeconfig_for

@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from probes.postgres.probe import PostgresProbe
+from probes.postgres import PostgresProbe
 from probes.redact import MASK
 from probes.redis.probe import RedisProbe
 from screens.checklist import ChecklistScreen

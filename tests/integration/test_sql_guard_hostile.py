@@ -17,8 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 import psycopg
 import pytest
 
-from probes.postgres.guard import CATALOG_SQL
-from probes.postgres.probe import PostgresProbe
+from probes.postgres import CATALOG_SQL, PostgresProbe
 from tests.integration.test_postgres_probe import probe_for
 from tests.labs.postgres import PgLab
 from tui.triage.commands import LiveRead, classify

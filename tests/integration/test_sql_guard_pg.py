@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from probes.postgres.guard import check_sql
+from probes.postgres import check_sql
 from tests.labs.postgres import SEQ_SCAN_TABLE, PgLab
 from tests.unit.test_sql_guard import RUNBOOK_READS
 

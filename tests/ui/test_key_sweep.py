@@ -24,7 +24,7 @@ from textual.keys import REPLACED_KEYS, _get_unicode_name_from_key
 from textual.screen import Screen
 from textual.widgets import OptionList, TabbedContent
 
-from probes.postgres.probe import PostgresProbe
+from probes.postgres import PostgresProbe
 from probes.redis.probe import RedisProbe
 from screens.checklist import ChecklistScreen, DriverChecklistScreen, checklist_screen
 from screens.dashboard import DashboardScreen

@@ -9,7 +9,7 @@ import pytest
 
 from probes.base import Backoff
 from probes.kubernetes import KubernetesProbe
-from probes.postgres.probe import PostgresProbe
+from probes.postgres import PostgresProbe
 from probes.prometheus.probe import PrometheusProbe
 from probes.redis.probe import RedisProbe
 from tui.config.settings import ConfigError, load_settings

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from probes.postgres.guard import check_sql
+from probes.postgres import check_sql
 from probes.redis.probe import check_command
 from tui.config.settings import PostgresSettings, RedisSettings
 from tui.triage.commands import (

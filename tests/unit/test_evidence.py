@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from probes.postgres.guard import check_sql
+from probes.postgres import check_sql
 from tests.cli import REPO, oncall
 from tui.triage.plans import coverage, plan_causes, plan_step
 from tui.triage.runbook import TriageStep, load_runbook

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from probes.postgres.probe import TABLES_SQL, activity_sql, describe_error, statements_sql
+from probes.postgres import TABLES_SQL, activity_sql, describe_error, statements_sql
 
 
 @pytest.mark.parametrize(

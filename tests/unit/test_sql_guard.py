@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from probes.postgres.guard import GuardVerdict, check_sql
+from probes.postgres import GuardVerdict, check_sql
 
 RUNBOOK_READS = [
     "SELECT count(*) FROM pg_stat_activity;",

@@ -16,8 +16,8 @@ import httpx
 from probes.base import SourceHealth
 from probes.format import clean
 from probes.kubernetes import KubernetesProbe, pod_summary
-from probes.postgres.probe import NOT_CONFIGURED as POSTGRES_NOT_CONFIGURED
-from probes.postgres.probe import PgSnapshot, PostgresProbe
+from probes.postgres import NOT_CONFIGURED as POSTGRES_NOT_CONFIGURED
+from probes.postgres import PgSnapshot, PostgresProbe
 from probes.prometheus.probe import AlertsSnapshot, FiringAlert, PrometheusProbe, format_value
 from probes.redis.probe import NOT_CONFIGURED as REDIS_NOT_CONFIGURED
 from probes.redis.probe import RedisProbe, RedisSnapshot

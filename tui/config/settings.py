@@ -17,7 +17,7 @@ import platformdirs
 
 from probes.base import Secret
 from probes.kubernetes import KubernetesSettings
-from probes.postgres.settings import PostgresSettings
+from probes.postgres import PostgresSettings
 from probes.prometheus.settings import PrometheusSettings
 from probes.redis.settings import RedisSettings
 

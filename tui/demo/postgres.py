@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from probes.base import SourceHealth
-from probes.postgres.probe import PgSnapshot, PgStatement, PgTable, pressure_from, sessions_from_rows
+from probes.postgres import PgSnapshot, PgStatement, PgTable, pressure_from, sessions_from_rows
 from tui.config.settings import PostgresSettings
 
 MAX_CONNECTIONS = 100

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from probes.postgres.guard import NOTHING_ALLOWED, Allowlist
+from probes.postgres import NOTHING_ALLOWED, Allowlist
 
 Source = Literal["kubernetes", "postgresql", "redis", "prometheus"]
 ReadName = Literal[

@@ -10,12 +10,12 @@ from psycopg import ProgrammingError
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import Conninfo
 
-from probes.postgres.guard import NOTHING_ALLOWED, Allowlist
+from probes.postgres import NOTHING_ALLOWED, Allowlist
 from tui.triage.commands.model import ConfiguredServers, LiveRead, Server, Unknown
 from tui.triage.commands.options import Unsupported, number, unknown
 
 if TYPE_CHECKING:
-    from probes.postgres.settings import PostgresSettings
+    from probes.postgres import PostgresSettings
     from probes.redis.settings import RedisSettings
 
 # --- which server a psql or redis-cli command reads ------------------------------------------------------

@@ -9,7 +9,7 @@ from dataclasses import replace
 from psycopg import ProgrammingError
 from psycopg.conninfo import conninfo_to_dict
 
-from probes.postgres.guard import NOTHING_ALLOWED, Allowlist, GuardVerdict, check_sql
+from probes.postgres import NOTHING_ALLOWED, Allowlist, GuardVerdict, check_sql
 from tui.triage.commands.model import Classified, LiveRead, ReadParams, Server
 from tui.triage.commands.options import (
     Options,
