@@ -27,12 +27,10 @@ if TYPE_CHECKING:
         ResourceSnapshot,
         ServiceRow,
     )
-    from probes.postgres.probe import PgSnapshot
-    from probes.postgres.settings import PostgresSettings
+    from probes.postgres import PgSnapshot, PostgresSettings
     from probes.prometheus.probe import AlertsSnapshot
     from probes.prometheus.settings import PrometheusSettings
-    from probes.redis.probe import KeySample, RedisSnapshot
-    from probes.redis.settings import RedisSettings
+    from probes.redis import KeySample, RedisSettings, RedisSnapshot
 
 T = TypeVar("T")
 HealthState = Literal["ok", "degraded", "down", "forbidden", "not-configured"]

@@ -1,1 +1,81 @@
-"""Redis: the probe, its command guard, INFO and slow log parsing, the key sampler and triage reads."""
+"""Redis: the probe, its command guard, INFO and slow log parsing, the key sampler and triage reads.
+
+probe.py polls (one pipelined round trip a refresh) on reads.py's redis-cli reads, on sampler.py's key
+sampler, on client.py's one guarded connection; guard.py is the command allowlist; parsing.py turns replies
+into snapshot.py's types and errors into plain words.
+"""
+
+from probes.redis.client import NOT_CONFIGURED, SOURCE, connection_options
+from probes.redis.guard import ALLOWED, CommandRefused, GuardedConnection, check_command
+from probes.redis.parsing import (
+    blocked_reason,
+    config_pairs,
+    describe_error,
+    info_from,
+    interval_between,
+    latency_from,
+    parse_info,
+    slowlog_from,
+    text,
+)
+from probes.redis.probe import (
+    CONFIG_NAMES,
+    FRAGMENTATION_WARN,
+    HIT_RATIO_WARN,
+    MEMORY_WARN,
+    RedisProbe,
+)
+from probes.redis.sampler import summarize_sample
+from probes.redis.settings import RedisSettings
+from probes.redis.snapshot import (
+    DbKeys,
+    Interval,
+    KeyPattern,
+    KeySample,
+    LatencyEvent,
+    Persistence,
+    RedisConfig,
+    RedisInfo,
+    RedisSnapshot,
+    Replication,
+    SampledKey,
+    SlowEntry,
+)
+
+__all__ = [
+    "ALLOWED",
+    "CONFIG_NAMES",
+    "FRAGMENTATION_WARN",
+    "HIT_RATIO_WARN",
+    "MEMORY_WARN",
+    "NOT_CONFIGURED",
+    "SOURCE",
+    "CommandRefused",
+    "DbKeys",
+    "GuardedConnection",
+    "Interval",
+    "KeyPattern",
+    "KeySample",
+    "LatencyEvent",
+    "Persistence",
+    "RedisConfig",
+    "RedisInfo",
+    "RedisProbe",
+    "RedisSettings",
+    "RedisSnapshot",
+    "Replication",
+    "SampledKey",
+    "SlowEntry",
+    "blocked_reason",
+    "check_command",
+    "config_pairs",
+    "connection_options",
+    "describe_error",
+    "info_from",
+    "interval_between",
+    "latency_from",
+    "parse_info",
+    "slowlog_from",
+    "summarize_sample",
+    "text",
+]
