@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.timing import StallMonitor, report
-from probes.redis.probe import RedisProbe
+from probes.redis import RedisProbe
 from tests.helpers import make_app, wait_for
 from tests.labs.redis import RedisLab
 from tui.config.settings import RedisSettings, load_settings

@@ -13,7 +13,7 @@ import pytest
 
 from probes.kubernetes import KubernetesProbe
 from probes.postgres import PostgresProbe
-from probes.redis.probe import RedisProbe
+from probes.redis import RedisProbe
 from tui.app import OncallApp
 from tui.config.settings import KubernetesSettings, PrometheusSettings, Settings
 

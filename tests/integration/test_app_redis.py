@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from probes.redis.probe import RedisProbe
+from probes.redis import RedisProbe
 from tests.helpers import make_app, screen_text, wait_for
 from tests.labs.redis import EVIL_KEY, RedisConditions, RedisLab
 from tui.config.settings import load_settings

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from probes.postgres import PostgresProbe
-from probes.redis.probe import RedisProbe
+from probes.redis import RedisProbe
 from screens.checklist import ChecklistScreen
 from tests.conftest import LabServers
 from tests.helpers import make_app, screen_text, wait_for

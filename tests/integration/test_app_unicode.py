@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from probes.format import cell_width
-from probes.redis.probe import RedisProbe
+from probes.redis import RedisProbe
 from tests.helpers import make_app, wait_for
 from tui.config.settings import load_settings
 from tui.widgets.pods import PodsPanel

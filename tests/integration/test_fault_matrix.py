@@ -41,7 +41,7 @@ from textual.widgets import Static, TabbedContent
 from probes.base import Backoff
 from probes.kubernetes import KubernetesProbe
 from probes.postgres import PostgresProbe
-from probes.redis.probe import RedisProbe
+from probes.redis import RedisProbe
 from tests.kube_sim import KubeSimulator
 from tests.labs.fault_proxy import (
     FaultProxy,

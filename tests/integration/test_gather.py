@@ -14,7 +14,7 @@ from probes.base import Reading
 from probes.kubernetes import KubernetesProbe
 from probes.postgres import PostgresProbe
 from probes.prometheus.probe import PrometheusProbe
-from probes.redis.probe import ALLOWED, RedisProbe
+from probes.redis import ALLOWED, RedisProbe
 from tests.cli import REPO
 from tests.conftest import LabServers
 from tests.kube_sim import KubeSimulator

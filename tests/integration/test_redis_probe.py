@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from probes.redis.probe import ALLOWED, CONFIG_NAMES, RedisProbe, check_command
+from probes.redis import ALLOWED, CONFIG_NAMES, RedisProbe, check_command
 from tests.labs.redis import (
     ADMIN_PASSWORD,
     EVIL_KEY,

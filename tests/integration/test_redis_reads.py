@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from probes.base import Reading
-from probes.redis.probe import ALLOWED, RedisProbe, check_command
+from probes.redis import ALLOWED, RedisProbe, check_command
 from tests.labs.redis import EVIL_KEY, RedisConditions, RedisLab, SilentServer, monitor_commands
 from tui.config.settings import RedisSettings, load_settings
 

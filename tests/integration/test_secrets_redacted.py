@@ -13,7 +13,7 @@ import pytest
 
 from probes.postgres import PostgresProbe
 from probes.redact import MASK
-from probes.redis.probe import RedisProbe
+from probes.redis import RedisProbe
 from screens.checklist import ChecklistScreen
 from tests.cli import oncall
 from tests.helpers import make_app, prometheus_json, screen_text, wait_for

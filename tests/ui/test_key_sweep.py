@@ -25,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import OptionList, TabbedContent
 
 from probes.postgres import PostgresProbe
-from probes.redis.probe import RedisProbe
+from probes.redis import RedisProbe
 from screens.checklist import ChecklistScreen, DriverChecklistScreen, checklist_screen
 from screens.dashboard import DashboardScreen
 from screens.help import HelpScreen

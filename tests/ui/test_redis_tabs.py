@@ -9,7 +9,7 @@ from datetime import timedelta
 from textual.app import App, ComposeResult
 
 from probes.base import SourceHealth
-from probes.redis.probe import KeySample, RedisSnapshot, SampledKey, SlowEntry, summarize_sample
+from probes.redis import KeySample, RedisSnapshot, SampledKey, SlowEntry, summarize_sample
 from screens.modals import TextScreen
 from tests.helpers import T0, FixedClock, make_app, screen_text, wait_for
 from tui.demo.redis import DemoRedis

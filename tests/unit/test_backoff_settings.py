@@ -11,7 +11,7 @@ from probes.base import Backoff
 from probes.kubernetes import KubernetesProbe
 from probes.postgres import PostgresProbe
 from probes.prometheus.probe import PrometheusProbe
-from probes.redis.probe import RedisProbe
+from probes.redis import RedisProbe
 from tui.config.settings import ConfigError, load_settings
 
 TOML = """

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from probes.postgres import check_sql
-from probes.redis.probe import check_command
+from probes.redis import check_command
 from tui.config.settings import PostgresSettings, RedisSettings
 from tui.triage.commands import (
     Classified,

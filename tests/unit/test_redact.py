@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from probes.base import Reading
 from probes.redact import MASK, RULES, redact_command, redact_reading, redact_text
-from probes.redis.probe import slowlog_from
+from probes.redis import slowlog_from
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis.exceptions as rexc
 
-from probes.redis.probe import (
+from probes.redis import (
     CommandRefused,
     GuardedConnection,
     RedisProbe,

@@ -19,8 +19,8 @@ from probes.kubernetes import KubernetesProbe, pod_summary
 from probes.postgres import NOT_CONFIGURED as POSTGRES_NOT_CONFIGURED
 from probes.postgres import PgSnapshot, PostgresProbe
 from probes.prometheus.probe import AlertsSnapshot, FiringAlert, PrometheusProbe, format_value
-from probes.redis.probe import NOT_CONFIGURED as REDIS_NOT_CONFIGURED
-from probes.redis.probe import RedisProbe, RedisSnapshot
+from probes.redis import NOT_CONFIGURED as REDIS_NOT_CONFIGURED
+from probes.redis import RedisProbe, RedisSnapshot
 from tui.config.settings import KubernetesSettings, PostgresSettings, RedisSettings, Settings
 from tui.triage.runbook import Runbook, SectionMatch, match_section
 

@@ -19,7 +19,7 @@ from probes.base import Secret
 from probes.kubernetes import KubernetesSettings
 from probes.postgres import PostgresSettings
 from probes.prometheus.settings import PrometheusSettings
-from probes.redis.settings import RedisSettings
+from probes.redis import RedisSettings
 
 # Every environment variable oncall reads, with what it sets (the README lists these).
 ENV_VARS: Mapping[str, str] = {

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import redis.exceptions as rexc
 
-from probes.redis.probe import RedisProbe, check_command, text
+from probes.redis import RedisProbe, check_command, text
 from tui.config.settings import RedisSettings
 
 MAXMEMORY = 2 * 1024**3

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-from probes.redis.probe import CommandRefused, check_command
+from probes.redis import CommandRefused, check_command
 from tui.triage.commands.model import Classified, LiveRead, ReadParams, Server
 from tui.triage.commands.options import (
     Options,

@@ -16,7 +16,7 @@ from tui.triage.commands.options import Unsupported, number, unknown
 
 if TYPE_CHECKING:
     from probes.postgres import PostgresSettings
-    from probes.redis.settings import RedisSettings
+    from probes.redis import RedisSettings
 
 # --- which server a psql or redis-cli command reads ------------------------------------------------------
 
