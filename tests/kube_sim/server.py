@@ -15,6 +15,18 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.kube_sim import tables
+from tests.kube_sim.api import (
+    ApiError,
+    bad_request,
+    discovery_resources,
+    forbidden,
+    group_list,
+    not_found,
+    page_not_found,
+    status,
+    version_info,
+)
+from tests.kube_sim.control import control_reply
 from tests.kube_sim.selectors import (
     SelectorError,
     check_fields,
@@ -26,115 +38,14 @@ from tests.kube_sim.selectors import (
 from tests.kube_sim.store import (
     BY_KEY,
     BY_PATH,
-    READ_VERBS,
     RESOURCES,
     ObjectStore,
     ResourceType,
     dumps,
-    resolve,
 )
 
-USER = "system:serviceaccount:oncall:oncall"
-GIT_VERSION = "v1.30.4"
 DEFAULT_WATCH_TIMEOUT = 1800  # the real server's --min-request-timeout
 WRITE_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
-
-
-def status(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A metav1.Status failure body, shaped exactly like the API server's."""
-    body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure"}
-    body["message"] = message
-    body["reason"] = reason
-    if details is not None:
-        body["details"] = details
-    body["code"] = code
-    return body
-
-
-class ApiError(Exception):
-    """Raised inside a handler to answer with a Status body."""
-
-    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.body = status(code, reason, message, details)
-        self.code = code
-
-
-def _qualified(rtype: ResourceType) -> str:
-    return rtype.key  # `pods`, `horizontalpodautoscalers.autoscaling`: how the real messages name a resource
-
-
-def not_found(rtype: ResourceType, name: str) -> ApiError:
-    details: dict[str, Any] = {"name": name}
-    if rtype.group:
-        details["group"] = rtype.group
-    details["kind"] = rtype.plural
-    return ApiError(404, "NotFound", f'{_qualified(rtype)} "{name}" not found', details)
-
-
-def forbidden(
-    rtype: ResourceType, verb: str, namespace: str | None, name: str | None, sub: str = ""
-) -> ApiError:
-    resource = f"{rtype.plural}/{sub}" if sub else rtype.plural
-    subject = f'{_qualified(rtype)} "{name}"' if name else _qualified(rtype)
-    where = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
-    message = (
-        f'{subject} is forbidden: User "{USER}" cannot {verb} resource "{resource}" '
-        f'in API group "{rtype.group}" {where}'
-    )
-    details: dict[str, Any] = {}
-    if name:
-        details["name"] = name
-    if rtype.group:
-        details["group"] = rtype.group
-    details["kind"] = rtype.plural
-    return ApiError(403, "Forbidden", message, details)
-
-
-def bad_request(message: str) -> ApiError:
-    return ApiError(400, "BadRequest", message)
-
-
-def _discovery_resources(group: str, version: str) -> dict[str, Any]:
-    resources = []
-    for r in RESOURCES:
-        if (r.group, r.version) != (group, version):
-            continue
-        entry: dict[str, Any] = {
-            "name": r.plural,
-            "singularName": r.singular,
-            "namespaced": r.namespaced,
-            "kind": r.kind,
-            "verbs": list(READ_VERBS) if r.group != "metrics.k8s.io" else ["get", "list"],
-        }
-        if r.short_names:
-            entry["shortNames"] = list(r.short_names)
-        if r.categories:
-            entry["categories"] = list(r.categories)
-        resources.append(entry)
-        if r.key == "pods":
-            resources.append(
-                {"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]}
-            )
-    api_version = f"{group}/{version}" if group else version
-    return {
-        "kind": "APIResourceList",
-        "apiVersion": "v1",
-        "groupVersion": api_version,
-        "resources": resources,
-    }
-
-
-def _group_list() -> dict[str, Any]:
-    groups: dict[str, list[str]] = {}
-    for r in RESOURCES:
-        if r.group and r.version not in groups.setdefault(r.group, []):
-            groups[r.group].append(r.version)
-    items = []
-    for group, versions in groups.items():
-        gvs = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
-        items.append({"name": group, "versions": gvs, "preferredVersion": gvs[0]})
-    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": items}
 
 
 class _CountingWriter:
@@ -183,6 +94,11 @@ class SimServer(ThreadingHTTPServer):
     def add_bytes(self, count: int) -> None:
         with self._bytes_lock:
             self.bytes_sent += count
+
+    def clear_requests(self) -> None:
+        self.requests_seen.clear()
+        with self._bytes_lock:
+            self.bytes_sent = 0
 
     def count_watch(self, delta: int) -> None:
         with self._bytes_lock:
@@ -279,7 +195,7 @@ class SimHandler(BaseHTTPRequestHandler):
             return
         try:
             if control:
-                self._control(url.path[len("/_sim/") :], query, body)
+                self._send_json(*control_reply(self.server, url.path[len("/_sim/") :], body))
                 return
             self.counting = True
             if self.server.store.latency:
@@ -299,7 +215,7 @@ class SimHandler(BaseHTTPRequestHandler):
             self._send(200, b"ok", "text/plain; charset=utf-8")
             return
         if path in ("/version", "/version/"):
-            self._send_json(200, self._version())
+            self._send_json(200, version_info())
             return
         if path == "/api":
             self._send_json(
@@ -314,42 +230,26 @@ class SimHandler(BaseHTTPRequestHandler):
             )
             return
         if path == "/apis":
-            self._send_json(200, _group_list())
+            self._send_json(200, group_list())
             return
         if segments[:1] == ["api"] and len(segments) >= 2:
             group, version, rest = "", segments[1], segments[2:]
         elif segments[:1] == ["apis"] and len(segments) == 2:
-            group_entry = next((g for g in _group_list()["groups"] if g["name"] == segments[1]), None)
+            group_entry = next((g for g in group_list()["groups"] if g["name"] == segments[1]), None)
             if group_entry is None:
-                raise self._page_not_found()
+                raise page_not_found()
             self._send_json(200, {"kind": "APIGroup", "apiVersion": "v1", **group_entry})
             return
         elif segments[:1] == ["apis"] and len(segments) >= 3:
             group, version, rest = segments[1], segments[2], segments[3:]
         else:
-            raise self._page_not_found()
+            raise page_not_found()
         if not any((r.group, r.version) == (group, version) for r in RESOURCES):
-            raise self._page_not_found()
+            raise page_not_found()
         if not rest:
-            self._send_json(200, _discovery_resources(group, version))
+            self._send_json(200, discovery_resources(group, version))
             return
         self._resource(group, version, rest, query)
-
-    def _version(self) -> dict[str, Any]:
-        return {
-            "major": "1",
-            "minor": GIT_VERSION.split(".")[1],
-            "gitVersion": GIT_VERSION,
-            "gitCommit": "0" * 40,
-            "gitTreeState": "clean",
-            "buildDate": "2024-08-14T00:00:00Z",
-            "goVersion": "go1.22.5",
-            "compiler": "gc",
-            "platform": "linux/amd64",
-        }
-
-    def _page_not_found(self) -> ApiError:
-        return ApiError(404, "NotFound", "the server could not find the requested resource", {})
 
     def _resource(self, group: str, version: str, rest: list[str], query: dict[str, str]) -> None:
         watch = query.get("watch", "").lower() in ("true", "1")
@@ -360,11 +260,11 @@ class SimHandler(BaseHTTPRequestHandler):
             namespace, rest = rest[1], rest[2:]
         rtype = BY_PATH.get((group, version, rest[0]))
         if rtype is None or (namespace is not None and not rtype.namespaced):
-            raise self._page_not_found()
+            raise page_not_found()
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else ""
         if len(rest) > 3 or (sub and (rtype.key, sub) != ("pods", "log")):
-            raise self._page_not_found()
+            raise page_not_found()
         if self.command not in ("GET", "HEAD"):
             verb = WRITE_VERBS.get(self.command, self.command.lower())
             if verb == "delete" and name is None:
@@ -643,7 +543,7 @@ class SimHandler(BaseHTTPRequestHandler):
             cutoff = tables.datetime.now(tables.UTC).timestamp() - int(since)
             lines = [(ts, text) for ts, text in lines if _ts_epoch(ts) >= cutoff]
         tail = query.get("tailLines")
-        if tail not in (None, ""):
+        if tail:
             count = int(tail)
             lines = lines[-count:] if count > 0 else []
 
@@ -685,118 +585,7 @@ class SimHandler(BaseHTTPRequestHandler):
                 return ((cs.get("state") or {}).get("waiting") or {}).get("reason")
         return None
 
-    # --- control API -----------------------------------------------------------------------
-    def _control(self, action: str, query: dict[str, str], body: bytes) -> None:
-        store = self.server.store
-        args: dict[str, Any] = json.loads(body) if body else {}
-        try:
-            result: Any = self._control_action(store, action, args)
-        except KeyError as exc:
-            self._send_json(404, {"error": str(exc.args[0] if exc.args else exc)})
-            return
-        except (ValueError, TypeError) as exc:
-            self._send_json(400, {"error": str(exc)})
-            return
-        self._send_json(200, result)
-
-    def _control_action(self, store: ObjectStore, action: str, args: dict[str, Any]) -> Any:
-        if action == "apply":
-            if "objects" in args:
-                return {"applied": store.apply_many(args["objects"]), "resourceVersion": str(store.rv)}
-            return store.apply(args)
-        if action == "delete":
-            rtype = resolve(args["resource"])
-            return store.delete(rtype.key, args.get("namespace") or "", args["name"])
-        if action == "get":
-            rtype = resolve(args["resource"])
-            found = store.get(rtype.key, args.get("namespace") or "", args["name"])
-            if found is None:
-                raise KeyError(f"{args['resource']} {args['name']} not found")
-            return found
-        if action == "crash":
-            return store.crash(
-                args["namespace"],
-                args["pod"],
-                args.get("container"),
-                args.get("reason", "OOMKilled"),
-                int(args.get("exit_code", 137)),
-            )
-        if action == "recover":
-            return store.recover(args["namespace"], args["pod"], args.get("container"))
-        if action == "logs":
-            store.append_logs(
-                args["namespace"],
-                args["pod"],
-                args["container"],
-                list(args["lines"]),
-                bool(args.get("previous")),
-            )
-            return {}
-        if action == "deny":
-            resource = args["resource"]
-            base, _, sub = resource.partition("/")
-            key = resolve(base).key + (f"/{sub}" if sub else "")
-            store.denied[key] = (set(args.get("verbs") or READ_VERBS), args.get("namespace"))
-            return {}
-        if action == "allow":
-            base, _, sub = args["resource"].partition("/")
-            store.denied.pop(resolve(base).key + (f"/{sub}" if sub else ""), None)
-            return {}
-        if action == "latency":
-            store.latency = float(args["seconds"])
-            return {}
-        if action == "bookmark-interval":
-            store.bookmark_interval = float(args["seconds"])
-            return {}
-        if action == "drop-watches":
-            store.drop_watches()
-            return {}
-        if action == "compact":
-            return {"resourceVersion": str(store.compact())}
-        if action == "requests":
-            return list(self.server.requests_seen)
-        if action == "clear-requests":
-            self.server.requests_seen.clear()
-            with self.server._bytes_lock:
-                self.server.bytes_sent = 0
-            return {}
-        if action == "stats":
-            return {
-                "bytes_sent": self.server.bytes_sent,
-                "open_watches": self.server.open_watches,
-                "resourceVersion": str(store.rv),
-            }
-        if action == "churn":
-            threading.Thread(target=_churn, args=(store, args), daemon=True).start()
-            return {}
-        raise KeyError(f"unknown control action {action!r}")
-
 
 def _ts_epoch(stamp: str) -> float:
     when = tables.parse_time(stamp)
     return when.timestamp() if when else 0.0
-
-
-def _churn(store: ObjectStore, args: dict[str, Any]) -> None:
-    """Modify pods at a steady rate (an annotation bump each), for the churn benchmark."""
-    rate = float(args.get("rate", 100))
-    seconds = float(args.get("seconds", 10))
-    namespace = args.get("namespace")
-    pods = [s.obj["metadata"] for s in store.items("pods", namespace)]
-    if not pods:
-        return
-    start = time.monotonic()
-    done = 0
-    while time.monotonic() - start < seconds:
-        target = pods[done % len(pods)]
-
-        def bump(obj: dict[str, Any]) -> None:
-            annotations = obj["metadata"].setdefault("annotations", {})
-            annotations["sim.oncall/churn"] = str(int(annotations.get("sim.oncall/churn", "0")) + 1)
-
-        with contextlib.suppress(KeyError):
-            store.mutate("pods", target.get("namespace", ""), target["name"], bump)
-        done += 1
-        delay = start + done / rate - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
