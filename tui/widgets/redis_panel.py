@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from probes.format import clean
+from probes.format import clean, format_age
 from probes.redis.probe import (
     FRAGMENTATION_WARN,
     HIT_RATIO_WARN,
@@ -20,7 +20,6 @@ from probes.redis.probe import (
     RedisInfo,
     RedisSnapshot,
 )
-from tui.cli.report import format_age
 from tui.config.settings import RedisSettings
 from tui.widgets.render import set_text, since
 

@@ -10,8 +10,7 @@ from rich.cells import cell_len
 from rich.text import Text
 
 from probes.base import SourceHealth
-from probes.format import clean
-from tui.cli.report import format_age
+from probes.format import clean, format_age
 from tui.sessions.store import IncidentSession, StepState
 from tui.triage.runbook import Section, SectionMatch, TriageStep
 
