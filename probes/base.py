@@ -28,8 +28,7 @@ if TYPE_CHECKING:
         ServiceRow,
     )
     from probes.postgres import PgSnapshot, PostgresSettings
-    from probes.prometheus.probe import AlertsSnapshot
-    from probes.prometheus.settings import PrometheusSettings
+    from probes.prometheus import AlertsSnapshot, PrometheusSettings
     from probes.redis import KeySample, RedisSettings, RedisSnapshot
 
 T = TypeVar("T")
