@@ -19,7 +19,7 @@ from textual.widgets import Footer, Static
 
 from probes.base import Reading
 from probes.format import clean, clipboard_text
-from probes.prometheus.probe import FiringAlert
+from probes.prometheus import FiringAlert
 from screens.modals import NoteScreen, PickScreen
 from tui.sessions.store import IncidentSession
 from tui.triage.commands import LiveRead, Mutating, Unknown

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from probes.base import KubernetesSource, PostgresSource, PrometheusSource, RedisSource
     from probes.kubernetes import KubeEvent, PodRow, ResourceSnapshot
-    from probes.prometheus.probe import AlertsSnapshot, FiringAlert
+    from probes.prometheus import AlertsSnapshot, FiringAlert
     from tui.sessions.store import IncidentSession, StepState
     from tui.triage.commands import ConfiguredServers
     from tui.triage.registry import Sources

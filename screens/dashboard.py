@@ -14,7 +14,7 @@ from probes.format import clean
 from probes.kubernetes.probe import ResourceSnapshot
 from probes.kubernetes.rows import PodRow
 from probes.postgres import PgSnapshot
-from probes.prometheus.probe import AlertsSnapshot, FiringAlert
+from probes.prometheus import AlertsSnapshot, FiringAlert
 from probes.redis.probe import RedisSnapshot
 from tui.sessions.store import IncidentSession
 from tui.triage.selectors import section_selectors

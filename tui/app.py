@@ -26,7 +26,7 @@ from probes.base import Backoff, SourceHealth, poll_until
 from probes.format import clean, clipboard_text
 from probes.kubernetes import KubernetesProbe, PodRow, ResourceSnapshot
 from probes.postgres import PgSnapshot, PostgresProbe
-from probes.prometheus.probe import AlertsSnapshot, FiringAlert, PrometheusProbe
+from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe
 from probes.redis.probe import KeySample, RedisProbe, RedisSnapshot
 from tui.config.paths import default_store, default_user, example_runbook
 from tui.config.settings import Settings

@@ -13,7 +13,7 @@ import pytest
 from probes.base import Reading
 from probes.kubernetes import KubernetesProbe
 from probes.postgres import PostgresProbe
-from probes.prometheus.probe import PrometheusProbe
+from probes.prometheus import PrometheusProbe
 from probes.redis import ALLOWED, RedisProbe
 from tests.cli import REPO
 from tests.conftest import LabServers

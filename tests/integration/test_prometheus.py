@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from probes.prometheus.probe import AlertsSnapshot, FiringAlert, PrometheusProbe
+from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe
 from tests.labs.prometheus import HOSTILE_TEXT, PrometheusLab
 from tui.config.settings import PrometheusSettings
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from probes.base import Reading
-from probes.prometheus.probe import NOT_CONFIGURED, READ_PATHS, PrometheusProbe
+from probes.prometheus import NOT_CONFIGURED, READ_PATHS, PrometheusProbe
 from tests.labs import LabError, require
 from tests.labs.prometheus import PrometheusLab, prometheus_binary
 from tui.config.settings import PrometheusSettings

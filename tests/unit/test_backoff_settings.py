@@ -10,7 +10,7 @@ import pytest
 from probes.base import Backoff
 from probes.kubernetes import KubernetesProbe
 from probes.postgres import PostgresProbe
-from probes.prometheus.probe import PrometheusProbe
+from probes.prometheus import PrometheusProbe
 from probes.redis import RedisProbe
 from tui.config.settings import ConfigError, load_settings
 

@@ -13,16 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-
-from probes.base import Backoff, SourceHealth, poll_until
-from probes.prometheus.probe import (
-    ALLOWED_REQUESTS,
-    AlertsSnapshot,
-    FiringAlert,
-    PrometheusProbe,
-    fingerprint,
-    parse_rfc3339,
-)
 from tui.cli.report import (
     alert_sort_key,
     check_exit_code,
@@ -30,6 +20,16 @@ from tui.cli.report import (
     format_check,
     format_snapshot,
     snapshot_exit_code,
+)
+
+from probes.base import Backoff, SourceHealth, poll_until
+from probes.prometheus import (
+    ALLOWED_REQUESTS,
+    AlertsSnapshot,
+    FiringAlert,
+    PrometheusProbe,
+    fingerprint,
+    parse_rfc3339,
 )
 from tui.config.settings import PrometheusSettings, Secret
 from tui.triage.runbook import Runbook, Section

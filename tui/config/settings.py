@@ -11,7 +11,7 @@ from typing import Any
 from probes.base import Secret
 from probes.kubernetes.settings import KubernetesSettings
 from probes.postgres import PostgresSettings
-from probes.prometheus.settings import PrometheusSettings
+from probes.prometheus import PrometheusSettings
 from probes.redis import RedisSettings
 from tui.config.document import (
     CONFIG_FILE_NAME,

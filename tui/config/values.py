@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from probes.base import Secret
 from probes.postgres.settings import PostgresSettings
-from probes.prometheus.settings import PrometheusSettings
+from probes.prometheus import PrometheusSettings
 from probes.redis.settings import RedisSettings
 
 # Where a value came from, for error messages: the file path, "environment" or "command line".

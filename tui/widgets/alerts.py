@@ -7,8 +7,8 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import DataTable
 
+from probes.prometheus import FiringAlert, format_value
 from probes.prometheus.ordering import alert_sort_key
-from probes.prometheus.probe import FiringAlert, format_value
 from tui.widgets.render import SEVERITY_STYLE, plain, since
 
 

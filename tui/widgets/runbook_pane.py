@@ -7,7 +7,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from probes.format import clean
-from probes.prometheus.probe import FiringAlert
+from probes.prometheus import FiringAlert
 from tui.sessions.store import IncidentSession
 from tui.triage.runbook import SectionMatch
 from tui.widgets.render import clock_time, section_text, unmapped_text
