@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from probes.kubernetes.helm import HelmDecodeError, decode_release, history_from_secrets, revision_from_secret
+from probes.kubernetes import history_from_secrets
+from probes.kubernetes.helm import HelmDecodeError, decode_release, revision_from_secret
 
 
 def release(version: int, status: str, description: str, *, chart_version: str = "1.4.2") -> dict[str, Any]:

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from probes.kubernetes.jsonpath import JsonPathError, evaluate
+from probes.kubernetes import JsonPathError
+from probes.kubernetes.jsonpath import evaluate
 
 
 def pod(name: str, phase: str, restarts: list[int], **labels: str) -> dict[str, Any]:
