@@ -1,5 +1,5 @@
 """`python -m tui` runs the oncall command line."""
 
-from tui.cli.main import main
+from tui.main import main
 
 raise SystemExit(main())

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from probes.prometheus.probe import FiringAlert
+    from probes.prometheus.snapshot import FiringAlert
 
 SEVERITY_ORDER = ("critical", "warning", "info")  # anything else sorts after info
 STATE_ORDER = ("firing", "pending")

@@ -18,7 +18,8 @@ from probes.kubernetes import KubernetesProbe, PodInformer, PodRow
 from probes.kubernetes import client as kubernetes_client
 from tests.cli import oncall
 from tests.kube_sim import KubeSimulator
-from tui.cli.report import check_kubernetes, read_pods_report
+from tui.cli.check import check_kubernetes
+from tui.cli.servers import read_pods_report
 from tui.config.settings import KubernetesSettings
 from tui.demo import kube_objects as fixtures
 

@@ -27,7 +27,7 @@ from tests.labs.postgres import (
     PgConditions,
     PgLab,
 )
-from tui.cli.report import format_snapshot, take_snapshot
+from tui.cli.snapshot import format_snapshot, take_snapshot
 from tui.config.settings import PostgresSettings, Secret, load_settings
 
 pytestmark = pytest.mark.integration

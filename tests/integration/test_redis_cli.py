@@ -74,7 +74,7 @@ def test_snapshot_has_memory_hit_ratio_clients_and_the_newest_slow_entries(
     text = result.stdout
     heading = next(line for line in text.splitlines() if line.startswith("Redis at "))
     assert re.match(
-        rf"^Redis at 127\.0\.0\.1:{redis_server.port}/0: memory [\d.]+MiB of 64\.0MiB \((8\d|9\d)%\), "
+        rf"^Redis at 127\.0\.0\.1:{redis_server.port}/0: memory [\d.]+ MiB of 64\.0 MiB \((8\d|9\d)%\), "
         r"hit ratio (\d+% over the last 1s \()?\d+% since start\)?, clients \d+/10000$",
         heading,
     ), heading

@@ -13,24 +13,20 @@ from typing import Any
 
 import httpx
 import pytest
-from tui.cli.report import (
-    alert_sort_key,
-    check_exit_code,
-    format_age,
-    format_check,
-    format_snapshot,
-    snapshot_exit_code,
-)
 
 from probes.base import Backoff, SourceHealth, poll_until
+from probes.format import format_age
 from probes.prometheus import (
     ALLOWED_REQUESTS,
     AlertsSnapshot,
     FiringAlert,
     PrometheusProbe,
+    alert_sort_key,
     fingerprint,
     parse_rfc3339,
 )
+from tui.cli.check import check_exit_code, format_check
+from tui.cli.snapshot import format_snapshot, snapshot_exit_code
 from tui.config.settings import PrometheusSettings, Secret
 from tui.triage.runbook import Runbook, Section
 
@@ -624,7 +620,7 @@ async def test_a_url_with_a_path_prefix_is_kept() -> None:
     assert sorted(seen) == ["/prom/api/v1/alerts", "/prom/api/v1/rules"]
 
 
-# --- what the reports built on the probe show (tui.cli.report) --------------------------------
+# --- what the reports built on the probe show (tui.cli.check, tui.cli.snapshot) ------------------
 
 
 def alert(

@@ -1,0 +1,292 @@
+"""`oncall snapshot`: the firing alerts with their runbook sections, and the servers beside them, for
+pasting into an incident channel as text, Markdown or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import httpx
+
+from probes.format import clean, format_age
+from probes.postgres import PgSnapshot
+from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe, alert_sort_key, format_value
+from probes.redis import RedisSnapshot
+from tui.cli.output import iso, md
+from tui.cli.servers import (
+    PodsReport,
+    pods_json,
+    pods_lines,
+    postgres_json,
+    postgres_lines,
+    read_pods_report,
+    read_postgres,
+    read_redis,
+    redis_json,
+    redis_lines,
+)
+from tui.config.paths import example_runbook
+from tui.config.settings import Settings
+from tui.triage.runbook import Runbook, SectionMatch, load_runbook, match_section
+
+SnapshotFormat = Literal["text", "json", "markdown"]
+
+
+def cmd_snapshot(args: argparse.Namespace, settings: Settings) -> int:
+    runbook = load_runbook(settings.runbook or example_runbook())
+    snapshot = asyncio.run(take_snapshot(settings, runbook))
+    fmt: SnapshotFormat = "json" if args.json else "markdown" if args.markdown else "text"
+    print(format_snapshot(snapshot, runbook, fmt=fmt, now=datetime.now(UTC)))
+    return snapshot_exit_code(snapshot)
+
+
+@dataclass(frozen=True)
+class IncidentSnapshot(AlertsSnapshot):
+    """The alerts, plus the pods when Kubernetes is configured; usable wherever an AlertsSnapshot is."""
+
+    pods: PodsReport | None = None
+    postgres: PgSnapshot | None = None  # None when PostgreSQL is not configured
+    redis: RedisSnapshot | None = None  # None when Redis is not configured
+
+
+async def take_snapshot(
+    settings: Settings,
+    runbook: Runbook | None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> IncidentSnapshot:
+    """One poll of Prometheus and one list of pods. `runbook` is matched later, by format_snapshot; it is
+    accepted here so the CLI hands both over in one place."""
+    del runbook  # matching needs no server: format_snapshot does it
+    async with PrometheusProbe(settings.prometheus, transport=transport) as probe:
+        alerts, pods, postgres, redis = await asyncio.gather(
+            probe.poll(),
+            read_pods_report(settings.kubernetes),
+            read_postgres(settings.postgres),
+            read_redis(settings.redis),
+        )
+    return IncidentSnapshot(
+        alerts.alerts, alerts.health, alerts.fetched_at, pods=pods, postgres=postgres, redis=redis
+    )
+
+
+def snapshot_exit_code(snapshot: AlertsSnapshot) -> int:
+    """0 when the alerts are fresh (ok or degraded), 1 when Prometheus is down, forbidden or not set."""
+    return 0 if snapshot.health.answering else 1
+
+
+def format_snapshot(
+    snapshot: AlertsSnapshot,
+    runbook: Runbook | None,
+    *,
+    fmt: SnapshotFormat,
+    now: datetime,
+) -> str:
+    """Alerts with their runbook sections, and the pod summary when read, as text, JSON or Markdown."""
+    alerts = sorted(snapshot.alerts, key=lambda a: alert_sort_key(a, now))
+    matches = [_match(runbook, alert) for alert in alerts]
+    pods = snapshot.pods if isinstance(snapshot, IncidentSnapshot) else None
+    postgres = snapshot.postgres if isinstance(snapshot, IncidentSnapshot) else None
+    redis = snapshot.redis if isinstance(snapshot, IncidentSnapshot) else None
+    if fmt == "json":
+        text = _snapshot_json(snapshot, alerts, matches, now)
+        if pods is None and postgres is None and redis is None:
+            return text
+        document = json.loads(text)
+        if pods is not None:
+            document["kubernetes"] = pods_json(pods)
+        if postgres is not None:
+            document["postgresql"] = postgres_json(postgres)
+        if redis is not None:
+            document["redis"] = redis_json(redis)
+        return json.dumps(document, indent=2, ensure_ascii=True)
+    rows = [
+        _AlertRow(alert, match, _runbook_words(match, runbook))
+        for alert, match in zip(alerts, matches, strict=True)
+    ]
+    if fmt in ("markdown", "text"):
+        markdown = fmt == "markdown"
+        text = _snapshot_markdown(snapshot, rows, now) if markdown else _snapshot_text(snapshot, rows, now)
+        if pods:
+            text += "\n\n" + "\n".join(pods_lines(pods, markdown=markdown))
+        if postgres is not None:
+            text += "\n\n" + "\n".join(postgres_lines(postgres, now, markdown=markdown))
+        if redis is not None:
+            text += "\n\n" + "\n".join(redis_lines(redis, now, markdown=markdown))
+        return text
+    raise ValueError(f"unknown snapshot format {fmt!r}")
+
+
+def _match(runbook: Runbook | None, alert: FiringAlert) -> SectionMatch:
+    if runbook is None:
+        return SectionMatch(section=None, via="", nearest=())
+    return match_section(runbook, alert.name, dict(alert.labels), dict(alert.annotations))
+
+
+def _since(alert: FiringAlert, now: datetime) -> str:
+    return format_age((now - alert.active_at).total_seconds() if alert.active_at else None)
+
+
+def _runbook_words(match: SectionMatch, runbook: Runbook | None) -> str:
+    if match.section is not None:
+        section = match.section
+        title = clean(section.title)
+        return clean(section.slug) if title in ("", section.slug) else f"{clean(section.slug)} ({title})"
+    if runbook is None:
+        return "no runbook loaded"
+    if match.nearest:
+        return f"no runbook section (nearest: {', '.join(clean(s) for s in match.nearest)})"
+    return "no runbook section"
+
+
+def _status_lines(snapshot: AlertsSnapshot, now: datetime) -> list[str]:
+    """What the reader must know before trusting the list: down, stale, degraded, not configured."""
+    health = snapshot.health
+    error = clean(health.last_error or "")
+    if health.state == "not-configured":
+        # no full stop after an error: it often ends in a URL that gets copied
+        return [f"Prometheus is not configured: {error}" if error else "Prometheus is not configured"]
+    if health.state in ("down", "forbidden"):
+        word = "is down" if health.state == "down" else "refused access"
+        lines = [f"Prometheus {word}: {error}"]
+        if snapshot.fetched_at is not None and snapshot.alerts:
+            age = format_age((now - snapshot.fetched_at).total_seconds())
+            lines.append(f"The alerts below are stale: fetched {age} ago.")
+        else:
+            lines.append("No alerts to show.")
+        return lines
+    if health.state == "degraded" and error:
+        return [f"Note: {error}"]
+    return []
+
+
+def _counts(snapshot: AlertsSnapshot, alerts: list[FiringAlert]) -> str:
+    """Counts like "4 firing, 2 pending"; marked stale, or "unknown" when nothing could be read."""
+    firing = sum(1 for a in alerts if a.state == "firing")
+    counts = f"{firing} firing, {len(alerts) - firing} pending"
+    if snapshot.health.answering:
+        return counts
+    return f"{counts} (stale)" if snapshot.fetched_at is not None else "unknown"
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@dataclass(frozen=True)
+class _AlertRow:
+    alert: FiringAlert
+    match: SectionMatch
+    runbook: str  # plain words: the section, or why there is none
+
+
+def _snapshot_text(snapshot: AlertsSnapshot, rows: list[_AlertRow], now: datetime) -> str:
+    alerts = [row.alert for row in rows]
+    endpoint = clean(snapshot.health.endpoint or "Prometheus")
+    lines = [f"Alerts at {_stamp(now)} from {endpoint}: {_counts(snapshot, alerts)}"]
+    lines += _status_lines(snapshot, now)
+    if not alerts:
+        if snapshot.health.answering:
+            lines.append("No alerts firing or pending.")
+        return "\n".join(lines)
+    header = ("STATE", "SEVERITY", "ALERT", "SINCE", "VALUE", "RUNBOOK", "SUMMARY")
+    table = [header] + [
+        (
+            row.alert.state,
+            clean(row.alert.severity) or "-",
+            clean(row.alert.name),
+            _since(row.alert, now),
+            clean(format_value(row.alert.value)) or "-",
+            row.runbook,
+            clean(row.alert.summary),
+        )
+        for row in rows
+    ]
+    widths = [max(len(cells[i]) for cells in table) for i in range(len(header) - 1)]
+    lines.append("")
+    for cells in table:
+        padded = [cell.ljust(width) for cell, width in zip(cells, widths, strict=False)]
+        lines.append("  ".join([*padded, cells[-1]]).rstrip())
+    return "\n".join(lines)
+
+
+def _snapshot_markdown(snapshot: AlertsSnapshot, rows: list[_AlertRow], now: datetime) -> str:
+    alerts = [row.alert for row in rows]
+    endpoint = md(snapshot.health.endpoint or "Prometheus")
+    stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [f"### Alerts at {stamp}: {_counts(snapshot, alerts)}", "", f"Source: {endpoint}"]
+    status = _status_lines(snapshot, now)
+    if status:
+        lines += ["", *(f"**{md(line)}**" for line in status)]
+    if alerts:
+        lines.append("")
+    elif snapshot.health.answering:
+        lines += ["", "No alerts firing or pending."]
+    for row in rows:
+        alert, match = row.alert, row.match
+        state = "**FIRING**" if alert.state == "firing" else "_pending_"
+        parts = [
+            f"- {state} {md(alert.severity or 'no severity')} **{md(alert.name)}**",
+            f"since {_since(alert, now)}",
+            f"value {md(format_value(alert.value)) or '-'}",
+        ]
+        line = " · ".join(parts)
+        if alert.summary:
+            line += f" — {md(alert.summary)}"
+        if match.section is not None:
+            line += f" — runbook: `{clean(match.section.slug).replace('`', '')}`"
+            if match.section.title and match.section.title != match.section.slug:
+                line += f" {md(match.section.title)}"
+        else:
+            line += f" — {md(row.runbook)}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _snapshot_json(
+    snapshot: AlertsSnapshot, alerts: list[FiringAlert], matches: list[SectionMatch], now: datetime
+) -> str:
+    health = snapshot.health
+    document = {
+        "taken_at": iso(now),
+        "prometheus": {
+            "state": health.state,
+            "endpoint": health.endpoint,
+            "error": health.last_error,
+            "fetched_at": iso(snapshot.fetched_at),
+            "stale": not health.answering and bool(snapshot.alerts),
+        },
+        "counts": {
+            "firing": sum(1 for a in alerts if a.state == "firing"),
+            "pending": sum(1 for a in alerts if a.state == "pending"),
+        },
+        "alerts": [_alert_json(alert, match, now) for alert, match in zip(alerts, matches, strict=True)],
+    }
+    # ensure_ascii: server text keeps every character, escaped, so none reaches the terminal raw
+    return json.dumps(document, indent=2, ensure_ascii=True)
+
+
+def _alert_json(alert: FiringAlert, match: SectionMatch, now: datetime) -> dict[str, Any]:
+    section = match.section
+    return {
+        "state": alert.state,
+        "severity": alert.severity,
+        "name": alert.name,
+        "since": _since(alert, now),
+        "active_at": iso(alert.active_at),
+        "value": alert.value,
+        "summary": alert.summary,
+        "labels": dict(alert.labels),
+        "annotations": dict(alert.annotations),
+        "fingerprint": alert.fingerprint,
+        "expression": alert.expression,
+        "for_seconds": alert.for_seconds,
+        "runbook": (
+            {"slug": section.slug, "title": section.title, "via": match.via} if section is not None else None
+        ),
+        "nearest_sections": list(match.nearest),
+    }
