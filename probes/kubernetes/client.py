@@ -266,14 +266,17 @@ def explain(exc: BaseException, target: ClusterTarget | None, timeout: float) ->
     return ReadError(f"internal error while reading Kubernetes: {type(exc).__name__}")
 
 
-def content_type(response: Any) -> str:
+# --- answers as JSON, and the server's refusals in plain words ------------------------------------
+
+
+def _content_type(response: Any) -> str:
     headers = getattr(response, "headers", None) or {}
     return str(headers.get("Content-Type") or "").split(";")[0].strip().lower()
 
 
 def expect_json(response: Any, what: str) -> None:
     """A 200 that is not JSON (a login page, a proxy's error page) is a failure, said as such."""
-    kind = content_type(response)
+    kind = _content_type(response)
     if kind and "json" not in kind:
         raise ReadError(f"the API server answered {what} with {kind}, not JSON")
 
@@ -290,7 +293,7 @@ def json_body(response: Any, what: str) -> Any:
 _CHOOSE = re.compile(r"choose one of: \[([^\]]*)\]")
 
 
-def _log_problem(message: str, pod: str, previous: bool) -> tuple[str, tuple[str, ...]]:
+def log_problem(message: str, pod: str, previous: bool) -> tuple[str, tuple[str, ...]]:
     """The server's 400 for logs in plain words, with the containers to choose from when it lists them."""
     match = _CHOOSE.search(message)
     if match:

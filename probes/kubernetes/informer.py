@@ -45,6 +45,8 @@ BACKOFF_CAP = 30.0  # seconds: the longest wait between reconnects while the API
 
 @dataclass(frozen=True)
 class PodChanges:
+    """What a reader must redraw since the cache version it last drew."""
+
     version: int  # the cache version these changes bring the reader to
     keys: frozenset[str]  # "namespace/name" of pods added, modified or deleted since the asked version
     full: bool  # the asked version is too old to know: redraw everything
@@ -394,6 +396,9 @@ class PodInformer:
                 endpoint=self._target.server,
                 state=error.state,
             )
+
+
+# --- reading a watch stream ---------------------------------------------------------------------
 
 
 def _chunks(response: Any) -> Iterator[bytes]:

@@ -29,7 +29,7 @@ from probes.kubernetes.client import (
     ClusterTarget,
     ReadError,
     ReadOnlyApiClient,
-    _log_problem,
+    log_problem,
     server_message,
     utc_now,
 )
@@ -311,7 +311,7 @@ class KubernetesProbe:
             error = self._conn.explain(exc)
             message = str(error)
             if isinstance(exc, ApiException) and exc.status == 400:
-                message, containers = _log_problem(server_message(exc), pod, previous)
+                message, containers = log_problem(server_message(exc), pod, previous)
             health = self._failed_health("logs", error.state, message)
             return LogTail(namespace, pod, container, previous, (), False, containers, health, None)
         text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
@@ -465,7 +465,7 @@ class KubernetesProbe:
         """`kubectl get pods [-l selector]`: NAME, READY, STATUS, RESTARTS, AGE as kubectl prints them."""
         namespace = namespace or self.namespace
         what = kubectl(namespace, "get pods", selector)
-        return readings.read_pods(self._conn, what, namespace, selector, self._clock)
+        return readings.read_pods_reading(self._conn, what, namespace, selector, self._clock)
 
     async def pods_reading(self, selector: str | None, namespace: str | None = None) -> Reading:
         return await asyncio.to_thread(self.read_pods_reading, selector, namespace)
@@ -482,11 +482,11 @@ class KubernetesProbe:
         namespace = namespace or self.namespace
         what, tail = logs_command(namespace, selector, tail, container, previous)
 
-        def read_logs(pod: str, name: str | None) -> LogTail:
+        def tail_of(pod: str, name: str | None) -> LogTail:
             return self.read_logs(namespace, pod, name, tail, previous)
 
-        return readings.read_logs(
-            self._conn, what, namespace, selector, container, previous, read_logs, self._clock
+        return readings.read_logs_reading(
+            self._conn, what, namespace, selector, container, previous, tail_of, self._clock
         )
 
     async def logs_reading(
@@ -503,7 +503,7 @@ class KubernetesProbe:
         """`kubectl describe pod -l selector`, the lines that matter in triage, in kubectl's layout."""
         namespace = namespace or self.namespace
         what = kubectl(namespace, "describe pod", selector)
-        return readings.read_describe(self._conn, what, namespace, selector, self._clock)
+        return readings.read_describe_reading(self._conn, what, namespace, selector, self._clock)
 
     async def describe_reading(self, selector: str, namespace: str | None = None) -> Reading:
         return await asyncio.to_thread(self.read_describe_reading, selector, namespace)
@@ -512,7 +512,7 @@ class KubernetesProbe:
         """`kubectl top pods -l selector`: NAME, CPU(cores), MEMORY(bytes) from metrics.k8s.io."""
         namespace = namespace or self.namespace
         what = kubectl(namespace, "top pods", selector)
-        return readings.read_top(self._conn, what, namespace, selector, self._clock)
+        return readings.read_top_reading(self._conn, what, namespace, selector, self._clock)
 
     async def top_reading(self, selector: str, namespace: str | None = None) -> Reading:
         return await asyncio.to_thread(self.read_top_reading, selector, namespace)
@@ -523,7 +523,7 @@ class KubernetesProbe:
         """`kubectl get pods [-l selector] -o jsonpath=TEMPLATE`: the same text, as lines, tabs expanded."""
         namespace = namespace or self.namespace
         what = jsonpath_command(namespace, selector, jsonpath)
-        return readings.read_jsonpath(self._conn, what, namespace, selector, jsonpath, self._clock)
+        return readings.read_jsonpath_reading(self._conn, what, namespace, selector, jsonpath, self._clock)
 
     async def jsonpath_reading(
         self, selector: str | None, jsonpath: str, namespace: str | None = None
@@ -583,6 +583,3 @@ class KubernetesProbe:
             )
             self._health[resource] = health
         return health
-
-
-# --- JSON to rows -----------------------------------------------------------------------------

@@ -2,9 +2,9 @@
 and `get pods -o jsonpath=`, each as kubectl would print it.
 
 Each reading has two halves. The `*_reading_from` functions shape pods already read into the Reading (the
-demo's scripted cluster uses them too, so both read alike); the `read_*` functions fetch those pods from
-the API server through an `ApiConnection` first. Nothing here raises: a failure is a failed Reading that
-says why in plain words.
+demo's scripted cluster uses them too, so both read alike); the `read_*_reading` functions, which the
+probe's methods of the same name call, fetch those pods from the API server through an `ApiConnection`.
+Nothing here raises: a failure is a failed Reading that says why in plain words.
 """
 
 from __future__ import annotations
@@ -206,7 +206,7 @@ def jsonpath_reading_from(
 # --- the same readings, of pods read from the API server ------------------------------------------
 
 
-def guarded(conn: ApiConnection, what: str, read: Callable[[], Reading]) -> Reading:
+def _guarded(conn: ApiConnection, what: str, read: Callable[[], Reading]) -> Reading:
     """Run a triage read; any failure is a failed Reading in plain words (a 403 with the server's)."""
     try:
         return read()
@@ -214,7 +214,7 @@ def guarded(conn: ApiConnection, what: str, read: Callable[[], Reading]) -> Read
         return Reading.failed(SOURCE, what, str(conn.explain(exc)))
 
 
-def pod_items(conn: ApiConnection, namespace: str, selector: str | None) -> list[dict[str, Any]]:
+def _pod_items(conn: ApiConnection, namespace: str, selector: str | None) -> list[dict[str, Any]]:
     """The pods' JSON as the API returns them, sorted by name."""
     body = conn.json(
         k8s.CoreV1Api(conn.client()).list_namespaced_pod, "pods", namespace, label_selector=selector
@@ -223,7 +223,7 @@ def pod_items(conn: ApiConnection, namespace: str, selector: str | None) -> list
     return sorted(items, key=pod_name)
 
 
-def pod_events(conn: ApiConnection, namespace: str, pod: dict[str, Any]) -> list[dict[str, Any]]:
+def _pod_events(conn: ApiConnection, namespace: str, pod: dict[str, Any]) -> list[dict[str, Any]]:
     """The events of one pod, as kubectl describe asks for them (by name and kind, then by uid)."""
     name = pod_name(pod)
     body = conn.json(
@@ -238,28 +238,28 @@ def pod_events(conn: ApiConnection, namespace: str, pod: dict[str, Any]) -> list
     return [e for e in events if not uid or as_text(as_dict(e.get("involvedObject")).get("uid")) in ("", uid)]
 
 
-def read_pods(
+def read_pods_reading(
     conn: ApiConnection, what: str, namespace: str, selector: str | None, clock: Callable[[], datetime]
 ) -> Reading:
     """`kubectl get pods [-l selector]` from the API server."""
-    return guarded(
+    return _guarded(
         conn,
         what,
-        lambda: pods_reading_from(what, namespace, selector, pod_items(conn, namespace, selector), clock),
+        lambda: pods_reading_from(what, namespace, selector, _pod_items(conn, namespace, selector), clock),
     )
 
 
-def read_logs(
+def read_logs_reading(
     conn: ApiConnection,
     what: str,
     namespace: str,
     selector: str,
     container: str | None,
     previous: bool,
-    read_logs: Callable[[str, str | None], LogTail],
+    tail_of: Callable[[str, str | None], LogTail],
     clock: Callable[[], datetime],
 ) -> Reading:
-    """`kubectl logs -l selector --prefix` from the API server: the pods, then `read_logs(pod, container)`.
+    """`kubectl logs -l selector --prefix` from the API server: the pods, then `tail_of(pod, container)`.
 
     Each pod's container is `container`, else its default one (the kubectl.kubernetes.io/default-container
     annotation, else the first), as kubectl picks it. With `previous`, only pods whose container has a
@@ -267,13 +267,13 @@ def read_logs(
     """
 
     def read() -> Reading:
-        items = pod_items(conn, namespace, selector)
-        return logs_reading_from(what, namespace, selector, items, container, previous, read_logs, clock)
+        items = _pod_items(conn, namespace, selector)
+        return logs_reading_from(what, namespace, selector, items, container, previous, tail_of, clock)
 
-    return guarded(conn, what, read)
+    return _guarded(conn, what, read)
 
 
-def read_describe(
+def read_describe_reading(
     conn: ApiConnection, what: str, namespace: str, selector: str, clock: Callable[[], datetime]
 ) -> Reading:
     """`kubectl describe pod -l selector` from the API server: the pods, then each one's events.
@@ -285,24 +285,24 @@ def read_describe(
 
     def events_of(item: dict[str, Any]) -> list[dict[str, Any]] | str:
         try:
-            return pod_events(conn, namespace, item)
+            return _pod_events(conn, namespace, item)
         except Exception as exc:  # the pod is still worth showing without its events
             return str(conn.explain(exc))
 
     def read() -> Reading:
-        items = pod_items(conn, namespace, selector)
+        items = _pod_items(conn, namespace, selector)
         return describe_reading_from(what, namespace, selector, items, events_of, clock)
 
-    return guarded(conn, what, read)
+    return _guarded(conn, what, read)
 
 
-def read_top(
+def read_top_reading(
     conn: ApiConnection, what: str, namespace: str, selector: str, clock: Callable[[], datetime]
 ) -> Reading:
     """`kubectl top pods -l selector` from the API server: the pods, then their metrics.k8s.io usage."""
 
     def read() -> Reading:
-        items = pod_items(conn, namespace, selector)
+        items = _pod_items(conn, namespace, selector)
         try:
             body = conn.json(
                 k8s.CustomObjectsApi(conn.client()).list_namespaced_custom_object,
@@ -326,10 +326,10 @@ def read_top(
         metrics = [metrics_row(item) for item in body.get("items") or []]
         return top_reading_from(what, namespace, selector, items, metrics, clock)
 
-    return guarded(conn, what, read)
+    return _guarded(conn, what, read)
 
 
-def read_jsonpath(
+def read_jsonpath_reading(
     conn: ApiConnection,
     what: str,
     namespace: str,
@@ -348,4 +348,4 @@ def read_jsonpath(
             k8s.CoreV1Api(conn.client()).list_namespaced_pod, "pods", namespace, label_selector=selector
         )
 
-    return guarded(conn, what, lambda: jsonpath_reading_from(what, jsonpath, pod_list, clock))
+    return _guarded(conn, what, lambda: jsonpath_reading_from(what, jsonpath, pod_list, clock))

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from probes.base import SourceHealth
-from probes.kubernetes.rows import Labels, as_dict, as_int, as_text, parse_quantity, parse_time
+from probes.kubernetes.rows import Labels, as_dict, as_int, as_labels, as_text, parse_quantity, parse_time
 
 T = TypeVar("T")
 
@@ -264,7 +264,7 @@ def pvc_row(item: dict[str, Any]) -> PvcRow:
         capacity=as_text(capacity),
         access_modes=tuple(as_text(m) for m in status.get("accessModes") or spec.get("accessModes") or []),
         storage_class=as_text(spec.get("storageClassName")),
-        labels=tuple(sorted((str(k), str(v)) for k, v in as_dict(metadata.get("labels")).items())),
+        labels=as_labels(metadata.get("labels")),
     )
 
 
@@ -281,7 +281,7 @@ def service_row(item: dict[str, Any]) -> ServiceRow:
         type=as_text(spec.get("type")) or "ClusterIP",
         cluster_ip=as_text(spec.get("clusterIP")),
         ports=ports or "<none>",
-        selector=tuple(sorted((str(k), str(v)) for k, v in as_dict(spec.get("selector")).items())),
+        selector=as_labels(spec.get("selector")),
     )
 
 

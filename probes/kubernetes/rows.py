@@ -134,7 +134,8 @@ def as_text(value: object) -> str:
     return value if isinstance(value, str) else ("" if value is None else str(value))
 
 
-def _labels(value: object) -> Labels:
+def as_labels(value: object) -> Labels:
+    """A labels (or selector) map as sorted pairs."""
     raw = as_dict(value)
     return tuple(sorted((str(k), str(v)) for k, v in raw.items()))
 
@@ -341,7 +342,7 @@ def pod_row(obj: dict[str, Any]) -> PodRow:
         namespace=as_str(metadata.get("namespace")),
         name=as_str(metadata.get("name")),
         uid=as_str(metadata.get("uid")),
-        labels=_labels(metadata.get("labels")),
+        labels=as_labels(metadata.get("labels")),
         node=as_str(spec.get("nodeName")),
         phase=as_str(status.get("phase")),
         status=words,

@@ -25,7 +25,7 @@ from probes.kubernetes import (
     pod_summary,
     restarts_text,
 )
-from probes.kubernetes.client import _log_problem
+from probes.kubernetes.client import log_problem as _log_problem
 from tui.config.settings import KubernetesSettings
 
 T0 = "2026-11-27T02:00:00Z"
