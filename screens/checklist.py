@@ -7,25 +7,26 @@ observer's key map has no way to change anything (as k9s's --readonly drops its 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+from datetime import datetime
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from probes.base import Reading
 from probes.format import clean, clipboard_text
 from probes.prometheus import FiringAlert
+from screens.contract import ConsoleScreen
 from screens.modals import NoteScreen, PickScreen
-from tui.sessions.store import IncidentSession
-from tui.triage.commands import LiveRead, Mutating, Unknown
-from tui.triage.plans import CausePlan, StepPlan, plan_causes, plans
-from tui.triage.registry import Sources, gather, reading_text
+from tui.sessions.store import IncidentSession, StepState
+from tui.triage.commands import Mutating, Unknown
+from tui.triage.plans import CausePlan, StepPlan, plans
 from tui.triage.runbook import Section, SectionMatch
+from tui.triage.runner import Evidence, EvidenceRunner
+from tui.triage.shaping import reading_text
 from tui.widgets.header import StatusHeader
 from tui.widgets.render import (
     SEVERITY_STYLE,
@@ -37,10 +38,6 @@ from tui.widgets.render import (
     unmapped_text,
 )
 
-EVIDENCE_EVERY = 5.0  # seconds between re-reads of the steps' evidence while the checklist is open
-# the key sampler (--bigkeys) walks the keyspace: it is re-read on `r` or once a minute, not every 5 s
-EXPENSIVE = frozenset({"bigkeys"})
-EXPENSIVE_EVERY = 60.0
 ROWS_SELECTED = 12  # rows of a reading under the selected step
 ROWS_OTHER = 3  # under the others: enough to see the answer, not to drown the list
 
@@ -49,7 +46,7 @@ class StepCard(Static):
     """One triage step: state, text, commands, who ticked it and its notes."""
 
 
-def evidence_text(plan: StepPlan, readings: tuple[Reading, ...] | None, now: object, *, rows: int) -> Text:
+def evidence_text(plan: StepPlan, readings: tuple[Reading, ...] | None, now: datetime, *, rows: int) -> Text:
     """Under a step: what each command is (never-run ones with why), then each reading, all as plain text."""
     text = Text()
     for command in plan.commands:
@@ -73,7 +70,7 @@ def evidence_text(plan: StepPlan, readings: tuple[Reading, ...] | None, now: obj
         text.append(f"{label} · {reading.source} · ", style="dim")
         text.append(clean(reading.what), style="dim")
         if reading.read_at is not None:
-            text.append(f" · read {since(reading.read_at, now)} ago", style="dim")  # type: ignore[arg-type]
+            text.append(f" · read {since(reading.read_at, now)} ago", style="dim")
         if read.note:
             text.append(f"\n      {clean(read.note)}", style="dim italic")
         if reading.problem:
@@ -88,7 +85,7 @@ def evidence_text(plan: StepPlan, readings: tuple[Reading, ...] | None, now: obj
     return text
 
 
-class ChecklistScreen(Screen[None]):
+class ChecklistScreen(ConsoleScreen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("j", "next_step", "Next", key_display="j/↓"),
@@ -115,7 +112,7 @@ class ChecklistScreen(Screen[None]):
         self.evidence: dict[int, tuple[Reading, ...]] = {}  # step index -> its readings, as last read
         self.cause_plans: tuple[CausePlan, ...] = ()
         self.cause_evidence: dict[int, Reading] = {}  # cause index -> the reading that bears on it
-        self._wake = asyncio.Event()
+        self._runner: EvidenceRunner | None = None
 
     @property
     def section(self) -> Section | None:
@@ -132,89 +129,32 @@ class ChecklistScreen(Screen[None]):
         yield Footer()
 
     async def on_mount(self) -> None:
-        self.app.sessions_changed.subscribe(self, self._on_session_changed)
+        self.console.sessions_changed.subscribe(self, self._on_session_changed)
         if self.alert is not None:
-            self.match = self.app.section_for(self.alert)
+            self.match = self.console.section_for(self.alert)
             self.session = await self._load_session(self.alert)
         elif not self.practice:
-            self._adopt(self.app.followed)
+            self._adopt(self.console.followed)
         await self._rebuild()
-        self.run_worker(self._read_evidence(), group="evidence", exclusive=True, name="evidence")
+        runner = EvidenceRunner(
+            self,
+            lambda section: self.console.evidence_sources(self.alert, section),
+            self.console.servers,
+            self.console.runbook,
+        )
+        self._runner = runner
+        self.run_worker(runner.run(), group="evidence", exclusive=True, name="evidence")
 
-    async def _read_evidence(self) -> None:
-        """Every step's reads, again and again while the checklist is open; `r` re-reads at once."""
-        expensive_at = float("-inf")
-        loop = asyncio.get_running_loop()
-        while True:
-            section = self.section
-            if section is not None:
-                sources = self.app.evidence_sources(self.alert, section)
-                current = plans(section, self.app.servers)
-                again = self._wake.is_set() or loop.time() - expensive_at >= EXPENSIVE_EVERY
-                if again:
-                    expensive_at = loop.time()
-                causes = plan_causes(section, self.app.runbook)
-                once: dict[
-                    LiveRead, asyncio.Task[Reading]
-                ] = {}  # a read that steps and causes share runs once
-                results = await asyncio.gather(
-                    *(self._step_readings(i, plan, sources, again, once) for i, plan in enumerate(current))
-                )
-                cause_results = await asyncio.gather(
-                    *(
-                        self._cause_reading(i, c.read, sources, again, once)
-                        for i, c in enumerate(causes)
-                        if c.read is not None
-                    )
-                )
-                if not self.shown:
-                    return  # the screen was closed (or replaced) while the reads were out
-                if self.section is section:
-                    self.evidence = dict(enumerate(results))
-                    self.cause_plans = causes
-                    indexes = [i for i, c in enumerate(causes) if c.read is not None]
-                    self.cause_evidence = dict(zip(indexes, cause_results, strict=True))
-                    self._redraw()
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=EVIDENCE_EVERY)
-
-    async def _step_readings(
-        self,
-        index: int,
-        plan: StepPlan,
-        sources: Sources,
-        expensive: bool,
-        once: dict[LiveRead, asyncio.Task[Reading]],
-    ) -> tuple[Reading, ...]:
-        kept = self.evidence.get(index)
-        if not expensive and kept and any(read.read in EXPENSIVE for read in plan.reads):
-            return kept
-        return tuple(await asyncio.gather(*(self._read_once(read, sources, once) for read in plan.reads)))
-
-    async def _cause_reading(
-        self,
-        index: int,
-        read: LiveRead,
-        sources: Sources,
-        expensive: bool,
-        once: dict[LiveRead, asyncio.Task[Reading]],
-    ) -> Reading:
-        kept = self.cause_evidence.get(index)
-        if not expensive and kept is not None and read.read in EXPENSIVE:
-            return kept
-        return await self._read_once(read, sources, once)
-
-    @staticmethod
-    async def _read_once(
-        read: LiveRead, sources: Sources, once: dict[LiveRead, asyncio.Task[Reading]]
-    ) -> Reading:
-        if read not in once:
-            once[read] = asyncio.ensure_future(gather(read, sources))
-        return await once[read]
+    def show_evidence(self, evidence: Evidence) -> None:
+        """A round of the runner's reads, for the section shown now: drawn under the steps and causes."""
+        self.evidence = evidence.steps
+        self.cause_plans = evidence.cause_plans
+        self.cause_evidence = evidence.causes
+        self._redraw()
 
     def action_reread(self) -> None:
-        self._wake.set()
+        if self._runner is not None:
+            self._runner.reread()
         self.notify("Reading the evidence again…", timeout=1)
 
     def evidence_of(self, index: int) -> str:
@@ -223,18 +163,18 @@ class ChecklistScreen(Screen[None]):
         return "\n".join(reading_text(r) for r in readings)
 
     async def _load_session(self, alert: FiringAlert) -> IncidentSession | None:
-        return await self.app.find_session(alert)
+        return await self.console.find_session(alert)
 
     def _adopt(self, session: IncidentSession | None) -> None:
         """Show `session` (observer follow): its section comes from the runbook by slug."""
         self.session = session
-        section = self.app.section(session.section_slug) if session else None
+        section = self.console.section(session.section_slug) if session else None
         self.match = SectionMatch(section, "session", ())
 
     # -- drawing ---------------------------------------------------------------------------------
 
     def _title(self) -> Text:
-        now = self.app.now
+        now = self.console.now
         text = Text()
         alert = self.alert
         name = alert.name if alert else (self.session.alertname if self.session else "")
@@ -291,7 +231,7 @@ class ChecklistScreen(Screen[None]):
         if index < len(self.plans):
             rows = ROWS_SELECTED if index == self.selected else ROWS_OTHER
             text.append_text(
-                evidence_text(self.plans[index], self.evidence.get(index), self.app.now, rows=rows)
+                evidence_text(self.plans[index], self.evidence.get(index), self.console.now, rows=rows)
             )
         for note in session.notes if session else ():
             if note.step_index == index:
@@ -323,7 +263,7 @@ class ChecklistScreen(Screen[None]):
             empty.display = not section.steps
             empty.update(Text("This section has no triage steps.", style="dim"))
             self.selected = min(self.selected, max(0, len(section.steps) - 1))
-            self.plans = list(plans(section, self.app.servers))
+            self.plans = list(plans(section, self.console.servers))
             await steps.mount_all(
                 StepCard(self._step_text(i), classes="step") for i in range(len(section.steps))
             )
@@ -374,7 +314,7 @@ class ChecklistScreen(Screen[None]):
                 text.append("\n    ▸ ", style="bold green" if reading.ok else "bold yellow")
                 text.append(clean(plan.read.note), style="dim")
                 if reading.read_at is not None:
-                    text.append(f" · read {since(reading.read_at, self.app.now)} ago", style="dim")
+                    text.append(f" · read {since(reading.read_at, self.console.now)} ago", style="dim")
                 if reading.problem:
                     text.append(f"\n      ! {clean(reading.problem)}", style="yellow")
                 for line in reading_text(reading, rows=ROWS_OTHER).split("\n")[1:]:
@@ -388,7 +328,7 @@ class ChecklistScreen(Screen[None]):
     async def _on_session_changed(self, session: IncidentSession | None) -> None:
         if self.follow:
             before = self.session.id if self.session else None
-            self._adopt(self.app.followed)
+            self._adopt(self.console.followed)
             if (self.session.id if self.session else None) != before:
                 self.selected = 0
                 await self._rebuild()
@@ -467,7 +407,7 @@ class ChecklistScreen(Screen[None]):
         if self.session is None:
             self.notify("No session to export yet.", severity="warning")
             return
-        path = await self.app.export_session(self.session)
+        path = await self.console.export_session(self.session)
         if path:
             self.notify(str(path), title="Timeline exported", timeout=8)
 
@@ -486,9 +426,9 @@ class DriverChecklistScreen(ChecklistScreen):
         self._writes = asyncio.Lock()  # keys pressed quickly are written in the order pressed
 
     async def _load_session(self, alert: FiringAlert) -> IncidentSession | None:
-        return await self.app.open_session(alert)
+        return await self.console.open_session(alert)
 
-    async def _set(self, target: str) -> None:
+    async def _set(self, target: StepState) -> None:
         if not self.section or not self.section.steps:
             return
         index = self.selected
@@ -496,9 +436,9 @@ class DriverChecklistScreen(ChecklistScreen):
             if self.session is None:
                 self.notify("No session: nothing is being saved.", severity="error")
                 return
-            state = "pending" if self.session.step_state(index) == target else target
+            state: StepState = "pending" if self.session.step_state(index) == target else target
             evidence = self.evidence_of(index) if state != "pending" else ""
-            updated = await self.app.set_step(self.session, index, state, evidence=evidence)  # type: ignore[arg-type]
+            updated = await self.console.set_step(self.session, index, state, evidence=evidence)
             if updated:
                 self.session = updated  # shown only once committed
                 self._redraw()
@@ -517,14 +457,18 @@ class DriverChecklistScreen(ChecklistScreen):
             return
         step = self.selected if self.section and self.section.steps else None
         title = f"Note on step {step + 1}" if step is not None else "Note on this incident"
-        self.app.push_screen(NoteScreen(title), lambda text: self._save_note(text, step))
+
+        def save(text: str | None) -> None:
+            self._save_note(text, step)  # a worker: the note is written in the background
+
+        self.app.push_screen(NoteScreen(title), save)
 
     @work(group="write")
     async def _save_note(self, text: str | None, step: int | None) -> None:
         if not text or self.session is None:
             return
         async with self._writes:
-            updated = await self.app.add_note(self.session, text, step)
+            updated = await self.console.add_note(self.session, text, step)
             if updated:
                 self.session = updated
                 self._redraw()

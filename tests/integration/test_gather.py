@@ -23,8 +23,9 @@ from tests.labs.redis import RedisLab
 from tui.config.settings import KubernetesSettings, PostgresSettings, PrometheusSettings, load_settings
 from tui.demo.cluster import POSTGRES_POD
 from tui.triage.plans import coverage, plan_causes
-from tui.triage.registry import Sources, gather_all, reading_text
+from tui.triage.registry import Sources, gather_all
 from tui.triage.runbook import load_runbook
+from tui.triage.shaping import reading_text
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from probes.base import Reading
 from probes.format import cell_width, clean, clipboard_text, fit_cells
-from tui.triage.registry import reading_text
+from tui.triage.shaping import reading_text
 
 BIDI = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
 INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\ufeff", "\u2060", "\u00ad", "\U000e0041"]
