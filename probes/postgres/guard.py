@@ -452,8 +452,9 @@ class _Walk:
             )
         with_clause = node.withClause
         if with_clause is not None:
-            names = [cte.ctename for cte in with_clause.ctes]
-            for i, cte in enumerate(with_clause.ctes):
+            queries = with_clause.ctes or ()  # pglast types every field optional; a WITH has its queries
+            names = [cte.ctename for cte in queries]
+            for i, cte in enumerate(queries):
                 # a plain WITH sees only the queries before it; WITH RECURSIVE sees them all
                 seen = names if with_clause.recursive else names[:i]
                 if type(cte.ctequery) in _WRITES:
@@ -467,12 +468,12 @@ class _Walk:
 
     def _note(self, node: ast.Node, ctes: frozenset[str]) -> None:
         if isinstance(node, ast.FuncCall):
-            self._function(_qualified(node.funcname), node)
+            self._function(_qualified(node.funcname or ()), node)
         elif isinstance(node, ast.A_Expr):
             if node.kind in _BETWEEN:
                 self.operators.update({("", ">="): None, ("", "<="): None})
             else:
-                self.operators[_qualified(node.name)] = None
+                self.operators[_qualified(node.name or ())] = None
         elif isinstance(node, ast.SubLink) and node.operName:
             self.operators[_qualified(node.operName)] = None
         elif isinstance(node, ast.SortBy) and node.useOp:
@@ -481,20 +482,21 @@ class _Walk:
             self.types[_qualified(node.names)] = None
         elif isinstance(node, ast.RangeVar):
             if node.schemaname or node.relname not in ctes:
-                self.relations[(node.schemaname or "", node.relname)] = None
+                self.relations[(node.schemaname or "", node.relname or "")] = None
         elif isinstance(node, ast.ColumnRef):
-            self._attributes(node.fields[1:])
+            self._attributes((node.fields or ())[1:])
         elif isinstance(node, ast.A_Indirection):
-            self._attributes(node.indirection)
+            self._attributes(node.indirection or ())
 
     def _attributes(self, fields: Iterable[Any]) -> None:
         for item in fields:
             if isinstance(item, ast.String):
-                why = why_refused(_fold(item.sval))
+                name = item.sval or ""
+                why = why_refused(_fold(name))
                 if why is not None:
                     # t.f is the same call as f(t) in PostgreSQL ("attribute notation")
-                    raise _Refusal(f"{_fold(item.sval)}() {why}, even in a read-only transaction")
-                self.attributes[item.sval] = None
+                    raise _Refusal(f"{_fold(name)}() {why}, even in a read-only transaction")
+                self.attributes[name] = None
 
     def _function(self, qualified: tuple[str, str], call: ast.FuncCall) -> None:
         schema, name = qualified
@@ -535,7 +537,7 @@ _BETWEEN = frozenset(
 
 
 def _qualified(names: Sequence[Any]) -> tuple[str, str]:
-    parts = [n.sval for n in names if isinstance(n, ast.String)]
+    parts = [n.sval or "" for n in names if isinstance(n, ast.String)]
     if not parts:
         return ("", "")
     return (parts[-2] if len(parts) > 1 else "", parts[-1])

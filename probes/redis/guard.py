@@ -71,18 +71,14 @@ def _secret_pattern(name: str) -> bool:
     return any(ch in name for ch in "*?[") or name in SECRET_CONFIG
 
 
-class _Guarded:
-    """Mixin for redis-py's connection classes: every packed command passes the allowlist first."""
+class GuardedConnection(Connection):
+    """redis-py's connection, every packed command passing the allowlist first."""
 
     def pack_command(self, *args: Any) -> list[bytes]:
         if not args or _word(args[0]).split()[0] not in _HANDSHAKE:
             check_command(*args)
-        return super().pack_command(*args)  # type: ignore[misc]
+        return super().pack_command(*args)
 
 
-class GuardedConnection(_Guarded, Connection):
-    pass
-
-
-class GuardedSSLConnection(_Guarded, SSLConnection):
-    pass
+class GuardedSSLConnection(GuardedConnection, SSLConnection):
+    """The same over TLS: GuardedConnection's pack_command, SSLConnection's socket."""
