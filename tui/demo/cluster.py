@@ -46,7 +46,6 @@ def _lab_cluster(namespace_name: str) -> list[Obj]:
     objs: list[Obj] = [namespace(ns)] + [
         node(n, roles=("control-plane",) if n == "node-1" else ("worker",)) for n in NODES
     ]
-    api_res = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
     pods: list[Obj] = []
     for i, name in enumerate(API_PODS):
         pods.append(
@@ -58,7 +57,8 @@ def _lab_cluster(namespace_name: str) -> list[Obj]:
                 node=NODES[i % 3],
                 owner=("ReplicaSet", "inmidst-api-7d9f8b6c5"),
                 created=ts(ago=timedelta(hours=2)),
-                **api_res,
+                requests={"cpu": "250m", "memory": "256Mi"},
+                limits={"cpu": "1", "memory": "512Mi"},
             )
         )
     for i, name in enumerate(WORKER_PODS):

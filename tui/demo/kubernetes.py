@@ -10,16 +10,22 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TypeVar
 
 from probes.base import Reading, SourceHealth
 from probes.kubernetes import (
     HelmRevision,
+    HpaRow,
     KubeEvent,
+    KubernetesSettings,
     LogTail,
+    NetworkPolicyRow,
+    NodeRow,
     PodCache,
     PodMetrics,
+    PvcRow,
     ResourceSnapshot,
+    ServiceRow,
     describe_reading_from,
     event_order,
     event_row,
@@ -39,11 +45,11 @@ from probes.kubernetes import (
     service_row,
     top_reading_from,
 )
-from tui.config.settings import KubernetesSettings
 from tui.demo.cluster import API_PODS, crash_container, lab_cluster, lab_logs
 from tui.demo.kube_objects import NAMESPACE, Obj, event
 from tui.triage.selectors import matches, parse_selector
 
+T = TypeVar("T")
 CRASH_AFTER = timedelta(seconds=30)  # after the incident's start, the first API pod is OOMKilled
 CRASHING_POD = API_PODS[0]
 
@@ -114,7 +120,7 @@ class DemoKubernetes:
         ]
         self._logs[key] = ['{"level":"info","msg":"listening on :3001"}']
 
-    def _snapshot(self, resource: str, items: tuple[object, ...]) -> ResourceSnapshot[object]:
+    def _snapshot(self, resource: str, items: tuple[T, ...]) -> ResourceSnapshot[T]:
         now = self.clock()
         health = SourceHealth("kubernetes", "ok", checked_at=now, last_success=now, detail=f"demo {resource}")
         return ResourceSnapshot(resource, items, health, now)
@@ -126,23 +132,23 @@ class DemoKubernetes:
         name = involved.rpartition("/")[2] if involved else None
         rows = [event_row(e) for e in self._events]
         rows = sorted((r for r in rows if name is None or r.involved_name == name), key=event_order)
-        return self._snapshot("events", tuple(rows[:limit]))  # type: ignore[return-value]
+        return self._snapshot("events", tuple(rows[:limit]))
 
     def _kind(self, kind: str) -> list[Obj]:
         return [o for o in self._objects if o["kind"] == kind]
 
-    async def nodes(self) -> ResourceSnapshot[Any]:
+    async def nodes(self) -> ResourceSnapshot[NodeRow]:
         return self._snapshot(
             "nodes", tuple(sorted((node_row(o) for o in self._kind("Node")), key=lambda n: n.name))
         )
 
-    async def hpas(self, namespace: str | None = None) -> ResourceSnapshot[Any]:
+    async def hpas(self, namespace: str | None = None) -> ResourceSnapshot[HpaRow]:
         rows = sorted((hpa_row(o) for o in self._kind("HorizontalPodAutoscaler")), key=lambda h: h.name)
         return self._snapshot("hpas", tuple(rows))
 
     async def pvcs(
         self, label_selector: str | None = None, namespace: str | None = None
-    ) -> ResourceSnapshot[Any]:
+    ) -> ResourceSnapshot[PvcRow]:
         terms = parse_selector(label_selector) or ()
         rows = sorted(
             (
@@ -154,22 +160,22 @@ class DemoKubernetes:
         )
         return self._snapshot("pvcs", tuple(rows))
 
-    async def services(self, namespace: str | None = None) -> ResourceSnapshot[Any]:
+    async def services(self, namespace: str | None = None) -> ResourceSnapshot[ServiceRow]:
         rows = sorted((service_row(o) for o in self._kind("Service")), key=lambda r: r.name)
         return self._snapshot("services", tuple(rows))
 
-    async def network_policies(self, namespace: str | None = None) -> ResourceSnapshot[Any]:
+    async def network_policies(self, namespace: str | None = None) -> ResourceSnapshot[NetworkPolicyRow]:
         rows = sorted((network_policy_row(o) for o in self._kind("NetworkPolicy")), key=lambda r: r.name)
         return self._snapshot("network policies", tuple(rows))
 
     async def pod_metrics(self, namespace: str | None = None) -> ResourceSnapshot[PodMetrics]:
-        return self._snapshot("pod metrics", tuple(metrics_row(m) for m in self._metrics))  # type: ignore[return-value]
+        return self._snapshot("pod metrics", tuple(metrics_row(m) for m in self._metrics))
 
     async def helm_history(
         self, release: str, namespace: str | None = None
     ) -> ResourceSnapshot[HelmRevision]:
         revisions, _ = history_from_secrets([s for s in self._secrets if _release(s) == release])
-        return self._snapshot("helm history", revisions)  # type: ignore[return-value]
+        return self._snapshot("helm history", revisions)
 
     async def logs(
         self,

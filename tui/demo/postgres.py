@@ -10,9 +10,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from probes.base import SourceHealth
-from probes.postgres import PgSnapshot, PgStatement, PgTable, pressure_from, sessions_from_rows
-from tui.config.settings import PostgresSettings
+from probes.base import Backoff, PolledSource, Reading, SourceHealth
+from probes.postgres import (
+    NOT_CONFIGURED,
+    SOURCE,
+    STATEMENT_ROWS,
+    PgSnapshot,
+    PgStatement,
+    PgTable,
+    PostgresSettings,
+    pressure_from,
+    sessions_from_rows,
+)
 
 MAX_CONNECTIONS = 100
 IDLE_IN_TRANSACTION = 300.0  # seconds: the runbook's five minutes
@@ -22,22 +31,32 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-class DemoPostgres:
+class DemoPostgres(PolledSource[PgSnapshot]):
     """PostgreSQL for `oncall --demo`: the API leaks connections left idle in transaction."""
 
-    configured = True
+    SOURCE = SOURCE
+    NAME = "PostgreSQL"
+    NOT_CONFIGURED = NOT_CONFIGURED
 
     def __init__(self, anchor: datetime, clock: Callable[[], datetime]) -> None:
         self.settings = PostgresSettings(dsn="demo", refresh=2.0)
+        super().__init__(
+            backoff=Backoff.for_source(self.settings.refresh, self.settings.backoff_max),
+            clock=clock,
+            endpoint="demo database",
+        )
         self.anchor = anchor
-        self.clock = clock
-        self.endpoint = "demo database"
 
-    def next_delay(self) -> float:
-        return self.settings.refresh
+    @property
+    def configured(self) -> bool:
+        return True
 
     async def aclose(self) -> None:
         """Nothing to close: the demo database lives in memory."""
+
+    async def run_statement(self, statement: str, *, max_rows: int = STATEMENT_ROWS) -> Reading:
+        """A runbook step's SQL: the demo's database has no live statements (its rows are scripted)."""
+        return Reading.failed(SOURCE, statement, "the demo's postgresql has no live sql read yet")
 
     def _row(
         self,
@@ -129,8 +148,8 @@ class DemoPostgres:
             )
         return rows
 
-    async def poll(self) -> PgSnapshot:
-        now = self.clock()
+    async def _poll_guarded(self) -> PgSnapshot:
+        now = self._clock()
         sessions = sessions_from_rows(self.rows(now))
         row = {
             "used": len(sessions),
@@ -193,4 +212,21 @@ class DemoPostgres:
             fetched_at=now,
             read_only=True,
             database="inmidst",
+        )
+
+    def _empty(self, health: SourceHealth) -> PgSnapshot:
+        return PgSnapshot(
+            sessions=(),
+            pressure=None,
+            statements=None,
+            statements_problem=None,
+            tables=(),
+            server_version="",
+            role="",
+            superuser=False,
+            can_write=False,
+            pg_monitor=False,
+            warnings=(),
+            health=health,
+            fetched_at=None,
         )

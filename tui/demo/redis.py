@@ -15,8 +15,7 @@ from datetime import datetime, timedelta
 
 import redis.exceptions as rexc
 
-from probes.redis import RedisProbe, check_command, text
-from tui.config.settings import RedisSettings
+from probes.redis import RedisProbe, RedisSettings, check_command, text
 
 MAXMEMORY = 2 * 1024**3
 UPTIME_AT_ANCHOR = 41 * 86400  # seconds: up for weeks, no recent restart

@@ -109,33 +109,37 @@ class DemoIncident:
             "runbook_url": f"{RUNBOOK_URL}#{alert.section}",
         }
 
-    def active(self) -> list[dict[str, object]]:
+    def _showing(self) -> list[tuple[ScriptedAlert, datetime, bool]]:
+        """The script's alerts active now: (alert, when its condition became true, whether it fires yet)."""
         now = self.clock()
-        alerts = []
+        showing = []
         for alert in SCRIPT:
             start = self.anchor + alert.starts
             if now < start or (alert.ends is not None and now >= self.anchor + alert.ends):
                 continue
-            firing = (now - start).total_seconds() >= alert.for_seconds
-            alerts.append(
-                {
-                    "labels": self._labels(alert),
-                    "annotations": self._annotations(alert),
-                    "state": "firing" if firing else "pending",
-                    "activeAt": _rfc3339(start),
-                    "value": alert.value,
-                }
-            )
-        return alerts
+            showing.append((alert, start, (now - start).total_seconds() >= alert.for_seconds))
+        return showing
+
+    def _alert(self, alert: ScriptedAlert, start: datetime, firing: bool) -> dict[str, object]:
+        return {
+            "labels": self._labels(alert),
+            "annotations": self._annotations(alert),
+            "state": "firing" if firing else "pending",
+            "activeAt": _rfc3339(start),
+            "value": alert.value,
+        }
+
+    def active(self) -> list[dict[str, object]]:
+        return [self._alert(alert, start, firing) for alert, start, firing in self._showing()]
 
     def alerts_body(self) -> dict[str, object]:
         return {"status": "success", "data": {"alerts": self.active()}}
 
     def rules_body(self) -> dict[str, object]:
-        active = {a["labels"]["alertname"]: a for a in self.active()}  # type: ignore[index]
+        showing = {alert.name: (alert, start, firing) for alert, start, firing in self._showing()}
         rules = []
         for alert in SCRIPT:
-            current = active.get(alert.name)
+            current = showing.get(alert.name)
             rules.append(
                 {
                     "name": alert.name,
@@ -143,10 +147,10 @@ class DemoIncident:
                     "duration": alert.for_seconds,
                     "labels": {"severity": alert.severity},
                     "annotations": self._annotations(alert),
-                    "alerts": [current] if current else [],
+                    "alerts": [self._alert(*current)] if current else [],
                     "health": "ok",
                     "type": "alerting",
-                    "state": current["state"] if current else "inactive",
+                    "state": ("firing" if current[2] else "pending") if current else "inactive",
                 }
             )
         return {
@@ -157,7 +161,7 @@ class DemoIncident:
     def targets_body(self) -> dict[str, object]:
         """The scrape targets: the worker's exporter down while TargetDown fires, the rest up."""
         now = self.clock()
-        down = any(a["labels"]["alertname"] == "TargetDown" for a in self.active())  # type: ignore[index]
+        down = any(alert.name == "TargetDown" for alert, _, _ in self._showing())
         targets = [("inmidst-api", f"10.4.2.{31 + i}:3001", "up", "") for i in range(3)] + [
             ("inmidst-postgres", "10.4.2.17:9187", "up", ""),
             ("inmidst-redis", "10.4.3.9:9121", "up", ""),
@@ -192,7 +196,7 @@ class DemoIncident:
     def query_body(self, query: str) -> dict[str, object]:
         """An instant query: the incident's alert expressions and the database volume; nothing else."""
         now = self.clock().timestamp()
-        active = {a["labels"]["alertname"]: a for a in self.active()}  # type: ignore[index]
+        showing = {alert.name for alert, _, _ in self._showing()}
         result: list[dict[str, object]] = []
         if "kubelet_volume_stats" in query:
             claim = {"namespace": "production", "persistentvolumeclaim": "data-inmidst-postgres-0"}
@@ -204,8 +208,8 @@ class DemoIncident:
                 )
             ]
         for alert in SCRIPT:
-            if alert.expression == query and alert.name in active:
-                result.append({"metric": alert.labels, "value": [now, active[alert.name]["value"]]})
+            if alert.expression == query and alert.name in showing:
+                result.append({"metric": alert.labels, "value": [now, alert.value]})
         return {"status": "success", "data": {"resultType": "vector", "result": result}}
 
     def handle(self, request: httpx.Request) -> httpx.Response:
