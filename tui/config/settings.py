@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from probes.base import Secret
-from probes.kubernetes.settings import KubernetesSettings
+from probes.kubernetes import KubernetesSettings
 from probes.postgres import PostgresSettings
 from probes.prometheus import PrometheusSettings
 from probes.redis import RedisSettings
