@@ -1,9 +1,12 @@
-"""Helpers for driving the real app in tests: make_app, a fixed clock, a canned Prometheus, waits."""
+"""Helpers the tests share: the real app (make_app, a fixed clock, a canned Prometheus, waits) and the CLI
+(`oncall`, run as a user runs it)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +20,7 @@ from probes.redis import RedisProbe
 from tui.app import OncallApp
 from tui.config.settings import KubernetesSettings, PrometheusSettings, Settings
 
+REPO = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 11, 27, 3, 0, 0, tzinfo=UTC)
 
 
@@ -108,3 +112,10 @@ def screen_text(app: OncallApp) -> str:
         for row in range(table.row_count):
             parts.append(" | ".join(str(getattr(c, "plain", c)) for c in table.get_row_at(row)))
     return "\n".join(parts)
+
+
+def oncall(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run the `oncall` command line as a user does: a subprocess, its output and exit code."""
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=60
+    )
