@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli import oncall
+from tests.helpers import oncall
 from tests.labs.prometheus import PrometheusLab
 
 pytestmark = pytest.mark.integration

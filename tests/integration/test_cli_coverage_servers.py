@@ -7,8 +7,7 @@ from pathlib import Path
 
 from probes.postgres import PostgresProbe
 from screens.checklist import ChecklistScreen
-from tests.cli import oncall
-from tests.helpers import make_app, prometheus_json, screen_text, wait_for
+from tests.helpers import make_app, oncall, prometheus_json, screen_text, wait_for
 from tui.config.settings import PostgresSettings
 from tui.widgets.alerts import AlertsTable
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli import oncall
+from tests.helpers import oncall
 from tui.sessions.store import SessionStore
 
 FIRED = datetime(2026, 11, 27, 2, 46, tzinfo=UTC)

@@ -15,8 +15,8 @@ from probes.kubernetes import KubernetesProbe
 from probes.postgres import PostgresProbe
 from probes.prometheus import PrometheusProbe
 from probes.redis import ALLOWED, RedisProbe
-from tests.cli import REPO
 from tests.conftest import LabServers
+from tests.helpers import REPO
 from tests.kube_sim import KubeSimulator
 from tests.labs.postgres import PgLab
 from tests.labs.redis import RedisLab

@@ -16,7 +16,7 @@ import yaml
 
 from probes.kubernetes import KubernetesProbe, PodInformer, PodRow
 from probes.kubernetes import client as kubernetes_client
-from tests.cli import oncall
+from tests.helpers import oncall
 from tests.kube_sim import KubeSimulator
 from tui.cli.check import check_kubernetes
 from tui.cli.servers import read_pods_report

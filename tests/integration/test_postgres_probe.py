@@ -15,7 +15,7 @@ import pytest
 
 from probes.base import poll_until
 from probes.postgres import HIDDEN_QUERY, PgSnapshot, PostgresProbe
-from tests.cli import oncall
+from tests.helpers import oncall
 from tests.labs.postgres import (
     APP_NAME,
     DEAD_TUPLE_TABLE,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.cli import oncall
+from tests.helpers import oncall
 from tests.labs.prometheus import PrometheusLab
 from tests.labs.redis import EVIL_KEY, PROBE_PASSWORD, RedisConditions, RedisLab
 

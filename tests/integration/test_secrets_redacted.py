@@ -15,8 +15,7 @@ from probes.postgres import PostgresProbe
 from probes.redact import MASK
 from probes.redis import RedisProbe
 from screens.checklist import ChecklistScreen
-from tests.cli import oncall
-from tests.helpers import make_app, prometheus_json, screen_text, wait_for
+from tests.helpers import make_app, oncall, prometheus_json, screen_text, wait_for
 from tests.labs import free_port
 from tests.labs.postgres import PgLab
 from tests.labs.redis import ADMIN_PASSWORD, RedisLab

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli import oncall
-from tests.helpers import make_app, wait_for
+from tests.helpers import make_app, oncall, wait_for
 from tests.ui.test_checklist import _open_first_checklist
 from tui.sessions.store import SessionStore
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from probes.postgres import check_sql
-from tests.cli import REPO, oncall
+from tests.helpers import REPO, oncall
 from tui.triage.plans import coverage, plan_causes, plan_step
 from tui.triage.runbook import TriageStep, load_runbook
 
