@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from probes.format import clean
-from probes.kubernetes.probe import ResourceSnapshot
-from probes.kubernetes.rows import PodRow
+from probes.kubernetes import HelmRevision, KubeEvent, PodMetrics, PodRow, ResourceSnapshot
 from probes.postgres import PgSnapshot
 from probes.prometheus import AlertsSnapshot, FiringAlert
-from probes.redis.probe import RedisSnapshot
+from probes.redis import RedisSnapshot
+from screens.contract import ConsoleScreen
 from tui.sessions.store import IncidentSession
 from tui.triage.selectors import section_selectors
+from tui.widgets import styles
 from tui.widgets.alerts import AlertsTable
 from tui.widgets.header import StatusHeader
 from tui.widgets.kube_panels import ReadPanel, events_lines, helm_lines, read_problem
@@ -41,7 +43,7 @@ REDIS_OFF = "Redis is not configured: set REDIS_URL, [redis] url or --redis."
 ENTER_PANELS = (PostgresPanel, SlowlogPanel)
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(ConsoleScreen[None]):
     BINDINGS = [
         Binding("enter", "open_checklist", "Checklist", priority=True),
         Binding("b", "browse_runbook", "Runbook"),
@@ -62,29 +64,31 @@ class DashboardScreen(Screen[None]):
                 yield Static(id="alerts-status")
                 yield AlertsTable(id="alerts")
             yield RunbookPane(id="runbook")
-        kube_on = self.app.kube.health.state != "not-configured"
+        kube_on = self.console.kube.health.state != "not-configured"
         with TabbedContent(id="sources"):
             with TabPane("Pods", id="tab-pods"):
                 if kube_on:
-                    yield PodsPanel(now=lambda: self.app.now, id="pods")
+                    yield PodsPanel(now=lambda: self.console.now, id="pods")
                 else:
-                    yield Static(Text(KUBE_OFF, style="dim"), classes="not-configured")
+                    yield Static(Text(KUBE_OFF, style=styles.MUTED), classes="not-configured")
             with TabPane("PostgreSQL", id="tab-postgresql"):
-                if self.app.postgres.configured:
-                    yield PostgresPanel(now=lambda: self.app.now, id="postgres")
+                if self.console.postgres.configured:
+                    yield PostgresPanel(now=lambda: self.console.now, id="postgres")
                 else:
-                    yield Static(Text(PG_OFF, style="dim"), classes="not-configured")
-            redis_on = self.app.redis.configured
+                    yield Static(Text(PG_OFF, style=styles.MUTED), classes="not-configured")
+            redis_on = self.console.redis.configured
             with TabPane("Redis", id="tab-redis"):
                 if redis_on:
-                    yield RedisPanel(now=lambda: self.app.now, settings=self.app.redis.settings, id="redis")
+                    yield RedisPanel(
+                        now=lambda: self.console.now, settings=self.console.redis.settings, id="redis"
+                    )
                 else:
-                    yield Static(Text(REDIS_OFF, style="dim"), classes="not-configured")
+                    yield Static(Text(REDIS_OFF, style=styles.MUTED), classes="not-configured")
             with TabPane("Slow log", id="tab-slowlog"):
                 if redis_on:
-                    yield SlowlogPanel(now=lambda: self.app.now, id="slowlog")
+                    yield SlowlogPanel(now=lambda: self.console.now, id="slowlog")
                 else:
-                    yield Static(Text(REDIS_OFF, style="dim"), classes="not-configured")
+                    yield Static(Text(REDIS_OFF, style=styles.MUTED), classes="not-configured")
             with TabPane("Events", id="tab-events"):
                 yield ReadPanel("reading events…" if kube_on else KUBE_OFF, id="events")
             with TabPane("Logs", id="tab-logs"):
@@ -93,7 +97,7 @@ class DashboardScreen(Screen[None]):
                         "Select a pod in the Pods tab and press l for its logs, d for its detail."
                         if kube_on
                         else KUBE_OFF,
-                        style="dim",
+                        style=styles.MUTED,
                     ),
                     classes="not-configured",
                 )
@@ -106,15 +110,15 @@ class DashboardScreen(Screen[None]):
         self.watch(self.app, "now", self._on_tick, init=False)
         self.watch(self.app, "pg_snapshot", self._on_postgres)
         self.watch(self.app, "redis_snapshot", self._on_redis)
-        self.app.sessions_changed.subscribe(self, self._on_session_changed)
-        self.app.pods_changed.subscribe(self, self._on_pods)
-        self.app.kube_read.subscribe(self, self._on_kube_read)
+        self.console.sessions_changed.subscribe(self, self._on_session_changed)
+        self.console.pods_changed.subscribe(self, self._on_pods)
+        self.console.kube_read.subscribe(self, self._on_kube_read)
         # whatever was read before this screen was up is drawn now, not at the next read
-        self._on_pods(self.app.pods)
-        for snapshot in list(self.app.kube_reads.values()):
+        self._on_pods(self.console.pods)
+        for snapshot in list(self.console.kube_reads.values()):
             self._on_kube_read(snapshot)
         self.query_one(AlertsTable).focus()
-        self._shown: tuple[str, int | None] | None = None
+        self._shown: tuple[str, float | None] | None = None
 
     @property
     def table(self) -> AlertsTable:
@@ -123,43 +127,47 @@ class DashboardScreen(Screen[None]):
     # -- drawing ------------------------------------------------------------------------------
 
     def _alerts_status(self, snapshot: AlertsSnapshot | None) -> Text:
-        app = self.app
+        app = self.console
         if app.runbook_error:
-            return Text.assemble(("Runbook not loaded: ", "bold red"), clean(app.runbook_error))
+            return Text.assemble(("Runbook not loaded: ", styles.FIRING), clean(app.runbook_error))
         if snapshot is None:
             if not app.probe.settings.url:
-                return Text(PROMETHEUS_OFF, style="yellow")
-            return Text("Asking Prometheus for alerts…", style="dim")
+                return Text(PROMETHEUS_OFF, style=styles.WARNING)
+            return Text("Asking Prometheus for alerts…", style=styles.MUTED)
         health = snapshot.health
         if health.state in ("down", "forbidden"):
-            text = Text.assemble((f"Prometheus {health.state}: ", "bold red"), clean(health.last_error or ""))
+            text = Text.assemble(
+                (f"Prometheus {health.state}: ", styles.FIRING), clean(health.last_error or "")
+            )
             if snapshot.fetched_at:
                 text.append(
-                    f" — showing alerts from {since(snapshot.fetched_at, app.now)} ago", style="yellow"
+                    f" — showing alerts from {since(snapshot.fetched_at, app.now)} ago", style=styles.WARNING
                 )
             return text
         if health.state == "not-configured":
-            return Text(PROMETHEUS_OFF, style="yellow")
+            return Text(PROMETHEUS_OFF, style=styles.WARNING)
         firing = sum(1 for a in snapshot.alerts if a.state == "firing")
         pending = len(snapshot.alerts) - firing
-        text = Text.assemble((f"{firing} firing", "bold red" if firing else "green"), f", {pending} pending")
+        text = Text.assemble(
+            (f"{firing} firing", styles.FIRING if firing else styles.OK), f", {pending} pending"
+        )
         if health.state == "degraded" and health.last_error:
-            text.append(f" — {clean(health.last_error)}", style="yellow")
+            text.append(f" — {clean(health.last_error)}", style=styles.WARNING)
         if not snapshot.alerts:
-            text.append("  all quiet. Press b to browse the runbook.", style="dim")
+            text.append("  all quiet. Press b to browse the runbook.", style=styles.MUTED)
         return text
 
     def _on_snapshot(self, snapshot: AlertsSnapshot | None) -> None:
         self.query_one("#alerts-status", Static).update(self._alerts_status(snapshot))
         if snapshot is not None:
-            self.table.show(snapshot.alerts, self.app.now)
+            self.table.show(snapshot.alerts, self.console.now)
             self._show_selected()
 
     def _on_tick(self, _now: object) -> None:
-        if self.app.snapshot is not None:
-            self.query_one("#alerts-status", Static).update(self._alerts_status(self.app.snapshot))
+        if self.console.snapshot is not None:
+            self.query_one("#alerts-status", Static).update(self._alerts_status(self.console.snapshot))
         for panel in self.query(PodsPanel):
-            panel.show_health(self.app.kube.health)
+            panel.show_health(self.console.kube.health)
 
     def _on_session_changed(self, _session: IncidentSession | None) -> None:
         self._shown = None
@@ -182,23 +190,22 @@ class DashboardScreen(Screen[None]):
             panel.show_pods(pods)
 
     def _on_kube_read(self, snapshot: ResourceSnapshot[object]) -> None:
-        now = self.app.now
+        now = self.console.now
         problem = read_problem(snapshot, now)
         if snapshot.resource == "events":
+            events = cast("ResourceSnapshot[KubeEvent]", snapshot)
             self.query_one("#events", ReadPanel).show_lines(
-                problem,
-                events_lines(snapshot, now),
-                "no events in this namespace",  # type: ignore[arg-type]
+                problem, events_lines(events, now), "no events in this namespace"
             )
         elif snapshot.resource == "helm history":
-            releases = ", ".join(r for r, _ in self.app.releases)
+            releases = ", ".join(r for r, _ in self.console.releases)
+            history = cast("ResourceSnapshot[HelmRevision]", snapshot)
             self.query_one("#deploys", ReadPanel).show_lines(
-                problem,
-                helm_lines(snapshot, now),
-                f"no Helm revisions of {releases}",  # type: ignore[arg-type]
+                problem, helm_lines(history, now), f"no Helm revisions of {releases}"
             )
         elif snapshot.resource == "pod metrics" and snapshot.health.state == "ok":
-            usage = {f"{m.namespace}/{m.name}": (m.cpu, m.memory) for m in snapshot.items}  # type: ignore[attr-defined]
+            metrics = cast("ResourceSnapshot[PodMetrics]", snapshot)
+            usage = {f"{m.namespace}/{m.name}": (m.cpu, m.memory) for m in metrics.items}
             for panel in self.query(PodsPanel):
                 panel.set_usage(usage)
 
@@ -212,20 +219,38 @@ class DashboardScreen(Screen[None]):
         pane = self.query_one(RunbookPane)
         if alert is None:
             self._shown = None
-            if self.app.runbook_error:
-                pane.show_message(Text(clean(self.app.runbook_error), style="red"))
+            if self.console.runbook_error:
+                pane.show_message(Text(clean(self.console.runbook_error), style=styles.ERROR))
             else:
-                pane.show_message(Text("No alert selected.", style="dim"))
+                pane.show_message(Text("No alert selected.", style=styles.MUTED))
             return
-        session = await self.app.find_session(alert)
+        session = await self.console.find_session(alert)
         key = (alert.fingerprint, session.last_change_at.timestamp() if session else None)
         if key == self._shown:
             return
-        self._shown = key  # type: ignore[assignment]
-        match = self.app.section_for(alert)
+        self._shown = key
+        match = self.console.section_for(alert)
         pane.show(alert, match, session)
         for panel in self.query(PodsPanel):
             panel.set_component(section_selectors(match.section) if match.section else [])
+
+    # -- what the panels ask for: the screen decides where it goes ------------------------------
+
+    @on(PodsPanel.DetailRequested)
+    def _pod_detail(self, event: PodsPanel.DetailRequested) -> None:
+        from screens.pod_detail import PodDetailScreen
+
+        self.app.push_screen(PodDetailScreen(event.pod))
+
+    @on(PodsPanel.LogsRequested)
+    def _pod_logs(self, event: PodsPanel.LogsRequested) -> None:
+        from screens.logs import LogsScreen
+
+        self.app.push_screen(LogsScreen(event.pod))
+
+    @on(RedisPanel.SampleRequested)
+    def _sample_keys(self) -> None:
+        self.console.sample_redis_keys()
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -255,16 +280,16 @@ class DashboardScreen(Screen[None]):
             return
         from screens.checklist import checklist_screen
 
-        self.app.push_screen(checklist_screen(self.app.observer, alert=alert))
+        self.app.push_screen(checklist_screen(self.console.observer, alert=alert))
 
     def action_browse_runbook(self) -> None:
-        if self.app.runbook is None:
-            self.notify(self.app.runbook_error or "No runbook loaded.", severity="error")
+        if self.console.runbook is None:
+            self.notify(self.console.runbook_error or "No runbook loaded.", severity="error")
             return
         from screens.runbook_browser import RunbookBrowserScreen
 
         alert = self.table.selected
-        match = self.app.section_for(alert) if alert else None
+        match = self.console.section_for(alert) if alert else None
         slug = match.section.slug if match and match.section else None
         self.app.push_screen(RunbookBrowserScreen(slug))
 
@@ -279,8 +304,9 @@ class DashboardScreen(Screen[None]):
     def action_tab(self, number: int) -> None:
         """1-7: the source tabs in order (Pods, PostgreSQL, Redis, Slow log, Events, Logs, Deploys)."""
         panes = list(self.query(TabPane))
-        if 1 <= number <= len(panes) and panes[number - 1].id:
-            self.query_one(TabbedContent).active = panes[number - 1].id
+        pane_id = panes[number - 1].id if 1 <= number <= len(panes) else None
+        if pane_id:
+            self.query_one(TabbedContent).active = pane_id
 
     def action_pods(self) -> None:
         self.query_one(TabbedContent).active = "tab-pods"
@@ -288,7 +314,7 @@ class DashboardScreen(Screen[None]):
             panel.table.focus()
 
     def action_refresh(self) -> None:
-        self.app.refresh_now()
+        self.console.refresh_now()
         self.notify("Refreshing…", timeout=1)
 
     def action_cursor_down(self) -> None:

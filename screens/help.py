@@ -9,6 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from tui.widgets import styles
 from tui.widgets.bindings import shown_bindings
 
 
@@ -36,12 +37,12 @@ class HelpScreen(ModalScreen[None]):
         width = max(len(key) for key, _ in rows) + 3
         table = Text()
         for key, description in rows:
-            table.append(key.ljust(width), style="bold cyan")
+            table.append(key.ljust(width), style=styles.HIGHLIGHT)
             table.append(f"{description}\n")
         with VerticalScroll(classes="dialog", id="help"):
-            yield Static(Text("Keys on this screen", style="bold underline"))
+            yield Static(Text("Keys on this screen", style=styles.HEADING))
             yield Static(table)
-            yield Static(Text("esc or ? closes this help", style="dim"))
+            yield Static(Text("esc or ? closes this help", style=styles.MUTED))
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

@@ -8,11 +8,13 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Log, Static
 
 from probes.format import clean
-from probes.kubernetes.rows import PodRow
+from probes.kubernetes import PodRow
+from screens.contract import ConsoleScreen
+from tui.widgets import styles
 from tui.widgets.header import StatusHeader
 
 TAIL = 200
@@ -20,7 +22,7 @@ KEEP = 5000  # lines kept while following: a chatty pod can't grow memory or slo
 FOLLOW_EVERY = 2.0  # seconds
 
 
-class LogsScreen(Screen[None]):
+class LogsScreen(ConsoleScreen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("p", "previous", "Previous container"),
@@ -45,7 +47,7 @@ class LogsScreen(Screen[None]):
         self.following = False
         self.lines: deque[str] = deque(maxlen=KEEP)
         self.needle = ""
-        self._timer = None
+        self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
@@ -59,23 +61,24 @@ class LogsScreen(Screen[None]):
 
     def _title(self, problem: str | None = None) -> Text:
         text = Text()
-        text.append(f"{clean(self.pod.namespace)}/", style="dim")
-        text.append(clean(self.pod.name), style="bold")
+        text.append(f"{clean(self.pod.namespace)}/", style=styles.MUTED)
+        text.append(clean(self.pod.name), style=styles.STRONG)
         if self.container:
             text.append(f"  container {clean(self.container)}")
             if len(self.containers) > 1:
-                text.append(f" (c: next of {len(self.containers)})", style="dim")
+                text.append(f" (c: next of {len(self.containers)})", style=styles.MUTED)
         text.append(
-            "  previous" if self.previous else "  current", style="yellow" if self.previous else "dim"
+            "  previous" if self.previous else "  current",
+            style=styles.WARNING if self.previous else styles.MUTED,
         )
         text.append(f"  last {TAIL} lines")
         if self.following:
-            text.append("  following", style="bold green")
+            text.append("  following", style=styles.OK_STRONG)
         if self.needle:
-            text.append(f"  filter: {clean(self.needle)}", style="bold cyan")
+            text.append(f"  filter: {clean(self.needle)}", style=styles.HIGHLIGHT)
         if problem:
             text.append("\n")
-            text.append(clean(problem), style="yellow")
+            text.append(clean(problem), style=styles.WARNING)
         return text
 
     def _draw(self) -> None:
@@ -90,7 +93,7 @@ class LogsScreen(Screen[None]):
 
     @work(exclusive=True, group="logs")
     async def reload(self) -> None:
-        lines, problem = await self.app.load_pod_logs(self.pod, self.container, self.previous, TAIL)
+        lines, problem = await self.console.load_pod_logs(self.pod, self.container, self.previous, TAIL)
         self.lines.clear()
         self.lines.extend(lines)
         self.query_one("#logs-title", Static).update(self._title(problem))
@@ -98,7 +101,7 @@ class LogsScreen(Screen[None]):
 
     @work(exclusive=True, group="logs")
     async def _follow_tick(self) -> None:
-        lines, problem = await self.app.load_pod_logs(self.pod, self.container, self.previous, TAIL)
+        lines, problem = await self.console.load_pod_logs(self.pod, self.container, self.previous, TAIL)
         new = _after(list(self.lines), lines)
         self.lines.extend(new)
         log = self.query_one(Log)

@@ -1,17 +1,17 @@
-"""Small modal screens: write a note, pick one of several commands or links."""
+"""Small modal screens: write a note, pick one of several commands or links, read a long text in full.
+
+Each puts one dialog widget (tui/widgets/dialogs.py) on top and closes with what it answered. `TextScreen` is
+the panels' own (they open it wherever they are mounted), so it lives with its widget and is named here too.
+"""
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList, Static
-from textual.widgets.option_list import Option
 
-from probes.format import clean
+from tui.widgets.dialogs import NoteEditor, PickList, TextScreen
 
 
 class NoteScreen(ModalScreen[str | None]):
@@ -24,13 +24,11 @@ class NoteScreen(ModalScreen[str | None]):
         self.title_text = title
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Label(Text(clean(self.title_text), style="bold"))
-            yield Input(placeholder="What did you see or do? (enter saves, esc cancels)", id="note")
+        yield NoteEditor(self.title_text, classes="dialog")
 
-    @on(Input.Submitted)
-    def _submit(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value if event.value.strip() else None)
+    @on(NoteEditor.Submitted)
+    def _submit(self, event: NoteEditor.Submitted) -> None:
+        self.dismiss(event.text)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -51,54 +49,20 @@ class PickScreen(ModalScreen[int | None]):
         self.items = items
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Label(Text(self.title_text, style="bold"))
-            yield OptionList(*[Option(Text(f"{i + 1}. {clean(item)}")) for i, item in enumerate(self.items)])
+        yield PickList(self.title_text, self.items, classes="dialog")
 
-    @on(OptionList.OptionSelected)
-    def _selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option_index)
-
-    def on_key(self, event: events.Key) -> None:
-        if event.character and event.character.isdigit():
-            event.stop()
-            self._pick(int(event.character) - 1)
-
-    def _pick(self, index: int) -> None:
-        if index < len(self.items):
-            self.dismiss(index)
+    @on(PickList.Picked)
+    def _picked(self, event: PickList.Picked) -> None:
+        self.dismiss(event.index)
 
     def action_down(self) -> None:
-        self.query_one(OptionList).action_cursor_down()
+        self.query_one(PickList).cursor_down()
 
     def action_up(self) -> None:
-        self.query_one(OptionList).action_cursor_up()
+        self.query_one(PickList).cursor_up()
 
     def action_cancel(self) -> None:
         self.dismiss(None)
 
 
-class TextScreen(ModalScreen[None]):
-    """A long server string in full (a query text), as text; `c` copies it."""
-
-    BINDINGS = [
-        Binding("escape", "close", "Close"),
-        Binding("c", "copy", "Copy"),
-    ]
-
-    def __init__(self, title: str, text: str) -> None:
-        super().__init__()
-        self.title_text = title
-        self.text = text
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog"):
-            yield Label(Text(clean(self.title_text), style="bold"))
-            yield Static(Text(clean(self.text, single_line=False)))
-
-    def action_close(self) -> None:
-        self.dismiss(None)
-
-    def action_copy(self) -> None:
-        self.app.copy_to_clipboard(self.text)
-        self.notify("copied to the clipboard", timeout=2)
+__all__ = ["NoteScreen", "PickScreen", "TextScreen"]

@@ -2,79 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from probes.format import clean
-from probes.kubernetes.probe import KubeEvent
-from probes.kubernetes.rows import PodRow
+from probes.kubernetes import PodRow
+from screens.contract import ConsoleScreen
+from tui.widgets import styles
 from tui.widgets.header import StatusHeader
-from tui.widgets.kube_panels import event_line
-from tui.widgets.pods import status_style
-from tui.widgets.render import since
+from tui.widgets.pod_view import pod_events_text, pod_text
 
 
-def pod_text(pod: PodRow, now: datetime) -> Text:
-    text = Text()
-    text.append(f"{clean(pod.namespace)}/", style="dim")
-    text.append(clean(pod.name), style="bold")
-    text.append("  ")
-    text.append(clean(pod.status), style=status_style(pod.status))
-    text.append(f"  ready {pod.ready}  restarts {pod.restarts}  age {since(pod.created_at, now)}")
-    text.append(
-        f"\nnode {clean(pod.node) or '<none>'}  ip {clean(pod.ip) or '-'}  owner {clean(pod.owner) or '-'}",
-        style="dim",
-    )
-    if pod.message:
-        text.append("\n")
-        text.append(clean(pod.message), style="yellow")
-    text.append("\n\nContainers\n", style="bold underline")
-    for c in pod.containers:
-        text.append("  init " if c.init else "  ", style="dim")
-        text.append(clean(c.name), style="bold")
-        text.append(f"  {clean(c.image)}\n", style="dim")
-        state = c.state + (f" ({clean(c.reason)})" if c.reason else "")
-        text.append(f"    state {state}", style=status_style(c.reason) if c.reason else "green")
-        text.append(f"  ready {'yes' if c.ready else 'no'}  restarts {c.restarts}")
-        if c.started_at:
-            text.append(f"  since {since(c.started_at, now)}")
-        text.append("\n")
-        if c.last_termination_reason:
-            text.append("    last state terminated: ", style="dim")
-            text.append(
-                clean(c.last_termination_reason),
-                style="bold red" if c.last_termination_reason in ("OOMKilled", "Error") else "",
-            )
-            if c.last_exit_code is not None:
-                text.append(f" (exit code {c.last_exit_code})")
-            if c.last_finished_at:
-                text.append(f" {since(c.last_finished_at, now)} ago")
-            text.append("\n")
-        text.append(
-            f"    requests cpu {clean(c.requests_cpu) or '-'} memory {clean(c.requests_memory) or '-'}"
-            f"   limits cpu {clean(c.limits_cpu) or '-'} memory {clean(c.limits_memory) or '-'}\n",
-            style="dim",
-        )
-    if pod.conditions:
-        text.append("\nConditions\n", style="bold underline")
-        for cond in pod.conditions:
-            text.append(
-                f"  {clean(cond.type):<16} {clean(cond.status):<6}",
-                style="" if cond.status == "True" else "yellow",
-            )
-            if cond.reason or cond.message:
-                text.append(f" {clean(cond.reason)} {clean(cond.message)}", style="dim")
-            text.append("\n")
-    return text
-
-
-class PodDetailScreen(Screen[None]):
+class PodDetailScreen(ConsoleScreen[None]):
     AUTO_FOCUS = "#pod-detail"
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -89,30 +30,16 @@ class PodDetailScreen(Screen[None]):
         yield StatusHeader()
         with VerticalScroll(id="pod-detail"):
             yield Static(id="pod-body")
-            yield Static(Text("Events: loading…", style="dim"), id="pod-events")
+            yield Static(Text("Events: loading…", style=styles.MUTED), id="pod-events")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#pod-body", Static).update(pod_text(self.pod, self.app.now))
-        self.load_events()
+        self.query_one("#pod-body", Static).update(pod_text(self.pod, self.console.now))
+        self.run_worker(self._load_events(), group="pod-events", exclusive=True)
 
-    def show_events(self, events: tuple[KubeEvent, ...] | None, problem: str | None = None) -> None:
-        text = Text("\nEvents\n", style="bold underline")
-        if problem:
-            text.append(clean(problem), style="yellow")
-        elif not events:
-            text.append("no events for this pod", style="dim")
-        for event in events or ():
-            text.append_text(event_line(event, self.app.now))
-            text.append("\n")
-        self.query_one("#pod-events", Static).update(text)
-
-    def load_events(self) -> None:
-        loader = getattr(self.app, "load_pod_events", None)
-        if loader is None:
-            self.show_events(None, "events come with the Kubernetes probe")
-        else:
-            self.run_worker(loader(self, self.pod), group="pod-events", exclusive=True)
+    async def _load_events(self) -> None:
+        events, problem = await self.console.pod_events(self.pod)
+        self.query_one("#pod-events", Static).update(pod_events_text(events, problem, self.console.now))
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -7,16 +7,17 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from probes.format import clean
+from screens.contract import ConsoleScreen
+from tui.widgets import styles
 from tui.widgets.header import StatusHeader
 from tui.widgets.render import section_text
 
 
-class RunbookBrowserScreen(Screen[None]):
+class RunbookBrowserScreen(ConsoleScreen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("j", "down", "Next section", key_display="j/↓"),
@@ -38,8 +39,8 @@ class RunbookBrowserScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        app = self.app
-        sections = app.runbook.sections if app.runbook else ()
+        runbook = self.console.runbook
+        sections = runbook.sections if runbook else ()
         options = self.query_one("#sections", OptionList)
         options.border_title = f"Runbook · {len(sections)} sections"
         options.add_options(Option(Text(clean(s.slug)), id=s.slug) for s in sections)
@@ -54,12 +55,12 @@ class RunbookBrowserScreen(Screen[None]):
         self._show(event.option_index)
 
     def _show(self, index: int) -> None:
-        runbook = self.app.runbook
+        runbook = self.console.runbook
         if runbook is None or not (0 <= index < len(runbook.sections)):
             return
         section = runbook.sections[index]
         text = Text()
-        text.append(f"#{section.slug}\n", style="bold magenta")
+        text.append(f"#{section.slug}\n", style=styles.LINK)
         text.append_text(section_text(section))
         self.query_one("#section-body", Static).update(text)
         self.query_one("#section-view", VerticalScroll).scroll_home(animate=False)
@@ -68,7 +69,7 @@ class RunbookBrowserScreen(Screen[None]):
         """The highlighted section's checklist with its live evidence, read-only: a game day, a dry run."""
         from screens.checklist import ChecklistScreen
 
-        runbook = self.app.runbook
+        runbook = self.console.runbook
         highlighted = self.query_one(OptionList).highlighted
         if runbook is None or highlighted is None:
             return
@@ -88,7 +89,7 @@ class RunbookBrowserScreen(Screen[None]):
         self.query_one(OptionList).action_cursor_up()
 
     def action_open_link(self) -> None:
-        runbook = self.app.runbook
+        runbook = self.console.runbook
         options = self.query_one(OptionList)
         if runbook is None or options.highlighted is None:
             return

@@ -9,12 +9,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.command import CommandListItem, SimpleProvider
+from textual.command import CommandListItem, ProviderSource, SimpleProvider
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -22,18 +23,29 @@ from textual.signal import Signal
 from textual.theme import ThemeProvider
 from textual.widget import AwaitMount
 
-from probes.base import Backoff, SourceHealth, poll_until
+from probes.base import (
+    Backoff,
+    KubernetesSource,
+    PostgresSource,
+    PrometheusSource,
+    RedisSource,
+    SourceHealth,
+    poll_until,
+)
 from probes.format import clean, clipboard_text
-from probes.kubernetes import KubernetesProbe, PodRow, ResourceSnapshot
+from probes.kubernetes import KubeEvent, KubernetesProbe, PodRow, ResourceSnapshot
 from probes.postgres import PgSnapshot, PostgresProbe
 from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe
-from probes.redis.probe import KeySample, RedisProbe, RedisSnapshot
+from probes.redis import KeySample, RedisProbe, RedisSnapshot
+from screens.help import HelpScreen
+from screens.palette import Palette
 from tui.config.paths import default_store, default_user, example_runbook
 from tui.config.settings import Settings
 from tui.demo.kubernetes import DemoKubernetes
 from tui.demo.postgres import DemoPostgres
 from tui.demo.redis import DemoRedis
 from tui.demo.scenario import ANCHOR_KEY, DEMO_URL, DemoIncident, demo_anchor
+from tui.kube_feed import read_round, watch_pods
 from tui.sessions.store import IncidentSession, SessionStore, StepState, StoreError
 from tui.triage.commands import configured_servers
 from tui.triage.registry import Sources
@@ -49,9 +61,10 @@ from tui.triage.runbook import (
 from tui.triage.selectors import helm_releases
 from tui.widgets.bindings import shown_bindings
 
+if TYPE_CHECKING:
+    from screens.contract import Console
+
 OBSERVER_POLL = 0.25  # seconds between data_version checks: changes show well within 1 s
-GC_PAUSE_MAX = 30.0  # seconds the collector may wait for the first pod list
-PODS_POLL = 0.25  # seconds between looks at the pod cache's version: a crash shows within a second
 # Full collections (gen 2) only after this many gen-1 ones instead of 10. Each refresh makes thousands of
 # objects that live a few seconds (the last snapshot): they reach gen 2 and die there by refcount, and the
 # default made CPython walk every live object (~20 ms) every refresh or two. Now it is every few minutes.
@@ -88,9 +101,9 @@ class OncallApp(App[None]):
         observe: str | None = None,
         clock: Callable[[], datetime] = utc_now,
         transport: httpx.AsyncBaseTransport | None = None,
-        kube: KubernetesProbe | DemoKubernetes | None = None,
-        postgres: PostgresProbe | None = None,
-        redis: RedisProbe | None = None,
+        kube: KubernetesSource | None = None,
+        postgres: PostgresSource | None = None,
+        redis: RedisSource | None = None,
         tick: bool = True,
     ) -> None:
         super().__init__()
@@ -115,12 +128,10 @@ class OncallApp(App[None]):
             transport = transport or DemoIncident(anchor, clock).transport()
             prometheus = replace(prometheus, url=DEMO_URL, token=None, password=None, refresh=2.0)
             kube = kube or DemoKubernetes(anchor, clock)
-            postgres = postgres or DemoPostgres(anchor, clock)  # type: ignore[assignment]
+            postgres = postgres or DemoPostgres(anchor, clock)
             redis = redis or DemoRedis(anchor, clock)
-        self.probe = PrometheusProbe(prometheus, transport=transport, clock=clock)
-        self.kube: KubernetesProbe | DemoKubernetes = kube or KubernetesProbe(
-            self.settings.kubernetes, clock=clock
-        )
+        self.probe: PrometheusSource = PrometheusProbe(prometheus, transport=transport, clock=clock)
+        self.kube: KubernetesSource = kube or KubernetesProbe(self.settings.kubernetes, clock=clock)
         self.pods: tuple[PodRow, ...] = ()
         self.pods_changed: Signal[tuple[PodRow, ...]] = Signal(self, "pods-changed")
         self.kube_reads: dict[str, ResourceSnapshot[object]] = {}
@@ -128,8 +139,8 @@ class OncallApp(App[None]):
         kube_settings = self.kube.settings
         self.kube_reads_backoff = Backoff.for_source(kube_settings.refresh, kube_settings.backoff_max)
         self.releases = helm_releases(self.runbook.sections) if self.runbook else []
-        self.postgres = postgres or PostgresProbe(self.settings.postgres, clock=clock)
-        self.redis = redis or RedisProbe(self.settings.redis, clock=clock)
+        self.postgres: PostgresSource = postgres or PostgresProbe(self.settings.postgres, clock=clock)
+        self.redis: RedisSource = redis or RedisProbe(self.settings.redis, clock=clock)
         # a runbook's psql/redis-cli aimed at any other server is copy-only: these are the ones read live
         self.servers = configured_servers(
             getattr(self.postgres, "settings", None), getattr(self.redis, "settings", None)
@@ -289,52 +300,21 @@ class OncallApp(App[None]):
     # -- Kubernetes ----------------------------------------------------------------------------
 
     async def _watch_pods(self) -> None:
-        """Draw from the informer's cache: look at its version often, copy the rows only when it moved."""
-        # The first full list makes tens of thousands of long-lived objects at once: collecting while
-        # they arrive would walk them again and again (100+ ms stalls with 10,000 pods), so the
-        # collector waits until the cache is complete, then leaves those objects alone for good.
-        gc.freeze()
-        gc.disable()
-        give_up = asyncio.get_running_loop().time() + GC_PAUSE_MAX
-        frozen = False
-        try:
-            cache = await asyncio.to_thread(self.kube.start_pods)
-            version = -1
-            while True:
-                self.healths["kubernetes"] = self.kube.health
-                if cache.version != version:
-                    version = cache.version
-                    self.pods = await asyncio.to_thread(cache.rows)  # a 10,000-pod sort stays off the loop
-                    self.pods_changed.publish(self.pods)
-                if not frozen and (cache.synced or asyncio.get_running_loop().time() > give_up):
-                    gc.freeze()
-                    gc.enable()
-                    frozen = True
-                await asyncio.sleep(PODS_POLL)
-        finally:
-            gc.enable()
-            gc.unfreeze()  # leaving: what this app held may be collected again
+        await watch_pods(self.kube, self._pods_looked, self._pods_read)
+
+    def _pods_looked(self) -> None:
+        self.healths["kubernetes"] = self.kube.health
+
+    def _pods_read(self, pods: tuple[PodRow, ...]) -> None:
+        self.pods = pods
+        self.pods_changed.publish(pods)
 
     async def _read_kubernetes(self) -> None:
         """The plain reads (events, pod metrics, Helm history), a round at a time, backing off on failure."""
         await poll_until(self._kube_read_round, self._kube_reads_done, self.kube_reads_backoff.next_delay)
 
-    async def _kube_read_round(self) -> list[ResourceSnapshot[object]]:
-        """Each read fails on its own; while the pod watch fails too, the API server is down as a whole, and
-        one read (events) finds out when it is back: the others keep their rows, marked with its failure."""
-        events = await self.kube.events()
-        snapshots: list[ResourceSnapshot[object]] = [events]  # type: ignore[list-item]
-        if events.health.answering or self.kube.health.answering:
-            others = [self.kube.pod_metrics()]
-            others += [self.kube.helm_history(release, namespace) for release, namespace in self.releases]
-            snapshots += await asyncio.gather(*others)
-        else:
-            snapshots += [
-                replace(old, health=events.health)
-                for resource, old in self.kube_reads.items()
-                if resource != events.resource
-            ]
-        return snapshots
+    async def _kube_read_round(self) -> list[ResourceSnapshot[Any]]:
+        return await read_round(self.kube, self.releases, self.kube_reads)
 
     def _kube_reads_done(self, snapshots: list[ResourceSnapshot[object]]) -> None:
         for snapshot in snapshots:
@@ -345,10 +325,10 @@ class OncallApp(App[None]):
         else:
             self.kube_reads_backoff.failure()
 
-    async def load_pod_events(self, screen: object, pod: PodRow) -> None:
+    async def pod_events(self, pod: PodRow) -> tuple[tuple[KubeEvent, ...], str | None]:
+        """The pod's events, and what went wrong reading them (None when nothing did)."""
         snapshot = await self.kube.events(pod.namespace, involved=f"Pod/{pod.name}")
-        problem = None if snapshot.health.answering else snapshot.health.last_error
-        screen.show_events(snapshot.items, problem)  # type: ignore[attr-defined]
+        return snapshot.items, None if snapshot.health.answering else snapshot.health.last_error
 
     async def load_pod_logs(
         self, pod: PodRow, container: str | None, previous: bool, tail: int
@@ -521,6 +501,7 @@ class OncallApp(App[None]):
 
     async def _reload_followed(self) -> None:
         assert self.store is not None
+        session: IncidentSession | None
         try:
             if self.follow is not None:
                 session = await asyncio.to_thread(self.store.get, int(self.follow))
@@ -577,28 +558,20 @@ class OncallApp(App[None]):
 
     # Every palette Textual opens (ctrl+p, the Theme command, a command list) is the one that pages safely.
     def action_command_palette(self) -> None:
-        from screens.palette import Palette
-
-        if self.use_command_palette and not Palette.is_open(self):
+        if self.use_command_palette and not Palette.is_open(cast("App[object]", self)):
             self.push_screen(Palette(id="--command-palette"))
 
     def search_commands(
         self, commands: Sequence[CommandListItem], placeholder: str = "Search for commands…"
     ) -> AwaitMount:
-        from screens.palette import Palette
-
-        return self.push_screen(
-            Palette(providers=[SimpleProvider(self.screen, commands)], placeholder=placeholder)
-        )
+        # as Textual's own search_commands: a SimpleProvider instance, which its ProviderSource type omits
+        provider = cast("ProviderSource", [SimpleProvider(self.screen, list(commands))])
+        return self.push_screen(Palette(providers=provider, placeholder=placeholder))
 
     def search_themes(self) -> None:
-        from screens.palette import Palette
-
         self.push_screen(Palette(providers=[ThemeProvider], placeholder="Search for themes…"))
 
     def action_help(self) -> None:
-        from screens.help import HelpScreen
-
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
@@ -612,3 +585,9 @@ class OncallApp(App[None]):
                 lambda action=binding.action, node=active.node: self.run_action(action, node),
             )
         yield from super().get_system_commands(screen)
+
+
+if TYPE_CHECKING:
+    # mypy checks here that the app gives screens everything screens/contract.py says they use
+    def _implements(app: OncallApp) -> Console:
+        return app

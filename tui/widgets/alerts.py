@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from probes.prometheus import FiringAlert, format_value
 from probes.prometheus.ordering import alert_sort_key
+from tui.widgets import styles
 from tui.widgets.render import SEVERITY_STYLE, plain, since
 
 
@@ -17,8 +20,8 @@ class AlertsTable(DataTable[Text]):
     AlertsTable { height: 1fr; }
     """
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.alerts: list[FiringAlert] = []
 
     FIXED = (("State", 7), ("Severity", 8), ("Alert", 24), ("Since", 6), ("Value", 8))
@@ -35,7 +38,7 @@ class AlertsTable(DataTable[Text]):
 
     def on_resize(self) -> None:
         if "summary" in self.columns:
-            self.columns["summary"].width = self._summary_width()  # type: ignore[index]
+            self.columns[ColumnKey("summary")].width = self._summary_width()
             self.refresh()
 
     @property
@@ -52,9 +55,9 @@ class AlertsTable(DataTable[Text]):
         for alert in self.alerts:
             firing = alert.state == "firing"
             self.add_row(
-                Text("FIRING" if firing else "pending", style="bold red" if firing else "yellow"),
-                plain(alert.severity or "-", SEVERITY_STYLE.get(alert.severity, "")),
-                plain(alert.name, "bold"),
+                Text("FIRING" if firing else "pending", style=styles.FIRING if firing else styles.WARNING),
+                plain(alert.severity or "-", SEVERITY_STYLE.get(alert.severity, styles.PLAIN)),
+                plain(alert.name, styles.STRONG),
                 Text(since(alert.active_at, now)),
                 plain(format_value(alert.value)),
                 plain(alert.summary),

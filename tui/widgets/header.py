@@ -73,7 +73,7 @@ class StatusHeader(Static):
     def redraw(self, _changed: Any = None) -> None:
         app = self.state
         now = app.now
-        text = Text.assemble(("oncall", styles.BOLD), "  ")
+        text = Text.assemble(("oncall", styles.STRONG), "  ")
         if app.demo:
             text.append(" DEMO ", style=styles.DEMO_BADGE)
         else:
@@ -87,7 +87,7 @@ class StatusHeader(Static):
                 text.append(clean(app.store_notice), style=styles.WARNING_STRONG)
             elif followed:
                 text.append(" driven by ")
-                text.append(clean(followed.driver), style=styles.BOLD)
+                text.append(clean(followed.driver), style=styles.STRONG)
                 text.append(f" ({since(followed.last_change_at, now)} ago)", style=styles.MUTED)
             else:
                 text.append(" waiting for a driver", style=styles.MUTED)

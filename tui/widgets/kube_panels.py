@@ -4,26 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from probes.format import clean
-from probes.kubernetes.helm import HelmRevision
-from probes.kubernetes.probe import KubeEvent, ResourceSnapshot
+from probes.kubernetes import HelmRevision, KubeEvent, ResourceSnapshot
+from tui.widgets import styles
 from tui.widgets.render import since
 
 
 def event_line(event: KubeEvent, now: datetime) -> Text:
     """One event as `kubectl get events` shows it: age, type, reason, object, message."""
     line = Text()
-    line.append(f"{since(event.last_seen, now):>5} ", style="dim")
-    line.append(f"{clean(event.type):<8}", style="bold yellow" if event.type == "Warning" else "dim")
-    line.append(f"{clean(event.reason):<18} ", style="bold")
-    line.append(f"{clean(event.object)} ", style="cyan")
+    line.append(f"{since(event.last_seen, now):>5} ", style=styles.MUTED)
+    line.append(
+        f"{clean(event.type):<8}", style=styles.WARNING_STRONG if event.type == "Warning" else styles.MUTED
+    )
+    line.append(f"{clean(event.reason):<18} ", style=styles.STRONG)
+    line.append(f"{clean(event.object)} ", style=styles.CODE)
     if event.count > 1:
-        line.append(f"×{event.count} ", style="dim")
+        line.append(f"×{event.count} ", style=styles.MUTED)
     line.append(clean(event.message))
     return line
 
@@ -35,11 +39,11 @@ def read_problem(snapshot: ResourceSnapshot[object], now: datetime) -> Text | No
         return None
     text = Text(
         f"{snapshot.resource} {health.state}: ",
-        style="bold red" if health.state != "not-configured" else "dim",
+        style=styles.FIRING if health.state != "not-configured" else styles.MUTED,
     )
     text.append(clean(health.last_error or ""))
     if snapshot.items and snapshot.fetched_at:
-        text.append(f" — showing what was read {since(snapshot.fetched_at, now)} ago", style="yellow")
+        text.append(f" — showing what was read {since(snapshot.fetched_at, now)} ago", style=styles.WARNING)
     return text
 
 
@@ -50,12 +54,12 @@ class ReadPanel(VerticalScroll):
     ReadPanel { padding: 0 1; }
     """
 
-    def __init__(self, placeholder: str, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, placeholder: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.placeholder = placeholder
 
-    def compose(self):  # type: ignore[no-untyped-def]
-        yield Static(Text(self.placeholder, style="dim"), classes="read-body")
+    def compose(self) -> ComposeResult:
+        yield Static(Text(self.placeholder, style=styles.MUTED), classes="read-body")
 
     def show_lines(self, problem: Text | None, lines: Sequence[Text], empty: str) -> None:
         text = Text()
@@ -63,7 +67,7 @@ class ReadPanel(VerticalScroll):
             text.append_text(problem)
             text.append("\n")
         if not lines and problem is None:
-            text.append(clean(empty), style="dim")  # it may name what the runbook or server wrote
+            text.append(clean(empty), style=styles.MUTED)  # it may name what the runbook or server wrote
         for line in lines:
             text.append_text(line)
             text.append("\n")
@@ -79,12 +83,14 @@ def helm_lines(snapshot: ResourceSnapshot[HelmRevision], now: datetime) -> list[
     lines = []
     for rev in snapshot.items:
         line = Text()
-        line.append(f"{clean(rev.release)} ", style="bold")
-        line.append(f"rev {rev.revision:<4}", style="bold")
-        style = {"deployed": "green", "failed": "bold red", "superseded": "dim"}.get(rev.status, "yellow")
+        line.append(f"{clean(rev.release)} ", style=styles.STRONG)
+        line.append(f"rev {rev.revision:<4}", style=styles.STRONG)
+        style = {"deployed": styles.OK, "failed": styles.FIRING, "superseded": styles.MUTED}.get(
+            rev.status, styles.WARNING
+        )
         line.append(f"{clean(rev.status):<16}", style=style)
-        line.append(f"{since(rev.updated, now):>6} ago  ", style="dim")
+        line.append(f"{since(rev.updated, now):>6} ago  ", style=styles.MUTED)
         line.append(f"{clean(rev.chart)}  app {clean(rev.app_version)}  ")
-        line.append(clean(rev.description), style="italic")
+        line.append(clean(rev.description), style=styles.ITALIC)
         lines.append(line)
     return lines

@@ -2,59 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Input, Static
 
 from probes.base import SourceHealth
 from probes.format import clean
-from probes.kubernetes.rows import PodRow, parse_quantity, restarts_text
+from probes.kubernetes import PodRow, parse_quantity, restarts_text
 from tui.triage.selectors import Selector, matches
+from tui.widgets import styles
 from tui.widgets.render import since
+from tui.widgets.styles import FAILED_POD_STATUSES, status_style
 from tui.widgets.virtual_table import Column, VirtualTable
-
-BAD = {
-    "CrashLoopBackOff",
-    "Error",
-    "OOMKilled",
-    "ImagePullBackOff",
-    "ErrImagePull",
-    "Evicted",
-    "Unknown",
-    "CreateContainerConfigError",
-    "InvalidImageName",
-    "RunContainerError",
-}
-
-
-def status_style(status: str) -> str:
-    if status == "Running":
-        return "green"
-    if status == "Completed":
-        return "dim"
-    if status in BAD or status.startswith(("Init:Error", "Init:CrashLoopBackOff", "Signal:", "ExitCode:")):
-        return "bold red"
-    if status == "Terminating":
-        return "magenta"
-    return "yellow"
 
 
 def usage(used: float | None, request: str, limit: str, unit: str) -> Text:
     """Usage against the limit (or the request): `120m 48%`, red from 90% of the limit."""
     if used is None:
-        return Text("-", style="dim")
+        return Text("-", style=styles.MUTED)
     shown = f"{used * 1000:.0f}m" if unit == "cpu" else f"{used / 2**20:.0f}Mi"
     against = parse_quantity(limit) or parse_quantity(request)
     if not against:
         return Text(shown)
     share = used / against
-    style = "bold red" if limit and share >= 0.9 else "yellow" if share >= 0.75 else ""
+    style = styles.FIRING if limit and share >= 0.9 else styles.WARNING if share >= 0.75 else styles.PLAIN
     return Text(f"{shown} {share:.0%}", style=style)
 
 
@@ -76,13 +55,27 @@ class PodsPanel(Vertical):
     ]
     SORTABLE = ("status", "restarts", "name", "age", "node")
 
-    def __init__(self, now: Callable[[], datetime] = lambda: datetime.now(UTC), **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    class DetailRequested(Message):
+        """`d` on a pod: the screen shows its detail."""
+
+        def __init__(self, pod: PodRow) -> None:
+            super().__init__()
+            self.pod = pod
+
+    class LogsRequested(Message):
+        """`l` on a pod: the screen shows its logs."""
+
+        def __init__(self, pod: PodRow) -> None:
+            super().__init__()
+            self.pod = pod
+
+    def __init__(self, now: Callable[[], datetime] = lambda: datetime.now(UTC), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.now = now
         self.usage: Mapping[str, tuple[float, float]] = {}  # pod key → (cpu cores, memory bytes)
         self._sort_index = -1
         self._reverse = False
-        self._summary_text = Text("listing pods…", style="dim")
+        self._summary_text = Text("listing pods…", style=styles.MUTED)
         self._health: SourceHealth | None = None
         self.table: VirtualTable[PodRow] = VirtualTable(
             self._columns(),
@@ -99,7 +92,11 @@ class PodsPanel(Vertical):
         return [
             Column("namespace", "NAMESPACE", 12, lambda p: Text(clean(p.namespace))),
             Column(
-                "name", "NAME", 34, lambda p: Text(clean(p.name), style="bold"), sort_key=lambda p: p.name
+                "name",
+                "NAME",
+                34,
+                lambda p: Text(clean(p.name), style=styles.STRONG),
+                sort_key=lambda p: p.name,
             ),
             Column("ready", "READY", 5, lambda p: Text(p.ready)),
             Column(
@@ -107,7 +104,7 @@ class PodsPanel(Vertical):
                 "STATUS",
                 17,
                 lambda p: Text(clean(p.status), style=status_style(p.status)),
-                sort_key=lambda p: (p.status not in BAD, p.status == "Running", p.status),
+                sort_key=lambda p: (p.status not in FAILED_POD_STATUSES, p.status == "Running", p.status),
             ),
             Column(
                 "restarts",
@@ -120,7 +117,9 @@ class PodsPanel(Vertical):
                 "last",
                 "LAST EXIT",
                 10,
-                lambda p: Text(clean(p.last_termination_reason), style="bold red" if p.oom_killed else ""),
+                lambda p: Text(
+                    clean(p.last_termination_reason), style=styles.FIRING if p.oom_killed else styles.PLAIN
+                ),
             ),
             Column("cpu", "CPU", 9, lambda p: self._usage(p, 0)),
             Column("memory", "MEMORY", 10, lambda p: self._usage(p, 1)),
@@ -175,12 +174,14 @@ class PodsPanel(Vertical):
         health = self._health
         if health is None or not _failing(health):
             return self._summary_text
-        text = Text(f"Kubernetes {health.state}: ", style="bold red")
+        text = Text(f"Kubernetes {health.state}: ", style=styles.FIRING)
         text.append(clean(health.last_error or "no answer"))
         if health.last_success is not None:
-            text.append(f" — showing pods read {since(health.last_success, self.now())} ago", style="yellow")
+            text.append(
+                f" — showing pods read {since(health.last_success, self.now())} ago", style=styles.WARNING
+            )
         else:
-            text.append(" — no pods read yet", style="yellow")
+            text.append(" — no pods read yet", style=styles.WARNING)
         return text
 
     def set_component(self, selectors: Sequence[Selector]) -> None:
@@ -197,16 +198,16 @@ class PodsPanel(Vertical):
     def _summary(self, pods: Sequence[PodRow]) -> None:
         failing = oom = pending = 0
         for p in pods:  # one pass: this runs on every change of a 10,000-pod cache
-            failing += p.status in BAD
+            failing += p.status in FAILED_POD_STATUSES
             oom += p.oom_killed
             pending += p.phase == "Pending"
-        text = Text(f"{len(pods)} pods", style="bold")
+        text = Text(f"{len(pods)} pods", style=styles.STRONG)
         if failing:
-            text.append(f" · {failing} failing", style="bold red")
+            text.append(f" · {failing} failing", style=styles.FIRING)
         if oom:
-            text.append(f" · {oom} OOMKilled", style="bold red")
+            text.append(f" · {oom} OOMKilled", style=styles.FIRING)
         if pending:
-            text.append(f" · {pending} pending", style="yellow")
+            text.append(f" · {pending} pending", style=styles.WARNING)
         self._summary_text = text
         self.show_state(self._state_text())
 
@@ -234,16 +235,12 @@ class PodsPanel(Vertical):
             event.stop()
 
     def action_detail(self) -> None:
-        from screens.pod_detail import PodDetailScreen
-
         if self.table.selected is not None:
-            self.app.push_screen(PodDetailScreen(self.table.selected))
+            self.post_message(self.DetailRequested(self.table.selected))
 
     def action_logs(self) -> None:
-        from screens.logs import LogsScreen
-
         if self.table.selected is not None:
-            self.app.push_screen(LogsScreen(self.table.selected))
+            self.post_message(self.LogsRequested(self.table.selected))
 
     def action_sort(self) -> None:
         self._sort_index = (self._sort_index + 1) % len(self.SORTABLE)
@@ -256,9 +253,9 @@ class PodsPanel(Vertical):
             self.table.sort_by(self.SORTABLE[self._sort_index], self._reverse)
 
 
-def _sum(quantities: object) -> str:
+def _sum(quantities: Iterable[str]) -> str:
     """The sum of the containers' quantities as a plain number string ("" when none is set)."""
-    values = [parse_quantity(q) for q in quantities if q]  # type: ignore[attr-defined]
+    values = [parse_quantity(q) for q in quantities if q]
     return str(sum(v for v in values if v is not None)) if values else ""
 
 

@@ -13,6 +13,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from probes.format import clean
+from tui.widgets import styles
+from tui.widgets.dialogs import TextScreen
 from tui.widgets.render import set_text, since
 from tui.widgets.virtual_table import Column, VirtualTable
 
@@ -31,12 +33,12 @@ def seconds(value: float | None) -> str:
 def gauge(used: int, maximum: int, reserved: int) -> Text:
     usable = max(1, maximum - reserved)
     share = used / usable
-    style = "bold red" if share >= PRESSURE_WARN else "yellow" if share >= 0.6 else "green"
+    style = styles.FIRING if share >= PRESSURE_WARN else styles.WARNING if share >= 0.6 else styles.OK
     filled = min(20, round(share * 20))
-    text = Text("connections ", style="bold")
+    text = Text("connections ", style=styles.STRONG)
     text.append("▰" * filled + "▱" * (20 - filled), style=style)
     text.append(f" {used}/{usable} ({share:.0%})", style=style)
-    text.append(f"  max_connections {maximum}, {reserved} reserved", style="dim")
+    text.append(f"  max_connections {maximum}, {reserved} reserved", style=styles.MUTED)
     return text
 
 
@@ -46,12 +48,18 @@ def one_line(query: str) -> Text:
 
 def session_columns() -> list[Column[Any]]:
     def state(s: Any) -> Text:
-        style = "bold red" if s.blocked_by else "yellow" if s.state == "idle in transaction" else ""
+        style = (
+            styles.FIRING
+            if s.blocked_by
+            else styles.WARNING
+            if s.state == "idle in transaction"
+            else styles.PLAIN
+        )
         return Text(clean(s.state or s.backend_type), style=style)
 
     def duration(s: Any) -> Text:
         long = s.state == "active" and (s.query_seconds or 0) >= LONG_QUERY
-        return Text(seconds(s.query_seconds), style="bold red" if long else "")
+        return Text(seconds(s.query_seconds), style=styles.FIRING if long else styles.PLAIN)
 
     return [
         Column("pid", "PID", 7, lambda s: Text(str(s.pid))),
@@ -70,7 +78,9 @@ def session_columns() -> list[Column[Any]]:
             "blocked",
             "BLOCKED BY",
             11,
-            lambda s: Text(",".join(map(str, s.blocked_by)), style="bold red" if s.blocked_by else ""),
+            lambda s: Text(
+                ",".join(map(str, s.blocked_by)), style=styles.FIRING if s.blocked_by else styles.PLAIN
+            ),
         ),
         Column("query", "QUERY TEXT", 200, lambda s: one_line(s.query)),
     ]
@@ -82,7 +92,7 @@ def statement_columns() -> list[Column[Any]]:
             "mean",
             "MEAN",
             10,
-            lambda s: Text(f"{s.mean_ms:.1f} ms", style="bold" if s.mean_ms >= 500 else ""),
+            lambda s: Text(f"{s.mean_ms:.1f} ms", style=styles.STRONG if s.mean_ms >= 500 else styles.PLAIN),
         ),
         Column("calls", "CALLS", 9, lambda s: Text(str(s.calls))),
         Column("total", "TOTAL", 11, lambda s: Text(f"{s.total_ms / 1000:.1f} s")),
@@ -93,7 +103,9 @@ def statement_columns() -> list[Column[Any]]:
 def table_columns(now: Callable[[], datetime]) -> list[Column[Any]]:
     def vacuumed(t: Any) -> Text:
         last = max((d for d in (t.last_vacuum, t.last_autovacuum) if d), default=None)
-        return Text(f"{since(last, now())} ago" if last else "never", style="" if last else "yellow")
+        return Text(
+            f"{since(last, now())} ago" if last else "never", style=styles.PLAIN if last else styles.WARNING
+        )
 
     return [
         Column("name", "TABLE", 28, lambda t: Text(clean(f"{t.schema}.{t.name}"))),
@@ -101,7 +113,9 @@ def table_columns(now: Callable[[], datetime]) -> list[Column[Any]]:
             "seq",
             "SEQ SCANS",
             10,
-            lambda t: Text(str(t.seq_scan), style="yellow" if t.seq_scan > t.idx_scan else ""),
+            lambda t: Text(
+                str(t.seq_scan), style=styles.WARNING if t.seq_scan > t.idx_scan else styles.PLAIN
+            ),
         ),
         Column("idx", "IDX SCANS", 10, lambda t: Text(str(t.idx_scan))),
         Column("live", "LIVE", 9, lambda t: Text(str(t.live_tuples))),
@@ -109,7 +123,10 @@ def table_columns(now: Callable[[], datetime]) -> list[Column[Any]]:
             "dead",
             "DEAD",
             9,
-            lambda t: Text(str(t.dead_tuples), style="yellow" if t.dead_tuples > t.live_tuples * 0.2 else ""),
+            lambda t: Text(
+                str(t.dead_tuples),
+                style=styles.WARNING if t.dead_tuples > t.live_tuples * 0.2 else styles.PLAIN,
+            ),
         ),
         Column("vacuum", "LAST VACUUM", 12, vacuumed),
     ]
@@ -147,7 +164,7 @@ class PostgresPanel(VerticalScroll):
         )
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("connecting to PostgreSQL…", style="dim"), id="pg-status")
+        yield Static(Text("connecting to PostgreSQL…", style=styles.MUTED), id="pg-status")
         yield Static(id="pg-pressure")
         yield Static(
             "Sessions (active first, longest first; blocked ones show their blocker)", classes="pg-heading"
@@ -169,34 +186,35 @@ class PostgresPanel(VerticalScroll):
         status = Text()
         if health.answering:
             status.append(
-                f"PostgreSQL {clean(snapshot.server_version)} as {clean(snapshot.role)}", style="bold"
+                f"PostgreSQL {clean(snapshot.server_version)} as {clean(snapshot.role)}", style=styles.STRONG
             )
         else:
-            status.append(f"PostgreSQL {health.state}: ", style="bold red")
+            status.append(f"PostgreSQL {health.state}: ", style=styles.FIRING)
             status.append(clean(health.last_error or ""))
             if snapshot.fetched_at:
                 status.append(
-                    f" — showing what was read {since(snapshot.fetched_at, now)} ago", style="yellow"
+                    f" — showing what was read {since(snapshot.fetched_at, now)} ago", style=styles.WARNING
                 )
         for warning in snapshot.warnings:
-            status.append("\n⚠ ", style="bold yellow")
-            status.append(clean(warning), style="yellow")
+            status.append("\n⚠ ", style=styles.WARNING_STRONG)
+            status.append(clean(warning), style=styles.WARNING)
         set_text(self.query_one("#pg-status", Static), status)
         pressure = snapshot.pressure
         if pressure is not None:
             text = gauge(pressure.used, pressure.max_connections, pressure.reserved)
-            text.append("\nby state: ", style="dim")
+            text.append("\nby state: ", style=styles.MUTED)
             text.append(
                 " · ".join(f"{clean(state) or 'other'} {count}" for state, count in pressure.by_state)
             )
-            text.append("\nby application: ", style="dim")
+            text.append("\nby application: ", style=styles.MUTED)
             text.append(
                 " · ".join(f"{clean(app) or '(none)'} {count}" for app, count in pressure.by_application)
             )
             set_text(self.query_one("#pg-pressure", Static), text)
             idle = pressure.idle_in_transaction  # the probe keeps only those past its threshold (5 min)
             idle_text = Text(
-                f"Idle in transaction over 5 minutes: {len(idle)}", style="bold yellow" if idle else "dim"
+                f"Idle in transaction over 5 minutes: {len(idle)}",
+                style=styles.WARNING_STRONG if idle else styles.MUTED,
             )
             for s in idle:
                 idle_text.append(
@@ -212,7 +230,7 @@ class PostgresPanel(VerticalScroll):
             )
         else:
             listed = f"all {len(snapshot.sessions)} sessions listed"
-        set_text(self.query_one("#pg-unlisted", Static), Text(listed, style="dim"))
+        set_text(self.query_one("#pg-unlisted", Static), Text(listed, style=styles.MUTED))
         order = {"active": 0, "idle in transaction": 1, "idle in transaction (aborted)": 1}
         self.sessions.set_items(
             sorted(
@@ -223,7 +241,7 @@ class PostgresPanel(VerticalScroll):
         problem = self.query_one("#pg-statements-problem", Static)
         set_text(
             problem,
-            Text(clean(snapshot.statements_problem), style="yellow")
+            Text(clean(snapshot.statements_problem), style=styles.WARNING)
             if snapshot.statements_problem
             else Text(),
         )
@@ -236,7 +254,5 @@ class PostgresPanel(VerticalScroll):
         item = focused.selected if isinstance(focused, VirtualTable) else None
         if item is None or not hasattr(item, "query"):
             return
-        from screens.modals import TextScreen
-
         title = f"pid {item.pid} · {item.user} · {item.application}" if hasattr(item, "pid") else "statement"
         self.app.push_screen(TextScreen(title, item.query))

@@ -13,25 +13,26 @@ from probes.base import SourceHealth
 from probes.format import clean, format_age
 from tui.sessions.store import IncidentSession, StepState
 from tui.triage.runbook import Section, SectionMatch, TriageStep
+from tui.widgets import styles
 
 STATE_MARK: Mapping[StepState, tuple[str, str]] = {
-    "done": ("✓", "bold green"),
-    "skipped": ("–", "yellow"),
-    "pending": ("☐", "dim"),
+    "done": ("✓", styles.OK_STRONG),
+    "skipped": ("–", styles.WARNING),
+    "pending": ("☐", styles.MUTED),
 }
 
 HEALTH_MARK: Mapping[str, tuple[str, str]] = {
-    "ok": ("●", "green"),
-    "degraded": ("◐", "yellow"),
-    "down": ("✖", "bold red"),
-    "forbidden": ("⊘", "bold red"),
-    "not-configured": ("○", "dim"),
+    "ok": ("●", styles.OK),
+    "degraded": ("◐", styles.WARNING),
+    "down": ("✖", styles.FIRING),
+    "forbidden": ("⊘", styles.FIRING),
+    "not-configured": ("○", styles.MUTED),
 }
 
-SEVERITY_STYLE: Mapping[str, str] = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
+SEVERITY_STYLE: Mapping[str, str] = styles.SEVERITY
 
 
-def plain(value: object, style: str = "") -> Text:
+def plain(value: object, style: str = styles.PLAIN) -> Text:
     """Untrusted text as a Text: never parsed as markup, control characters made visible."""
     return Text(clean(value), style=style)
 
@@ -48,7 +49,7 @@ def step_text(step: TriageStep) -> Text:
     """The step's text with its inline `commands` highlighted."""
     text = Text()
     for i, part in enumerate(clean(step.text).split("`")):
-        text.append(part, style="bold cyan" if i % 2 else "")
+        text.append(part, style=styles.HIGHLIGHT if i % 2 else styles.PLAIN)
     return text
 
 
@@ -62,13 +63,13 @@ def progress(section: Section, session: IncidentSession | None) -> Text:
         bar.append("▰" if state != "pending" else "▱", style=STATE_MARK[state][1])
     bar.append(f" {done}/{total} done")
     if skipped:
-        bar.append(f", {skipped} skipped", style="yellow")
+        bar.append(f", {skipped} skipped", style=styles.WARNING)
     return bar
 
 
 def step_line(step: TriageStep, state: StepState) -> Text:
     mark, style = STATE_MARK[state]
-    line = Text.assemble((f"{mark} ", style), (f"{step.number}. ", "bold"))
+    line = Text.assemble((f"{mark} ", style), (f"{step.number}. ", styles.STRONG))
     line.append_text(step_text(step))
     return line
 
@@ -76,12 +77,12 @@ def step_line(step: TriageStep, state: StepState) -> Text:
 def causes_text(section: Section) -> Text:
     text = Text()
     if not section.causes:
-        return Text("no common causes listed", style="dim")
+        return Text("no common causes listed", style=styles.MUTED)
     for cause in section.causes:
         text.append("• ")
         text.append(clean(cause.text))
         for link in cause.links:
-            text.append(f"  → #{clean(link)}", style="bold magenta")
+            text.append(f"  → #{clean(link)}", style=styles.LINK)
         text.append("\n")
     text.rstrip()
     return text
@@ -91,49 +92,49 @@ def section_text(section: Section, session: IncidentSession | None = None) -> Te
     """A whole section, for the runbook pane and the runbook browser."""
     text = Text()
     if section.title != section.slug:
-        text.append(clean(section.title), style="bold")
+        text.append(clean(section.title), style=styles.STRONG)
         text.append("\n")
-    text.append(clean(section.alert) or "no alert description", style="italic")
-    text.append("\n\nTriage  ", style="bold underline")
+    text.append(clean(section.alert) or "no alert description", style=styles.ITALIC)
+    text.append("\n\nTriage  ", style=styles.HEADING)
     text.append_text(progress(section, session))
     for i, step in enumerate(section.steps):
         text.append("\n")
         text.append_text(step_line(step, session.step_state(i) if session else "pending"))
     if not section.steps:
-        text.append("\nno triage steps in this section", style="dim")
-    text.append("\n\nCommon causes\n", style="bold underline")
+        text.append("\nno triage steps in this section", style=styles.MUTED)
+    text.append("\n\nCommon causes\n", style=styles.HEADING)
     text.append_text(causes_text(section))
-    text.append("\n\nResolution\n", style="bold underline")
+    text.append("\n\nResolution\n", style=styles.HEADING)
     text.append(
         clean(section.resolution, single_line=False) or "no resolution written",
-        style="" if section.resolution else "dim",
+        style=styles.PLAIN if section.resolution else styles.MUTED,
     )
     return text
 
 
 def unmapped_text(alertname: str, match: SectionMatch) -> Text:
     text = Text()
-    text.append("No runbook section for ", style="bold yellow")
-    text.append(clean(alertname), style="bold")
-    text.append(".", style="bold yellow")
+    text.append("No runbook section for ", style=styles.WARNING_STRONG)
+    text.append(clean(alertname), style=styles.STRONG)
+    text.append(".", style=styles.WARNING_STRONG)
     if match.nearest:
         text.append("\nNearest sections: ")
-        text.append(", ".join(clean(s) for s in match.nearest), style="bold magenta")
-        text.append("\nPress b to browse the runbook.", style="dim")
+        text.append(", ".join(clean(s) for s in match.nearest), style=styles.LINK)
+        text.append("\nPress b to browse the runbook.", style=styles.MUTED)
     return text
 
 
 def health_chip(health: SourceHealth, now: datetime) -> Text:
-    mark, style = HEALTH_MARK.get(health.state, ("?", ""))
-    chip = Text.assemble((f"{mark} ", style), (health.source, "bold"), " ")
+    mark, style = HEALTH_MARK.get(health.state, ("?", styles.PLAIN))
+    chip = Text.assemble((f"{mark} ", style), (health.source, styles.STRONG), " ")
     if health.state == "not-configured":
-        chip.append("not configured", style="dim")
+        chip.append("not configured", style=styles.MUTED)
     elif health.state == "ok":
         chip.append(f"ok {since(health.last_success, now)}", style=style)
     else:
         chip.append(health.state, style=style)
         if health.last_success:
-            chip.append(f" stale {since(health.last_success, now)}", style="yellow")
+            chip.append(f" stale {since(health.last_success, now)}", style=styles.WARNING)
     return chip
 
 

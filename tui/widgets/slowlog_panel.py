@@ -14,7 +14,9 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from probes.format import clean
-from probes.redis.probe import RedisSnapshot, SlowEntry
+from probes.redis import RedisSnapshot, SlowEntry
+from tui.widgets import styles
+from tui.widgets.dialogs import TextScreen
 from tui.widgets.render import clock_time, set_text, since
 from tui.widgets.virtual_table import Column, VirtualTable
 
@@ -76,11 +78,11 @@ class SlowlogPanel(Vertical):
 
     def _columns(self) -> list[Column[SlowEntry]]:
         def new(entry: SlowEntry) -> Text:
-            return Text(NEW_MARK, style="bold cyan") if self.is_new(entry) else Text("")
+            return Text(NEW_MARK, style=styles.HIGHLIGHT) if self.is_new(entry) else Text("")
 
         def duration(entry: SlowEntry) -> Text:
             ms = entry.duration_ms
-            return Text(f"{ms:>8.1f} ms", style="bold red" if ms >= SLOW_MS else "")
+            return Text(f"{ms:>8.1f} ms", style=styles.FIRING if ms >= SLOW_MS else styles.PLAIN)
 
         return [
             Column("new", "NEW", 3, new),
@@ -92,7 +94,7 @@ class SlowlogPanel(Vertical):
         ]
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("connecting to Redis…", style="dim"), id="slowlog-status")
+        yield Static(Text("connecting to Redis…", style=styles.MUTED), id="slowlog-status")
         yield self.table
 
     def is_new(self, entry: SlowEntry) -> bool:
@@ -156,8 +158,6 @@ class SlowlogPanel(Vertical):
         entry = self.table.selected
         if entry is None or not self.table.display:
             return
-        from screens.modals import TextScreen
-
         self.app.push_screen(TextScreen(entry_title(entry), entry_text(entry)))
 
 
@@ -172,40 +172,42 @@ def status_text(
     why = snapshot.blocked_reason("SLOWLOG GET")
     if not health.answering:
         label = "readings refused" if health.state == "forbidden" else clean(health.state)
-        text.append(f"Redis {label}: ", style="bold red")
+        text.append(f"Redis {label}: ", style=styles.FIRING)
         text.append(clean(health.last_error or ""))
         if snapshot.fetched_at and entries is not None:
-            text.append(f" — showing the slow log read {since(snapshot.fetched_at, now)} ago", style="yellow")
+            text.append(
+                f" — showing the slow log read {since(snapshot.fetched_at, now)} ago", style=styles.WARNING
+            )
         text.append("\n")
     if snapshot.slowlog is None:
         if why:
             head, _, detail = clean(why).partition(": ")
-            text.append("⊘ SLOWLOG GET ", style="bold yellow")
-            text.append(head, style="bold yellow")
+            text.append("⊘ SLOWLOG GET ", style=styles.WARNING_STRONG)
+            text.append(head, style=styles.WARNING_STRONG)
             text.append(f" — {detail}" if detail else "")
             text.append(
                 "\nThe slow log can't be read with these credentials; the Redis tab still works. "
                 "Ask for +slowlog|get in the ACL, or read it in the provider's console.",
-                style="dim",
+                style=styles.MUTED,
             )
         elif health.answering:
-            text.append("the slow log was not read", style="dim")
+            text.append("the slow log was not read", style=styles.MUTED)
         text.rstrip()
         return text
     if entries is None:
         return text
     count = len(entries)
-    text.append(f"{count} entr{'y' if count == 1 else 'ies'}", style="bold")
+    text.append(f"{count} entr{'y' if count == 1 else 'ies'}", style=styles.STRONG)
     text.append(", newest first")
     if entries:
         text.append(f" · newest {since(entries[0].started_at, now)} ago")
         fresh = sum(1 for e in entries if seen_id is not None and e.id > seen_id)
         if fresh:
-            text.append(f" · {NEW_MARK} {fresh} new since your last look", style="bold cyan")
+            text.append(f" · {NEW_MARK} {fresh} new since your last look", style=styles.HIGHLIGHT)
     threshold = snapshot.config.get("slowlog-log-slower-than") if snapshot.config else None
     if threshold and threshold.lstrip("-").isdigit():
         micro = int(threshold)
         logged = f"logged above {micro / 1000:g} ms" if micro >= 0 else "logging disabled"
-        text.append(f" · {logged}", style="dim")
-    text.append(f" · red: {SLOW_MS:g} ms or more", style="dim")
+        text.append(f" · {logged}", style=styles.MUTED)
+    text.append(f" · red: {SLOW_MS:g} ms or more", style=styles.MUTED)
     return text

@@ -245,7 +245,7 @@ def _cleaned(cell: Text, console: Console) -> Text:
     """A copy of a styled cell with its text cleaned: no column can put a control or bidi character out."""
     if clean(cell.plain) == cell.plain:
         return cell.copy()
-    return Text.assemble(*((clean(s.text), s.style) for s in cell.render(console)), style=cell.style)
+    return Text.assemble(*((clean(s.text), s.style or "") for s in cell.render(console)), style=cell.style)
 
 
 def _fit(text: str, width: int) -> str:

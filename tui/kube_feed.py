@@ -1,0 +1,68 @@
+"""What the app keeps reading from Kubernetes for the dashboard: the pod watch (the informer's cache, looked
+at often, copied only when it moved) and the rounds of plain reads (events, pod metrics, Helm history)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from probes.base import KubernetesSource
+from probes.kubernetes import PodRow, ResourceSnapshot
+
+GC_PAUSE_MAX = 30.0  # seconds the collector may wait for the first pod list
+PODS_POLL = 0.25  # seconds between looks at the pod cache's version: a crash shows within a second
+
+
+async def watch_pods(
+    kube: KubernetesSource, looked: Callable[[], None], changed: Callable[[tuple[PodRow, ...]], None]
+) -> None:
+    """Start the pod cache and follow it for good: `looked()` at every look, `changed(rows)` when it moved."""
+    # The first full list makes tens of thousands of long-lived objects at once: collecting while
+    # they arrive would walk them again and again (100+ ms stalls with 10,000 pods), so the
+    # collector waits until the cache is complete, then leaves those objects alone for good.
+    gc.freeze()
+    gc.disable()
+    give_up = asyncio.get_running_loop().time() + GC_PAUSE_MAX
+    frozen = False
+    try:
+        cache = await asyncio.to_thread(kube.start_pods)
+        version = -1
+        while True:
+            looked()
+            if cache.version != version:
+                version = cache.version
+                changed(await asyncio.to_thread(cache.rows))  # a 10,000-pod sort stays off the loop
+            if not frozen and (cache.synced or asyncio.get_running_loop().time() > give_up):
+                gc.freeze()
+                gc.enable()
+                frozen = True
+            await asyncio.sleep(PODS_POLL)
+    finally:
+        gc.enable()
+        gc.unfreeze()  # leaving: what this app held may be collected again
+
+
+async def read_round(
+    kube: KubernetesSource,
+    releases: Sequence[tuple[str, str | None]],
+    last: Mapping[str, ResourceSnapshot[Any]],
+) -> list[ResourceSnapshot[Any]]:
+    """One round of the plain reads. Each read fails on its own; while the pod watch fails too, the API server
+    is down as a whole, and one read (events) finds out when it is back: the others keep their rows (`last`),
+    marked with its failure."""
+    events = await kube.events()
+    snapshots: list[ResourceSnapshot[Any]] = [events]
+    if events.health.answering or kube.health.answering:
+        others: list[Awaitable[ResourceSnapshot[Any]]] = [kube.pod_metrics()]
+        others += [kube.helm_history(release, namespace) for release, namespace in releases]
+        snapshots += await asyncio.gather(*others)
+    else:
+        snapshots += [
+            replace(old, health=events.health)
+            for resource, old in last.items()
+            if resource != events.resource
+        ]
+    return snapshots
