@@ -12,9 +12,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from probes.base import Secret
-from probes.postgres.settings import PostgresSettings
+from probes.postgres import PostgresSettings
 from probes.prometheus import PrometheusSettings
-from probes.redis.settings import RedisSettings
+from probes.redis import RedisSettings
 
 # Where a value came from, for error messages: the file path, "environment" or "command line".
 ENVIRONMENT = "environment"

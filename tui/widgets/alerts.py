@@ -9,8 +9,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
-from probes.prometheus import FiringAlert, format_value
-from probes.prometheus.ordering import alert_sort_key
+from probes.prometheus import FiringAlert, alert_sort_key, format_value
 from tui.widgets import styles
 from tui.widgets.render import SEVERITY_STYLE, plain, since
 
