@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.labs import LabError, free_port
 
@@ -210,7 +211,7 @@ class PrometheusLab:
                 self.process.wait(timeout=10)
         self.process = None
 
-    def alerts(self) -> list[dict[str, object]]:
+    def alerts(self) -> list[dict[str, Any]]:
         """The server's /api/v1/alerts, read directly (not through the code under test)."""
         with _opener().open(f"{self.url}/api/v1/alerts", timeout=2) as response:
             return json.load(response)["data"]["alerts"]
