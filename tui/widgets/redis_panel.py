@@ -19,9 +19,9 @@ from probes.redis import (
     MEMORY_WARN,
     KeySample,
     RedisInfo,
+    RedisSettings,
     RedisSnapshot,
 )
-from tui.config.settings import RedisSettings
 from tui.widgets import styles
 from tui.widgets.render import set_text, since
 

@@ -20,6 +20,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from probes.format import clean
+from tui.widgets import styles
 
 Item = TypeVar("Item")
 
@@ -193,7 +194,8 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
         row = scroll_y + y - 1
         if row >= len(self._view):
             if row == 0 and not self._view:
-                return Strip([Segment(self.empty, base + Style(dim=True))]).crop_extend(0, width, base)
+                empty = Segment(self.empty, base + Style.parse(styles.MUTED))
+                return Strip([empty]).crop_extend(0, width, base)
             return Strip.blank(width, base)
         item = self._view[row]
         selected = row == self.cursor
