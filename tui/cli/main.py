@@ -64,10 +64,3 @@ def _command(name: str) -> Command:
 
         return cmd_export
     raise ValueError(f"no subcommand {name!r}")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """The console script's old entry point: it goes once pyproject says oncall = "tui.main:main"."""
-    from tui.main import main as oncall_main
-
-    return oncall_main(argv)

@@ -5,13 +5,41 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from probes.format import clean
 from probes.redact import redact_text
 from tui.sessions.store import IncidentSession, StepRecord, TimelineEntry
-from tui.triage.runbook import Section
+
+
+class Step(Protocol):
+    """A runbook step as the export reads it (tui.triage.runbook.TriageStep is one)."""
+
+    @property
+    def number(self) -> int: ...  # 1-based, as written in the runbook
+
+    @property
+    def text(self) -> str: ...
+
+
+class Section(Protocol):
+    """The session's runbook section as the export reads it (tui.triage.runbook.Section is one)."""
+
+    @property
+    def slug(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def steps(self) -> Sequence[Step]: ...
+
+    @property
+    def resolution(self) -> str: ...
+
 
 _STATE_MARKS = {"done": "✓ done", "skipped": "– skipped", "pending": "☐ pending"}
 # A pipe, with any backslashes right before it (which would otherwise escape our escaping backslash).
