@@ -104,8 +104,8 @@ def load_settings(
         for key in section.keys:
             if key.env and (text := env_text(env, key.env)):
                 settings = _set(settings, section, key, text, Origin(ENVIRONMENT, key.env, cwd))
-        if section.name == "postgres" and any(env_text(env, name) for name in LIBPQ_TARGET_VARS):
-            settings = replace(settings, postgres=replace(settings.postgres, libpq_env=True))
+    if any(env_text(env, name) for name in LIBPQ_TARGET_VARS):
+        settings = replace(settings, postgres=replace(settings.postgres, libpq_env=True))
     for section in SECTIONS:  # the flags over everything
         for key in section.keys:
             if key.flag and key.flag in flags:
