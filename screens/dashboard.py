@@ -20,20 +20,15 @@ from screens.contract import ConsoleScreen
 from tui.sessions.store import IncidentSession
 from tui.triage.selectors import section_selectors
 from tui.widgets import styles
-from tui.widgets.alerts import AlertsTable
+from tui.widgets.alerts import AlertsTable, alerts_status
 from tui.widgets.header import StatusHeader
 from tui.widgets.kube_panels import ReadPanel, events_lines, helm_lines, read_problem
 from tui.widgets.pods import PodsPanel
 from tui.widgets.postgres_panel import PostgresPanel
 from tui.widgets.redis_panel import RedisPanel
-from tui.widgets.render import since
 from tui.widgets.runbook_pane import RunbookPane
 from tui.widgets.slowlog_panel import SlowlogPanel
 
-PROMETHEUS_OFF = (
-    "Prometheus is not configured: set PROMETHEUS_URL or [prometheus] url in oncall.toml. "
-    "Press b to browse the runbook."
-)
 KUBE_OFF = "Kubernetes is not configured: set KUBECONFIG or [kubernetes] kubeconfig in oncall.toml."
 PG_OFF = (
     "PostgreSQL is not configured: set [postgres] dsn, ONCALL_POSTGRES, --postgres or libpq's PG* variables."
@@ -128,34 +123,9 @@ class DashboardScreen(ConsoleScreen[None]):
 
     def _alerts_status(self, snapshot: AlertsSnapshot | None) -> Text:
         app = self.console
-        if app.runbook_error:
-            return Text.assemble(("Runbook not loaded: ", styles.FIRING), clean(app.runbook_error))
-        if snapshot is None:
-            if not app.probe.settings.url:
-                return Text(PROMETHEUS_OFF, style=styles.WARNING)
-            return Text("Asking Prometheus for alerts…", style=styles.MUTED)
-        health = snapshot.health
-        if health.state in ("down", "forbidden"):
-            text = Text.assemble(
-                (f"Prometheus {health.state}: ", styles.FIRING), clean(health.last_error or "")
-            )
-            if snapshot.fetched_at:
-                text.append(
-                    f" — showing alerts from {since(snapshot.fetched_at, app.now)} ago", style=styles.WARNING
-                )
-            return text
-        if health.state == "not-configured":
-            return Text(PROMETHEUS_OFF, style=styles.WARNING)
-        firing = sum(1 for a in snapshot.alerts if a.state == "firing")
-        pending = len(snapshot.alerts) - firing
-        text = Text.assemble(
-            (f"{firing} firing", styles.FIRING if firing else styles.OK), f", {pending} pending"
+        return alerts_status(
+            snapshot, app.now, app.runbook_error, prometheus_set=bool(app.probe.settings.url)
         )
-        if health.state == "degraded" and health.last_error:
-            text.append(f" — {clean(health.last_error)}", style=styles.WARNING)
-        if not snapshot.alerts:
-            text.append("  all quiet. Press b to browse the runbook.", style=styles.MUTED)
-        return text
 
     def _on_snapshot(self, snapshot: AlertsSnapshot | None) -> None:
         self.query_one("#alerts-status", Static).update(self._alerts_status(snapshot))

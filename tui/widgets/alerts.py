@@ -1,4 +1,5 @@
-"""The alerts table: firing before pending, then severity, then age; every cell is plain Text."""
+"""The alerts table (firing before pending, then severity, then age; every cell plain Text) and the status
+line above it."""
 
 from __future__ import annotations
 
@@ -9,9 +10,43 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
-from probes.prometheus import FiringAlert, alert_sort_key, format_value
+from probes.format import clean
+from probes.prometheus import AlertsSnapshot, FiringAlert, alert_sort_key, format_value
 from tui.widgets import styles
 from tui.widgets.render import SEVERITY_STYLE, plain, since
+
+PROMETHEUS_OFF = (
+    "Prometheus is not configured: set PROMETHEUS_URL or [prometheus] url in oncall.toml. "
+    "Press b to browse the runbook."
+)
+
+
+def alerts_status(
+    snapshot: AlertsSnapshot | None, now: datetime, runbook_error: str | None, *, prometheus_set: bool
+) -> Text:
+    """The line above the alerts: how many fire, or why there is nothing to show (and how old what is)."""
+    if runbook_error:
+        return Text.assemble(("Runbook not loaded: ", styles.FIRING), clean(runbook_error))
+    if snapshot is None:
+        if not prometheus_set:
+            return Text(PROMETHEUS_OFF, style=styles.WARNING)
+        return Text("Asking Prometheus for alerts…", style=styles.MUTED)
+    health = snapshot.health
+    if health.state in ("down", "forbidden"):
+        text = Text.assemble((f"Prometheus {health.state}: ", styles.FIRING), clean(health.last_error or ""))
+        if snapshot.fetched_at:
+            text.append(f" — showing alerts from {since(snapshot.fetched_at, now)} ago", style=styles.WARNING)
+        return text
+    if health.state == "not-configured":
+        return Text(PROMETHEUS_OFF, style=styles.WARNING)
+    firing = sum(1 for a in snapshot.alerts if a.state == "firing")
+    pending = len(snapshot.alerts) - firing
+    text = Text.assemble((f"{firing} firing", styles.FIRING if firing else styles.OK), f", {pending} pending")
+    if health.state == "degraded" and health.last_error:
+        text.append(f" — {clean(health.last_error)}", style=styles.WARNING)
+    if not snapshot.alerts:
+        text.append("  all quiet. Press b to browse the runbook.", style=styles.MUTED)
+    return text
 
 
 class AlertsTable(DataTable[Text]):
