@@ -14,8 +14,8 @@ from textual.widgets import Footer, Input, Log, Static
 from probes.format import clean
 from probes.kubernetes import PodRow
 from screens.contract import ConsoleScreen
-from tui.widgets import styles
 from tui.widgets.header import StatusHeader
+from tui.widgets.pod_view import logs_title
 
 TAIL = 200
 KEEP = 5000  # lines kept while following: a chatty pod can't grow memory or slow the screen without bound
@@ -60,26 +60,16 @@ class LogsScreen(ConsoleScreen[None]):
         self.reload()
 
     def _title(self, problem: str | None = None) -> Text:
-        text = Text()
-        text.append(f"{clean(self.pod.namespace)}/", style=styles.MUTED)
-        text.append(clean(self.pod.name), style=styles.STRONG)
-        if self.container:
-            text.append(f"  container {clean(self.container)}")
-            if len(self.containers) > 1:
-                text.append(f" (c: next of {len(self.containers)})", style=styles.MUTED)
-        text.append(
-            "  previous" if self.previous else "  current",
-            style=styles.WARNING if self.previous else styles.MUTED,
+        return logs_title(
+            self.pod,
+            self.container,
+            len(self.containers),
+            tail=TAIL,
+            previous=self.previous,
+            following=self.following,
+            needle=self.needle,
+            problem=problem,
         )
-        text.append(f"  last {TAIL} lines")
-        if self.following:
-            text.append("  following", style=styles.OK_STRONG)
-        if self.needle:
-            text.append(f"  filter: {clean(self.needle)}", style=styles.HIGHLIGHT)
-        if problem:
-            text.append("\n")
-            text.append(clean(problem), style=styles.WARNING)
-        return text
 
     def _draw(self) -> None:
         log = self.query_one(Log)

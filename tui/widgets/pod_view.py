@@ -1,5 +1,5 @@
-"""One pod in full, as the pod detail screen shows it: containers, last termination, resources, conditions,
-and the pod's events."""
+"""One pod in full, as the pod detail screen shows it (containers, last termination, resources, conditions,
+its events), and the title line above its logs."""
 
 from __future__ import annotations
 
@@ -80,4 +80,35 @@ def pod_events_text(events: Sequence[KubeEvent] | None, problem: str | None, now
     for event in events or ():
         text.append_text(event_line(event, now))
         text.append("\n")
+    return text
+
+
+def logs_title(
+    pod: PodRow,
+    container: str | None,
+    containers: int,
+    *,
+    tail: int,
+    previous: bool,
+    following: bool,
+    needle: str,
+    problem: str | None = None,
+) -> Text:
+    """Whose logs these are, which container (of how many), current or previous, and the filter."""
+    text = Text()
+    text.append(f"{clean(pod.namespace)}/", style=styles.MUTED)
+    text.append(clean(pod.name), style=styles.STRONG)
+    if container:
+        text.append(f"  container {clean(container)}")
+        if containers > 1:
+            text.append(f" (c: next of {containers})", style=styles.MUTED)
+    text.append("  previous" if previous else "  current", style=styles.WARNING if previous else styles.MUTED)
+    text.append(f"  last {tail} lines")
+    if following:
+        text.append("  following", style=styles.OK_STRONG)
+    if needle:
+        text.append(f"  filter: {clean(needle)}", style=styles.HIGHLIGHT)
+    if problem:
+        text.append("\n")
+        text.append(clean(problem), style=styles.WARNING)
     return text
