@@ -112,11 +112,3 @@ class ConsoleScreen(Screen[ResultT]):
     @property
     def console(self) -> Console:
         return cast("Console", self.app)
-
-
-def console_of(node: Screen[object]) -> Console:
-    """The typed app of any screen (a ModalScreen, or one not built on ConsoleScreen)."""
-    return cast("Console", node.app)
-
-
-__all__ = ["Console", "ConsoleScreen", "HeaderState", "console_of"]
