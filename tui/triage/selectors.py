@@ -1,10 +1,10 @@
-"""Which pods a runbook section is about: the label selectors its kubectl commands use (`-l app=x`)."""
+"""What a runbook section is about: the label selectors of its kubectl commands, its Helm releases."""
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterable
 
+from tui.triage.commands.helm import named_release
 from tui.triage.commands.kubectl import label_selectors
 from tui.triage.runbook import Section
 
@@ -52,19 +52,9 @@ def helm_releases(sections: Iterable[Section]) -> list[tuple[str, str | None]]:
     for section in sections:
         commands = [*section.commands, *(c for cause in section.causes for c in _inline_code(cause.text))]
         for command in commands:
-            try:
-                words = shlex.split(command)
-            except ValueError:
-                continue
-            if len(words) < 3 or words[0] != "helm" or words[1] not in ("history", "rollback", "status"):
-                continue
-            namespace = None
-            for flag in ("-n", "--namespace"):
-                if flag in words and words.index(flag) + 1 < len(words):
-                    namespace = words[words.index(flag) + 1]
-            release = next((w for w in words[2:] if not w.startswith("-") and w != namespace), None)
-            if release and (release, namespace) not in found:
-                found.append((release, namespace))
+            named = named_release(command)
+            if named is not None and named not in found:
+                found.append(named)
     return found
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from tui.triage.commands.model import Classified, LiveRead, ReadParams
 from tui.triage.commands.options import Unsupported, flag_table, mutating, number, parse_options, unknown
-
-# --- helm ------------------------------------------------------------------------------------------------
+from tui.triage.commands.shell import parse_shell
 
 _HELM_FLAGS = flag_table(
     ("-n --namespace", "namespace", True),
@@ -45,3 +44,18 @@ def classify_helm(args: list[str], depth: int) -> Classified:
         count=None if most is None else number(most, "--max"),
     )
     return LiveRead("kubernetes", "helm-history", params, "")
+
+
+def named_release(command: str) -> tuple[str, str | None] | None:
+    """(release, namespace) of a `helm history|rollback|status RELEASE [-n NS]`; None for anything else."""
+    try:
+        pipelines, _ = parse_shell(command)
+    except Unsupported:
+        return None
+    words = pipelines[0][0].words if pipelines else []
+    if not words or words[0] != "helm":
+        return None
+    opts = parse_options(words[1:], _HELM_FLAGS, "helm")
+    if len(opts.positionals) < 2 or opts.positionals[0] not in ("history", "rollback", "status"):
+        return None
+    return (opts.positionals[1], opts.one("namespace")) if opts.positionals[1] else None
