@@ -21,8 +21,6 @@ from tui.triage.commands.servers import the_pods_own
 from tui.triage.commands.shell import parse_shell
 from tui.triage.commands.sql import classify_psql
 
-# --- kubectl ---------------------------------------------------------------------------------------------
-
 _KUBECTL_FLAGS = flag_table(
     ("-n --namespace", "namespace", True),
     ("-l --selector", "selector", True),

@@ -21,8 +21,6 @@ def mutating(reason: str) -> Mutating:
     return Mutating("", reason)
 
 
-# --- options ---------------------------------------------------------------------------------------------
-
 Flags = Mapping[str, tuple[str, bool]]  # flag as written → (option name, takes a value)
 
 

@@ -19,8 +19,6 @@ from tui.triage.commands.options import (
 )
 from tui.triage.commands.servers import server_named
 
-# --- Redis -----------------------------------------------------------------------------------------------
-
 _REDIS_WRITES = word_set(
     """SET SETNX SETEX PSETEX MSET MSETNX GETSET GETDEL GETEX APPEND INCR INCRBY INCRBYFLOAT DECR DECRBY
     SETRANGE SETBIT BITOP BITFIELD HSET HSETNX HMSET HDEL HINCRBY HINCRBYFLOAT LPUSH RPUSH LPUSHX RPUSHX

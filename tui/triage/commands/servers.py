@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from probes.postgres import PostgresSettings
     from probes.redis import RedisSettings
 
-# --- which server a psql or redis-cli command reads ------------------------------------------------------
 
 _DEFAULT_PORTS: dict[str, int] = {"postgresql": 5432, "redis": 6379}
 _DATABASES: dict[str, str] = {"postgresql": "PostgreSQL", "redis": "Redis"}

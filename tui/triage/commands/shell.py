@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from tui.triage.commands.model import LineFilter
 from tui.triage.commands.options import Unsupported, flag_table, number, parse_options
 
-# --- shell words ---------------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class _Op:

@@ -24,7 +24,6 @@ from tui.triage.commands.servers import server_named
 # what the SQL guard allows beyond the built-ins, for the SQL met at any depth of the one classify() call
 SQL_ALLOW: ContextVar[Allowlist] = ContextVar("sql_allow", default=NOTHING_ALLOWED)
 
-# --- SQL and psql ----------------------------------------------------------------------------------------
 
 _SQL_READ_VERBS = frozenset({"select", "with", "values", "table", "show", "explain"})
 # verbs that are also shell words count as SQL only in upper case or when the text ends with ';'
