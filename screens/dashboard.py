@@ -17,10 +17,12 @@ from probes.postgres import PgSnapshot
 from probes.prometheus import AlertsSnapshot, FiringAlert
 from probes.redis import RedisSnapshot
 from screens.contract import ConsoleScreen
+from screens.modals import TextScreen
 from tui.sessions.store import IncidentSession
 from tui.triage.selectors import section_selectors
 from tui.widgets import styles
 from tui.widgets.alerts import AlertsTable, alerts_status
+from tui.widgets.dialogs import ShowText
 from tui.widgets.header import StatusHeader
 from tui.widgets.kube_panels import ReadPanel, events_lines, helm_lines, read_problem
 from tui.widgets.pods import PodsPanel
@@ -205,6 +207,11 @@ class DashboardScreen(ConsoleScreen[None]):
             panel.set_component(section_selectors(match.section) if match.section else [])
 
     # -- what the panels ask for: the screen decides where it goes ------------------------------
+
+    @on(ShowText)
+    def _show_text(self, event: ShowText) -> None:
+        event.stop()
+        self.app.push_screen(TextScreen(event.title, event.text))
 
     @on(PodsPanel.DetailRequested)
     def _pod_detail(self, event: PodsPanel.DetailRequested) -> None:

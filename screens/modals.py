@@ -1,7 +1,6 @@
 """Small modal screens: write a note, pick one of several commands or links, read a long text in full.
 
-Each puts one dialog widget (tui/widgets/dialogs.py) on top and closes with what it answered. `TextScreen` is
-the panels' own (they open it wherever they are mounted), so it lives with its widget and is named here too.
+Each puts one dialog widget (tui/widgets/dialogs.py) on top and closes with what it answered.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
 
-from tui.widgets.dialogs import NoteEditor, PickList, TextScreen
+from tui.widgets.dialogs import NoteEditor, PickList, TextView
 
 
 class NoteScreen(ModalScreen[str | None]):
@@ -66,3 +65,27 @@ class PickScreen(ModalScreen[int | None]):
 
 
 __all__ = ["NoteScreen", "PickScreen", "TextScreen"]
+
+
+class TextScreen(ModalScreen[None]):
+    """A long server string in full (a query text, a slow log entry), as text; `c` copies it."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("c", "copy", "Copy"),
+    ]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        yield TextView(self.title_text, self.text, classes="dialog")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_copy(self) -> None:
+        self.app.copy_to_clipboard(self.text)
+        self.notify("copied to the clipboard", timeout=2)

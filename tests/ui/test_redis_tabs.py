@@ -6,6 +6,7 @@ import re
 from dataclasses import replace
 from datetime import timedelta
 
+from textual import on
 from textual.app import App, ComposeResult
 
 from probes.base import SourceHealth
@@ -14,6 +15,7 @@ from screens.modals import TextScreen
 from tests.helpers import T0, FixedClock, make_app, screen_text, wait_for
 from tui.demo.redis import DemoRedis
 from tui.widgets.bindings import shown_bindings
+from tui.widgets.dialogs import ShowText
 from tui.widgets.redis_panel import RedisPanel
 from tui.widgets.slowlog_panel import SlowlogPanel
 
@@ -162,6 +164,10 @@ class PanelsApp(App[None]):
     def compose(self) -> ComposeResult:
         yield RedisPanel(now=lambda: T0, id="redis")
         yield SlowlogPanel(now=lambda: T0, id="slowlog")
+
+    @on(ShowText)
+    def _show_text(self, event: ShowText) -> None:  # what the dashboard does with a panel's full text
+        self.push_screen(TextScreen(event.title, event.text))
 
 
 async def demo_snapshot() -> RedisSnapshot:

@@ -1,8 +1,8 @@
 """What the small dialogs hold: a long text in full, a note being written, a pick list. These draw and say
-what was chosen; screens/modals.py puts the note and the pick list on top of a screen and closes them.
+what was chosen; screens/modals.py puts them on top of a screen and closes them.
 
-`TextScreen` (a long server string in full) lives here, not in screens/: the panels that show a row open it
-themselves, wherever they are mounted, as Textual's own widgets open their overlays.
+A panel that has a long text to show in full (a query, a slow log entry) posts `ShowText`; the screen it is
+on opens the text.
 """
 
 from __future__ import annotations
@@ -12,15 +12,22 @@ from typing import Any
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from probes.format import clean
 from tui.widgets import styles
+
+
+class ShowText(Message):
+    """A widget asks for a long server string to be shown in full: the screen opens it."""
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title = title
+        self.text = text
 
 
 class TextView(VerticalScroll):
@@ -34,30 +41,6 @@ class TextView(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Label(Text(clean(self.title_text), style=styles.STRONG))
         yield Static(Text(clean(self.text, single_line=False)))
-
-
-class TextScreen(ModalScreen[None]):
-    """A long server string in full (a query text, a slow log entry), as text; `c` copies it."""
-
-    BINDINGS = [
-        Binding("escape", "close", "Close"),
-        Binding("c", "copy", "Copy"),
-    ]
-
-    def __init__(self, title: str, text: str) -> None:
-        super().__init__()
-        self.title_text = title
-        self.text = text
-
-    def compose(self) -> ComposeResult:
-        yield TextView(self.title_text, self.text, classes="dialog")
-
-    def action_close(self) -> None:
-        self.dismiss(None)
-
-    def action_copy(self) -> None:
-        self.app.copy_to_clipboard(self.text)
-        self.notify("copied to the clipboard", timeout=2)
 
 
 class NoteEditor(Vertical):

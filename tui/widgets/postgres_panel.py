@@ -14,7 +14,7 @@ from textual.widgets import Static
 
 from probes.format import clean
 from tui.widgets import styles
-from tui.widgets.dialogs import TextScreen
+from tui.widgets.dialogs import ShowText
 from tui.widgets.render import set_text, since
 from tui.widgets.virtual_table import Column, VirtualTable
 
@@ -255,4 +255,4 @@ class PostgresPanel(VerticalScroll):
         if item is None or not hasattr(item, "query"):
             return
         title = f"pid {item.pid} · {item.user} · {item.application}" if hasattr(item, "pid") else "statement"
-        self.app.push_screen(TextScreen(title, item.query))
+        self.post_message(ShowText(title, item.query))

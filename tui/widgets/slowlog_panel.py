@@ -16,7 +16,7 @@ from textual.widgets import Static
 from probes.format import clean
 from probes.redis import RedisSnapshot, SlowEntry
 from tui.widgets import styles
-from tui.widgets.dialogs import TextScreen
+from tui.widgets.dialogs import ShowText
 from tui.widgets.render import clock_time, set_text, since
 from tui.widgets.virtual_table import Column, VirtualTable
 
@@ -158,7 +158,7 @@ class SlowlogPanel(Vertical):
         entry = self.table.selected
         if entry is None or not self.table.display:
             return
-        self.app.push_screen(TextScreen(entry_title(entry), entry_text(entry)))
+        self.post_message(ShowText(entry_title(entry), entry_text(entry)))
 
 
 def status_text(
