@@ -88,7 +88,8 @@ class Route(Generic[S, A]):
         return self.shaping(await self.call(source, ask), ask)
 
 
-def _as_read(reading: Reading, ask: Ask) -> Reading:
+def _as_is(reading: Reading, ask: Ask) -> Reading:
+    """The source already answers in a Reading: nothing to shape."""
     return reading
 
 
@@ -101,7 +102,7 @@ def _kubernetes(
 def _kube_reading(
     call: Callable[[KubernetesSource, Ask], Awaitable[Reading]],
 ) -> Route[KubernetesSource, Reading]:
-    return _kubernetes(call, _as_read)
+    return _kubernetes(call, _as_is)
 
 
 def _listing(call: Callable[[KubernetesSource, Ask], Awaitable[Listing]]) -> Route[KubernetesSource, Listing]:
@@ -112,7 +113,7 @@ def _listing(call: Callable[[KubernetesSource, Ask], Awaitable[Listing]]) -> Rou
 
 
 def _redis(
-    command: Callable[[ReadParams], tuple[str, ...]], shaping: Callable[[Reading, Ask], Reading] = _as_read
+    command: Callable[[ReadParams], tuple[str, ...]], shaping: Callable[[Reading, Ask], Reading] = _as_is
 ) -> Route[RedisSource, Reading]:
     """A Redis command through the probe's allowlist; SCAN and BIGKEYS name the probe's scan and sampler."""
 
@@ -126,7 +127,7 @@ def _redis(
 def _prometheus(
     call: Callable[[PrometheusSource, Ask], Awaitable[Reading]],
 ) -> Route[PrometheusSource, Reading]:
-    return Route("prometheus", lambda s: s.prometheus, call, _as_read)
+    return Route("prometheus", lambda s: s.prometheus, call, _as_is)
 
 
 async def _statement(postgres: PostgresSource, ask: Ask) -> Reading:
@@ -195,7 +196,7 @@ READS: dict[ReadName, Route[Any, Any]] = {
         lambda history, ask: snapshot_reading(history, ask.what),
     ),
     # postgresql: the one statement the guard allowed, on a read-only cursor
-    "sql": Route("postgresql", lambda s: s.postgres, _statement, _as_read),
+    "sql": Route("postgresql", lambda s: s.postgres, _statement, _as_is),
     # redis: each command on the probe's allowlist
     "info": _redis(lambda p: ("INFO", *([p.section] if p.section else [])), lambda r, a: info_first(r)),
     "config-get": _redis(lambda p: ("CONFIG", "GET", p.name or "")),
