@@ -174,3 +174,18 @@ def format_bytes(n: float | None, *, df: bool = False) -> str:
             return f"{size:.0f}{gap}{unit}" if unit == "B" else f"{size:.1f}{gap}{unit}"
         size /= 1024
     raise AssertionError("unreachable: the last unit always returns")
+
+
+def format_duration(seconds: float) -> str:
+    """How long an incident has run, to the second, as a report says it: 45s, 3m 07s, 1h 02m 03s, 2d 4h 05m"""
+    s = max(0, int(seconds))
+    days, rest = divmod(s, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, s = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h {minutes:02d}m"
+    if hours:
+        return f"{hours}h {minutes:02d}m {s:02d}s"
+    if minutes:
+        return f"{minutes}m {s:02d}s"
+    return f"{s}s"

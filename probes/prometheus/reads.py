@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from probes.base import Reading
-from probes.format import format_bytes
+from probes.format import format_age, format_bytes
 from probes.prometheus.alerts import labels_of, parse_rfc3339
 from probes.prometheus.client import (
     NOT_CONFIGURED,
@@ -298,12 +298,7 @@ def _scrape_age(text: str, now: datetime) -> str:
         return ""
     if when.year <= 1:  # Go's zero time: not scraped yet
         return "never"
-    seconds = max(0, int((now - when).total_seconds()))
-    if seconds < 120:
-        return f"{seconds}s ago"
-    if seconds < 7200:
-        return f"{seconds // 60}m ago"
-    return f"{seconds // 3600}h ago"
+    return f"{format_age((now - when).total_seconds())} ago"
 
 
 def _no_targets(targets: list[_Target], match: str | None) -> str:

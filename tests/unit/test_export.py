@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from markdown_it import MarkdownIt
 
-from tui.sessions.export import export_markdown, format_duration
+from probes.format import format_duration
+from tui.sessions.export import export_markdown
 from tui.sessions.store import IncidentSession, Note, StepRecord, TimelineEntry
 from tui.triage.runbook import CommonCause, Section, TriageStep
 
@@ -284,7 +285,7 @@ def test_terminal_escapes_never_reach_the_export() -> None:
 
 
 def test_durations_read_naturally() -> None:
-    assert [format_duration(timedelta(seconds=s)) for s in (0, 45, 65, 3725, 90061, -5)] == [
+    assert [format_duration(timedelta(seconds=s).total_seconds()) for s in (0, 45, 65, 3725, 90061, -5)] == [
         "0s",
         "45s",
         "1m 05s",

@@ -6,11 +6,11 @@ import os
 import re
 import stat
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from probes.format import clean
+from probes.format import clean, format_duration
 from probes.redact import redact_text
 from tui.sessions.store import IncidentSession, StepRecord, TimelineEntry
 
@@ -64,20 +64,6 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
-def format_duration(span: timedelta) -> str:
-    seconds = max(0, int(span.total_seconds()))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h {minutes:02d}m"
-    if hours:
-        return f"{hours}h {minutes:02d}m {seconds:02d}s"
-    if minutes:
-        return f"{minutes}m {seconds:02d}s"
-    return f"{seconds}s"
-
-
 def export_markdown(
     session: IncidentSession,
     timeline: list[TimelineEntry],
@@ -109,11 +95,15 @@ def _facts(session: IncidentSession, section: Section | None, now: datetime | No
     ]
     if session.resolved_at is not None:
         lines.append(f"- **Resolved**: {format_time(session.resolved_at)}")
-        lines.append(f"- **Duration**: {format_duration(session.resolved_at - session.active_at)}")
+        lines.append(
+            f"- **Duration**: {format_duration((session.resolved_at - session.active_at).total_seconds())}"
+        )
     else:
         lines.append("- **Resolved**: not resolved")
         if now is not None:
-            lines.append(f"- **Duration**: {format_duration(now - session.active_at)} so far")
+            lines.append(
+                f"- **Duration**: {format_duration((now - session.active_at).total_seconds())} so far"
+            )
     lines.append(f"- **Last change**: {format_time(session.last_change_at)} by {_line(session.driver)}")
     if section is not None:
         title = _line(section.title)
