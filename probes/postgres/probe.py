@@ -247,18 +247,4 @@ class PostgresProbe(StatementRunner):
         return pressure_from(row, sessions, self.idle_in_transaction_seconds)
 
     def _empty(self, health: SourceHealth) -> PgSnapshot:
-        return PgSnapshot(
-            sessions=(),
-            pressure=None,
-            statements=None,
-            statements_problem=None,
-            tables=(),
-            server_version="",
-            role="",
-            superuser=False,
-            can_write=False,
-            pg_monitor=False,
-            warnings=(),
-            health=health,
-            fetched_at=None,
-        )
+        return PgSnapshot.empty(health)

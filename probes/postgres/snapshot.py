@@ -101,6 +101,25 @@ class PgSnapshot:
     database: str = ""
     unlisted_idle: int = 0  # idle sessions counted in the pressure but not in `sessions`
 
+    @classmethod
+    def empty(cls, health: SourceHealth) -> PgSnapshot:
+        """Nothing read yet (or nothing to keep): only the health says why."""
+        return cls(
+            sessions=(),
+            pressure=None,
+            statements=None,
+            statements_problem=None,
+            tables=(),
+            server_version="",
+            role="",
+            superuser=False,
+            can_write=False,
+            pg_monitor=False,
+            warnings=(),
+            health=health,
+            fetched_at=None,
+        )
+
     @property
     def blocked(self) -> tuple[PgSession, ...]:
         return tuple(s for s in self.sessions if s.blocked_by)

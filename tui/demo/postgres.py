@@ -215,18 +215,4 @@ class DemoPostgres(PolledSource[PgSnapshot]):
         )
 
     def _empty(self, health: SourceHealth) -> PgSnapshot:
-        return PgSnapshot(
-            sessions=(),
-            pressure=None,
-            statements=None,
-            statements_problem=None,
-            tables=(),
-            server_version="",
-            role="",
-            superuser=False,
-            can_write=False,
-            pg_monitor=False,
-            warnings=(),
-            health=health,
-            fetched_at=None,
-        )
+        return PgSnapshot.empty(health)
