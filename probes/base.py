@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import Field, dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, Self, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, Self, TypeVar
 
 if TYPE_CHECKING:
     from probes.kubernetes import (
@@ -417,8 +417,8 @@ class KubernetesSource(Protocol):
 
 
 class PostgresSource(Protocol):
-    """Sessions, pressure, statements and tables, polled. The demo's database has no live statements: the
-    triage registry asks `PostgresStatements` for those (`isinstance` works: it is runtime-checkable)."""
+    """Sessions, pressure, statements and tables, polled; the SQL statement a runbook step names, run
+    read-only as a `Reading`."""
 
     @property
     def settings(self) -> PostgresSettings: ...
@@ -431,11 +431,6 @@ class PostgresSource(Protocol):
     def next_delay(self) -> float: ...
 
     async def aclose(self) -> None: ...
-
-
-@runtime_checkable
-class PostgresStatements(Protocol):
-    """A source that runs the SQL statement a runbook step names, read-only, as a `Reading`."""
 
     async def run_statement(self, statement: str, *, max_rows: int = ...) -> Reading: ...
 

@@ -416,7 +416,6 @@ class OncallApp(App[None]):
                 (q for n, q in self.probe.rule_expressions().items() if kebab(n) == section.slug), None
             )
         return Sources(
-            clock=self.clock,
             kubernetes=self.kube if kube_on else None,
             postgres=self.postgres if self.postgres.configured else None,
             redis=self.redis if self.redis.configured else None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -66,7 +65,6 @@ async def lab(tmp_path: Path, lab_servers: LabServers) -> AsyncIterator[Lab]:
     prometheus = PrometheusProbe(PrometheusSettings(url=prometheus_server.url))
     pods = (await kube.list_pods()).items  # what the app's pod cache holds
     sources = Sources(
-        clock=lambda: datetime.now(UTC),
         kubernetes=kube,
         postgres=postgres,
         redis=redis,

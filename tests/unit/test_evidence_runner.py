@@ -56,9 +56,7 @@ def _runner(slug: str, redis: CountingRedis) -> tuple[EvidenceRunner, Checklist]
     section = runbook.section(slug)
     assert section is not None
     checklist = Checklist(section)
-    runner = EvidenceRunner(
-        checklist, lambda s: Sources(clock=lambda: NOW, redis=redis), servers=None, runbook=runbook
-    )
+    runner = EvidenceRunner(checklist, lambda s: Sources(redis=redis), servers=None, runbook=runbook)
     return runner, checklist
 
 

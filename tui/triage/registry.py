@@ -12,13 +12,11 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from probes.base import (
     KubernetesSource,
     PostgresSource,
-    PostgresStatements,
     PrometheusSource,
     Reading,
     RedisSource,
@@ -44,7 +42,6 @@ READ_TIMEOUT = 15.0  # seconds for one read, whatever the probe's own timeouts
 class Sources:
     """The sources a read may go through; None where a source is not configured."""
 
-    clock: Callable[[], datetime]
     kubernetes: KubernetesSource | None = None
     postgres: PostgresSource | None = None
     redis: RedisSource | None = None
@@ -130,10 +127,8 @@ def _prometheus(
     return Route("prometheus", lambda s: s.prometheus, call, _as_is)
 
 
-async def _statement(postgres: PostgresSource, ask: Ask) -> Reading:
-    if not isinstance(postgres, PostgresStatements):
-        return Reading.failed("postgresql", ask.what, "this postgresql source has no live sql read")
-    return await postgres.run_statement(ask.params.statement or "")
+def _statement(postgres: PostgresSource, ask: Ask) -> Awaitable[Reading]:
+    return postgres.run_statement(ask.params.statement or "")
 
 
 def _logs(kube: KubernetesSource, ask: Ask) -> Awaitable[Reading]:
