@@ -27,6 +27,7 @@ from tui.triage.plans import CausePlan, StepPlan, plans
 from tui.triage.runbook import Section, SectionMatch
 from tui.triage.runner import Evidence, EvidenceRunner
 from tui.triage.shaping import reading_text
+from tui.widgets import styles
 from tui.widgets.header import StatusHeader
 from tui.widgets.render import (
     SEVERITY_STYLE,
@@ -51,31 +52,31 @@ def evidence_text(plan: StepPlan, readings: tuple[Reading, ...] | None, now: dat
     text = Text()
     for command in plan.commands:
         if isinstance(command, Mutating):
-            text.append("\n    ⚠ never run: ", style="bold yellow")
-            text.append(clean(command.reason), style="yellow")
+            text.append("\n    ⚠ never run: ", style=styles.WARNING_STRONG)
+            text.append(clean(command.reason), style=styles.WARNING)
         elif isinstance(command, Unknown):
-            text.append("\n    copy only: ", style="dim")
-            text.append(clean(command.reason), style="dim")
+            text.append("\n    copy only: ", style=styles.MUTED)
+            text.append(clean(command.reason), style=styles.MUTED)
     if plan.kind == "manual":
-        text.append("\n    manual step: no live evidence; check it by hand", style="dim italic")
+        text.append("\n    manual step: no live evidence; check it by hand", style=styles.MUTED_ITALIC)
         return text
     if not plan.reads:
         return text
     if readings is None:
-        text.append("\n    reading…", style="dim")
+        text.append("\n    reading…", style=styles.MUTED)
         return text
     for read, reading in zip(plan.reads, readings, strict=False):
-        text.append("\n    ▸ ", style="bold green" if reading.ok else "bold yellow")
+        text.append("\n    ▸ ", style=styles.OK_STRONG if reading.ok else styles.WARNING_STRONG)
         label = "translated" if read.translated else "derived" if plan.kind == "derived" else "live"
-        text.append(f"{label} · {reading.source} · ", style="dim")
-        text.append(clean(reading.what), style="dim")
+        text.append(f"{label} · {reading.source} · ", style=styles.MUTED)
+        text.append(clean(reading.what), style=styles.MUTED)
         if reading.read_at is not None:
-            text.append(f" · read {since(reading.read_at, now)} ago", style="dim")
+            text.append(f" · read {since(reading.read_at, now)} ago", style=styles.MUTED)
         if read.note:
-            text.append(f"\n      {clean(read.note)}", style="dim italic")
+            text.append(f"\n      {clean(read.note)}", style=styles.MUTED_ITALIC)
         if reading.problem:
-            text.append("\n      ! ", style="yellow")
-            text.append(clean(reading.problem), style="yellow")
+            text.append("\n      ! ", style=styles.WARNING)
+            text.append(clean(reading.problem), style=styles.WARNING)
         body = reading_text(reading, rows=rows).split("\n")[1:]
         for line in body:
             if line.startswith("  ! "):
@@ -179,40 +180,43 @@ class ChecklistScreen(ConsoleScreen[None]):
         alert = self.alert
         name = alert.name if alert else (self.session.alertname if self.session else "")
         if self.practice and self.section:
-            text.append(f"#{self.section.slug}", style="bold magenta")
-            text.append("   practice: no alert, nothing is saved; the evidence is live", style="dim")
+            text.append(f"#{self.section.slug}", style=styles.LINK)
+            text.append("   practice: no alert, nothing is saved; the evidence is live", style=styles.MUTED)
             if self.section.alert:
                 text.append("\n")
-                text.append(clean(self.section.alert), style="italic")
+                text.append(clean(self.section.alert), style=styles.ITALIC)
             return text
         if not name:
             return Text(
-                "No incident session to follow yet: waiting for a driver to open one.", style="yellow"
+                "No incident session to follow yet: waiting for a driver to open one.", style=styles.WARNING
             )
         text.append(clean(name), style="bold")
         if alert:
             firing = alert.state == "firing"
-            text.append("  FIRING" if firing else "  pending", style="bold red" if firing else "yellow")
+            text.append(
+                "  FIRING" if firing else "  pending", style=styles.FIRING if firing else styles.WARNING
+            )
             if alert.severity:
                 text.append(f" {clean(alert.severity)}", style=SEVERITY_STYLE.get(alert.severity, ""))
             text.append(f"  since {since(alert.active_at, now)}")
         if self.section:
-            text.append(f"   #{self.section.slug}", style="bold magenta")
+            text.append(f"   #{self.section.slug}", style=styles.LINK)
             text.append("   ")
             text.append_text(progress(self.section, self.session))
         if self.section and self.section.alert:
             text.append("\n")
-            text.append(clean(self.section.alert), style="italic")
+            text.append(clean(self.section.alert), style=styles.ITALIC)
         text.append("\n")
         if self.session:
             text.append(
-                f"Session #{self.session.id} opened {clock_time(self.session.opened_at)} by ", style="dim"
+                f"Session #{self.session.id} opened {clock_time(self.session.opened_at)} by ",
+                style=styles.MUTED,
             )
-            text.append(clean(self.session.opened_by), style="dim bold")
+            text.append(clean(self.session.opened_by), style=styles.MUTED_BOLD)
             if self.session.resolved_at:
-                text.append(f"  resolved {clock_time(self.session.resolved_at)}", style="green")
+                text.append(f"  resolved {clock_time(self.session.resolved_at)}", style=styles.OK)
         else:
-            text.append("No session yet.", style="dim")
+            text.append("No session yet.", style=styles.MUTED)
         return text
 
     def _step_text(self, index: int) -> Text:
@@ -221,13 +225,13 @@ class ChecklistScreen(ConsoleScreen[None]):
         session = self.session
         text = step_line(step, session.step_state(index) if session else "pending")
         for command in step.commands:
-            text.append("\n    $ ", style="dim")
-            text.append(clean(command), style="cyan")
+            text.append("\n    $ ", style=styles.MUTED)
+            text.append(clean(command), style=styles.CODE)
         record = session.steps.get(index) if session else None
         if record and record.state != "pending":
-            text.append(f"\n    {record.state} by ", style="dim")
-            text.append(clean(record.who), style="dim bold")
-            text.append(f" at {clock_time(record.at)}", style="dim")
+            text.append(f"\n    {record.state} by ", style=styles.MUTED)
+            text.append(clean(record.who), style=styles.MUTED_BOLD)
+            text.append(f" at {clock_time(record.at)}", style=styles.MUTED)
         if index < len(self.plans):
             rows = ROWS_SELECTED if index == self.selected else ROWS_OTHER
             text.append_text(
@@ -237,7 +241,7 @@ class ChecklistScreen(ConsoleScreen[None]):
             if note.step_index == index:
                 text.append("\n    ✎ ", style="bold")
                 text.append(clean(note.text, single_line=False))
-                text.append(f"  — {clean(note.who)} {clock_time(note.at)}", style="dim")
+                text.append(f"  — {clean(note.who)} {clock_time(note.at)}", style=styles.MUTED)
         return text
 
     @property
@@ -257,11 +261,11 @@ class ChecklistScreen(ConsoleScreen[None]):
             if self.alert is not None or self.session is not None:
                 empty.update(unmapped_text(name, self.match))
             else:
-                empty.update(Text("Nothing to show yet.", style="dim"))
+                empty.update(Text("Nothing to show yet.", style=styles.MUTED))
             empty.display = True
         else:
             empty.display = not section.steps
-            empty.update(Text("This section has no triage steps.", style="dim"))
+            empty.update(Text("This section has no triage steps.", style=styles.MUTED))
             self.selected = min(self.selected, max(0, len(section.steps) - 1))
             self.plans = list(plans(section, self.console.servers))
             await steps.mount_all(
@@ -280,19 +284,19 @@ class ChecklistScreen(ConsoleScreen[None]):
         general = [n for n in notes if n.step_index is None]
         notes_text = Text()
         if general:
-            notes_text.append("Notes\n", style="bold underline")
+            notes_text.append("Notes\n", style=styles.HEADING)
             for note in general:
                 notes_text.append("✎ ")
                 notes_text.append(clean(note.text, single_line=False))
-                notes_text.append(f"  — {clean(note.who)} {clock_time(note.at)}\n", style="dim")
+                notes_text.append(f"  — {clean(note.who)} {clock_time(note.at)}\n", style=styles.MUTED)
         notes_widget = self.query_one("#session-notes", Static)
         notes_widget.update(notes_text)
         notes_widget.display = bool(general)
         causes = Text()
         if self.section:
-            causes.append("Common causes\n", style="bold underline")
+            causes.append("Common causes\n", style=styles.HEADING)
             causes.append_text(self._causes_text())
-            causes.append("\n\nResolution\n", style="bold underline")
+            causes.append("\n\nResolution\n", style=styles.HEADING)
             causes.append(clean(self.section.resolution, single_line=False) or "no resolution written")
         self.query_one("#causes", Static).update(causes)
         cards = list(self.query(StepCard))
@@ -308,15 +312,15 @@ class ChecklistScreen(ConsoleScreen[None]):
             text.append("• ")
             text.append(clean(plan.cause.text))
             for link in plan.cause.links:
-                text.append(f"  → #{clean(link)}", style="bold magenta")
+                text.append(f"  → #{clean(link)}", style=styles.LINK)
             reading = self.cause_evidence.get(index)
             if plan.read is not None and reading is not None:
-                text.append("\n    ▸ ", style="bold green" if reading.ok else "bold yellow")
-                text.append(clean(plan.read.note), style="dim")
+                text.append("\n    ▸ ", style=styles.OK_STRONG if reading.ok else styles.WARNING_STRONG)
+                text.append(clean(plan.read.note), style=styles.MUTED)
                 if reading.read_at is not None:
-                    text.append(f" · read {since(reading.read_at, self.console.now)} ago", style="dim")
+                    text.append(f" · read {since(reading.read_at, self.console.now)} ago", style=styles.MUTED)
                 if reading.problem:
-                    text.append(f"\n      ! {clean(reading.problem)}", style="yellow")
+                    text.append(f"\n      ! {clean(reading.problem)}", style=styles.WARNING)
                 for line in reading_text(reading, rows=ROWS_OTHER).split("\n")[1:]:
                     if not line.startswith("  ! "):
                         text.append("\n    ")
