@@ -9,7 +9,7 @@ import random
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import Field, dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, Self, TypeVar
 
 if TYPE_CHECKING:
@@ -37,6 +37,11 @@ HealthState = Literal["ok", "degraded", "down", "forbidden", "not-configured"]
 # 2**16 times any sane refresh is far past any cap; bounding the exponent keeps the float finite
 # after days of failures (2**1100 would overflow).
 _MAX_EXPONENT = 16
+
+
+def utc_now() -> datetime:
+    """The clock every source and the app read by default (tests pass their own)."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

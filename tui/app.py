@@ -7,7 +7,7 @@ import contextlib
 import gc
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -31,6 +31,7 @@ from probes.base import (
     RedisSource,
     SourceHealth,
     poll_until,
+    utc_now,
 )
 from probes.format import clean, clipboard_text
 from probes.kubernetes import KubeEvent, KubernetesProbe, PodRow, ResourceSnapshot
@@ -70,10 +71,6 @@ OBSERVER_POLL = 0.25  # seconds between data_version checks: changes show well w
 # default made CPython walk every live object (~20 ms) every refresh or two. Now it is every few minutes.
 GC_FULL_EVERY = 1000
 SAMPLE_EVERY = 300.0  # seconds between key sampler runs when [redis] sample_keys is on
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class OncallApp(App[None]):

@@ -16,7 +16,6 @@ import socket
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -54,10 +53,6 @@ _COLLECTIONS = frozenset(
         "horizontalpodautoscalers",
     }
 )
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- the read-only client ---------------------------------------------------------------------

@@ -22,7 +22,7 @@ import urllib3
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
-from probes.base import Backoff, SourceHealth
+from probes.base import Backoff, SourceHealth, utc_now
 from probes.kubernetes.client import (
     SOURCE,
     ClusterTarget,
@@ -31,7 +31,6 @@ from probes.kubernetes.client import (
     expect_json,
     explain,
     json_body,
-    utc_now,
 )
 from probes.kubernetes.rows import PodRow, pod_row
 

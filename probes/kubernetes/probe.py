@@ -16,12 +16,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
-from probes.base import HealthState, Reading, SourceHealth
+from probes.base import HealthState, Reading, SourceHealth, utc_now
 from probes.kubernetes import readings
 from probes.kubernetes.client import (
     SOURCE,
@@ -31,7 +31,6 @@ from probes.kubernetes.client import (
     ReadOnlyApiClient,
     log_problem,
     server_message,
-    utc_now,
 )
 from probes.kubernetes.helm import HelmRevision, history_from_secrets, release_selector
 from probes.kubernetes.informer import WATCH_SECONDS, PodCache, PodInformer
@@ -63,6 +62,14 @@ if TYPE_CHECKING:
     from probes.kubernetes.settings import KubernetesSettings
 
 T = TypeVar("T")
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=_Named)
 
 
 class KubernetesProbe:
@@ -347,15 +354,13 @@ class KubernetesProbe:
         return await asyncio.to_thread(self.read_nodes)
 
     def read_hpas(self, namespace: str | None = None) -> ResourceSnapshot[HpaRow]:
-        def read() -> tuple[HpaRow, ...]:
-            body = self._conn.json(
-                k8s.AutoscalingV2Api(self._conn.client()).list_namespaced_horizontal_pod_autoscaler,
-                "horizontalpodautoscalers",
-                namespace or self.namespace,
-            )
-            return tuple(sorted((hpa_row(i) for i in body.get("items") or []), key=lambda h: h.name))
-
-        return self._read("hpas", read)
+        return self._listed(
+            "hpas",
+            lambda c: k8s.AutoscalingV2Api(c).list_namespaced_horizontal_pod_autoscaler,
+            "horizontalpodautoscalers",
+            hpa_row,
+            namespace,
+        )
 
     async def hpas(self, namespace: str | None = None) -> ResourceSnapshot[HpaRow]:
         return await asyncio.to_thread(self.read_hpas, namespace)
@@ -363,16 +368,14 @@ class KubernetesProbe:
     def read_pvcs(
         self, label_selector: str | None = None, namespace: str | None = None
     ) -> ResourceSnapshot[PvcRow]:
-        def read() -> tuple[PvcRow, ...]:
-            body = self._conn.json(
-                k8s.CoreV1Api(self._conn.client()).list_namespaced_persistent_volume_claim,
-                "persistentvolumeclaims",
-                namespace or self.namespace,
-                label_selector=label_selector,
-            )
-            return tuple(sorted((pvc_row(i) for i in body.get("items") or []), key=lambda p: p.name))
-
-        return self._read("pvcs", read)
+        return self._listed(
+            "pvcs",
+            lambda c: k8s.CoreV1Api(c).list_namespaced_persistent_volume_claim,
+            "persistentvolumeclaims",
+            pvc_row,
+            namespace,
+            label_selector=label_selector,
+        )
 
     async def pvcs(
         self, label_selector: str | None = None, namespace: str | None = None
@@ -380,31 +383,21 @@ class KubernetesProbe:
         return await asyncio.to_thread(self.read_pvcs, label_selector, namespace)
 
     def read_services(self, namespace: str | None = None) -> ResourceSnapshot[ServiceRow]:
-        def read() -> tuple[ServiceRow, ...]:
-            body = self._conn.json(
-                k8s.CoreV1Api(self._conn.client()).list_namespaced_service,
-                "services",
-                namespace or self.namespace,
-            )
-            return tuple(sorted((service_row(i) for i in body.get("items") or []), key=lambda s: s.name))
-
-        return self._read("services", read)
+        return self._listed(
+            "services", lambda c: k8s.CoreV1Api(c).list_namespaced_service, "services", service_row, namespace
+        )
 
     async def services(self, namespace: str | None = None) -> ResourceSnapshot[ServiceRow]:
         return await asyncio.to_thread(self.read_services, namespace)
 
     def read_network_policies(self, namespace: str | None = None) -> ResourceSnapshot[NetworkPolicyRow]:
-        def read() -> tuple[NetworkPolicyRow, ...]:
-            body = self._conn.json(
-                k8s.NetworkingV1Api(self._conn.client()).list_namespaced_network_policy,
-                "networkpolicies",
-                namespace or self.namespace,
-            )
-            return tuple(
-                sorted((network_policy_row(i) for i in body.get("items") or []), key=lambda p: p.name)
-            )
-
-        return self._read("network policies", read)
+        return self._listed(
+            "network policies",
+            lambda c: k8s.NetworkingV1Api(c).list_namespaced_network_policy,
+            "networkpolicies",
+            network_policy_row,
+            namespace,
+        )
 
     async def network_policies(self, namespace: str | None = None) -> ResourceSnapshot[NetworkPolicyRow]:
         return await asyncio.to_thread(self.read_network_policies, namespace)
@@ -531,6 +524,23 @@ class KubernetesProbe:
         return await asyncio.to_thread(self.read_jsonpath_reading, selector, jsonpath, namespace)
 
     # plumbing
+
+    def _listed(
+        self,
+        resource: str,
+        lister: Callable[[ReadOnlyApiClient], Callable[..., Any]],
+        kind: str,
+        row: Callable[[dict[str, Any]], N],
+        namespace: str | None,
+        **params: Any,
+    ) -> ResourceSnapshot[N]:
+        """One namespaced list (HPAs, PVCs, services, network policies) as its rows, sorted by name."""
+
+        def read() -> tuple[N, ...]:
+            body = self._conn.json(lister(self._conn.client()), kind, namespace or self.namespace, **params)
+            return tuple(sorted((row(item) for item in body.get("items") or []), key=lambda r: r.name))
+
+        return self._read(resource, read)
 
     def _read(self, resource: str, read: Callable[[], tuple[T, ...]]) -> ResourceSnapshot[T]:
         started = time.perf_counter()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
 
-from probes.base import Backoff, SourceHealth
+from probes.base import Backoff, SourceHealth, utc_now
 from probes.postgres.errors import PgReadError, secs
 from probes.postgres.queries import TABLES_SQL, activity_sql, statements_sql
 from probes.postgres.session import SOURCE, short_version
@@ -43,10 +43,6 @@ IDLE_IN_TRANSACTION_SECONDS = 300.0  # the runbook's "idle in transaction for mo
 DEAD_TUPLES_MIN = 1000  # a table with at least this many dead tuples is listed even without seq scans
 
 IDLE_LISTED = 200  # idle sessions listed (the most recently active); the rest are only counted
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class PostgresProbe(StatementRunner):

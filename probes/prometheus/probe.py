@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from probes.base import Backoff, SourceHealth
+from probes.base import Backoff, SourceHealth, utc_now
 from probes.prometheus.alerts import (
     RuleIndex,
     alerts_list,
@@ -25,10 +25,6 @@ from probes.prometheus.snapshot import AlertsSnapshot, FiringAlert
 
 if TYPE_CHECKING:
     from probes.prometheus.settings import PrometheusSettings
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class PrometheusProbe(TriageReads):

@@ -10,12 +10,12 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import redis.exceptions as rexc
 
-from probes.base import Backoff, HealthState, SourceHealth
+from probes.base import Backoff, HealthState, SourceHealth, utc_now
 from probes.format import format_bytes
 from probes.redis.client import SOURCE, Pending
 from probes.redis.parsing import (
@@ -58,10 +58,6 @@ CONFIG_NAMES = (
     "slowlog-log-slower-than",
     "slowlog-max-len",
 )
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class RedisProbe(TriageReads):

@@ -80,10 +80,6 @@ _SQLITE_AUTH, _SQLITE_NOTADB = 23, 26
 _READONLY_RECOVERY, _READONLY_CANTLOCK, _READONLY_CANTINIT, _READONLY_DIRECTORY = 264, 520, 1288, 1544
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def to_text(moment: datetime) -> str:
     """Fixed-width UTC text, so text order is time order and equal instants give equal keys."""
     if moment.tzinfo is None:

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal, get_args
 
+from probes.base import utc_now
 from tui.sessions.database import (
     APPLICATION_ID,
     BUSY_TIMEOUT_S,
@@ -24,7 +25,6 @@ from tui.sessions.database import (
     open_writer,
     plain,
     to_text,
-    utc_now,
 )
 
 __all__ = [
