@@ -21,7 +21,7 @@ from probes.format import clean, clipboard_text
 from probes.prometheus import FiringAlert
 from screens.contract import ConsoleScreen
 from screens.modals import NoteScreen, PickScreen
-from tui.sessions.store import IncidentSession, StepState
+from tui.sessions.store import NOT_READ, IncidentSession, StepState
 from tui.triage.commands import Mutating, Unknown
 from tui.triage.plans import CausePlan, StepPlan, plans
 from tui.triage.runbook import Section, SectionMatch
@@ -84,6 +84,18 @@ def evidence_text(plan: StepPlan, readings: tuple[Reading, ...] | None, now: dat
             text.append("\n    ")
             text.append(clean(line))
     return text
+
+
+def stored_evidence(readings: tuple[Reading, ...]) -> str:
+    """Readings as stored with a tick: each read one as text; each one that read nothing as why."""
+    parts: list[str] = []
+    for reading in readings:
+        if reading.ok or reading.rows or reading.lines:
+            parts.append(reading_text(reading))
+        else:
+            why = reading.problem or "nothing was read"
+            parts.append(f"{NOT_READ}{clean(reading.source)}: {clean(reading.what)}: {clean(why)}")
+    return "\n".join(parts)
 
 
 class ChecklistScreen(ConsoleScreen[None]):
@@ -159,9 +171,10 @@ class ChecklistScreen(ConsoleScreen[None]):
         self.notify("Reading the evidence again…", timeout=1)
 
     def evidence_of(self, index: int) -> str:
-        """What the step's evidence shows now, as plain text: stored with a tick, shown in the export."""
-        readings = self.evidence.get(index, ())
-        return "\n".join(reading_text(r) for r in readings)
+        """What the step's evidence shows now, as plain text: stored with a tick, shown in the export.
+
+        A read that gave nothing is stored as a `NOT_READ` line saying why, never as if it were evidence."""
+        return stored_evidence(self.evidence.get(index, ()))
 
     async def _load_session(self, alert: FiringAlert) -> IncidentSession | None:
         return await self.console.find_session(alert)

@@ -187,20 +187,20 @@ def _evidence(session: IncidentSession, section: Section | None) -> list[str]:
         return []
     lines = ["## Evidence", ""]
     for record in records:
+        number = _step_number(record.index, section)
+        lines += [f"Step {number}, {record.state} by {_line(record.who)} at {format_time(record.at)}:", ""]
+        # what could not be read is said as such, never printed as if it were evidence
+        lines += [f"- evidence: not read — {_line(redact_text(why))}" for why in record.missing]
+        if record.missing:
+            lines.append("")
         # evidence stored before the probes redacted query text gets the same rules on its way out
-        text = clean(redact_text(record.evidence), single_line=False).rstrip("\n")
+        text = clean(redact_text(record.read), single_line=False).strip("\n")
+        if not text.strip():
+            continue
         # A fence longer than any backtick run inside, so captured output can't close it early.
         longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
         fence = "`" * max(3, longest + 1)
-        number = _step_number(record.index, section)
-        lines += [
-            f"Step {number}, {record.state} by {_line(record.who)} at {format_time(record.at)}:",
-            "",
-            fence,
-            text,
-            fence,
-            "",
-        ]
+        lines += [fence, text, fence, ""]
     return lines
 
 

@@ -43,6 +43,8 @@ __all__ = [
 
 StepState = Literal["pending", "done", "skipped"]
 STEP_STATES: tuple[StepState, ...] = get_args(StepState)
+# a line of stored evidence that says what could not be read (never the error shown as if it were evidence)
+NOT_READ = "not read — "
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,16 @@ class StepRecord:
     who: str
     at: datetime
     evidence: str = ""  # what the live evidence showed when the step was ticked, "" when none
+
+    @property
+    def missing(self) -> list[str]:
+        """Why each read of the step gave nothing, as stored: the `NOT_READ` lines."""
+        return [line[len(NOT_READ) :] for line in self.evidence.split("\n") if line.startswith(NOT_READ)]
+
+    @property
+    def read(self) -> str:
+        """The evidence that was read, without the lines saying what was not."""
+        return "\n".join(line for line in self.evidence.split("\n") if not line.startswith(NOT_READ))
 
 
 @dataclass(frozen=True)
