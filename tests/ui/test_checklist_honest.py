@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from screens.checklist import ChecklistScreen
 from tests.helpers import make_app, prometheus_json, screen_text, wait_for
 from tui.sessions.export import export_markdown
@@ -54,3 +56,35 @@ async def test_a_tick_on_a_step_whose_read_failed_stores_what_was_missing_not_th
     assert "- evidence: not read — postgresql: " in exported
     assert "postgresql is not configured" in exported
     assert "```\npostgresql:" not in exported  # no fenced block of an error
+
+
+async def _practice(app, pilot, slug: str) -> ChecklistScreen:
+    """The runbook browser's section `slug`, opened with enter as a user does (practice: live evidence)."""
+    await pilot.press("b")
+    index = [s.slug for s in app.runbook.sections].index(slug)
+    for _ in range(index):
+        await pilot.press("j")
+    await pilot.press("enter")
+    await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what=f"the checklist of #{slug}")
+    screen = app.screen
+    assert isinstance(screen, ChecklistScreen) and screen.section is not None
+    assert screen.section.slug == slug
+    return screen
+
+
+@pytest.mark.integration
+async def test_an_empty_grep_says_no_line_matches_and_the_nodes_cause_lists_the_ready_nodes(
+    tmp_path, kube_sim
+):
+    app = make_app(tmp_path, demo=False, kubeconfig=kube_sim.kubeconfig(namespace="production"))
+    async with app.run_test(size=(160, 200)) as pilot:
+        screen = await _practice(app, pilot, "postgresql-down")
+        await wait_for(lambda: len(screen.evidence) == 3 and bool(screen.cause_evidence), timeout=20)
+        text = screen_text(app)
+        # the postgres pod never restarted: grep printed nothing, and the step says so instead of a blank
+        assert 'no line matches "Last State"' in text
+        # "Node failure or eviction": the simulator's three Ready nodes, not an empty table
+        nodes = next(r for r in screen.cause_evidence.values() if r.what.startswith("kubernetes nodes"))
+        assert len(nodes.rows) == 3 and all(row[1] == "True" for row in nodes.rows), nodes
+        for row in nodes.rows:
+            assert row[0] in text

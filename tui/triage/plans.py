@@ -258,7 +258,7 @@ def plan_causes(section: Section, runbook: Runbook | None = None) -> tuple[Cause
             if pattern.search(cause.text):
                 workload = selector.partition("=")[2] if selector else None
                 params = ReadParams(
-                    selector=selector if source == "kubernetes" else None,
+                    selector=selector if source == "kubernetes" and name != "nodes" else None,
                     release=releases[0][0] if releases and name == "helm-history" else None,
                     namespace=releases[0][1] if releases and name == "helm-history" else None,
                     name=workload if name == "volume-usage" else None,

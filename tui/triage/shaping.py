@@ -45,7 +45,14 @@ def shape(reading: Reading, read: LiveRead) -> Reading:
     p = read.params
     if p.filter is not None:
         lines = reading.lines or tuple("  ".join(row) for row in reading.rows)
-        reading = replace(reading, columns=(), rows=(), lines=tuple(p.filter.apply(lines)))
+        kept = tuple(p.filter.apply(lines))
+        if not kept and reading.read_at is not None and (lines or reading.ok):
+            # blank evidence is never left unexplained: grep printed nothing, so say so
+            pattern = p.filter.pattern
+            kept = (f'(no line matches "{pattern}" in {len(lines)} lines read)',)
+            if p.filter.invert:
+                kept = (f'(every one of the {len(lines)} lines read matches "{pattern}")',)
+        reading = replace(reading, columns=(), rows=(), lines=kept)
     if p.limit is not None:
         reading = replace(
             reading,
@@ -55,6 +62,9 @@ def shape(reading: Reading, read: LiveRead) -> Reading:
         )
     if len(reading.rows) > TABLE_ROWS:
         reading = replace(reading, rows=reading.rows[:TABLE_ROWS], truncated=True)
+    if reading.ok and not reading.rows and not reading.lines:
+        empty = "no rows" if reading.columns else "nothing"
+        reading = replace(reading, lines=(f"(the read answered {empty}: it found none)",))
     return reading
 
 
@@ -155,7 +165,8 @@ def snapshot_reading(snapshot: Listing, what: str, *, selector: str | None = Non
     items = list(snapshot.items)
     terms = parse_selector(selector)
     if terms:
-        items = [i for i in items if matches(getattr(i, "labels", ()), terms)]
+        # only objects that carry labels are narrowed by a selector (a node row has none to match)
+        items = [i for i in items if not hasattr(i, "labels") or matches(i.labels, terms)]
     columns, rows = _fields(items)
     problem = None if health.state == "ok" else f"{health.state}: {health.last_error}"
     return Reading(
