@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from screens.checklist import ChecklistScreen
@@ -88,3 +90,56 @@ async def test_an_empty_grep_says_no_line_matches_and_the_nodes_cause_lists_the_
         assert len(nodes.rows) == 3 and all(row[1] == "True" for row in nodes.rows), nodes
         for row in nodes.rows:
             assert row[0] in text
+
+
+def _volume_prometheus() -> httpx.MockTransport:
+    """A Prometheus whose kubelet measures two claims: one named like the deployment, and the pod's own."""
+    volumes = {"inmidst-postgres-data": (9.0, 10.0), "data-inmidst-postgres-0": (41.2, 50.0)}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        query = request.url.params.get("query", "")
+        result = []
+        if "kubelet_volume_stats" in query:
+            for claim, (used, capacity) in volumes.items():
+                if claim in query or "persistentvolumeclaim" not in query:
+                    labels = {"namespace": "production", "persistentvolumeclaim": claim}
+                    for metric, gib in (("used_bytes", used), ("capacity_bytes", capacity)):
+                        sample = {"__name__": f"kubelet_volume_stats_{metric}", **labels}
+                        result.append({"metric": sample, "value": [0, str(gib * 2**30)]})
+        body = {"status": "success", "data": {"resultType": "vector", "result": result}}
+        if request.url.path == "/api/v1/alerts":
+            body = {"status": "success", "data": {"alerts": []}}
+        elif request.url.path.endswith("/rules"):
+            body = {"status": "success", "data": {"groups": []}}
+        return httpx.Response(200, content=json.dumps(body).encode())
+
+    return httpx.MockTransport(handle)
+
+
+@pytest.mark.integration
+async def test_df_in_the_postgres_pod_reads_the_claim_its_spec_mounts_not_one_named_like_it(
+    tmp_path, kube_sim
+):
+    pod = kube_sim.get("pods", "production", "inmidst-postgres-0")
+    pod["spec"]["volumes"] = [
+        {"name": "data", "persistentVolumeClaim": {"claimName": "data-inmidst-postgres-0"}},
+        {"name": "kube-api-access", "projected": {"sources": []}},
+    ]
+    pod["metadata"].pop("resourceVersion", None)
+    kube_sim.apply(pod)
+    app = make_app(
+        tmp_path,
+        demo=False,
+        kubeconfig=kube_sim.kubeconfig(namespace="production"),
+        prometheus_url="http://prom.test",
+        transport=_volume_prometheus(),
+    )
+    async with app.run_test(size=(160, 200)) as pilot:
+        screen = await _practice(app, pilot, "postgresql-down")
+        await wait_for(lambda: len(screen.evidence) == 3, timeout=20, what="the evidence")
+        (df,) = screen.evidence[1]
+        assert df.ok, df
+        assert [row[0] for row in df.rows] == ["data-inmidst-postgres-0"]
+        assert df.rows[0][2] == "50.0G"
+        text = screen_text(app)
+        assert "data-inmidst-postgres-0" in text and "inmidst-postgres-data" not in text

@@ -12,6 +12,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from probes.base import (
@@ -150,9 +151,72 @@ async def _alert_query(prometheus: PrometheusSource, ask: Ask) -> Reading:
     return await prometheus.query_reading(query, what=f"the alert's expression: {query}")
 
 
-def _volumes(prometheus: PrometheusSource, ask: Ask) -> Awaitable[Reading]:
-    workload = (ask.params.name or "").rpartition("/")[2] or None
-    return prometheus.volume_usage_reading(ask.namespace or "", workload)
+# each pod's name and the claims its volumes mount, one pod a line
+_CLAIMS = (
+    '{range .items[*]}{.metadata.name}{" "}{.spec.volumes[*].persistentVolumeClaim.claimName}{"\\n"}{end}'
+)
+
+
+async def _volumes(prometheus: PrometheusSource, ask: Ask) -> Reading:
+    """`df -h` in a workload's pod: the usage of the claims its pods mount (spec.volumes[].
+    persistentVolumeClaim.claimName), read from the kubelet's volume metrics; a claim is never guessed by
+    name when the pods can be read."""
+    target = ask.params.name or ""
+    workload = target.rpartition("/")[2] or None
+    spec = await _claims_of(ask, target) if workload else None
+    if spec is None:  # the pods can't be read: the claims named like the workload, and it says so
+        return await prometheus.volume_usage_reading(ask.namespace or "", workload)
+    claims, listed_at = spec
+    what = f"kubelet_volume_stats_* for the claims {target}'s pods mount"
+    if not claims:
+        line = (
+            f"(the pods of {target} mount no PersistentVolumeClaim: df would show the container's own disk)"
+        )
+        return Reading.text("prometheus", what, [line], read_at=listed_at)
+    readings = [await prometheus.volume_usage_reading(ask.namespace or "", claim) for claim in claims]
+    columns = next((r.columns for r in readings if r.columns), ())
+    at = columns.index("persistentvolumeclaim") if "persistentvolumeclaim" in columns else None
+    rows = tuple(
+        row
+        for reading in readings
+        if reading.columns == columns
+        for row in reading.rows
+        if at is not None and row[at] in claims  # the claim itself, not one named like it
+    )
+    problems = [r.problem for r in readings if r.problem]
+    read_at = max((r.read_at for r in readings if r.read_at), default=None)
+    return Reading(
+        "prometheus",
+        f"{what}: {', '.join(claims)}",
+        columns=columns if rows else (),
+        rows=rows,
+        read_at=read_at,
+        problem="; ".join(problems) or None,
+    )
+
+
+async def _claims_of(ask: Ask, target: str) -> tuple[list[str], datetime] | None:
+    """The PersistentVolumeClaims the pods of `target` (deploy/x, statefulset/x, pod/x or x) mount, in the
+    pods' spec; None when the pods can't be read or none is the workload's."""
+    kube = ask.sources.kubernetes
+    if kube is None or not getattr(kube, "configured", True):
+        return None
+    listed = await kube.jsonpath_reading(None, _CLAIMS, ask.namespace)
+    if not listed.ok or listed.read_at is None:
+        return None
+    kind, _, name = target.rpartition("/")
+    if kind in ("", "pod", "pods", "po"):
+        own = re.compile(re.escape(name) + r"(-[a-z0-9]+)*")
+    else:  # a Deployment's pods are NAME-HASH-ID, a StatefulSet's NAME-ORDINAL
+        own = re.compile(re.escape(name) + r"-([a-z0-9]{1,10}-[a-z0-9]{5}|\d+)")
+    exact = [line.split() for line in listed.lines if line.split() and line.split()[0] == name]
+    pods = exact or [line.split() for line in listed.lines if line.split() and own.fullmatch(line.split()[0])]
+    if not pods:
+        return None
+    claims: list[str] = []
+    for _, *mounted in pods:
+        claims.extend(claim for claim in mounted if claim not in claims)
+    return claims, listed.read_at
 
 
 def _target_health(prometheus: PrometheusSource, ask: Ask) -> Awaitable[Reading]:
