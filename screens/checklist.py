@@ -20,7 +20,7 @@ from probes.base import Reading
 from probes.format import clean, clipboard_text
 from probes.prometheus import FiringAlert
 from screens.contract import ConsoleScreen
-from screens.modals import NoteScreen, PickScreen
+from screens.modals import NoteScreen, PickScreen, TextScreen
 from tui.sessions.store import NOT_READ, IncidentSession, StepState
 from tui.triage.commands import Mutating, Unknown
 from tui.triage.plans import CausePlan, StepPlan, plans
@@ -68,8 +68,11 @@ def evidence_text(plan: StepPlan, readings: tuple[Reading, ...] | None, now: dat
     for read, reading in zip(plan.reads, readings, strict=False):
         text.append("\n    ▸ ", style=styles.OK_STRONG if reading.ok else styles.WARNING_STRONG)
         label = "translated" if read.translated else "derived" if plan.kind == "derived" else "live"
-        text.append(f"{label} · {reading.source} · ", style=styles.MUTED)
-        text.append(clean(reading.what), style=styles.MUTED)
+        text.append(f"{label} · {reading.source}", style=styles.MUTED)
+        what = _beyond_command(plan, reading.what)  # a command is printed once, in the step's own line
+        if what:
+            text.append(" · ", style=styles.MUTED)
+            text.append(clean(what), style=styles.MUTED)
         if reading.read_at is not None:
             text.append(f" · read {since(reading.read_at, now)} ago", style=styles.MUTED)
         if read.note:
@@ -98,6 +101,28 @@ def stored_evidence(readings: tuple[Reading, ...]) -> str:
     return "\n".join(parts)
 
 
+def _beyond_command(plan: StepPlan, what: str) -> str:
+    """A reading's title less the step's command it repeats ("(largest 10)"); "" when it only repeats it."""
+    what = what.strip()
+    for command in plan.step.commands:
+        if what in command:
+            return ""
+        if what.startswith(command):
+            return what[len(command) :].strip()
+    return what
+
+
+def full_evidence(plan: StepPlan | None, readings: tuple[Reading, ...]) -> str:
+    """A step's readings in full, for the evidence view: every row and line kept, no cell cut."""
+    parts = [reading_text(r, rows=len(r.rows) + len(r.lines), cell_max=None) for r in readings]
+    if plan is not None:
+        parts = [
+            f"# {clean(read.note)}\n{part}" if read.note else part
+            for read, part in zip(plan.reads, parts, strict=False)
+        ]
+    return "\n\n".join(parts)
+
+
 class ChecklistScreen(ConsoleScreen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -106,6 +131,7 @@ class ChecklistScreen(ConsoleScreen[None]):
         Binding("k", "previous_step", "Previous", key_display="k/↑"),
         Binding("up", "previous_step", "Previous", show=False),
         Binding("c", "copy_command", "Copy"),
+        Binding("enter", "expand_evidence", "Full"),  # the step's evidence in full
         Binding("o", "open_link", "Open link"),
         Binding("e", "export", "Export"),
         Binding("r", "reread", "Re-read"),
@@ -238,6 +264,8 @@ class ChecklistScreen(ConsoleScreen[None]):
         session = self.session
         text = step_line(step, session.step_state(index) if session else "pending")
         for command in step.commands:
+            if f"`{command}`" in step.text:
+                continue  # shown once, in the step's own words
             text.append("\n    $ ", style=styles.MUTED)
             text.append(clean(command), style=styles.CODE)
         record = session.steps.get(index) if session else None
@@ -391,6 +419,22 @@ class ChecklistScreen(ConsoleScreen[None]):
                 PickScreen("Copy which command?", commands),
                 lambda index: self._copy(commands[index]) if index is not None else None,
             )
+
+    def action_expand_evidence(self) -> None:
+        """The selected step's readings in full, where `c` copies them."""
+        if not self.section or not self.section.steps:
+            return
+        index = self.selected
+        plan = self.plans[index] if index < len(self.plans) else None
+        readings = self.evidence.get(index)
+        if plan is None or not plan.reads:
+            self.notify("This step has no live evidence: it is checked by hand.", severity="warning")
+            return
+        if readings is None:
+            self.notify("Still reading this step's evidence…", timeout=2)
+            return
+        title = f"Step {self.section.steps[index].number}: its evidence in full"
+        self.app.push_screen(TextScreen(title, full_evidence(plan, readings), lines=True))
 
     def _links(self) -> list[str]:
         if self.section is None:

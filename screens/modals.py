@@ -5,6 +5,8 @@ Each puts one dialog widget (tui/widgets/dialogs.py) on top and closes with what
 
 from __future__ import annotations
 
+from typing import Protocol, runtime_checkable
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -67,18 +69,28 @@ class PickScreen(ModalScreen[int | None]):
 __all__ = ["NoteScreen", "PickScreen", "TextScreen"]
 
 
+@runtime_checkable
+class BlockClipboard(Protocol):
+    """An app that copies several lines at once (evidence to paste in a ticket), not only one line."""
+
+    def copy_lines_to_clipboard(self, text: str) -> None: ...
+
+
 class TextScreen(ModalScreen[None]):
-    """A long server string in full (a query text, a slow log entry), as text; `c` copies it."""
+    """A long server string in full (a query text, a slow log entry), as text; `c` copies it.
+
+    With `lines`, `c` copies it line for line (evidence for a ticket); else as one line (a command)."""
 
     BINDINGS = [
         Binding("escape", "close", "Close"),
         Binding("c", "copy", "Copy"),
     ]
 
-    def __init__(self, title: str, text: str) -> None:
+    def __init__(self, title: str, text: str, *, lines: bool = False) -> None:
         super().__init__()
         self.title_text = title
         self.text = text
+        self.lines = lines
 
     def compose(self) -> ComposeResult:
         yield TextView(self.title_text, self.text, classes="dialog")
@@ -87,5 +99,8 @@ class TextScreen(ModalScreen[None]):
         self.dismiss(None)
 
     def action_copy(self) -> None:
-        self.app.copy_to_clipboard(self.text)
+        if self.lines and isinstance(self.app, BlockClipboard):
+            self.app.copy_lines_to_clipboard(self.text)
+        else:
+            self.app.copy_to_clipboard(self.text)
         self.notify("copied to the clipboard", timeout=2)

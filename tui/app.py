@@ -550,6 +550,10 @@ class OncallApp(App[None]):
         """Copy (OSC 52) one line of printable text: no newline that runs on paste, no escape, no bidi."""
         super().copy_to_clipboard(clipboard_text(text))
 
+    def copy_lines_to_clipboard(self, text: str) -> None:
+        """Copy several lines (evidence for a ticket): each line printable, escapes and controls made visible."""
+        super().copy_to_clipboard("\n".join(clean(line).rstrip() for line in text.split("\n")))
+
     # -- keys everywhere ---------------------------------------------------------------------
 
     # Every palette Textual opens (ctrl+p, the Theme command, a command list) is the one that pages safely.

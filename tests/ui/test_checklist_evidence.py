@@ -28,9 +28,12 @@ async def test_the_slow_redis_steps_show_the_slow_log_big_keys_and_latency_and_a
         screen = await _open(app, pilot, "SlowRedisOperations")
         await wait_for(lambda: len(screen.evidence) == 3, what="the evidence of three steps")
         text = screen_text(app)
-        assert "▸ live · redis · SLOWLOG GET 10 · read" in text
+        # the command is printed once, in the step's words; the reading says where it came from and when
+        assert "Check slow log: redis-cli SLOWLOG GET 10" in text and text.count("SLOWLOG GET 10") == 1
+        assert "▸ live · redis · read" in text
         assert "KEYS session:*" in text and "HGETALL cart:big:48213" in text
-        assert "▸ live · redis · redis-cli --bigkeys" in text
+        assert "(redis-cli --bigkeys)" in text and text.count("redis-cli --bigkeys") == 1
+        assert "▸ live · redis · (largest 10) · read" in text
         assert "▸ derived · redis · LATENCY LATEST" in text and "fork" in text
         await pilot.press("space")
         await wait_for(lambda: screen.session.step_state(0) == "done", what="step 1 done")

@@ -8,7 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from screens.checklist import ChecklistScreen
+from screens.checklist import ChecklistScreen, StepCard
+from screens.modals import TextScreen
 from tests.helpers import make_app, prometheus_json, screen_text, wait_for
 from tui.sessions.export import export_markdown
 from tui.sessions.store import SessionStore
@@ -143,3 +144,35 @@ async def test_df_in_the_postgres_pod_reads_the_claim_its_spec_mounts_not_one_na
         assert df.rows[0][2] == "50.0G"
         text = screen_text(app)
         assert "data-inmidst-postgres-0" in text and "inmidst-postgres-data" not in text
+
+
+async def test_enter_shows_a_steps_evidence_in_full_and_c_copies_it_and_the_command_is_printed_once(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 60)) as pilot:
+        table = app.screen.query_one(AlertsTable)
+        await wait_for(lambda: table.row_count > 0, what="demo alerts")
+        row = next(i for i, alert in enumerate(table.alerts) if alert.name == "SlowRedisOperations")
+        table.move_cursor(row=row)
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the checklist")
+        screen = app.screen
+        assert isinstance(screen, ChecklistScreen)
+        await wait_for(lambda: len(screen.evidence) == 3, what="the evidence")
+        card = str(screen.query(StepCard).first().render())
+        assert card.count("SLOWLOG GET 10") == 1, card  # in the step's words only
+        assert "▸ live · redis · read " in card
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, TextScreen), what="the evidence in full")
+        view = app.screen
+        assert isinstance(view, TextScreen)
+        (reading,) = screen.evidence[0]
+        assert view.title_text == "Step 1: its evidence in full"
+        for row in reading.rows:  # every row, every cell whole
+            for cell in row:
+                assert cell.strip() in view.text
+        assert "…" not in view.text.replace("  …\n", "")
+        await pilot.press("c")
+        assert app.clipboard.count("\n") >= len(reading.rows)  # line for line, not flattened
+        assert "KEYS session:*" in app.clipboard
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen is screen, what="back to the checklist")

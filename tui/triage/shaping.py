@@ -201,8 +201,10 @@ def _cell(value: object) -> str:
 # --- as text: what a ticked step stores, and the export shows -----------------------------------------------
 
 
-def reading_text(reading: Reading, *, rows: int = TABLE_ROWS) -> str:
-    """A reading as plain text lines: its source and time, then the table (aligned) or its lines."""
+def reading_text(reading: Reading, *, rows: int = TABLE_ROWS, cell_max: int | None = CELL_MAX) -> str:
+    """A reading as plain text lines: its source and time, then the table (aligned) or its lines.
+
+    `cell_max` None keeps every cell whole (the evidence view)."""
     when = reading.read_at.isoformat(timespec="seconds") if reading.read_at else "not read"
     out = [f"{reading.source}: {reading.what} ({when})"]
     if reading.problem:
@@ -211,7 +213,7 @@ def reading_text(reading: Reading, *, rows: int = TABLE_ROWS) -> str:
         # cells as they will show (one line, controls visible), padded by terminal cells, not characters
         table = [[clean(cell) for cell in row] for row in (reading.columns, *reading.rows[:rows])]
         widths = [
-            min(CELL_MAX, max(cell_width(r[i]) if i < len(r) else 0 for r in table))
+            min(cell_max or 10**6, max(cell_width(r[i]) if i < len(r) else 0 for r in table))
             for i in range(len(reading.columns))
         ]
         for row in table:
