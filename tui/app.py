@@ -551,7 +551,7 @@ class OncallApp(App[None]):
         super().copy_to_clipboard(clipboard_text(text))
 
     def copy_lines_to_clipboard(self, text: str) -> None:
-        """Copy several lines (evidence for a ticket): each line printable, escapes and controls made visible."""
+        """Copy several lines (evidence for a ticket): each printable, escapes and controls made visible."""
         super().copy_to_clipboard("\n".join(clean(line).rstrip() for line in text.split("\n")))
 
     # -- keys everywhere ---------------------------------------------------------------------
