@@ -124,6 +124,7 @@ def full_evidence(plan: StepPlan | None, readings: tuple[Reading, ...]) -> str:
 
 
 class ChecklistScreen(ConsoleScreen[None]):
+    NO_SESSION = "No session yet."
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("j", "next_step", "Next", key_display="j/↓"),
@@ -174,6 +175,7 @@ class ChecklistScreen(ConsoleScreen[None]):
             self.session = await self._load_session(self.alert)
         elif not self.practice:
             self._adopt(self.console.followed)
+        self.selected = self._first_pending()  # resuming: where the work stopped
         await self._rebuild()
         runner = EvidenceRunner(
             self,
@@ -203,7 +205,15 @@ class ChecklistScreen(ConsoleScreen[None]):
         return stored_evidence(self.evidence.get(index, ()))
 
     async def _load_session(self, alert: FiringAlert) -> IncidentSession | None:
+        """The alert's session if one was started: opening a checklist starts none."""
         return await self.console.find_session(alert)
+
+    def _first_pending(self) -> int:
+        """The first step still pending in the session shown (0 without a session or when all are done)."""
+        if self.session is None or self.section is None:
+            return 0
+        steps = range(len(self.section.steps))
+        return next((i for i in steps if self.session.step_state(i) == "pending"), 0)
 
     def _adopt(self, session: IncidentSession | None) -> None:
         """Show `session` (observer follow): its section comes from the runbook by slug."""
@@ -255,7 +265,7 @@ class ChecklistScreen(ConsoleScreen[None]):
             if self.session.resolved_at:
                 text.append(f"  resolved {clock_time(self.session.resolved_at)}", style=styles.OK)
         else:
-            text.append("No session yet.", style=styles.MUTED)
+            text.append(self.NO_SESSION, style=styles.MUTED)
         return text
 
     def _step_text(self, index: int) -> Text:
@@ -486,17 +496,27 @@ class DriverChecklistScreen(ChecklistScreen):
         super().__init__(alert, follow=follow)
         self._writes = asyncio.Lock()  # keys pressed quickly are written in the order pressed
 
-    async def _load_session(self, alert: FiringAlert) -> IncidentSession | None:
-        return await self.console.open_session(alert)
+    NO_SESSION = "No session yet: the first tick, skip or note starts one."
+
+    async def _started(self) -> IncidentSession | None:
+        """The session, started by the first change (a tick, a skip, a note) if there is none yet."""
+        if self.session is None and self.alert is not None:
+            self.session = await self.console.open_session(self.alert)
+            self._redraw()
+        return self.session
 
     async def _set(self, target: StepState) -> None:
         if not self.section or not self.section.steps:
             return
-        index = self.selected
+        # shielded: a tick pressed just before esc is still written after the screen (and its worker) is gone
+        await asyncio.shield(self._write_step(self.selected, target))
+
+    async def _write_step(self, index: int, target: StepState) -> None:
         async with self._writes:
-            if self.session is None:
+            if await self._started() is None:
                 self.notify("No session: nothing is being saved.", severity="error")
                 return
+            assert self.session is not None
             state: StepState = "pending" if self.session.step_state(index) == target else target
             evidence = self.evidence_of(index) if state != "pending" else ""
             updated = await self.console.set_step(self.session, index, state, evidence=evidence)
@@ -513,7 +533,7 @@ class DriverChecklistScreen(ChecklistScreen):
         await self._set("skipped")
 
     def action_note(self) -> None:
-        if self.session is None:
+        if self.session is None and self.alert is None:
             self.notify("No session: nothing is being saved.", severity="error")
             return
         step = self.selected if self.section and self.section.steps else None
@@ -526,9 +546,13 @@ class DriverChecklistScreen(ChecklistScreen):
 
     @work(group="write")
     async def _save_note(self, text: str | None, step: int | None) -> None:
-        if not text or self.session is None:
+        if not text:
             return
         async with self._writes:
+            if await self._started() is None:
+                self.notify("No session: the note is not saved.", severity="error")
+                return
+            assert self.session is not None
             updated = await self.console.add_note(self.session, text, step)
             if updated:
                 self.session = updated

@@ -19,11 +19,14 @@ async def _open_first_checklist(app, pilot) -> ChecklistScreen:
         lambda: table.row_count > 0 and table.alerts[0].name == "HighDatabaseConnections", what="demo alerts"
     )
     await pilot.press("enter")
-    await wait_for(
-        lambda: isinstance(app.screen, ChecklistScreen) and app.screen.session is not None,
-        what="the checklist with its session",
-    )
+    await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the checklist")
     return app.screen  # type: ignore[return-value]
+
+
+async def _start_session(app, pilot) -> None:
+    """The first change starts the session: a note on the incident's first step, as a driver writes it."""
+    await pilot.press("n", *"paged, looking", "enter")
+    await wait_for(lambda: getattr(app.screen, "session", None) is not None, what="the session started")
 
 
 def _stored_steps(tmp_path):
@@ -35,16 +38,29 @@ def _stored_steps(tmp_path):
         store.close()
 
 
+def _ticked_first(tmp_path) -> bool:
+    store = SessionStore.open(tmp_path / "sessions.db", read_only=True)
+    try:
+        return any(session.step_state(0) == "done" for session in store.sessions())
+    finally:
+        store.close()
+
+
 async def test_ticking_a_step_is_committed_with_who_and_when(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(160, 48)) as pilot:
         screen = await _open_first_checklist(app, pilot)
         assert "Check current connections" in screen_text(app)
         await pilot.press("space")
-        await wait_for(lambda: screen.session.step_state(0) == "done", what="step 1 done")
+        await wait_for(
+            lambda: screen.session is not None and screen.session.step_state(0) == "done", what="step 1 done"
+        )
         assert "done by alice@bastion" in screen_text(app)
         await pilot.press("j", "s")
-        await wait_for(lambda: screen.session.step_state(1) == "skipped", what="step 2 skipped")
+        await wait_for(
+            lambda: screen.session is not None and screen.session.step_state(1) == "skipped",
+            what="step 2 skipped",
+        )
     session = _stored_steps(tmp_path)
     assert session.alertname == "HighDatabaseConnections"
     assert session.steps[0].state == "done" and session.steps[0].who == "alice@bastion"
@@ -57,9 +73,9 @@ async def test_space_again_unticks_the_step(tmp_path):
     async with app.run_test(size=(160, 48)) as pilot:
         screen = await _open_first_checklist(app, pilot)
         await pilot.press("space")
-        await wait_for(lambda: screen.session.step_state(0) == "done")
+        await wait_for(lambda: screen.session is not None and screen.session.step_state(0) == "done")
         await pilot.press("space")
-        await wait_for(lambda: screen.session.step_state(0) == "pending")
+        await wait_for(lambda: screen.session is not None and screen.session.step_state(0) == "pending")
     assert _stored_steps(tmp_path).step_state(0) == "pending"
 
 
@@ -69,7 +85,7 @@ async def test_ticks_survive_a_restart(tmp_path):
     async with first.run_test(size=(160, 48)) as pilot:
         screen = await _open_first_checklist(first, pilot)
         await pilot.press("j", "space")
-        await wait_for(lambda: screen.session.step_state(1) == "done")
+        await wait_for(lambda: screen.session is not None and screen.session.step_state(1) == "done")
     clock.advance(120)  # two minutes later, same incident
     second = make_app(tmp_path, clock=clock)
     async with second.run_test(size=(160, 48)) as pilot:
@@ -98,7 +114,7 @@ async def test_export_writes_the_timeline_as_markdown(tmp_path, monkeypatch):
     async with app.run_test(size=(160, 48)) as pilot:
         screen = await _open_first_checklist(app, pilot)
         await pilot.press("space")
-        await wait_for(lambda: screen.session.step_state(0) == "done")
+        await wait_for(lambda: screen.session is not None and screen.session.step_state(0) == "done")
         await pilot.press("e")
         await wait_for(lambda: list(tmp_path.glob("oncall-session-*.md")), what="the export file")
     (exported,) = tmp_path.glob("oncall-session-*.md")
@@ -112,6 +128,7 @@ async def test_observer_sees_the_drivers_tick_within_a_second_and_cannot_change_
     driver = make_app(tmp_path, clock=clock)
     async with driver.run_test(size=(160, 48)) as dpilot:
         dscreen = await _open_first_checklist(driver, dpilot)
+        await _start_session(driver, dpilot)
         observer = make_app(tmp_path, clock=clock, observe="latest", user="bob@laptop")
         async with observer.run_test(size=(160, 48)) as opilot:
             await wait_for(
@@ -124,9 +141,12 @@ async def test_observer_sees_the_drivers_tick_within_a_second_and_cannot_change_
             assert "driven by alice@bastion" in screen_text(observer)
 
             await dpilot.press("space")
-            await wait_for(lambda: dscreen.session.step_state(0) == "done", what="driver's tick")
             await wait_for(
-                lambda: oscreen.session.step_state(0) == "done",
+                lambda: dscreen.session is not None and dscreen.session.step_state(0) == "done",
+                what="driver's tick",
+            )
+            await wait_for(
+                lambda: oscreen.session is not None and oscreen.session.step_state(0) == "done",
                 timeout=1.0,
                 what="the observer to see the tick within 1 s",
             )
@@ -183,7 +203,8 @@ async def test_a_resolved_demo_alert_closes_its_session(tmp_path):
         row = next(i for i, a in enumerate(table.alerts) if a.name == "SlowRedisOperations")
         table.move_cursor(row=row)
         await pilot.press("enter")
-        await wait_for(lambda: getattr(app.screen, "session", None) is not None, what="its session")
+        await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="its checklist")
+        await _start_session(app, pilot)
         screen = app.screen
         clock.advance(100)  # the demo script clears SlowRedisOperations 90 s into the incident
         app.refresh_now()
@@ -209,12 +230,16 @@ async def test_observer_without_a_session_waits_and_then_follows_the_driver_to_a
         async with observer.run_test(size=(160, 48)):
             await wait_for(lambda: "waiting for a driver" in screen_text(observer), what="the waiting badge")
             await dpilot.press("enter")
+            await wait_for(lambda: isinstance(driver.screen, ChecklistScreen), what="the driver's checklist")
+            await _start_session(driver, dpilot)
             await wait_for(
                 lambda: isinstance(observer.screen, ChecklistScreen) and observer.screen.session is not None,
                 what="observer follows the first session",
             )
             assert observer.screen.session.alertname == "HighDatabaseConnections"
             await dpilot.press("escape", "j", "enter")
+            await wait_for(lambda: isinstance(driver.screen, ChecklistScreen), what="the next checklist")
+            await _start_session(driver, dpilot)
             await wait_for(
                 lambda: observer.screen.session.alertname == "HighApiLatency",
                 timeout=1.0,
@@ -226,8 +251,11 @@ async def test_observer_without_a_session_waits_and_then_follows_the_driver_to_a
 async def test_observer_of_a_named_session_follows_that_one(tmp_path):
     driver = make_app(tmp_path)
     async with driver.run_test(size=(160, 48)) as dpilot:
-        await _open_first_checklist(driver, dpilot)  # session 1
-        await dpilot.press("escape", "j", "enter")  # session 2 is now the latest
+        await _open_first_checklist(driver, dpilot)
+        await _start_session(driver, dpilot)  # session 1
+        await dpilot.press("escape", "j", "enter")
+        await wait_for(lambda: isinstance(driver.screen, ChecklistScreen), what="the next checklist")
+        await _start_session(driver, dpilot)  # session 2 is now the latest
         await wait_for(
             lambda: getattr(driver.screen, "session", None) is not None and driver.screen.session.id == 2,
             what="a second session",
@@ -266,7 +294,8 @@ async def test_a_tick_that_commits_after_the_checklist_closed_is_kept_and_not_dr
         await wait_for(lambda: not screen.is_attached, what="the checklist closed")
         other.execute("ROLLBACK")
         other.close()
-        await wait_for(lambda: _stored_steps(tmp_path).step_state(0) == "done", what="the tick committed")
+        # the tick starts the session and ticks the step, both written though the screen is gone
+        await wait_for(lambda: _ticked_first(tmp_path), what="the tick committed")
         # the committed session reaching the closed screen (its worker and the signal race the close)
         screen._redraw()
         await screen._rebuild()

@@ -15,10 +15,7 @@ async def _open(app, pilot, alertname: str) -> ChecklistScreen:
     row = next(i for i, alert in enumerate(table.alerts) if alert.name == alertname)
     table.move_cursor(row=row)
     await pilot.press("enter")
-    await wait_for(
-        lambda: isinstance(app.screen, ChecklistScreen) and app.screen.session is not None,
-        what="the checklist",
-    )
+    await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the checklist")
     return app.screen  # type: ignore[return-value]
 
 
@@ -36,7 +33,9 @@ async def test_the_slow_redis_steps_show_the_slow_log_big_keys_and_latency_and_a
         assert "▸ live · redis · (largest 10) · read" in text
         assert "▸ derived · redis · LATENCY LATEST" in text and "fork" in text
         await pilot.press("space")
-        await wait_for(lambda: screen.session.step_state(0) == "done", what="step 1 done")
+        await wait_for(
+            lambda: screen.session is not None and screen.session.step_state(0) == "done", what="step 1 done"
+        )
         session = screen.session
     store = SessionStore.open(tmp_path / "sessions.db", read_only=True)
     try:

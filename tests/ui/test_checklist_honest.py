@@ -176,3 +176,46 @@ async def test_enter_shows_a_steps_evidence_in_full_and_c_copies_it_and_the_comm
         assert "KEYS session:*" in app.clipboard
         await pilot.press("escape")
         await wait_for(lambda: app.screen is screen, what="back to the checklist")
+
+
+async def _open_alert(app, pilot, name: str) -> ChecklistScreen:
+    table = app.screen.query_one(AlertsTable)
+    await wait_for(lambda: table.row_count > 0, what="demo alerts")
+    table.move_cursor(row=next(i for i, alert in enumerate(table.alerts) if alert.name == name))
+    await pilot.press("enter")
+    await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the checklist")
+    screen = app.screen
+    assert isinstance(screen, ChecklistScreen)
+    return screen
+
+
+async def test_opening_checklists_starts_no_session_until_the_first_change_and_resuming_lands_on_pending(
+    tmp_path,
+):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 60)) as pilot:
+        for name in ("HighDatabaseConnections", "SlowRedisOperations"):
+            screen = await _open_alert(app, pilot, name)
+            await wait_for(lambda s=screen: bool(s.evidence), what="the evidence")
+            assert "No session yet: the first tick, skip or note starts one." in screen_text(app)
+            await pilot.press("escape")
+        store = SessionStore.open(tmp_path / "sessions.db", read_only=True)
+        try:
+            assert store.sessions() == []  # looking is not an incident session
+        finally:
+            store.close()
+        screen = await _open_alert(app, pilot, "HighDatabaseConnections")
+        await pilot.press("space", "j", "s")
+        await wait_for(
+            lambda: screen.session is not None and screen.session.step_state(1) == "skipped",
+            what="the changes",
+        )
+        assert "Session #1 opened" in screen_text(app)
+    # a restart: the checklist resumes on the first step still pending (step 3)
+    again = make_app(tmp_path)
+    async with again.run_test(size=(160, 60)) as pilot:
+        screen = await _open_alert(again, pilot, "HighDatabaseConnections")
+        assert screen.session is not None and screen.session.id == 1
+        assert screen.selected == 2
+        cards = list(screen.query(StepCard))
+        assert cards[2].has_class("-selected") and not cards[0].has_class("-selected")
