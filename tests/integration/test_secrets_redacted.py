@@ -180,7 +180,7 @@ async def test_no_password_reaches_the_tabs_the_evidence_or_the_export(
         table.focus()
         await pilot.press("enter")
         await wait_for(
-            lambda: isinstance(app.screen, ChecklistScreen) and app.screen.session is not None,
+            lambda: isinstance(app.screen, ChecklistScreen),
             what="checklist",
         )
         screen = app.screen
@@ -191,7 +191,9 @@ async def test_no_password_reaches_the_tabs_the_evidence_or_the_export(
         )
         _no_secret(screen_text(app))
         await pilot.press("space")
-        await wait_for(lambda: screen.session.step_state(0) == "done", what="step 1 done")
+        await wait_for(
+            lambda: screen.session is not None and screen.session.step_state(0) == "done", what="step 1 done"
+        )
         await pilot.press("j", "space")
         await wait_for(lambda: screen.session.step_state(1) == "done", what="step 2 done")
         await pilot.press("e")

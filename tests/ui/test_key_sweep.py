@@ -186,8 +186,8 @@ async def _checklist(app: OncallApp, pilot: Any) -> Screen:
     await pilot.press("enter")
     await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the checklist")
     screen = app.screen
-    if isinstance(screen, DriverChecklistScreen):
-        await wait_for(lambda: screen.session is not None, what="its session")
+    if isinstance(screen, DriverChecklistScreen):  # the first change starts its session
+        await wait_for(lambda: screen.section is None or bool(screen.plans), what="its steps")
     return screen
 
 

@@ -78,6 +78,7 @@ async def test_c_on_the_observers_checklist_copies_the_command_and_says_so(tmp_p
     driver = make_app(tmp_path, clock=clock)
     async with driver.run_test(size=(160, 48), notifications=True) as dpilot:
         await _open_checklist(driver, dpilot)
+        await dpilot.press("n", *"paged", "enter")  # the first change starts the session
         await wait_for(lambda: driver.screen.session is not None, what="the driver's session")
         observer = make_app(tmp_path, clock=clock, observe="latest", user="bob@laptop")
         async with observer.run_test(size=(160, 48), notifications=True) as opilot:
