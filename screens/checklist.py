@@ -452,6 +452,7 @@ class ChecklistScreen(ConsoleScreen[None]):
         links: list[str] = []
         for cause in self.section.causes:
             links.extend(link for link in cause.links if link not in links)
+        links.extend(link for link in self.section.resolution_links if link not in links)
         return links
 
     def action_open_link(self) -> None:

@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from screens.checklist import ChecklistScreen, StepCard
-from screens.modals import TextScreen
+from screens.modals import PickScreen, TextScreen
+from screens.runbook_browser import RunbookBrowserScreen
 from tests.helpers import make_app, prometheus_json, screen_text, wait_for
 from tui.sessions.export import export_markdown
 from tui.sessions.store import SessionStore
@@ -219,3 +220,46 @@ async def test_opening_checklists_starts_no_session_until_the_first_change_and_r
         assert screen.selected == 2
         cards = list(screen.query(StepCard))
         assert cards[2].has_class("-selected") and not cards[0].has_class("-selected")
+
+
+RUNBOOK = """# Runbook
+
+## first-section
+
+**Alert**: something.
+
+**Triage**:
+1. Look at it by hand
+
+**Common causes**:
+- Something broke, see [#third](#third)
+
+**Resolution**: Restart it; if that fails see [the second section](#second-section).
+
+## second-section
+
+**Triage**:
+1. Look again
+
+**Resolution**: Fix it.
+
+## third
+
+**Triage**:
+1. Third look
+"""
+
+
+async def test_o_follows_the_resolutions_links_as_well_as_the_causes(tmp_path):
+    runbook = tmp_path / "RUNBOOK.md"
+    runbook.write_text(RUNBOOK)
+    app = make_app(tmp_path, demo=False, runbook=runbook)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _practice(app, pilot, "first-section")
+        await pilot.press("o")
+        await wait_for(lambda: isinstance(app.screen, PickScreen), what="the links to pick from")
+        assert app.screen.items == ["#third", "#second-section"]
+        await pilot.press("j", "enter")
+        await wait_for(lambda: isinstance(app.screen, RunbookBrowserScreen), what="the linked section")
+        await pilot.pause()
+        assert "Fix it." in screen_text(app)  # the second section is the one shown

@@ -41,6 +41,7 @@ class Section:
     steps: tuple[TriageStep, ...]
     causes: tuple[CommonCause, ...]
     resolution: str  # "" when missing
+    resolution_links: tuple[str, ...] = ()  # slugs the resolution links to (without '#')
 
     @property
     def commands(self) -> tuple[str, ...]:
@@ -168,6 +169,7 @@ def _parse_section(heading: str, tokens: list[Token]) -> Section | None:
     seen_label = False
     alert = ""
     resolution: list[str] = []
+    resolution_links: list[str] = []
     steps: list[_StepDraft] = []
     causes: list[CommonCause] = []
     index = 0
@@ -190,10 +192,12 @@ def _parse_section(heading: str, tokens: list[Token]) -> Section | None:
                     alert = rest
                 elif part == _RESOLUTION and rest:
                     resolution.append(rest)
+                    _add_links([token], resolution_links)
             elif part == _ALERT and not alert:
                 alert = _plain(token)
             elif part == _RESOLUTION:
                 resolution.append(_plain(token))
+                _add_links([token], resolution_links)
         elif token.type in ("bullet_list_open", "ordered_list_open"):
             end = _skip_block(tokens, index)
             if part == _TRIAGE:
@@ -202,6 +206,7 @@ def _parse_section(heading: str, tokens: list[Token]) -> Section | None:
                 causes.extend(_causes(tokens[index:end]))
             elif part == _RESOLUTION:
                 resolution.extend(_plain(t) for t in tokens[index:end] if t.type == "inline")
+                _add_links([t for t in tokens[index:end] if t.type == "inline"], resolution_links)
             index = end
             continue
         elif token.type in ("fence", "code_block") and part == _TRIAGE:
@@ -220,6 +225,7 @@ def _parse_section(heading: str, tokens: list[Token]) -> Section | None:
         steps=tuple(TriageStep(s.number, s.text, tuple(s.commands)) for s in steps),
         causes=tuple(causes),
         resolution=" ".join(r for r in resolution if r),
+        resolution_links=tuple(resolution_links),
     )
 
 
@@ -263,14 +269,19 @@ def _causes(tokens: list[Token]) -> list[CommonCause]:
     causes = []
     for _, body in _list_items(tokens):
         inlines = [t for t in body if t.type == "inline"]
-        links = []
-        for child in (c for t in inlines for c in t.children or []):
-            href = str(child.attrs.get("href", "")) if child.type == "link_open" else ""
-            if href.startswith("#") and len(href) > 1 and unquote(href[1:]) not in links:
-                links.append(unquote(href[1:]))
+        links: list[str] = []
+        _add_links(inlines, links)
         text = " ".join(p for p in (_plain(t) for t in inlines) if p)
         causes.append(CommonCause(text=text, links=tuple(links)))
     return causes
+
+
+def _add_links(inlines: list[Token], links: list[str]) -> None:
+    """The `#slug` targets of the links in `inlines`, added to `links` once each, in order."""
+    for child in (c for t in inlines for c in t.children or []):
+        href = str(child.attrs.get("href", "")) if child.type == "link_open" else ""
+        if href.startswith("#") and len(href) > 1 and unquote(href[1:]) not in links:
+            links.append(unquote(href[1:]))
 
 
 def _block_command(token: Token) -> str:
