@@ -7,6 +7,7 @@ runbook's HighDatabaseConnections steps see what they would see on a real server
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import astuple, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,11 +20,15 @@ from probes.postgres import (
     PgStatement,
     PgTable,
     PostgresSettings,
+    check_sql,
     pressure_from,
     sessions_from_rows,
 )
+from tui.demo.sql import run_sql
 
 MAX_CONNECTIONS = 100
+SUPERUSER_RESERVED = 3
+SERVER_VERSION = "16.3"  # the image the demo's events pulled: postgres:16.3
 IDLE_IN_TRANSACTION = 300.0  # seconds: the runbook's five minutes
 
 
@@ -55,8 +60,21 @@ class DemoPostgres(PolledSource[PgSnapshot]):
         """Nothing to close: the demo database lives in memory."""
 
     async def run_statement(self, statement: str, *, max_rows: int = STATEMENT_ROWS) -> Reading:
-        """A runbook step's SQL: the demo's database has no live statements (its rows are scripted)."""
-        return Reading.failed(SOURCE, statement, "the demo's postgresql has no live sql read yet")
+        """A runbook step's SQL, through the real probe's guard, then run on the demo's rows (DuckDB)."""
+        verdict = check_sql(statement, statement_timeout_s=self.settings.statement_timeout)
+        if not verdict.allowed:
+            return Reading.failed(SOURCE, statement, verdict.reason)
+        now = self._clock()
+        reading = run_sql(
+            verdict.statement,
+            now=now,
+            activity=self.rows(now),
+            statements=[astuple(s) for s in self.statements()],
+            tables=[astuple(t) for t in self.tables(now)],
+            settings=self.server_settings(),
+            max_rows=max(0, max_rows),
+        )
+        return replace(reading, what=statement)
 
     def _row(
         self,
@@ -148,17 +166,18 @@ class DemoPostgres(PolledSource[PgSnapshot]):
             )
         return rows
 
-    async def _poll_guarded(self) -> PgSnapshot:
-        now = self._clock()
-        sessions = sessions_from_rows(self.rows(now))
-        row = {
-            "used": len(sessions),
-            "max_connections": MAX_CONNECTIONS,
-            "superuser_reserved": 3,
-            "reserved": 0,
+    def server_settings(self) -> dict[str, str]:
+        """What current_setting() reads: the same limits the tab's pressure is measured against."""
+        return {
+            "max_connections": str(MAX_CONNECTIONS),
+            "superuser_reserved_connections": str(SUPERUSER_RESERVED),
+            "server_version": SERVER_VERSION,
+            "idle_in_transaction_session_timeout": "0",
         }
-        pressure = pressure_from(row, sessions, IDLE_IN_TRANSACTION)
-        statements = (
+
+    def statements(self) -> tuple[PgStatement, ...]:
+        """What pg_stat_statements holds: the tab's slow queries."""
+        return (
             PgStatement(
                 "SELECT c.id, sum(o.total) FROM customers c JOIN orders o ON o.customer = c.id GROUP BY c.id "
                 "ORDER BY 2 DESC",
@@ -172,7 +191,10 @@ class DemoPostgres(PolledSource[PgSnapshot]):
                 "SELECT id, status FROM orders WHERE customer = $1", 1203344, 3.1, 3730366.0, 4812000
             ),
         )
-        tables = (
+
+    def tables(self, now: datetime) -> tuple[PgTable, ...]:
+        """What pg_stat_user_tables holds."""
+        return (
             PgTable(
                 "public",
                 "orders",
@@ -187,6 +209,19 @@ class DemoPostgres(PolledSource[PgSnapshot]):
             ),
             PgTable("public", "carts", 312, 90211, 120000, 61000, None, now - timedelta(hours=9), None, None),
         )
+
+    async def _poll_guarded(self) -> PgSnapshot:
+        now = self._clock()
+        sessions = sessions_from_rows(self.rows(now))
+        row = {
+            "used": len(sessions),
+            "max_connections": MAX_CONNECTIONS,
+            "superuser_reserved": SUPERUSER_RESERVED,
+            "reserved": 0,
+        }
+        pressure = pressure_from(row, sessions, IDLE_IN_TRANSACTION)
+        statements = self.statements()
+        tables = self.tables(now)
         health = SourceHealth(
             "postgresql",
             "ok",
@@ -202,7 +237,7 @@ class DemoPostgres(PolledSource[PgSnapshot]):
             statements=statements,
             statements_problem=None,
             tables=tables,
-            server_version="15.8 (demo)",
+            server_version=f"{SERVER_VERSION} (demo)",
             role="oncall_monitor",
             superuser=False,
             can_write=False,

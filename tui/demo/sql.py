@@ -1,0 +1,135 @@
+"""The demo database's SQL engine: a runbook step's statement runs on DuckDB over the demo's scripted rows.
+
+The tables hold what the PostgreSQL tab shows (the same sessions, statements and tables), and now() is
+the demo's clock, so `SELECT count(*) FROM pg_stat_activity` says what the tab counts. DuckDB is imported
+only when a statement runs, so a run against a real server never loads it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from probes.base import Reading
+from probes.postgres import SOURCE
+
+_CALL = re.compile(r"^(\w+)\(.*\)$")
+
+CANNOT_ANSWER = "the demo's SQL engine can't answer this statement"
+
+_ACTIVITY = (
+    "CREATE TABLE pg_stat_activity (datid INTEGER, datname VARCHAR, pid INTEGER, usename VARCHAR, "
+    "application_name VARCHAR, client_addr VARCHAR, client_port INTEGER, backend_start TIMESTAMPTZ, "
+    "xact_start TIMESTAMPTZ, query_start TIMESTAMPTZ, state_change TIMESTAMPTZ, wait_event_type VARCHAR, "
+    "wait_event VARCHAR, state VARCHAR, query VARCHAR, backend_type VARCHAR)"
+)
+_STATEMENTS = (
+    "CREATE TABLE pg_stat_statements (query VARCHAR, calls BIGINT, mean_exec_time DOUBLE, "
+    "total_exec_time DOUBLE, rows BIGINT)"
+)
+_TABLES = (
+    "CREATE TABLE pg_stat_user_tables (schemaname VARCHAR, relname VARCHAR, seq_scan BIGINT, "
+    "idx_scan BIGINT, n_live_tup BIGINT, n_dead_tup BIGINT, last_vacuum TIMESTAMPTZ, "
+    "last_autovacuum TIMESTAMPTZ, last_analyze TIMESTAMPTZ, last_autoanalyze TIMESTAMPTZ)"
+)
+
+
+def _stamp(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+def _text(value: object) -> str:
+    """A value as psql prints it: NULL as "", booleans t/f, timestamps with a space."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        stamp = value.isoformat(sep=" ")
+        return stamp[:-3] if stamp.endswith("+00:00") else stamp
+    return str(value)
+
+
+def _column(name: str) -> str:
+    """A result column as PostgreSQL names it: count(*) is "count", a function call its function's name."""
+    if name == "count_star()":
+        return "count"
+    call = _CALL.match(name)
+    return call.group(1) if call else name
+
+
+def run_sql(
+    statement: str,
+    *,
+    now: datetime,
+    activity: Sequence[dict[str, Any]],
+    statements: Sequence[Sequence[object]],
+    tables: Sequence[Sequence[object]],
+    settings: Mapping[str, str],
+    max_rows: int,
+) -> Reading:
+    """Run one guarded statement on a fresh in-memory DuckDB filled with the demo's rows; never raises."""
+    import duckdb  # the demo's engine: loaded only when the demo's database answers a statement
+
+    try:
+        con = duckdb.connect()
+    except Exception:  # the engine itself failed to start: say so, never a traceback
+        return Reading.failed(SOURCE, statement, CANNOT_ANSWER, read_at=now)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"CREATE MACRO now() AS TIMESTAMPTZ '{now.isoformat()}'")
+        con.execute("CREATE TABLE pg_settings (name VARCHAR, setting VARCHAR)")
+        con.executemany("INSERT INTO pg_settings VALUES (?, ?)", [list(item) for item in settings.items()])
+        con.execute(
+            "CREATE MACRO current_setting(setting_name) AS "
+            "(SELECT setting FROM pg_settings WHERE name = setting_name)"
+        )
+        con.execute(_ACTIVITY)
+        con.execute("CREATE TABLE _blocking (pid INTEGER, blocked_by INTEGER[])")
+        con.execute("CREATE MACRO pg_blocking_pids(p) AS (SELECT blocked_by FROM _blocking WHERE pid = p)")
+        for row in activity:
+            host, _, port = str(row["client"]).rpartition(":")
+            con.execute(
+                "INSERT INTO pg_stat_activity VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    row["database"],
+                    row["pid"],
+                    row["user"],
+                    row["application"],
+                    host,
+                    int(port),
+                    _stamp(row["query_start"]),
+                    _stamp(row["xact_start"]),
+                    _stamp(row["query_start"]),
+                    _stamp(row["state_change"]),
+                    row["wait_event_type"],
+                    row["wait_event"],
+                    row["state"],
+                    row["query"],
+                    row["backend_type"],
+                ],
+            )
+            con.execute("INSERT INTO _blocking VALUES (?, ?)", [row["pid"], list(row["blocked_by"])])
+        con.execute(_STATEMENTS)
+        con.executemany(
+            "INSERT INTO pg_stat_statements VALUES (?, ?, ?, ?, ?)", [list(s) for s in statements]
+        )
+        con.execute(_TABLES)
+        con.executemany(
+            "INSERT INTO pg_stat_user_tables VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [list(t) for t in tables]
+        )
+        try:
+            cursor = con.execute(statement)
+            columns = [_column(d[0]) for d in cursor.description or ()]
+            fetched = cursor.fetchmany(max_rows + 1)
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return Reading.failed(SOURCE, statement, f"{CANNOT_ANSWER} ({first})", read_at=now)
+        rows = [[_text(v) for v in row] for row in fetched]
+        return Reading.table(SOURCE, statement, columns, rows, read_at=now, limit=max_rows)
+    except Exception:  # a bug here must not take the demo down
+        return Reading.failed(SOURCE, statement, CANNOT_ANSWER, read_at=now)
+    finally:
+        con.close()
