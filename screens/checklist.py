@@ -132,7 +132,8 @@ class ChecklistScreen(ConsoleScreen[None]):
         Binding("k", "previous_step", "Previous", key_display="k/↑"),
         Binding("up", "previous_step", "Previous", show=False),
         Binding("c", "copy_command", "Copy"),
-        Binding("enter", "expand_evidence", "Full"),  # the step's evidence in full
+        Binding("enter", "expand_evidence", "Full"),
+        Binding("slash", "search", "Search", key_display="/", show=False),  # the step's evidence in full
         Binding("o", "open_link", "Open link"),
         Binding("e", "export", "Export"),
         Binding("r", "reread", "Re-read"),
@@ -445,6 +446,27 @@ class ChecklistScreen(ConsoleScreen[None]):
             return
         title = f"Step {self.section.steps[index].number}: its evidence in full"
         self.app.push_screen(TextScreen(title, full_evidence(plan, readings), lines=True))
+
+    def action_search(self) -> None:
+        """`/`: the next step (after the selected one, wrapping) whose words or commands hold the text."""
+        if not self.section or not self.section.steps:
+            return
+        self.app.push_screen(NoteScreen("Search the steps"), self._find)
+
+    def _find(self, query: str | None) -> None:
+        if not query or self.section is None:
+            return
+        steps = self.section.steps
+        wanted = query.strip().casefold()
+        order = [(self.selected + 1 + i) % len(steps) for i in range(len(steps))]
+        found = next(
+            (i for i in order if wanted in " ".join((steps[i].text, *steps[i].commands)).casefold()), None
+        )
+        if found is None:
+            self.notify(f"No step matches {clean(query)!r}.", severity="warning")
+            return
+        self.selected = found
+        self._redraw()
 
     def _links(self) -> list[str]:
         if self.section is None:

@@ -263,3 +263,19 @@ async def test_o_follows_the_resolutions_links_as_well_as_the_causes(tmp_path):
         await wait_for(lambda: isinstance(app.screen, RunbookBrowserScreen), what="the linked section")
         await pilot.pause()
         assert "Fix it." in screen_text(app)  # the second section is the one shown
+
+
+async def test_slash_searches_the_checklists_steps(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 60)) as pilot:
+        screen = await _open_alert(app, pilot, "SlowRedisOperations")
+        assert screen.selected == 0
+        await pilot.press("slash", *"bigkeys", "enter")
+        await wait_for(lambda: screen.selected == 1, what="the step with --bigkeys")
+        await pilot.press("slash", *"PIPELINE", "enter")  # case does not matter
+        await wait_for(lambda: screen.selected == 2, what="the pipeline step")
+        await pilot.press("slash", *"nothing like this", "enter")
+        await wait_for(lambda: app.screen is screen, what="back on the checklist")
+        await pilot.pause()
+        assert screen.selected == 2
+        assert any("No step matches" in str(n.message) for n in app._notifications)
