@@ -46,12 +46,25 @@ from probes.kubernetes import (
     top_reading_from,
 )
 from tui.demo.cluster import API_PODS, crash_container, lab_cluster, lab_logs
-from tui.demo.kube_objects import NAMESPACE, Obj, event
+from tui.demo.kube_objects import NAMESPACE, Obj, event, pod_metrics
 from tui.triage.selectors import matches, parse_selector
 
 T = TypeVar("T")
 CRASH_AFTER = timedelta(seconds=30)  # after the incident's start, the first API pod is OOMKilled
 CRASHING_POD = API_PODS[0]
+RUN_BEFORE_OOM = timedelta(seconds=20)  # how long each restart of the crashing pod runs before its next OOM
+LOG_EVERY = timedelta(seconds=5)  # a followed demo container logs a new line this often on the scripted clock
+
+
+def crash_times(first: datetime, now: datetime) -> list[datetime]:
+    """When the crashing pod was OOMKilled up to now: the kubelet's back-off doubles from 10s to 5 minutes."""
+    times, moment, backoff = [first], first, timedelta(seconds=10)
+    while True:
+        moment = moment + backoff + RUN_BEFORE_OOM
+        if moment > now:
+            return times
+        times.append(moment)
+        backoff = min(backoff * 2, timedelta(minutes=5))
 
 
 def _rfc3339(moment: datetime) -> str:
@@ -76,6 +89,7 @@ class DemoKubernetes:
         }
         self.cache = PodCache()
         self._crashed = False
+        self._started = clock()
 
     @property
     def health(self) -> SourceHealth:
@@ -88,15 +102,32 @@ class DemoKubernetes:
         return self.cache
 
     def _advance(self) -> None:
-        """Play the script up to now: the pod crash, with the events a kubelet would report."""
+        """Play the script up to now: the pod crash, with the events a kubelet would report, then the
+        crash loop: each restart runs RUN_BEFORE_OOM, is OOMKilled again and waits the kubelet's back-off."""
         at = self.anchor + CRASH_AFTER
-        if self._crashed or self.clock() < at:
+        now = self.clock()
+        if now < at:
             return
+        if not self._crashed:
+            self._first_crash(at)
+        crashes = crash_times(at, now)
+        pod = self._pods[CRASHING_POD]
+        restarts = int(pod["status"]["containerStatuses"][0].get("restartCount", 0))
+        if len(crashes) > restarts:
+            pod = copy.deepcopy(pod)
+            for moment in crashes[restarts:]:
+                crash_container(pod, reason="OOMKilled", exit_code=137, at=_rfc3339(moment))
+            self._pods[CRASHING_POD] = pod
+            self.cache.upsert(pod_row(pod))
+
+    def _first_crash(self, at: datetime) -> None:
         self._crashed = True
-        pod = copy.deepcopy(self._pods[CRASHING_POD])
-        crash_container(pod, reason="OOMKilled", exit_code=137, at=_rfc3339(at))
-        self._pods[CRASHING_POD] = pod
-        self.cache.upsert(pod_row(pod))
+        pod = self._pods[CRASHING_POD]
+        # a container waiting in CrashLoopBackOff burns next to no CPU and holds next to no memory
+        self._metrics = [
+            pod_metrics(pod, NAMESPACE, usage={"api": ("2m", "12Mi")}) if _name(m) == CRASHING_POD else m
+            for m in self._metrics
+        ]
         self._events.append(
             event(
                 pod,
@@ -190,8 +221,11 @@ class DemoKubernetes:
     def _read_logs(
         self, namespace: str | None, pod: str, container: str | None, tail: int, previous: bool
     ) -> LogTail:
+        self._advance()
         lines = self._logs.get((namespace or NAMESPACE, pod, container or "", previous))
         now = self.clock()
+        if lines is not None and not previous:
+            lines = [*lines, *self._ticking_lines(pod, now)]
         if lines is None:
             words = "previous terminated container" if previous else "container"
             health = SourceHealth(
@@ -213,6 +247,16 @@ class DemoKubernetes:
             health,
             now,
         )
+
+    def _ticking_lines(self, pod: str, now: datetime) -> list[str]:
+        """The lines a running container logged since the demo started, one per LOG_EVERY of its clock."""
+        count = max(0, int((now - self._started) / LOG_EVERY))
+        first = max(0, count - 500)  # no follow keeps more than a tail
+        return [
+            f'{{"level":"info","msg":"GET /healthz 200","pod":"{pod}","seq":{i + 1},'
+            f'"time":"{_rfc3339(self._started + LOG_EVERY * (i + 1))}"}}'
+            for i in range(first, count)
+        ]
 
     # live triage: the probe's readings, answered from the objects above by the probe's own steps
 
