@@ -133,8 +133,8 @@ async def test_the_demo_checklist_for_high_api_error_rate_shows_the_logs(tmp_pat
         assert codes.ok and ("503", "1") in codes.rows
         await pilot.pause()
         text = screen_text(app)
-        assert (
-            "▸ live · kubernetes · kubectl -n production logs -l app=inmidst-api --tail=200 --prefix" in text
-        )
+        # the step prints its command once; the reading's label names only what oncall added to it
+        assert "Check API pod logs: kubectl -n production logs -l app=inmidst-api --tail=200" in text
+        assert "▸ live · kubernetes · --prefix · read" in text
         assert f"[pod/{CRASHING_POD}/api] " in text
         assert "has no live" not in text
