@@ -74,7 +74,7 @@ def run_sql(
     import duckdb  # the demo's engine: loaded only when the demo's database answers a statement
 
     try:
-        con = duckdb.connect()
+        con = duckdb.connect(config={"enable_external_access": False})  # no files, no network
     except Exception:  # the engine itself failed to start: say so, never a traceback
         return Reading.failed(SOURCE, statement, CANNOT_ANSWER, read_at=now)
     try:
