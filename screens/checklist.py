@@ -302,12 +302,12 @@ class ChecklistScreen(ConsoleScreen[None]):
         return self.is_attached and bool(self.query("#checklist-title"))
 
     async def _rebuild(self) -> None:
-        if not self.shown:
+        found, empties = self.query("#steps").results(Vertical), self.query("#steps-empty").results(Static)
+        steps, empty = next(found, None), next(empties, None)
+        if not self.shown or steps is None or empty is None:  # mounting or leaving: nothing to draw into
             return
-        steps = self.query_one("#steps", Vertical)
         await steps.remove_children()
         section = self.section
-        empty = self.query_one("#steps-empty", Static)
         if section is None:
             name = self.alert.name if self.alert else (self.session.alertname if self.session else "")
             if self.alert is not None or self.session is not None:
