@@ -65,9 +65,10 @@ def test_demo_in_a_real_terminal_shows_alerts_and_ticks_a_step(tmux, tmp_path):
         _wait_screen(run, needle)
     _wait_screen(run, "Check current connections")
     run("send-keys", "-t", "t", "Enter")
-    _wait_screen(run, "Session #1")
+    _wait_screen(run, "No session yet")  # opening a checklist starts none: the first change does
     run("send-keys", "-t", "t", "Space")
     _wait_screen(run, "done by carol@test")
+    _wait_screen(run, "Session #1")
     run("send-keys", "-t", "t", "q")
     deadline = time.monotonic() + 30  # a loaded CI machine: generous, it ends as soon as oncall quits
     while time.monotonic() < deadline:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import make_app, oncall, wait_for
+from tests.helpers import make_app, oncall, screen_text, wait_for
 from tests.ui.test_checklist import _open_first_checklist
 from tui.sessions.store import SessionStore
 
@@ -66,6 +66,8 @@ async def test_the_export_key_writes_a_file_only_its_user_can_read(tmp_path, mon
     app = make_app(tmp_path)
     async with app.run_test(size=(160, 48)) as pilot:
         await _open_first_checklist(app, pilot)
+        await pilot.press("space")  # the first tick starts the incident session
+        await wait_for(lambda: "Session #" in screen_text(app), what="the session the tick started")
         await pilot.press("e")
         await wait_for(lambda: list(tmp_path.glob("oncall-session-*.md")), what="the export file")
     (exported,) = tmp_path.glob("oncall-session-*.md")
