@@ -9,7 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from probes.format import clean
 from probes.kubernetes import HelmRevision, KubeEvent, PodMetrics, PodRow, ResourceSnapshot
@@ -23,6 +23,7 @@ from tui.triage.selectors import section_selectors
 from tui.widgets import styles
 from tui.widgets.alerts import AlertsTable, alerts_status
 from tui.widgets.dialogs import ShowText
+from tui.widgets.footer import KeyFooter
 from tui.widgets.header import StatusHeader
 from tui.widgets.kube_panels import ReadPanel, events_lines, helm_lines, read_problem
 from tui.widgets.pods import PodsPanel
@@ -100,7 +101,7 @@ class DashboardScreen(ConsoleScreen[None]):
                 )
             with TabPane("Deploys", id="tab-deploys"):
                 yield ReadPanel("reading Helm history…" if kube_on else KUBE_OFF, id="deploys")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.watch(self.app, "snapshot", self._on_snapshot)
