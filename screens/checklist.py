@@ -140,12 +140,18 @@ class ChecklistScreen(ConsoleScreen[None]):
     ]
 
     def __init__(
-        self, alert: FiringAlert | None = None, *, follow: bool = False, section: Section | None = None
+        self,
+        alert: FiringAlert | None = None,
+        *,
+        follow: bool = False,
+        section: Section | None = None,
+        session: IncidentSession | None = None,
     ) -> None:
         super().__init__()
         self.alert = alert
         self.follow = follow  # observer: show whatever session the driver works on
         self.practice = section is not None  # from the runbook browser: no alert, no session, live evidence
+        self.chosen = session  # picked by name in the palette: that session, whether its alert fires or not
         self.session: IncidentSession | None = None
         self.match: SectionMatch = SectionMatch(section, "browser", ())
         self.selected = 0
@@ -175,7 +181,7 @@ class ChecklistScreen(ConsoleScreen[None]):
             self.match = self.console.section_for(self.alert)
             self.session = await self._load_session(self.alert)
         elif not self.practice:
-            self._adopt(self.console.followed)
+            self._adopt(self.chosen or self.console.followed)
         self.selected = self._first_pending()  # resuming: where the work stopped
         await self._rebuild()
         runner = EvidenceRunner(
@@ -515,8 +521,14 @@ class DriverChecklistScreen(ChecklistScreen):
         Binding("n", "note", "Note"),
     ]
 
-    def __init__(self, alert: FiringAlert | None = None, *, follow: bool = False) -> None:
-        super().__init__(alert, follow=follow)
+    def __init__(
+        self,
+        alert: FiringAlert | None = None,
+        *,
+        follow: bool = False,
+        session: IncidentSession | None = None,
+    ) -> None:
+        super().__init__(alert, follow=follow, session=session)
         self._writes = asyncio.Lock()  # keys pressed quickly are written in the order pressed
 
     NO_SESSION = "No session yet: the first tick, skip or note starts one."
@@ -583,8 +595,12 @@ class DriverChecklistScreen(ChecklistScreen):
 
 
 def checklist_screen(
-    observer: bool, *, alert: FiringAlert | None = None, follow: bool = False
+    observer: bool,
+    *,
+    alert: FiringAlert | None = None,
+    follow: bool = False,
+    session: IncidentSession | None = None,
 ) -> ChecklistScreen:
-    """The read-only checklist for an observer, the writing one for the driver."""
+    """The read-only checklist for an observer, the writing one for the driver; `session`: that one."""
     cls = ChecklistScreen if observer else DriverChecklistScreen
-    return cls(alert, follow=follow)
+    return cls(alert, follow=follow, session=session)

@@ -39,7 +39,7 @@ from probes.postgres import PgSnapshot, PostgresProbe
 from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe
 from probes.redis import KeySample, RedisProbe, RedisSnapshot
 from screens.help import HelpScreen
-from screens.palette import Palette
+from screens.palette import Palette, palette_commands
 from tui.config.paths import default_store, default_user, example_runbook
 from tui.config.settings import Settings
 from tui.demo.kubernetes import DemoKubernetes
@@ -60,7 +60,6 @@ from tui.triage.runbook import (
     match_section,
 )
 from tui.triage.selectors import helm_releases
-from tui.widgets.bindings import shown_bindings
 
 if TYPE_CHECKING:
     from screens.contract import Console
@@ -576,15 +575,8 @@ class OncallApp(App[None]):
             self.push_screen(HelpScreen(self.screen))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        # The palette offers the same actions as the footer and the help screen: the screen's bindings.
-        for active in shown_bindings(screen):
-            binding = active.binding
-            yield SystemCommand(
-                binding.description,
-                f"{binding.tooltip or binding.description} (key: {binding.key_display or binding.key})",
-                lambda action=binding.action, node=active.node: self.run_action(action, node),
-            )
-        yield from super().get_system_commands(screen)
+        # the screen's bindings (as the footer and the help), then Textual's own that none of them repeats
+        return palette_commands(cast("App[object]", self), screen, super().get_system_commands(screen))
 
 
 if TYPE_CHECKING:

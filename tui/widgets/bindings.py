@@ -1,9 +1,33 @@
-"""The bindings the footer shows for a screen: the one list that help and the command palette also use."""
+"""The keys of a screen: what the footer shows, and every described key for the help (one list for both)."""
 
 from __future__ import annotations
 
-from textual.binding import ActiveBinding
+from dataclasses import dataclass
+
+from textual.app import App
+from textual.binding import ActiveBinding, Binding
+from textual.dom import DOMNode
 from textual.screen import Screen
+
+# how the help names keys it has no `key_display` for: as a user types them, arrows as arrows
+KEY_NAMES = {"up": "↑", "down": "↓", "left": "←", "right": "→", "escape": "esc", "question_mark": "?"}
+KEY_NAMES |= {"slash": "/", "colon": ":", "plus": "+", "minus": "-", "enter": "enter"}
+# Textual's own words for its keys, said as this app means them
+DESCRIPTIONS = {
+    "app.focus_next": "Next pane",
+    "app.focus_previous": "Previous pane",
+    "command_palette": "Command palette: every action, and sections, pods and sessions by name",
+}
+GROUPS = ("This list", "This screen", "Everywhere")
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    """One action in the help: its keys joined ("j/↓"), what it does, and where it is bound."""
+
+    keys: str
+    description: str
+    group: str
 
 
 def shown_bindings(screen: Screen) -> list[ActiveBinding]:
@@ -16,3 +40,51 @@ def shown_bindings(screen: Screen) -> list[ActiveBinding]:
             seen.add(binding.action)
             shown.append(active)
     return shown
+
+
+def key_name(binding: Binding) -> str:
+    """A key as the help writes it: its own display if it has one, else its name ("pagedown", "shift+tab")."""
+    if binding.key_display:
+        return binding.key_display
+    return KEY_NAMES.get(binding.key, binding.key)
+
+
+def _group(node: DOMNode, screen: Screen) -> str:
+    if isinstance(node, App):
+        return GROUPS[2]
+    return GROUPS[1] if node is screen else GROUPS[0]
+
+
+def key_rows(screen: Screen) -> list[KeyRow]:
+    """Every key `screen` answers now that says what it does, hidden from the footer or not: one row per
+    action and place, its keys joined, grouped (the focused list, the screen, the app), no key twice.
+
+    A key whose action can't run here (check_action False) is not bound at all, so it is not listed."""
+    keys: dict[tuple[str, str], list[str]] = {}
+    described: dict[tuple[str, str], str] = {}
+    active_bindings = list(screen.active_bindings.values())
+    # tab(1) shown as "1-7" names tab(2) … tab(7)'s keys too: one row for them all
+    ranged = {
+        a.binding.action.split("(")[0]
+        for a in active_bindings
+        if a.binding.key_display and "(" in a.binding.action
+    }
+    for active in active_bindings:
+        binding = active.binding
+        action = binding.action
+        description = DESCRIPTIONS.get(action, binding.description)
+        if not description:
+            continue
+        group = GROUPS[2] if action in DESCRIPTIONS else _group(active.node, screen)
+        base = action.split("(")[0]
+        if base in ranged and not binding.key_display:
+            continue
+        slot = (group, base if base in ranged else action)
+        parts = keys.setdefault(slot, [])
+        shown = key_name(binding)
+        for part in [shown] if shown == "/" else shown.split("/"):
+            if part not in parts:
+                parts.append(part)
+        described.setdefault(slot, description)
+    rows = [KeyRow("/".join(parts), described[slot], slot[0]) for slot, parts in keys.items()]
+    return sorted(rows, key=lambda row: GROUPS.index(row.group))
