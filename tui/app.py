@@ -5,23 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from rich.text import Text
-from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.command import CommandListItem, ProviderSource, SimpleProvider
-from textual.notifications import SeverityLevel
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.signal import Signal
-from textual.theme import ThemeProvider
-from textual.widget import AwaitMount
 
 from probes.base import (
     Backoff,
@@ -33,13 +26,11 @@ from probes.base import (
     poll_until,
     utc_now,
 )
-from probes.format import clean, clipboard_text
 from probes.kubernetes import KubeEvent, KubernetesProbe, PodRow, ResourceSnapshot
 from probes.postgres import PgSnapshot, PostgresProbe
 from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe
 from probes.redis import KeySample, RedisProbe, RedisSnapshot
-from screens.help import HelpScreen
-from screens.palette import Palette, palette_commands
+from tui.app_base import ConsoleApp
 from tui.config.paths import default_store, default_user, example_runbook
 from tui.config.settings import Settings
 from tui.demo.kubernetes import DemoKubernetes
@@ -72,7 +63,7 @@ GC_FULL_EVERY = 1000
 SAMPLE_EVERY = 300.0  # seconds between key sampler runs when [redis] sample_keys is on
 
 
-class OncallApp(App[None]):
+class OncallApp(ConsoleApp):
     """oncall: firing alerts, the runbook checklist, and the incident session behind it."""
 
     CSS_PATH = "oncall.tcss"
@@ -514,69 +505,6 @@ class OncallApp(App[None]):
 
             self._showed_followed = True
             self.push_screen(checklist_screen(True, follow=True))
-
-    # -- what leaves the app: toasts and the clipboard --------------------------------------------
-
-    def notify(
-        self,
-        message: object,
-        *,
-        title: str = "",
-        severity: SeverityLevel = "information",
-        timeout: float | None = None,
-        markup: bool = False,
-    ) -> None:
-        """Every toast (screens' and widgets' `notify` come here): plain text, never markup.
-
-        Messages are built from paths, config values and server text: `[@click=app.quit]x[/].md` is a
-        file name to show, not an action to run. `markup` is accepted and ignored for that reason.
-        """
-        del markup
-        text = message.plain if isinstance(message, Text) else str(message)
-        super().notify(
-            clean(text, single_line=False),
-            title=clean(title),
-            severity=severity,
-            timeout=timeout,
-            markup=False,
-        )
-
-    def action_help_quit(self) -> None:
-        # Textual's own says this with markup, which notify() above shows as written
-        self.notify("Press q or ctrl+q to quit the app", title="Do you want to quit?")
-
-    def copy_to_clipboard(self, text: str) -> None:
-        """Copy (OSC 52) one line of printable text: no newline that runs on paste, no escape, no bidi."""
-        super().copy_to_clipboard(clipboard_text(text))
-
-    def copy_lines_to_clipboard(self, text: str) -> None:
-        """Copy several lines (evidence for a ticket): each printable, escapes and controls made visible."""
-        super().copy_to_clipboard("\n".join(clean(line).rstrip() for line in text.split("\n")))
-
-    # -- keys everywhere ---------------------------------------------------------------------
-
-    # Every palette Textual opens (ctrl+p, the Theme command, a command list) is the one that pages safely.
-    def action_command_palette(self) -> None:
-        if self.use_command_palette and not Palette.is_open(cast("App[object]", self)):
-            self.push_screen(Palette(id="--command-palette"))
-
-    def search_commands(
-        self, commands: Sequence[CommandListItem], placeholder: str = "Search for commands…"
-    ) -> AwaitMount:
-        # as Textual's own search_commands: a SimpleProvider instance, which its ProviderSource type omits
-        provider = cast("ProviderSource", [SimpleProvider(self.screen, list(commands))])
-        return self.push_screen(Palette(providers=provider, placeholder=placeholder))
-
-    def search_themes(self) -> None:
-        self.push_screen(Palette(providers=[ThemeProvider], placeholder="Search for themes…"))
-
-    def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.screen))
-
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        # the screen's bindings (as the footer and the help), then Textual's own that none of them repeats
-        return palette_commands(cast("App[object]", self), screen, super().get_system_commands(screen))
 
 
 if TYPE_CHECKING:
