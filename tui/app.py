@@ -428,7 +428,7 @@ class OncallApp(ConsoleApp):
         except StoreError as error:
             self.notify(str(error), title="Export failed", severity="error")
             return None
-        text = export_markdown(latest, timeline, self.section(latest.section_slug))
+        text = export_markdown(latest, timeline, self.section(latest.section_slug), demo=self.demo)
         target = Path.cwd() / f"oncall-session-{latest.id}-{latest.alertname}.md"
         target = target.with_name("".join(c if c.isalnum() or c in "-_." else "_" for c in target.name))
         try:

@@ -41,6 +41,7 @@ class Section(Protocol):
     def resolution(self) -> str: ...
 
 
+DEMO_NOTE = "a practice session on oncall's built-in scripted incident (oncall --demo), not a real incident."
 _STATE_MARKS = {"done": "✓ done", "skipped": "– skipped", "pending": "☐ pending"}
 # A pipe, with any backslashes right before it (which would otherwise escape our escaping backslash).
 _PIPE = re.compile(r"(\\*)\|")
@@ -70,10 +71,14 @@ def export_markdown(
     section: Section | None,
     *,
     now: datetime | None = None,
+    demo: bool = False,
 ) -> str:
-    """The session as Markdown; ``now`` (when given) lets an unresolved incident show its duration so far."""
+    """The session as Markdown; ``now`` (when given) lets an unresolved incident show its duration so far;
+    ``demo`` marks a practice session on the scripted incident, in the title and in a line under it."""
     alertname = _line(session.alertname) or "(unnamed alert)"
-    out: list[str] = [f"# {alertname} — incident timeline", ""]
+    out: list[str] = [f"# {'DEMO — ' if demo else ''}{alertname} — incident timeline", ""]
+    if demo:
+        out += [f"> **DEMO**: {DEMO_NOTE}", ""]
     out += _facts(session, section, now)
     out += _labels(session)
     out += _checklist(session, section)
