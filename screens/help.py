@@ -8,10 +8,25 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Static
+from textual.widgets import DataTable, Input, OptionList, Static
 
 from tui.widgets import styles
 from tui.widgets.bindings import GROUPS, key_rows
+from tui.widgets.virtual_table import VirtualTable
+
+
+def heading(screen: Screen, group: str) -> str:
+    """What a group of keys is called: where they work."""
+    if group == "app":
+        return "Everywhere"
+    if group == "screen":
+        return "This screen"
+    focused = screen.focused
+    if isinstance(focused, Input):
+        return "This text field"
+    if isinstance(focused, (OptionList, DataTable, VirtualTable)):
+        return "This list"
+    return "This pane"
 
 
 def help_text(screen: Screen) -> Text:
@@ -25,7 +40,7 @@ def help_text(screen: Screen) -> Text:
             continue
         if text:
             text.append("\n")
-        text.append(f"{group}\n", style=styles.HEADING)
+        text.append(f"{heading(screen, group)}\n", style=styles.HEADING)
         for row in in_group:
             text.append(row.keys.ljust(width), style=styles.HIGHLIGHT)
             text.append(f"{row.description}\n")

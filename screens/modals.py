@@ -18,7 +18,11 @@ from tui.widgets.dialogs import NoteEditor, PickList, TextView
 class NoteScreen(ModalScreen[str | None]):
     """Ask for a note; enter saves, escape cancels."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    # `?` is a character the note may hold: f1 shows the keys here
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("f1", "app.help", "Keys"),
+    ]
 
     def __init__(self, title: str) -> None:
         super().__init__()
@@ -42,6 +46,9 @@ class PickScreen(ModalScreen[int | None]):
         Binding("escape", "cancel", "Cancel"),
         Binding("j", "down", "Down", show=False),
         Binding("k", "up", "Up", show=False),
+        Binding("1", "pick(1)", "Pick by number", key_display="1-9", show=False),
+        *(Binding(str(n), f"pick({n})", "Pick by number", show=False) for n in range(2, 10)),
+        Binding("question_mark", "app.help", "Keys", key_display="?"),
     ]
 
     def __init__(self, title: str, items: list[str]) -> None:
@@ -55,6 +62,10 @@ class PickScreen(ModalScreen[int | None]):
     @on(PickList.Picked)
     def _picked(self, event: PickList.Picked) -> None:
         self.dismiss(event.index)
+
+    def action_pick(self, number: int) -> None:
+        if number <= len(self.items):
+            self.dismiss(number - 1)
 
     def action_down(self) -> None:
         self.query_one(PickList).cursor_down()
@@ -84,6 +95,9 @@ class TextScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "close", "Close"),
         Binding("c", "copy", "Copy"),
+        Binding("j", "scroll(1)", "Scroll down", key_display="j/↓", show=False),
+        Binding("k", "scroll(-1)", "Scroll up", key_display="k/↑", show=False),
+        Binding("question_mark", "app.help", "Keys", key_display="?"),
     ]
 
     def __init__(self, title: str, text: str, *, lines: bool = False) -> None:
@@ -97,6 +111,9 @@ class TextScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_scroll(self, lines: int) -> None:
+        self.query_one(TextView).scroll_relative(y=lines, animate=False)
 
     def action_copy(self) -> None:
         if self.lines and isinstance(self.app, BlockClipboard):

@@ -18,12 +18,12 @@ DESCRIPTIONS = {
     "app.focus_previous": "Previous pane",
     "command_palette": "Command palette: every action, and sections, pods and sessions by name",
 }
-GROUPS = ("This list", "This screen", "Everywhere")
+GROUPS = ("focused", "screen", "app")  # where a key is bound: the focused widget (or its parents)
 
 
 @dataclass(frozen=True)
 class KeyRow:
-    """One action in the help: its keys joined ("j/↓"), what it does, and where it is bound."""
+    """One action in the help: its keys joined ("j/↓"), what it does, and where it is bound (GROUPS)."""
 
     keys: str
     description: str
@@ -63,7 +63,7 @@ def key_rows(screen: Screen) -> list[KeyRow]:
     keys: dict[tuple[str, str], list[str]] = {}
     described: dict[tuple[str, str], str] = {}
     active_bindings = list(screen.active_bindings.values())
-    # tab(1) shown as "1-7" names tab(2) … tab(7)'s keys too: one row for them all
+    # tab(1) shown as "1-7" names the keys of tab(2) … tab(7), which have no display of their own
     ranged = {
         a.binding.action.split("(")[0]
         for a in active_bindings
@@ -73,13 +73,9 @@ def key_rows(screen: Screen) -> list[KeyRow]:
         binding = active.binding
         action = binding.action
         description = DESCRIPTIONS.get(action, binding.description)
-        if not description:
+        if not description or (action.split("(")[0] in ranged and not binding.key_display):
             continue
-        group = GROUPS[2] if action in DESCRIPTIONS else _group(active.node, screen)
-        base = action.split("(")[0]
-        if base in ranged and not binding.key_display:
-            continue
-        slot = (group, base if base in ranged else action)
+        slot = (GROUPS[2] if action in DESCRIPTIONS else _group(active.node, screen), action)
         parts = keys.setdefault(slot, [])
         shown = key_name(binding)
         for part in [shown] if shown == "/" else shown.split("/"):

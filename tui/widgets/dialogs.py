@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
@@ -66,7 +66,8 @@ class NoteEditor(Vertical):
 
 
 class PickList(Vertical):
-    """Numbered items (commands to copy, sections to open); enter or a digit posts `Picked` with the index."""
+    """Numbered items (commands to copy, sections to open); enter posts `Picked` with the index (a digit:
+    PickScreen's keys)."""
 
     class Picked(Message):
         def __init__(self, index: int) -> None:
@@ -86,13 +87,6 @@ class PickList(Vertical):
     def _selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         self.post_message(self.Picked(event.option_index))
-
-    def on_key(self, event: events.Key) -> None:
-        if event.character and event.character.isdigit():
-            event.stop()
-            index = int(event.character) - 1
-            if index < len(self.items):
-                self.post_message(self.Picked(index))
 
     def cursor_down(self) -> None:
         self.query_one(OptionList).action_cursor_down()
