@@ -366,6 +366,18 @@ class KubernetesSource(Protocol):
     @property
     def health(self) -> SourceHealth: ...
 
+    @property
+    def namespace(self) -> str: ...  # what reads without a namespace read: the context's, or the setting
+
+    @property
+    def context(self) -> str | None: ...  # the kubeconfig context read (None: in cluster, or none)
+
+    def contexts(self) -> tuple[str, ...]: ...  # the kubeconfig's contexts, to switch to
+
+    def retargeted(self, settings: KubernetesSettings) -> KubernetesSource:
+        """The same source aimed elsewhere (another context or namespace, or all namespaces)."""
+        ...
+
     def start_pods(self) -> PodCache: ...
 
     def close(self) -> None: ...

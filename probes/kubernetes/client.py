@@ -136,13 +136,7 @@ def build_client(
 def _load_kubeconfig(
     settings: KubernetesSettings, env: Mapping[str, str], configuration: k8s.Configuration
 ) -> ClusterTarget:
-    if settings.kubeconfig is not None:
-        spec = str(settings.kubeconfig)
-    else:
-        spec = env.get("KUBECONFIG", "").strip() or DEFAULT_KUBECONFIG
-    paths = [str(Path(p).expanduser()) for p in spec.split(os.pathsep) if p]
-    existing = [p for p in paths if Path(p).is_file()]
-    shown = os.pathsep.join(paths)
+    existing, shown = _kubeconfig_files(settings, env)
     if not existing:
         raise KubeConfigProblem(
             f"no kubeconfig at {shown}; set KUBECONFIG or [kubernetes] kubeconfig", "not-configured"
@@ -173,6 +167,28 @@ def _load_kubeconfig(
         raise KubeConfigProblem(f"context {wanted!r} in kubeconfig {shown} is not usable: {reason}") from None
     namespace = settings.namespace or (chosen.get("context") or {}).get("namespace") or "default"
     return ClusterTarget(configuration.host, wanted, namespace, shown)
+
+
+def _kubeconfig_files(settings: KubernetesSettings, env: Mapping[str, str]) -> tuple[list[str], str]:
+    """The kubeconfig files that exist (settings, then KUBECONFIG, then ~), and all of them as shown."""
+    if settings.kubeconfig is not None:
+        spec = str(settings.kubeconfig)
+    else:
+        spec = env.get("KUBECONFIG", "").strip() or DEFAULT_KUBECONFIG
+    paths = [str(Path(p).expanduser()) for p in spec.split(os.pathsep) if p]
+    return [p for p in paths if Path(p).is_file()], os.pathsep.join(paths)
+
+
+def kubeconfig_contexts(settings: KubernetesSettings, env: Mapping[str, str] = os.environ) -> tuple[str, ...]:
+    """The context names of the kubeconfig the settings read; none when it is missing or unusable."""
+    existing, _ = _kubeconfig_files(settings, env)
+    if not existing:
+        return ()
+    try:
+        contexts, _ = k8s_config.list_kube_config_contexts(config_file=os.pathsep.join(existing))
+    except Exception:  # a broken file: its health says why; there is simply nothing to switch to
+        return ()
+    return tuple(str(c.get("name")) for c in contexts or [] if c.get("name"))
 
 
 def _read_text(path: Path) -> str:

@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -184,12 +184,24 @@ class PodInformer:
         self.watches = 0  # watch requests sent
         self._health = SourceHealth(source=SOURCE, state="degraded", last_error="listing pods…")
         self._health_lock = threading.Lock()
+        self._streaming = False  # a watch stream is open and answering: the cache is current now
+        self._heard_at: datetime | None = None  # the last list, watch opened, event or bookmark
         self.list_seconds: float | None = None  # how long the last full list took, parse included
 
     @property
     def health(self) -> SourceHealth:
+        """While a watch stream is open and healthy the cache is current: its last good read is now."""
         with self._health_lock:
-            return self._health
+            health, streaming = self._health, self._streaming
+        if streaming and health.state == "ok":
+            now = self._clock()
+            return replace(health, checked_at=now, last_success=now)
+        return health
+
+    @property
+    def heard_at(self) -> datetime | None:
+        """When the API server was last heard from on the watch (a list, a watch opened, an event)."""
+        return self._heard_at
 
     @property
     def running(self) -> bool:
@@ -299,18 +311,22 @@ class PodInformer:
             # the stream's read timeout outlives the server's own watch timeout; a dead link ends there
             _stream_timeout(response, self._watch_seconds + self._timeout)
             self._ok()
+            self._streaming = True
             try:
                 for line in _lines(response):
                     if self._stop.is_set():
                         return
                     if line:
                         events += 1
+                        self._heard_at = self._clock()
                         self._event(line)
             except (urllib3.exceptions.HTTPError, OSError):
                 # a watch cut mid-stream (a proxy's idle timeout, a dropped link) is routine: resume
                 # from the last version; only a failure to reconnect counts against the health
                 if self._stop.is_set():
                     return
+            finally:
+                self._stream_ended()
         if not events and time.monotonic() - opened < 0.5:
             # a server that ends every watch at once is failing, however politely: back off, say so
             raise ReadError("the API server ended the pod watch at once, with no event")
@@ -367,8 +383,17 @@ class PodInformer:
             if sock is not None:
                 sock.shutdown(socket.SHUT_RDWR)
 
+    def _stream_ended(self) -> None:
+        """The stream was good until it was last heard from: that is the pods' last good read now."""
+        with self._health_lock:
+            self._streaming = False
+            heard = self._heard_at
+            if self._health.state == "ok" and heard is not None:
+                self._health = replace(self._health, checked_at=heard, last_success=heard)
+
     def _ok(self, latency: float | None = None) -> None:
         now = self._clock()
+        self._heard_at = now
         where = "all namespaces" if self.namespace is None else f"namespace {self.namespace}"
         count = len(self.cache)
         detail = f"{count} pod{'s' if count != 1 else ''} in {where}, watching"

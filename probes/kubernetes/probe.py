@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
-from probes.base import HealthState, Reading, SourceHealth, utc_now
+from probes.base import Reading, SourceHealth, utc_now
 from probes.kubernetes import readings
 from probes.kubernetes.client import (
     SOURCE,
@@ -29,11 +28,13 @@ from probes.kubernetes.client import (
     ClusterTarget,
     ReadError,
     ReadOnlyApiClient,
+    kubeconfig_contexts,
     log_problem,
     server_message,
 )
 from probes.kubernetes.helm import HelmRevision, history_from_secrets, release_selector
 from probes.kubernetes.informer import WATCH_SECONDS, PodCache, PodInformer
+from probes.kubernetes.plain import PlainReads
 from probes.kubernetes.printers import jsonpath_command, kubectl, logs_command
 from probes.kubernetes.resources import (
     LOG_BYTES_MAX,
@@ -61,18 +62,8 @@ from probes.kubernetes.rows import PodRow, pod_row
 if TYPE_CHECKING:
     from probes.kubernetes.settings import KubernetesSettings
 
-T = TypeVar("T")
 
-
-class _Named(Protocol):
-    @property
-    def name(self) -> str: ...
-
-
-N = TypeVar("N", bound=_Named)
-
-
-class KubernetesProbe:
+class KubernetesProbe(PlainReads):
     """Reads one cluster through a read-only client: pods are watched, the rest are plain reads."""
 
     def __init__(
@@ -82,15 +73,10 @@ class KubernetesProbe:
         env: Mapping[str, str] = os.environ,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
+        super().__init__(ApiConnection(settings, env), clock)  # sends nothing: no request until a read
         self.settings = settings
         self._env = env
-        self._clock = clock
-        self._conn = ApiConnection(settings, env)  # sends nothing: no request until a read
         self._informer: PodInformer | None = None
-        self._health: dict[str, SourceHealth] = {}
-        self._last: dict[str, ResourceSnapshot[Any]] = {}
-        self._unreachable: SourceHealth | None = None  # the last plain read the API server did not answer
-        self._lock = threading.Lock()
 
     # connection and lifecycle
 
@@ -109,8 +95,16 @@ class KubernetesProbe:
         return self.target.namespace if self.target else (self.settings.namespace or "default")
 
     @property
-    def endpoint(self) -> str | None:
-        return self.target.server if self.target else None
+    def context(self) -> str | None:
+        return self.target.context if self.target else self.settings.context
+
+    def contexts(self) -> tuple[str, ...]:
+        """The kubeconfig's contexts (none in cluster, or without a usable kubeconfig)."""
+        return () if self.settings.in_cluster else kubeconfig_contexts(self.settings, self._env)
+
+    def retargeted(self, settings: KubernetesSettings) -> KubernetesProbe:
+        """A probe of its own for another context or namespace: this one keeps reading until closed."""
+        return KubernetesProbe(settings, env=self._env, clock=self._clock)
 
     @property
     def api_client(self) -> ReadOnlyApiClient | None:
@@ -132,14 +126,15 @@ class KubernetesProbe:
                 unreachable = self._unreachable
             # an open watch on a server that stopped answering looks fine until its read timeout (half a
             # minute); a plain read it has not answered since the watch was last known good says so now
+            heard = self._informer.heard_at
             if (
                 unreachable is not None
                 and watch.state == "ok"
                 and unreachable.checked_at is not None
-                and watch.checked_at is not None
-                and unreachable.checked_at > watch.checked_at
+                and heard is not None
+                and unreachable.checked_at > heard
             ):
-                return replace(unreachable, last_success=watch.last_success, detail=watch.detail)
+                return replace(unreachable, last_success=heard, detail=watch.detail)
             return watch
         return self._health.get("pods") or SourceHealth(source=SOURCE, state="ok", endpoint=self.endpoint)
 
@@ -168,6 +163,7 @@ class KubernetesProbe:
             return self._informer.cache
         if self._conn.api is None or self.target is None:
             return PodCache()
+        all_namespaces = all_namespaces or self.settings.all_namespaces
         self._informer = PodInformer(
             self._conn.api,
             self.target,
@@ -266,12 +262,13 @@ class KubernetesProbe:
             selector = f"involvedObject.name={name}" + (f",involvedObject.kind={kind}" if kind else "")
 
         def read() -> tuple[KubeEvent, ...]:
-            body = self._conn.json(
-                k8s.CoreV1Api(self._conn.client()).list_namespaced_event,
-                "events",
-                namespace or self.namespace,
-                field_selector=selector,
-            )
+            core = k8s.CoreV1Api(self._conn.client())
+            if namespace is None and self.settings.all_namespaces:
+                body = self._conn.json(core.list_event_for_all_namespaces, "events", field_selector=selector)
+            else:
+                body = self._conn.json(
+                    core.list_namespaced_event, "events", namespace or self.namespace, field_selector=selector
+                )
             events = [event_row(item) for item in body.get("items") or []]
             events.sort(key=event_order)
             return tuple(events[: max(0, limit)])
@@ -406,15 +403,20 @@ class KubernetesProbe:
         """CPU and memory per pod from metrics.k8s.io; without metrics-server that's a state, not an error."""
 
         def read() -> tuple[PodMetrics, ...]:
+            objects = k8s.CustomObjectsApi(self._conn.client())
             try:
-                body = self._conn.json(
-                    k8s.CustomObjectsApi(self._conn.client()).list_namespaced_custom_object,
-                    "pods.metrics.k8s.io",
-                    "metrics.k8s.io",
-                    "v1beta1",
-                    namespace or self.namespace,
-                    "pods",
-                )
+                if namespace is None and self.settings.all_namespaces:
+                    listed = objects.list_cluster_custom_object
+                    body = self._conn.json(listed, "pod metrics", "metrics.k8s.io", "v1beta1", "pods")
+                else:
+                    body = self._conn.json(
+                        objects.list_namespaced_custom_object,
+                        "pods.metrics.k8s.io",
+                        "metrics.k8s.io",
+                        "v1beta1",
+                        namespace or self.namespace,
+                        "pods",
+                    )
             except ApiException as exc:
                 if exc.status == 404:
                     raise ReadError("metrics-server not installed", "not-configured", 404) from None
@@ -522,74 +524,3 @@ class KubernetesProbe:
         self, selector: str | None, jsonpath: str, namespace: str | None = None
     ) -> Reading:
         return await asyncio.to_thread(self.read_jsonpath_reading, selector, jsonpath, namespace)
-
-    # plumbing
-
-    def _listed(
-        self,
-        resource: str,
-        lister: Callable[[ReadOnlyApiClient], Callable[..., Any]],
-        kind: str,
-        row: Callable[[dict[str, Any]], N],
-        namespace: str | None,
-        **params: Any,
-    ) -> ResourceSnapshot[N]:
-        """One namespaced list (HPAs, PVCs, services, network policies) as its rows, sorted by name."""
-
-        def read() -> tuple[N, ...]:
-            body = self._conn.json(lister(self._conn.client()), kind, namespace or self.namespace, **params)
-            return tuple(sorted((row(item) for item in body.get("items") or []), key=lambda r: r.name))
-
-        return self._read(resource, read)
-
-    def _read(self, resource: str, read: Callable[[], tuple[T, ...]]) -> ResourceSnapshot[T]:
-        started = time.perf_counter()
-        try:
-            items = read()
-        except Exception as exc:
-            error = self._conn.explain(exc)
-            health = self._failed_health(resource, error.state, str(error))
-            with self._lock:
-                previous = self._last.get(resource)
-                if error.status == 0 or error.status >= 500:  # the server, not this resource, is failing
-                    self._unreachable = health
-            if previous is not None and error.state == "down":
-                # stale rows stay on screen with the time they were really read
-                return ResourceSnapshot(resource, previous.items, health, previous.fetched_at)
-            return ResourceSnapshot(resource, (), health, None)
-        count = len(items)
-        health = self._ok_health(resource, f"{count} {resource}", time.perf_counter() - started)
-        snapshot = ResourceSnapshot(resource, items, health, health.last_success)
-        with self._lock:
-            self._last[resource] = snapshot
-            self._unreachable = None
-        return snapshot
-
-    def _ok_health(self, resource: str, detail: str, latency: float) -> SourceHealth:
-        now = self._clock()
-        health = SourceHealth(
-            source=SOURCE,
-            state="ok",
-            checked_at=now,
-            last_success=now,
-            latency=latency,
-            detail=detail,
-            endpoint=self.endpoint,
-        )
-        with self._lock:
-            self._health[resource] = health
-        return health
-
-    def _failed_health(self, resource: str, state: HealthState, message: str) -> SourceHealth:
-        with self._lock:
-            previous = self._health.get(resource)
-            health = SourceHealth.failed(
-                SOURCE,
-                message,
-                checked_at=self._clock(),
-                previous=previous,
-                endpoint=self.endpoint,
-                state=state,
-            )
-            self._health[resource] = health
-        return health

@@ -12,6 +12,7 @@ class KubernetesSettings:
     kubeconfig: Path | None = None  # None: the client's default, KUBECONFIG or ~/.kube/config
     context: str | None = None  # None: the kubeconfig's current-context
     namespace: str | None = None  # None: the context's namespace, else "default"
+    all_namespaces: bool = False  # the pod watch, events and pod metrics span every namespace (`:ns all`)
     in_cluster: bool = False  # use the pod's service account instead of a kubeconfig
     timeout: float = 5.0  # seconds, per request
     refresh: float = 5.0  # seconds between polls of the plain reads (pods are watched)

@@ -53,6 +53,7 @@ T = TypeVar("T")
 CRASH_AFTER = timedelta(seconds=30)  # after the incident's start, the first API pod is OOMKilled
 CRASHING_POD = API_PODS[0]
 RUN_BEFORE_OOM = timedelta(seconds=20)  # how long each restart of the crashing pod runs before its next OOM
+DEMO_CONTEXT = "demo"  # the demo's only kubeconfig context
 LOG_EVERY = timedelta(seconds=5)  # a followed demo container logs a new line this often on the scripted clock
 
 
@@ -96,8 +97,30 @@ class DemoKubernetes:
         now = self.clock()
         return SourceHealth("kubernetes", "ok", checked_at=now, last_success=now, detail="demo cluster")
 
+    @property
+    def namespace(self) -> str:
+        return self.settings.namespace or NAMESPACE
+
+    @property
+    def context(self) -> str:
+        return DEMO_CONTEXT
+
+    def contexts(self) -> tuple[str, ...]:
+        return (DEMO_CONTEXT,)
+
+    def retargeted(self, settings: KubernetesSettings) -> DemoKubernetes:
+        """The same scripted cluster seen from another namespace (its objects all live in `production`)."""
+        other = copy.copy(self)  # shares the script's objects: this one is dropped by whoever retargets
+        other.settings = settings
+        other.cache = PodCache()
+        return other
+
+    def _seen(self, obj: Obj) -> bool:
+        """In the namespace looked at (every namespace with `:ns all`)."""
+        return self.settings.all_namespaces or _namespace(obj) == self.namespace
+
     def start_pods(self) -> PodCache:
-        self.cache.replace_all([pod_row(obj) for obj in self._pods.values()], "1")
+        self.cache.replace_all([pod_row(obj) for obj in self._pods.values() if self._seen(obj)], "1")
         self._advance()
         return self.cache
 
@@ -118,7 +141,8 @@ class DemoKubernetes:
             for moment in crashes[restarts:]:
                 crash_container(pod, reason="OOMKilled", exit_code=137, at=_rfc3339(moment))
             self._pods[CRASHING_POD] = pod
-            self.cache.upsert(pod_row(pod))
+            if self._seen(pod):
+                self.cache.upsert(pod_row(pod))
 
     def _first_crash(self, at: datetime) -> None:
         self._crashed = True
@@ -161,8 +185,10 @@ class DemoKubernetes:
     ) -> ResourceSnapshot[KubeEvent]:
         self._advance()
         name = involved.rpartition("/")[2] if involved else None
-        rows = [event_row(e) for e in self._events]
-        rows = sorted((r for r in rows if name is None or r.involved_name == name), key=event_order)
+        seen = [e for e in self._events if (_namespace(e) == namespace if namespace else self._seen(e))]
+        rows = sorted(
+            (r for r in map(event_row, seen) if name is None or r.involved_name == name), key=event_order
+        )
         return self._snapshot("events", tuple(rows[:limit]))
 
     def _kind(self, kind: str) -> list[Obj]:
@@ -200,12 +226,15 @@ class DemoKubernetes:
         return self._snapshot("network policies", tuple(rows))
 
     async def pod_metrics(self, namespace: str | None = None) -> ResourceSnapshot[PodMetrics]:
-        return self._snapshot("pod metrics", tuple(metrics_row(m) for m in self._metrics))
+        seen = [m for m in self._metrics if (_namespace(m) == namespace if namespace else self._seen(m))]
+        return self._snapshot("pod metrics", tuple(metrics_row(m) for m in seen))
 
     async def helm_history(
         self, release: str, namespace: str | None = None
     ) -> ResourceSnapshot[HelmRevision]:
-        revisions, _ = history_from_secrets([s for s in self._secrets if _release(s) == release])
+        where = namespace or self.namespace
+        releases = [s for s in self._secrets if _release(s) == release and _namespace(s) == where]
+        revisions, _ = history_from_secrets(releases)
         return self._snapshot("helm history", revisions)
 
     async def logs(
