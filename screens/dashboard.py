@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Static, TabbedContent, TabPane
+from textual.widget import Widget
+from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
+from textual.widgets._tabbed_content import ContentTabs
 
 from probes.format import clean
 from probes.kubernetes import HelmRevision, KubeEvent, PodMetrics, PodRow, ResourceSnapshot
@@ -21,7 +23,7 @@ from screens.modals import TextScreen
 from tui.sessions.store import IncidentSession
 from tui.triage.selectors import section_selectors
 from tui.widgets import styles
-from tui.widgets.alerts import AlertsTable, alerts_status
+from tui.widgets.alerts import AlertsTable, alerts_status, filter_status, parse_filter
 from tui.widgets.dialogs import ShowText
 from tui.widgets.footer import KeyFooter
 from tui.widgets.header import StatusHeader
@@ -31,22 +33,39 @@ from tui.widgets.postgres_panel import PostgresPanel
 from tui.widgets.redis_panel import RedisPanel
 from tui.widgets.runbook_pane import RunbookPane
 from tui.widgets.slowlog_panel import SlowlogPanel
+from tui.widgets.virtual_table import VirtualTable
 
 KUBE_OFF = "Kubernetes is not configured: set KUBECONFIG or [kubernetes] kubeconfig in oncall.toml."
 PG_OFF = (
     "PostgreSQL is not configured: set [postgres] dsn, ONCALL_POSTGRES, --postgres or libpq's PG* variables."
 )
+# the alerts pane: as tall as its rows need, at least MIN_ALERTS_HEIGHT (the runbook pane beside it stays
+# readable), at most MAX_ALERTS_SHARE of the screen; below NARROW columns the runbook pane gives its width
+# to the alerts (see oncall.tcss)
+MIN_ALERTS_HEIGHT = 10
+MAX_ALERTS_SHARE = 0.4
+STATUS_LINES = 4
+NARROW = 100
 REDIS_OFF = "Redis is not configured: set REDIS_URL, [redis] url or --redis."
-# panels where enter means "show this row in full", not "open the selected alert's checklist"
-ENTER_PANELS = (PostgresPanel, SlowlogPanel)
+
+
+def main_list(pane: Widget) -> Widget | None:
+    """The list a tab's keys are for: its first table (pods, sessions, slow log), else its first scrollable
+    view (events, deploys); None for a tab that only says something (logs, not configured)."""
+    kinds: tuple[type[Widget], ...] = (VirtualTable, DataTable, ReadPanel)
+    for kind in kinds:
+        for widget in pane.query(kind):
+            if widget.can_focus and widget.display:
+                return widget
+    return None
 
 
 class DashboardScreen(ConsoleScreen[None]):
     BINDINGS = [
-        Binding("enter", "open_checklist", "Checklist", priority=True),
         Binding("b", "browse_runbook", "Runbook"),
         Binding("r", "refresh", "Refresh"),
         Binding("p", "pods", "Pods"),
+        Binding("a", "alerts", "Alerts"),
         Binding("z", "zoom", "Zoom tabs"),
         Binding("x", "sample_keys", "Sample keys"),
         Binding("1", "tab(1)", "Tabs", key_display="1-7"),
@@ -55,11 +74,19 @@ class DashboardScreen(ConsoleScreen[None]):
         Binding("k", "cursor_up", "Previous alert", key_display="k/↑"),
     ]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._status = Text()
+
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="status")
         with Horizontal(id="main"):
             with Vertical(id="alerts-column"):
                 yield Static(id="alerts-status")
+                yield Input(
+                    placeholder="severity=critical alertname=~High.* namespace!=staging word (enter applies)",
+                    id="alerts-filter",
+                )
                 yield AlertsTable(id="alerts")
             yield RunbookPane(id="runbook")
         kube_on = self.console.kube.health.state != "not-configured"
@@ -117,6 +144,7 @@ class DashboardScreen(ConsoleScreen[None]):
             self._on_kube_read(snapshot)
         self.query_one(AlertsTable).focus()
         self._shown: tuple[str, float | None] | None = None
+        self._draw_status()
 
     @property
     def table(self) -> AlertsTable:
@@ -126,19 +154,84 @@ class DashboardScreen(ConsoleScreen[None]):
 
     def _alerts_status(self, snapshot: AlertsSnapshot | None) -> Text:
         app = self.console
-        return alerts_status(
+        text = alerts_status(
             snapshot, app.now, app.runbook_error, prometheus_set=bool(app.probe.settings.url)
         )
+        table = self.table
+        return text + filter_status(len(table.alerts), len(table.every_alert), table.filter)
+
+    def _draw_status(self) -> None:
+        self._status = self._alerts_status(self.console.snapshot)
+        self.query_one("#alerts-status", Static).update(self._status)
+        self._fit_alerts()
+
+    def _fit_alerts(self) -> None:
+        """The alerts pane as tall as its alerts need (status, filter box, header, rows), between a readable
+        runbook pane beside it and 40% of the screen; the source tabs get the rest."""
+        screen = self.size.height
+        if not screen:
+            return
+        status = self.query_one("#alerts-status", Static)
+        width = max(10, status.content_region.width or self.size.width // 2)
+        lines = min(STATUS_LINES, len(self._status.wrap(self.app.console, width)))
+        box = 1 if self.query_one("#alerts-filter", Input).has_class("-shown") else 0
+        needed = 2 + lines + box + 1 + max(1, len(self.table.alerts))  # 2: the pane's border
+        most = max(6, int(screen * MAX_ALERTS_SHARE))
+        least = 4 if self.has_class("-narrow") else MIN_ALERTS_HEIGHT  # narrow: no runbook pane beside
+        self.query_one("#main").styles.height = max(min(least, most), min(needed, most))
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < NARROW, "-narrow")
+        self._fit_alerts()
+
+    # -- the alerts filter (/) ---------------------------------------------------------------------
+
+    @on(AlertsTable.FilterRequested)
+    def _open_filter(self) -> None:
+        box = self.query_one("#alerts-filter", Input)
+        box.add_class("-shown")
+        box.value = self.table.filter.text
+        box.focus()
+        self._fit_alerts()
+
+    @on(Input.Changed, "#alerts-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if event.value != self.table.filter.text:
+            self.table.set_filter(parse_filter(event.value))
+            self._draw_status()
+            self._show_selected()
+
+    @on(Input.Submitted, "#alerts-filter")
+    def _filter_applied(self, event: Input.Submitted) -> None:
+        event.stop()  # enter in the filter applies it and goes back to the alerts, nothing more
+        self._close_filter()
+
+    def _close_filter(self) -> None:
+        self.query_one("#alerts-filter", Input).remove_class("-shown")
+        self.table.focus()
+        self._fit_alerts()
+
+    def on_key(self, event: events.Key) -> None:
+        box = self.query_one("#alerts-filter", Input)
+        # esc in the filter box, or in the alerts while a filter is set: every alert again
+        if event.key == "escape" and (box.has_focus or (self.table.has_focus and self.table.filter)):
+            event.stop()
+            box.value = ""
+            self.table.set_filter(parse_filter(""))
+            self._draw_status()
+            self._show_selected()
+            self._close_filter()
 
     def _on_snapshot(self, snapshot: AlertsSnapshot | None) -> None:
-        self.query_one("#alerts-status", Static).update(self._alerts_status(snapshot))
         if snapshot is not None:
             self.table.show(snapshot.alerts, self.console.now)
             self._show_selected()
+        self._draw_status()
 
     def _on_tick(self, _now: object) -> None:
         if self.console.snapshot is not None:
-            self.query_one("#alerts-status", Static).update(self._alerts_status(self.console.snapshot))
+            self._draw_status()
         for panel in self.query(PodsPanel):
             panel.show_health(self.console.kube.health)
 
@@ -235,20 +328,15 @@ class DashboardScreen(ConsoleScreen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "sample_keys":  # only where its result shows: the Redis tab
             return bool(self.query(RedisPanel)) and self.query_one(TabbedContent).active == "tab-redis"
-        # enter is a priority binding (the alerts table would eat it); inside a panel that shows a row in
-        # full on enter, the key is the panel's
-        focused = self.focused
-        in_panel = focused is not None and any(
-            isinstance(n, ENTER_PANELS) for n in focused.ancestors_with_self
-        )
-        return not (action == "open_checklist" and in_panel)
+        return True
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self) -> None:
         self.refresh_bindings()  # x (sample keys) is shown on the Redis tab only
 
-    @on(DataTable.RowSelected)
-    def _row_selected(self) -> None:
+    @on(DataTable.RowSelected, "#alerts")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()  # enter (or a click on the selected row) in the alerts: that alert's checklist
         self.action_open_checklist()
 
     def action_open_checklist(self) -> None:
@@ -280,16 +368,25 @@ class DashboardScreen(ConsoleScreen[None]):
             panel.action_sample_keys()
 
     def action_tab(self, number: int) -> None:
-        """1-7: the source tabs in order (Pods, PostgreSQL, Redis, Slow log, Events, Logs, Deploys)."""
+        """1-7: the source tabs in order (Pods, PostgreSQL, Redis, Slow log, Events, Logs, Deploys), with the
+        focus in the tab's main list (or on the tab bar, for a tab without one)."""
         panes = list(self.query(TabPane))
-        pane_id = panes[number - 1].id if 1 <= number <= len(panes) else None
-        if pane_id:
-            self.query_one(TabbedContent).active = pane_id
+        if not 1 <= number <= len(panes):
+            return
+        pane = panes[number - 1]
+        tabs = self.query_one(TabbedContent)
+        if pane.id:
+            tabs.active = pane.id
+        target = main_list(pane) or tabs.query_one(ContentTabs)
+        target.focus()
 
     def action_pods(self) -> None:
-        self.query_one(TabbedContent).active = "tab-pods"
-        for panel in self.query(PodsPanel):
-            panel.table.focus()
+        self.action_tab(1)
+
+    def action_alerts(self) -> None:
+        """a: back to the alerts (the zoomed tabs give the screen back)."""
+        self.remove_class("-zoomed")
+        self.table.focus()
 
     def action_refresh(self) -> None:
         self.console.refresh_now()

@@ -3,12 +3,17 @@ line above it."""
 
 from __future__ import annotations
 
+import re
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
 
 from probes.format import clean
 from probes.prometheus import AlertsSnapshot, FiringAlert, alert_sort_key, format_value
@@ -49,31 +54,152 @@ def alerts_status(
     return text
 
 
+MATCHER = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(=~|!~|!=|=)(.*)$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    """What `/` typed over the alerts, karma-style: space-separated `label=value`, `label!=value`,
+    `label=~regex`, `label!~regex` (regexes match the whole value, as in Prometheus) and bare words (found
+    in the alert's name or summary, any case). Every term must hold. `error` says why it is not a filter."""
+
+    text: str
+    terms: tuple[Callable[[FiringAlert], bool], ...] = ()
+    error: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.text.strip())
+
+    def matches(self, alert: FiringAlert) -> bool:
+        return self.error is not None or all(term(alert) for term in self.terms)
+
+
+def _label(alert: FiringAlert, name: str) -> str:
+    return alert.name if name == "alertname" else alert.label(name)
+
+
+def _term(token: str) -> Callable[[FiringAlert], bool]:
+    found = MATCHER.match(token)
+    if found is None:
+        word = token.casefold()
+        return lambda a: word in a.name.casefold() or word in a.summary.casefold()
+    name, op, value = found.groups()
+    if op in ("=", "!="):
+        equal = op == "="
+        return lambda a: (_label(a, name) == value) is equal
+    try:
+        pattern = re.compile(value)
+    except re.error as error:
+        raise ValueError(f"bad regex in {token}: {error}") from error
+    wanted = op == "=~"
+    return lambda a: (pattern.fullmatch(_label(a, name)) is not None) is wanted
+
+
+def parse_filter(text: str) -> AlertFilter:
+    """The filter for `text`; a bad regex or an unclosed quote gives an AlertFilter with an error."""
+    try:
+        tokens = shlex.split(text)
+        return AlertFilter(text, tuple(_term(t) for t in tokens))
+    except ValueError as error:
+        return AlertFilter(text, error=str(error))
+
+
+def filter_status(shown: int, total: int, alert_filter: AlertFilter) -> Text:
+    """The status line's second half while a filter is set: the filter and how many it lets through."""
+    if not alert_filter:
+        return Text()
+    text = Text("\nfilter ", style=styles.MUTED)
+    text.append(clean(alert_filter.text), style=styles.STRONG)
+    if alert_filter.error is not None:
+        text.append(f"  not applied: {clean(alert_filter.error)}", style=styles.ERROR)
+    else:
+        text.append(f"  {shown} of {total} shown", style=styles.WARNING if shown < total else styles.MUTED)
+    text.append("  (/ edits, esc clears)", style=styles.MUTED)
+    return text
+
+
+def fit(text: Text, width: int) -> Text:
+    """`text` cut to `width` cells, ending in "…" when it was cut."""
+    if text.cell_len <= width:
+        return text
+    cut = text.copy()
+    cut.truncate(max(width, 1), overflow="ellipsis")
+    return cut
+
+
 class AlertsTable(DataTable[Text]):
     DEFAULT_CSS = """
     AlertsTable { height: 1fr; }
     """
+    BINDINGS = [
+        # enter is the table's own key (a DataTable.RowSelected the dashboard answers), shown in the footer
+        Binding("enter", "select_cursor", "Checklist", key_display="⏎"),
+        Binding("slash", "filter", "Filter alerts", key_display="/"),
+    ]
+
+    class FilterRequested(Message):
+        """`/` in the alerts: the screen opens the filter box."""
+
+    # (label, width, essential): the essential columns show at any width, the others only when the summary
+    # keeps SUMMARY_ROOM cells beside them
+    COLUMNS: tuple[tuple[str, int, bool], ...] = (
+        ("State", 7, True),
+        ("Severity", 8, True),
+        ("Alert", 24, True),
+        ("Since", 6, False),
+        ("Value", 8, False),
+    )
+    SUMMARY_ROOM = 30
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
-        self.alerts: list[FiringAlert] = []
-
-    FIXED = (("State", 7), ("Severity", 8), ("Alert", 24), ("Since", 6), ("Value", 8))
+        self.alerts: list[FiringAlert] = []  # the rows, as shown (filtered)
+        self.every_alert: list[FiringAlert] = []
+        self.filter = AlertFilter("")
+        self._now: datetime | None = None
+        self._widths: tuple[tuple[str, int], ...] = ()
 
     def on_mount(self) -> None:
-        for label, width in self.FIXED:
-            self.add_column(label, width=width, key=label.lower())
-        self.add_column("Summary", width=self._summary_width(), key="summary")
+        self._fit_columns()
 
-    def _summary_width(self) -> int:
-        # The summary takes what the fixed columns leave, so the table never scrolls sideways.
-        used = sum(width + 2 * self.cell_padding for _, width in self.FIXED) + 2 * self.cell_padding
-        return max(10, self.scrollable_content_region.width - used - 1)
+    def action_filter(self) -> None:
+        self.post_message(self.FilterRequested())
+
+    def _layout(self) -> tuple[tuple[str, int], ...]:
+        """Column widths for the table's width: the summary takes what is left, so the table never scrolls
+        sideways; Since and Value give way to the summary on a narrow screen."""
+        pad = 2 * self.cell_padding
+        # a vertical scrollbar's room is kept even when there is none, so that one appearing never makes the
+        # table scroll sideways
+        room = self.content_region.width - self.styles.scrollbar_size_vertical
+        longest = max((len(a.name) for a in self.every_alert), default=0)
+        columns = [
+            (label, max(5, min(width, longest or width)) if label == "Alert" else width, essential)
+            for label, width, essential in self.COLUMNS
+        ]
+        chosen = [(label, width) for label, width, essential in columns if essential]
+        used = sum(width + pad for _, width in chosen) + pad
+        for label, width, essential in columns:
+            if not essential and room - used - width - pad >= self.SUMMARY_ROOM:
+                chosen.insert([c[0] for c in self.COLUMNS].index(label), (label, width))
+                used += width + pad
+        return (*chosen, ("Summary", max(1, room - used)))
+
+    def _fit_columns(self) -> None:
+        widths = self._layout()
+        if widths == self._widths:
+            return
+        self._widths = widths
+        keep = self.cursor_row
+        self.clear(columns=True)
+        for label, width in widths:
+            self.add_column(label, width=width, key=label.lower())
+        self._add_rows()
+        if self.alerts:
+            self.move_cursor(row=min(keep, len(self.alerts) - 1), animate=False)
 
     def on_resize(self) -> None:
-        if "summary" in self.columns:
-            self.columns[ColumnKey("summary")].width = self._summary_width()
-            self.refresh()
+        self._fit_columns()
 
     @property
     def selected(self) -> FiringAlert | None:
@@ -81,24 +207,44 @@ class AlertsTable(DataTable[Text]):
             return None
         return self.alerts[self.cursor_row]
 
+    def set_filter(self, alert_filter: AlertFilter) -> None:
+        self.filter = alert_filter
+        if self._now is not None:
+            self.show(tuple(self.every_alert), self._now)
+
     def show(self, alerts: tuple[FiringAlert, ...], now: datetime) -> None:
         """Redraw, keeping the cursor on the same alert (by fingerprint) when it is still there."""
         keep = self.selected.fingerprint if self.selected else None
-        self.alerts = sorted(alerts, key=lambda a: alert_sort_key(a, now))
-        self.clear()
-        for alert in self.alerts:
-            firing = alert.state == "firing"
-            self.add_row(
-                Text("FIRING" if firing else "pending", style=styles.FIRING if firing else styles.WARNING),
-                plain(alert.severity or "-", SEVERITY_STYLE.get(alert.severity, styles.PLAIN)),
-                plain(alert.name, styles.STRONG),
-                Text(since(alert.active_at, now)),
-                plain(format_value(alert.value)),
-                plain(alert.summary),
-                key=alert.fingerprint,
-            )
+        self._now = now
+        self.every_alert = sorted(alerts, key=lambda a: alert_sort_key(a, now))
+        self.alerts = [a for a in self.every_alert if self.filter.matches(a)]
+        if self._layout() != self._widths:
+            self._fit_columns()  # a longer alert name: the columns change, and the rows are drawn there
+        else:
+            self.clear()
+            self._add_rows()
         if keep is not None:
             for row, alert in enumerate(self.alerts):
                 if alert.fingerprint == keep:
                     self.move_cursor(row=row, animate=False)
                     break
+
+    def _cells(self, alert: FiringAlert, now: datetime) -> dict[str, Text]:
+        firing = alert.state == "firing"
+        return {
+            "State": Text(
+                "FIRING" if firing else "pending", style=styles.FIRING if firing else styles.WARNING
+            ),
+            "Severity": plain(alert.severity or "-", SEVERITY_STYLE.get(alert.severity, styles.PLAIN)),
+            "Alert": plain(alert.name, styles.STRONG),
+            "Since": Text(since(alert.active_at, now)),
+            "Value": plain(format_value(alert.value)),
+            "Summary": plain(alert.summary),
+        }
+
+    def _add_rows(self) -> None:
+        if self._now is None:
+            return
+        for alert in self.alerts:
+            cells = self._cells(alert, self._now)
+            self.add_row(*(fit(cells[label], width) for label, width in self._widths), key=alert.fingerprint)
