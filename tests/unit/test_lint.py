@@ -37,7 +37,12 @@ def test_link_to_a_missing_section_names_the_section_and_the_link() -> None:
     report = lint_runbook(runbook, None)
 
     assert report.problems == (
-        LintProblem("broken link", "api-down", "links to #redis-down, which is not a section"),
+        LintProblem(
+            "broken link",
+            "api-down",
+            "common cause links to #redis-down, which is not a section or heading of the runbook",
+            line=7,
+        ),
     )
     assert not report.ok
 
@@ -122,7 +127,12 @@ def test_json_report_is_serialisable_and_lists_problems() -> None:
 
     assert data["ok"] is False
     assert data["problems"] == [
-        {"kind": "no triage steps", "section": "api-down", "detail": "the section has no triage steps"}
+        {
+            "kind": "no triage steps",
+            "section": "api-down",
+            "line": None,
+            "detail": "the section has no triage steps",
+        }
     ]
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import yaml
 
-from probes.format import read_text_file
+from probes.format import clean, read_text_file
 from tui.triage.runbook import Runbook, match_section
 
 
@@ -24,6 +25,7 @@ class LintProblem:
     kind: str  # "broken link", "duplicate section", "no triage steps", "alert without section", ...
     section: str | None  # the section slug the problem is in or about, None when it is about an alert
     detail: str  # plain words for the terminal
+    line: int | None = None  # the runbook line it is on, when it is on one
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,10 @@ class LintReport:
             "steps": self.steps,
             "causes": self.causes,
             "commands": self.commands,
-            "problems": [{"kind": p.kind, "section": p.section, "detail": p.detail} for p in self.problems],
+            "problems": [
+                {"kind": p.kind, "section": p.section, "line": p.line, "detail": p.detail}
+                for p in self.problems
+            ],
             "ok": self.ok,
         }
 
@@ -55,6 +60,7 @@ class LintReport:
         ]
         for problem in self.problems:
             where = f"{problem.section}: " if problem.section else ""
+            where += f"line {problem.line}: " if problem.line is not None else ""
             lines.append(f"{problem.kind}: {where}{problem.detail}")
         if self.ok:
             lines.append("no problems")
@@ -80,12 +86,7 @@ def lint_runbook(runbook: Runbook, rules: Sequence[AlertRule] | None = None) -> 
     for section in runbook.sections:
         if not section.steps:
             problems.append(LintProblem("no triage steps", section.slug, "the section has no triage steps"))
-        for cause in section.causes:
-            for link in cause.links:
-                if link not in slugs:
-                    problems.append(
-                        LintProblem("broken link", section.slug, f"links to #{link}, which is not a section")
-                    )
+    problems.extend(_link_problems(runbook, slugs))
     if rules is not None:
         problems.extend(_rule_problems(runbook, rules))
     return LintReport(
@@ -94,6 +95,45 @@ def lint_runbook(runbook: Runbook, rules: Sequence[AlertRule] | None = None) -> 
         causes=sum(len(section.causes) for section in runbook.sections),
         commands=sum(len(section.commands) for section in runbook.sections),
         problems=tuple(problems),
+    )
+
+
+_LOOKS_WEB = re.compile(r"(?i)(?:https?[:/]|www\.)")  # meant for the web: http:, http/, www.
+
+
+def _link_problems(runbook: Runbook, slugs: set[str]) -> list[LintProblem]:
+    """Every #anchor link must reach a section or heading of the runbook; a web link must be well formed
+    (it is not fetched: lint reaches no network); what reads like a link but isn't one is reported."""
+    problems: list[LintProblem] = []
+    for link in runbook.links:
+        if not link.href:
+            detail = f"{link.part} has {clean(link.written)}, which Markdown does not read as a link"
+            problems.append(LintProblem("malformed link", link.section, detail, line=link.line))
+        elif link.href.startswith("#"):
+            anchor = unquote(link.href[1:])
+            if not anchor:
+                detail = f"{link.part} links to #, which names no anchor"
+                problems.append(LintProblem("malformed link", link.section, detail, line=link.line))
+            elif anchor not in slugs and anchor not in runbook.anchors:
+                detail = f"{link.part} links to #{clean(anchor)}, which is not a section or heading of the runbook"
+                problems.append(LintProblem("broken link", link.section, detail, line=link.line))
+        elif _LOOKS_WEB.match(link.href) and not _well_formed_web_link(link.href):
+            detail = f"{link.part} links to {clean(link.href)}, which is not a well-formed http(s) URL"
+            problems.append(LintProblem("malformed link", link.section, detail, line=link.line))
+    return problems
+
+
+def _well_formed_web_link(href: str) -> bool:
+    """http(s), "://", a host and a port that is a number, nothing blank."""
+    parts = urlsplit(href)
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        return False
+    return (
+        parts.scheme.lower() in ("http", "https")
+        and bool(parts.hostname)
+        and not any(c.isspace() for c in href)
     )
 
 

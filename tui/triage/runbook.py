@@ -49,10 +49,23 @@ class Section:
 
 
 @dataclass(frozen=True)
+class RunbookLink:
+    """A link as written in the runbook, and where: what the lint checks."""
+
+    href: str  # the target as Markdown reads it; "" when what is written is no link Markdown can read
+    written: str  # the link's text, or the whole of what is written when Markdown doesn't read it
+    line: int  # 1-based line in the runbook
+    part: str  # "triage step", "common cause", "resolution", "alert" or "prose"
+    section: str | None  # the slug of the section it is in; None outside every section
+
+
+@dataclass(frozen=True)
 class Runbook:
     title: str
     sections: tuple[Section, ...]
     source: Path | None = None
+    links: tuple[RunbookLink, ...] = ()  # every link in the runbook, in order
+    anchors: frozenset[str] = frozenset()  # every #anchor GitHub gives it: headings, <a name|id>
 
     def section(self, slug: str) -> Section | None:
         for section in self.sections:
@@ -103,6 +116,7 @@ def parse_runbook(text: str, source: Path | None = None) -> Runbook:
     headings = _headings(tokens)
     level = _section_level(tokens, headings)
     sections: list[Section] = []
+    ranges: list[tuple[int, int, str]] = []  # (first token, end, slug) of each section
     if level is not None:
         for position, (index, heading_level, heading_text) in enumerate(headings):
             if heading_level != level:
@@ -111,13 +125,20 @@ def parse_runbook(text: str, source: Path | None = None) -> Runbook:
             section = _parse_section(heading_text, tokens[index + 3 : end])
             if section is not None:
                 sections.append(section)
+                ranges.append((index, end, section.slug))
     if not sections:
         where = f"in {source}" if source is not None else "in the runbook text"
         raise RunbookError(
             f"no runbook sections found {where}: expected headings such as '## high-api-error-rate' "
             "followed by **Alert**: and **Triage**: parts"
         )
-    return Runbook(title=_title(headings, level, source), sections=tuple(sections), source=source)
+    return Runbook(
+        title=_title(headings, level, source),
+        sections=tuple(sections),
+        source=source,
+        links=tuple(_links(tokens, ranges)),
+        anchors=_anchors(tokens, headings),
+    )
 
 
 def _headings(tokens: list[Token]) -> list[tuple[int, int, str]]:
@@ -282,6 +303,90 @@ def _add_links(inlines: list[Token], links: list[str]) -> None:
         href = str(child.attrs.get("href", "")) if child.type == "link_open" else ""
         if href.startswith("#") and len(href) > 1 and unquote(href[1:]) not in links:
             links.append(unquote(href[1:]))
+
+
+# where a link is, named as the section's reader knows it: in a part's list, on a label's line
+_IN_LIST = {_TRIAGE: "triage step", _CAUSES: "common cause", _RESOLUTION: "resolution"}
+_ON_LABEL = {_ALERT: "alert", _TRIAGE: "triage", _CAUSES: "common causes", _RESOLUTION: "resolution"}
+# written like a link, left as text: Markdown didn't read it (a space in the target, an unsafe scheme, …)
+_UNREAD_LINK = re.compile(r"!?\[[^\]\n]*\]\([^)\n]*\)")
+_HTML_ANCHOR = re.compile(r"""(?i)<a\s[^>]*?\b(?:name|id)\s*=\s*["']?([^"'\s>]+)""")
+
+
+def _links(tokens: list[Token], ranges: list[tuple[int, int, str]]) -> list[RunbookLink]:
+    """Every link in the runbook with its line, the section it is in and the part of that section."""
+    found: list[RunbookLink] = []
+    part: str | None = None
+    depth = 0  # inside a list, a bold label is the item's words, not a new part (as _parse_section reads)
+    for index, token in enumerate(tokens):
+        if token.type in ("bullet_list_open", "ordered_list_open", "bullet_list_close", "ordered_list_close"):
+            depth += token.nesting
+        elif token.type == "hr":
+            part = None
+        elif token.type == "heading_open":
+            part = _LABELS.get(_label_name(_plain(tokens[index + 1], ticks=False)))
+        elif token.type == "inline" and token.map is not None:
+            label = None
+            if depth == 0 and index > 0 and tokens[index - 1].type == "paragraph_open":
+                label = _label(tokens, index)
+                part = label[0] if label is not None else part
+            if depth:
+                name = _IN_LIST.get(part or "", "prose")
+            elif label is not None:
+                name = _ON_LABEL.get(label[0], "prose")
+            else:
+                name = "resolution" if part == _RESOLUTION else "prose"  # a resolution's next paragraphs
+            slug = next((s for start, end, s in ranges if start <= index < end), None)
+            found += _inline_links(token, token.map[0] + 1, name, slug)
+    return found
+
+
+def _inline_links(inline: Token, line: int, part: str, section: str | None) -> list[RunbookLink]:
+    """The links of one inline token, each at its own line (a soft or hard break starts the next)."""
+    found: list[RunbookLink] = []
+    open_link: tuple[str, int] | None = None
+    words: list[str] = []
+    run: list[str] = []  # text outside links, since the last break: where a link Markdown didn't read hides
+
+    def unread() -> None:
+        for written in _UNREAD_LINK.findall("".join(run)):
+            found.append(RunbookLink("", written, line, part, section))
+        run.clear()
+
+    for child in inline.children or []:
+        if child.type in ("softbreak", "hardbreak"):
+            unread()
+            line += 1
+        elif child.type == "link_open":
+            unread()
+            open_link, words = (str(child.attrs.get("href", "")), line), []
+        elif child.type == "link_close" and open_link is not None:
+            found.append(RunbookLink(open_link[0], "".join(words), open_link[1], part, section))
+            open_link = None
+        elif child.type in ("text", "code_inline"):
+            (words if open_link is not None else run).append(child.content if child.type == "text" else "")
+    unread()
+    return found
+
+
+def _anchors(tokens: list[Token], headings: list[tuple[int, int, str]]) -> frozenset[str]:
+    """The anchors GitHub gives the runbook: each heading's slug (a repeated one gets -1, -2, …), and
+    each HTML <a name=…> or <a id=…>."""
+    anchors: set[str] = set()
+    seen: Counter[str] = Counter()
+    for _, _, text in headings:
+        slug = slugify(text)
+        anchors.add(f"{slug}-{seen[slug]}" if seen[slug] else slug)
+        seen[slug] += 1
+    for token in tokens:
+        html = (
+            [token]
+            if token.type == "html_block"
+            else [c for c in token.children or [] if c.type == "html_inline"]
+        )
+        for piece in html:
+            anchors.update(_HTML_ANCHOR.findall(piece.content))
+    return frozenset(anchors)
 
 
 def _block_command(token: Token) -> str:
