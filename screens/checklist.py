@@ -7,7 +7,6 @@ observer's key map has no way to change anything (as k9s's --readonly drops its 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 
 from rich.text import Text
 from textual import work
@@ -20,9 +19,17 @@ from probes.base import Reading
 from probes.format import clean, clipboard_text
 from probes.prometheus import FiringAlert
 from screens.contract import ConsoleScreen
+from screens.evidence import (
+    ROWS_OTHER,
+    ROWS_SELECTED,
+    evidence_text,
+    folded,
+    full_evidence,
+    problem_text,
+    stored_evidence,
+)
 from screens.modals import NoteScreen, PickScreen, TextScreen
-from tui.sessions.store import NOT_READ, IncidentSession, StepState
-from tui.triage.commands import Mutating, Unknown
+from tui.sessions.store import IncidentSession, StepState
 from tui.triage.plans import CausePlan, StepPlan, plans
 from tui.triage.runbook import Section, SectionMatch
 from tui.triage.runner import Evidence, EvidenceRunner
@@ -39,88 +46,9 @@ from tui.widgets.render import (
     unmapped_text,
 )
 
-ROWS_SELECTED = 12  # rows of a reading under the selected step
-ROWS_OTHER = 3  # under the others: enough to see the answer, not to drown the list
-
 
 class StepCard(Static):
     """One triage step: state, text, commands, who ticked it and its notes."""
-
-
-def evidence_text(plan: StepPlan, readings: tuple[Reading, ...] | None, now: datetime, *, rows: int) -> Text:
-    """Under a step: what each command is (never-run ones with why), then each reading, all as plain text."""
-    text = Text()
-    for command in plan.commands:
-        if isinstance(command, Mutating):
-            text.append("\n    ⚠ never run: ", style=styles.WARNING_STRONG)
-            text.append(clean(command.reason), style=styles.WARNING)
-        elif isinstance(command, Unknown):
-            text.append("\n    copy only: ", style=styles.MUTED)
-            text.append(clean(command.reason), style=styles.MUTED)
-    if plan.kind == "manual":
-        text.append("\n    manual step: no live evidence; check it by hand", style=styles.MUTED_ITALIC)
-        return text
-    if not plan.reads:
-        return text
-    if readings is None:
-        text.append("\n    reading…", style=styles.MUTED)
-        return text
-    for read, reading in zip(plan.reads, readings, strict=False):
-        text.append("\n    ▸ ", style=styles.OK_STRONG if reading.ok else styles.WARNING_STRONG)
-        label = "translated" if read.translated else "derived" if plan.kind == "derived" else "live"
-        text.append(f"{label} · {reading.source}", style=styles.MUTED)
-        what = _beyond_command(plan, reading.what)  # a command is printed once, in the step's own line
-        if what:
-            text.append(" · ", style=styles.MUTED)
-            text.append(clean(what), style=styles.MUTED)
-        if reading.read_at is not None:
-            text.append(f" · read {since(reading.read_at, now)} ago", style=styles.MUTED)
-        if read.note:
-            text.append(f"\n      {clean(read.note)}", style=styles.MUTED_ITALIC)
-        if reading.problem:
-            text.append("\n      ! ", style=styles.WARNING)
-            text.append(clean(reading.problem), style=styles.WARNING)
-        body = reading_text(reading, rows=rows).split("\n")[1:]
-        for line in body:
-            if line.startswith("  ! "):
-                continue  # the problem, shown above in its colour
-            text.append("\n    ")
-            text.append(clean(line))
-    return text
-
-
-def stored_evidence(readings: tuple[Reading, ...]) -> str:
-    """Readings as stored with a tick: each read one as text; each one that read nothing as why."""
-    parts: list[str] = []
-    for reading in readings:
-        if reading.ok or reading.rows or reading.lines:
-            parts.append(reading_text(reading))
-        else:
-            why = reading.problem or "nothing was read"
-            parts.append(f"{NOT_READ}{clean(reading.source)}: {clean(reading.what)}: {clean(why)}")
-    return "\n".join(parts)
-
-
-def _beyond_command(plan: StepPlan, what: str) -> str:
-    """A reading's title less the step's command it repeats ("(largest 10)"); "" when it only repeats it."""
-    what = what.strip()
-    for command in plan.step.commands:
-        if what in command:
-            return ""
-        if what.startswith(command):
-            return what[len(command) :].strip()
-    return what
-
-
-def full_evidence(plan: StepPlan | None, readings: tuple[Reading, ...]) -> str:
-    """A step's readings in full, for the evidence view: every row and line kept, no cell cut."""
-    parts = [reading_text(r, rows=len(r.rows) + len(r.lines), cell_max=None) for r in readings]
-    if plan is not None:
-        parts = [
-            f"# {clean(read.note)}\n{part}" if read.note else part
-            for read, part in zip(plan.reads, parts, strict=False)
-        ]
-    return "\n\n".join(parts)
 
 
 class ChecklistScreen(ConsoleScreen[None]):
@@ -322,8 +250,11 @@ class ChecklistScreen(ConsoleScreen[None]):
                 empty.update(Text("Nothing to show yet.", style=styles.MUTED))
             empty.display = True
         else:
+            # said only where it is true: a section with steps has nothing here, shown or hidden
             empty.display = not section.steps
-            empty.update(Text("This section has no triage steps.", style=styles.MUTED))
+            empty.update(
+                Text("This section has no triage steps.", style=styles.MUTED) if empty.display else ""
+            )
             self.selected = min(self.selected, max(0, len(section.steps) - 1))
             self.plans = list(plans(section, self.console.servers))
             await steps.mount_all(
@@ -360,6 +291,7 @@ class ChecklistScreen(ConsoleScreen[None]):
         cards = list(self.query(StepCard))
         if cards:
             cards[self.selected].scroll_visible(animate=False)
+        self.refresh_bindings()  # the keys offered follow the step, the session and the section shown
 
     def _causes_text(self) -> Text:
         """Each cause, with the evidence that bears on it where a probe can read some: never a verdict."""
@@ -378,11 +310,12 @@ class ChecklistScreen(ConsoleScreen[None]):
                 if reading.read_at is not None:
                     text.append(f" · read {since(reading.read_at, self.console.now)} ago", style=styles.MUTED)
                 if reading.problem:
-                    text.append(f"\n      ! {clean(reading.problem)}", style=styles.WARNING)
+                    text.append_text(problem_text(reading.problem))
                 for line in reading_text(reading, rows=ROWS_OTHER).split("\n")[1:]:
                     if not line.startswith("  ! "):
                         text.append("\n    ")
                         text.append(clean(line))
+                text.append_text(folded(reading, ROWS_OTHER))
             text.append("\n")
         text.rstrip()
         return text
@@ -402,6 +335,32 @@ class ChecklistScreen(ConsoleScreen[None]):
         self._redraw()
 
     # -- reading actions (observer and driver) ---------------------------------------------------------
+
+    @property
+    def has_steps(self) -> bool:
+        return bool(self.section and self.section.steps)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Which keys are offered (footer, help, palette): False hides a key that can do nothing on this
+        checklist; None greys one that can later (the selected step has none, no session started yet)."""
+        if action in ("next_step", "previous_step", "search"):
+            return self.has_steps
+        if action in ("copy_command", "expand_evidence"):
+            if not self.has_steps:
+                return False
+            steps = self.section.steps if self.section else ()
+            index = min(self.selected, len(steps) - 1)
+            if action == "copy_command":
+                return bool(steps[index].commands) or None
+            plan = self.plans[index] if index < len(self.plans) else None
+            return bool(plan and plan.reads) or None
+        if action == "reread":
+            return self.section is not None
+        if action == "open_link":
+            return bool(self._links())
+        if action == "export":
+            return False if self.practice else (self.session is not None or None)
+        return True
 
     def action_back(self) -> None:
         self.app.pop_screen()
@@ -532,6 +491,13 @@ class DriverChecklistScreen(ChecklistScreen):
         self._writes = asyncio.Lock()  # keys pressed quickly are written in the order pressed
 
     NO_SESSION = "No session yet: the first tick, skip or note starts one."
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("toggle_done", "toggle_skipped"):
+            return self.has_steps and (self.alert is not None or self.session is not None)
+        if action == "note":
+            return self.alert is not None or self.session is not None
+        return super().check_action(action, parameters)
 
     async def _started(self) -> IncidentSession | None:
         """The session, started by the first change (a tick, a skip, a note) if there is none yet."""
