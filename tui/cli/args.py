@@ -24,6 +24,12 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     default = argparse.SUPPRESS if suppress else None
     group = parser.add_argument_group("configuration")
     group.add_argument(
+        "--demo",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="the built-in scripted incident (no servers), and the demo's own session store",
+    )
+    group.add_argument(
         "--config",
         type=Path,
         default=default,
@@ -76,9 +82,6 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"oncall {__version__}")
-    parser.add_argument(
-        "--demo", action="store_true", help="run on the built-in scripted incident (no servers)"
-    )
     parser.add_argument(
         "--observe",
         nargs="?",
@@ -136,9 +139,6 @@ def build_parser() -> argparse.ArgumentParser:
     _common(snapshot, suppress=True)
 
     sessions = commands.add_parser("sessions", help="list incident sessions, newest change first")
-    sessions.add_argument(
-        "--demo", action="store_true", default=argparse.SUPPRESS, help="the demo's sessions"
-    )
     _common(sessions, suppress=True)
 
     export = commands.add_parser(
@@ -148,9 +148,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("session", metavar="SESSION", help="session number, or latest")
     export.add_argument("-o", "--output", type=Path, metavar="FILE", help="write here instead of stdout")
-    export.add_argument(
-        "--demo", action="store_true", default=argparse.SUPPRESS, help="from the demo's sessions"
-    )
     _common(export, suppress=True)
     return parser
 

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -21,9 +21,17 @@ from probes.redis import RedisProbe
 from tui.cli.output import iso
 from tui.config.settings import KubernetesSettings, PostgresSettings, RedisSettings, Settings
 
+if TYPE_CHECKING:
+    from tui.cli.demo import DemoSources
+
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    healths = asyncio.run(check_sources(settings))
+    if args.demo:
+        from tui.cli.demo import demo_sources  # the demo's modules load only for --demo
+
+        healths = asyncio.run(check_demo(demo_sources(settings)))
+    else:
+        healths = asyncio.run(check_sources(settings))
     print(format_check(healths, as_json=args.json))
     return check_exit_code(healths)
 
@@ -40,6 +48,15 @@ async def check_sources(
             check_redis(settings.redis),
         )
     return [prometheus.health, kubernetes, postgres, redis]
+
+
+async def check_demo(demo: DemoSources) -> list[SourceHealth]:
+    """The demo's sources, checked as real ones are: each says it is the demo in its detail."""
+    async with PrometheusProbe(demo.prometheus, transport=demo.transport) as probe:
+        prometheus, postgres, redis = await asyncio.gather(
+            probe.poll(), demo.postgres.poll(), demo.redis.check()
+        )
+    return [prometheus.health, demo.kube.health, postgres.health, redis]
 
 
 async def check_redis(settings: RedisSettings) -> SourceHealth:

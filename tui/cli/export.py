@@ -7,19 +7,24 @@ import sys
 
 from tui.cli.args import runbook_for
 from tui.cli.output import err
-from tui.cli.sessions import open_store
+from tui.cli.sessions import demo_hint, is_demo_store, open_store
 from tui.config.settings import Settings
 from tui.sessions.export import export_markdown, write_export
 from tui.triage.runbook import RunbookError
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    hint = demo_hint(settings, args.demo, f"export {args.session}")
+    if hint is not None:
+        err(hint)
+        return 1
     store = open_store(settings, args.demo)
     try:
+        demo = args.demo or is_demo_store(store)  # a demo store named with --store is the demo's too
         if args.session == "latest":
             sessions = store.sessions(limit=1)
             if not sessions:
-                err("no incident sessions yet")
+                err(f"no incident sessions yet in {store.path}")
                 return 1
             session = sessions[0]
         elif args.session.isdigit():
@@ -35,7 +40,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     except RunbookError as error:
         err(f"{error} (exporting without the runbook's steps)")
         section = None
-    text = export_markdown(session, timeline, section)
+    text = export_markdown(session, timeline, section, demo=demo)
     if args.output:
         write_export(args.output, text)
         print(f"wrote {args.output}", file=sys.stderr)

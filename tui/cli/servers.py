@@ -36,11 +36,16 @@ async def read_redis(settings: RedisSettings, interval: float = REDIS_INTERVAL) 
     if not settings.configured:
         return None
     async with RedisProbe(settings) as probe:
-        first = await probe.poll()
-        if not first.health.answering:
-            return first
-        await asyncio.sleep(interval)
-        return await probe.poll()
+        return await read_redis_twice(probe, interval)
+
+
+async def read_redis_twice(probe: RedisProbe, interval: float = REDIS_INTERVAL) -> RedisSnapshot:
+    """Two refreshes of this probe `interval` apart: the second has the hit ratio of that interval."""
+    first = await probe.poll()
+    if not first.health.answering:
+        return first
+    await asyncio.sleep(interval)
+    return await probe.poll()
 
 
 async def read_postgres(settings: PostgresSettings) -> PgSnapshot | None:
@@ -145,15 +150,16 @@ def redis_lines(rd: RedisSnapshot, now: datetime, *, markdown: bool = False) -> 
     lines.append(bullet + ", ".join(extra))
     if rd.slowlog:
         lines.append(f"{bullet}newest slow log entries:")
+        nested = "  - " if markdown else "    "  # a list inside the list item, in Markdown
         for entry in rd.slowlog[:SLOW_ENTRIES_SHOWN]:
-            command = " ".join(text(a) for a in entry.args)
-            command = command if len(command) <= 80 else command[:79] + "…"
+            command = " ".join(clean(a) for a in entry.args)
+            command = text(command if len(command) <= 80 else command[:79] + "…")
             age = format_age((now - entry.started_at).total_seconds())
             ms = entry.duration_ms
             lines.append(
-                f"{bullet}  {ms:.1f} ms {age} ago: {command}"
+                f"{nested}{ms:.1f} ms {age} ago: {command}"
                 if ms >= 1
-                else f"{bullet}  {ms:.3f} ms {age} ago: {command}"
+                else f"{nested}{ms:.3f} ms {age} ago: {command}"
             )
     for reading, why in rd.blocked:
         lines.append(f"{bullet}{reading}: {text(why)}")

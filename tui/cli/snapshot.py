@@ -8,7 +8,7 @@ import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
@@ -26,6 +26,7 @@ from tui.cli.servers import (
     read_pods_report,
     read_postgres,
     read_redis,
+    read_redis_twice,
     redis_json,
     redis_lines,
 )
@@ -33,12 +34,21 @@ from tui.config.paths import example_runbook
 from tui.config.settings import Settings
 from tui.triage.runbook import Runbook, SectionMatch, load_runbook, match_section
 
+if TYPE_CHECKING:
+    from tui.cli.demo import DemoSources
+
 SnapshotFormat = Literal["text", "json", "markdown"]
+DEMO_NOTE = "DEMO: the built-in scripted incident (oncall --demo), not a real server"
 
 
 def cmd_snapshot(args: argparse.Namespace, settings: Settings) -> int:
     runbook = load_runbook(settings.runbook or example_runbook())
-    snapshot = asyncio.run(take_snapshot(settings, runbook))
+    if args.demo:
+        from tui.cli.demo import demo_sources  # the demo's modules load only for --demo
+
+        snapshot = asyncio.run(take_demo_snapshot(demo_sources(settings)))
+    else:
+        snapshot = asyncio.run(take_snapshot(settings, runbook))
     fmt: SnapshotFormat = "json" if args.json else "markdown" if args.markdown else "text"
     print(format_snapshot(snapshot, runbook, fmt=fmt, now=datetime.now(UTC)))
     return snapshot_exit_code(snapshot)
@@ -51,6 +61,7 @@ class IncidentSnapshot(AlertsSnapshot):
     pods: PodsReport | None = None
     postgres: PgSnapshot | None = None  # None when PostgreSQL is not configured
     redis: RedisSnapshot | None = None  # None when Redis is not configured
+    demo: bool = False  # the scripted incident of `--demo`: said at the top, never mistaken for real
 
 
 async def take_snapshot(
@@ -74,6 +85,23 @@ async def take_snapshot(
     )
 
 
+async def take_demo_snapshot(demo: DemoSources) -> IncidentSnapshot:
+    """The demo's alerts, pods, database and cache, read through the real probes' parsers."""
+    async with PrometheusProbe(demo.prometheus, transport=demo.transport) as probe:
+        alerts, postgres, redis = await asyncio.gather(
+            probe.poll(), demo.postgres.poll(), read_redis_twice(demo.redis)
+        )
+    return IncidentSnapshot(
+        alerts.alerts,
+        alerts.health,
+        alerts.fetched_at,
+        pods=demo.pods_report(),
+        postgres=postgres,
+        redis=redis,
+        demo=True,
+    )
+
+
 def snapshot_exit_code(snapshot: AlertsSnapshot) -> int:
     """0 when the alerts are fresh (ok or degraded), 1 when Prometheus is down, forbidden or not set."""
     return 0 if snapshot.health.answering else 1
@@ -92,11 +120,14 @@ def format_snapshot(
     pods = snapshot.pods if isinstance(snapshot, IncidentSnapshot) else None
     postgres = snapshot.postgres if isinstance(snapshot, IncidentSnapshot) else None
     redis = snapshot.redis if isinstance(snapshot, IncidentSnapshot) else None
+    demo = isinstance(snapshot, IncidentSnapshot) and snapshot.demo
     if fmt == "json":
         text = _snapshot_json(snapshot, alerts, matches, now)
-        if pods is None and postgres is None and redis is None:
+        if pods is None and postgres is None and redis is None and not demo:
             return text
         document = json.loads(text)
+        if demo:
+            document = {"demo": True, **document}
         if pods is not None:
             document["kubernetes"] = pods_json(pods)
         if postgres is not None:
@@ -111,6 +142,9 @@ def format_snapshot(
     if fmt in ("markdown", "text"):
         markdown = fmt == "markdown"
         text = _snapshot_markdown(snapshot, rows, now) if markdown else _snapshot_text(snapshot, rows, now)
+        if demo:
+            first, _, rest = text.partition("\n")
+            text = f"{first}\n{'**' + DEMO_NOTE + '**' if markdown else DEMO_NOTE}\n{rest}".rstrip("\n")
         if pods:
             text += "\n\n" + "\n".join(pods_lines(pods, markdown=markdown))
         if postgres is not None:

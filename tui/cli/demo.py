@@ -1,0 +1,69 @@
+"""`--demo` on the command line: the scripted incident's sources, the same ones `oncall --demo` watches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+from probes.base import utc_now
+from probes.kubernetes import pod_summary
+from probes.prometheus import PrometheusSettings
+from tui.cli.servers import PodsReport
+from tui.config.paths import default_store
+from tui.config.settings import Settings
+from tui.demo.kube_objects import NAMESPACE
+from tui.demo.kubernetes import DemoKubernetes
+from tui.demo.postgres import DemoPostgres
+from tui.demo.redis import DemoRedis
+from tui.demo.scenario import ANCHOR_KEY, DEMO_URL, DemoIncident, demo_anchor
+from tui.sessions.store import SessionStore, StoreError
+
+
+@dataclass(frozen=True)
+class DemoSources:
+    """Prometheus (its settings and the transport answering for it), the cluster, the database, the cache."""
+
+    prometheus: PrometheusSettings
+    transport: httpx.AsyncBaseTransport
+    kube: DemoKubernetes
+    postgres: DemoPostgres
+    redis: DemoRedis
+
+    def pods_report(self) -> PodsReport:
+        """The demo namespace's pods, summarised as `oncall snapshot` summarises a real one."""
+        rows = self.kube.start_pods().rows()
+        return PodsReport(self.kube.health, NAMESPACE, "demo", pod_summary(rows))
+
+
+def demo_store(settings: Settings) -> Path:
+    """The store `oncall --demo` keeps: the configured one, else the demo's own."""
+    return settings.store or default_store(demo=True)
+
+
+def stored_anchor(path: Path, now: datetime) -> datetime:
+    """The demo incident's start as the app keeps it (read only: the CLI never writes it), else now."""
+    stored: str | None = None
+    if path.is_file():
+        try:
+            with SessionStore.open(path, read_only=True) as store:
+                stored = store.get_meta(ANCHOR_KEY)
+        except StoreError:
+            stored = None
+    return demo_anchor(stored, now)[0]
+
+
+def demo_sources(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> DemoSources:
+    """The scripted incident at the moment the app's demo shows it (the same anchor), nothing real reached."""
+    anchor = stored_anchor(demo_store(settings), clock())
+    prometheus = replace(settings.prometheus, url=DEMO_URL, token=None, password=None)
+    return DemoSources(
+        prometheus=prometheus,
+        transport=DemoIncident(anchor, clock).transport(),
+        kube=DemoKubernetes(anchor, clock),
+        postgres=DemoPostgres(anchor, clock),
+        redis=DemoRedis(anchor, clock),
+    )
