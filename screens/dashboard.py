@@ -27,7 +27,7 @@ from tui.widgets.alerts import AlertsTable, alerts_status, filter_status, parse_
 from tui.widgets.dialogs import ShowText
 from tui.widgets.footer import KeyFooter
 from tui.widgets.header import StatusHeader
-from tui.widgets.kube_panels import ReadPanel, events_lines, helm_lines, read_problem
+from tui.widgets.kube_panels import EventsPanel, ReadPanel, helm_lines, read_problem
 from tui.widgets.pods import PodsPanel
 from tui.widgets.postgres_panel import PostgresPanel
 from tui.widgets.redis_panel import RedisPanel
@@ -115,7 +115,7 @@ class DashboardScreen(ConsoleScreen[None]):
                 else:
                     yield Static(Text(REDIS_OFF, style=styles.MUTED), classes="not-configured")
             with TabPane("Events", id="tab-events"):
-                yield ReadPanel("reading events…" if kube_on else KUBE_OFF, id="events")
+                yield EventsPanel("reading events…" if kube_on else KUBE_OFF, id="events")
             with TabPane("Logs", id="tab-logs"):
                 yield Static(
                     Text(
@@ -260,9 +260,7 @@ class DashboardScreen(ConsoleScreen[None]):
         problem = read_problem(snapshot, now)
         if snapshot.resource == "events":
             events = cast("ResourceSnapshot[KubeEvent]", snapshot)
-            self.query_one("#events", ReadPanel).show_lines(
-                problem, events_lines(events, now), "no events in this namespace"
-            )
+            self.query_one("#events", EventsPanel).show_events(problem, events.items, now)
         elif snapshot.resource == "helm history":
             releases = ", ".join(r for r, _ in self.console.releases)
             history = cast("ResourceSnapshot[HelmRevision]", snapshot)

@@ -104,6 +104,8 @@ def screen_text(app: OncallApp) -> str:
     """Everything the current screen shows in its Static widgets and tables, as plain text."""
     from textual.widgets import DataTable, Static
 
+    from tui.widgets.virtual_table import VirtualTable
+
     parts: list[str] = []
     for widget in app.screen.query(Static):
         content = widget.render()
@@ -111,6 +113,9 @@ def screen_text(app: OncallApp) -> str:
     for table in app.screen.query(DataTable):
         for row in range(table.row_count):
             parts.append(" | ".join(str(getattr(c, "plain", c)) for c in table.get_row_at(row)))
+    for lines in app.screen.query(VirtualTable):  # the lines on screen: its header and the rows in view
+        height = lines.scrollable_content_region.height
+        parts.extend(lines.render_line(y).text.rstrip() for y in range(height))
     return "\n".join(parts)
 
 

@@ -7,12 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rich.text import Text
-from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from probes.base import SourceHealth
 from probes.format import clean
@@ -38,25 +37,20 @@ def usage(used: float | None, request: str, limit: str, unit: str) -> Text:
 
 
 class PodsPanel(Vertical):
-    """Filter with /, cycle the sort column with s (S reverses); the selected alert's pods come first."""
+    """The table filters with / and sorts with s (S reverses); the selected alert's pods come first."""
 
     DEFAULT_CSS = """
     PodsPanel { height: 1fr; }
     PodsPanel > #pods-status { height: 1; padding: 0 1; }
-    PodsPanel > Input { display: none; height: 3; }
-    PodsPanel > Input.-shown { display: block; }
     """
     BINDINGS = [
-        Binding("slash", "filter", "Filter pods", key_display="/"),
-        Binding("s", "sort", "Sort pods"),
-        Binding("S", "reverse", "Reverse sort", show=False),
         Binding("d", "detail", "Pod detail"),
+        Binding("enter", "detail", "Pod detail", show=False),
         Binding("l", "logs", "Pod logs"),
     ]
-    SORTABLE = ("status", "restarts", "name", "age", "node")
 
     class DetailRequested(Message):
-        """`d` on a pod: the screen shows its detail."""
+        """`d` or enter on a pod: the screen shows its detail."""
 
         def __init__(self, pod: PodRow) -> None:
             super().__init__()
@@ -73,8 +67,6 @@ class PodsPanel(Vertical):
         super().__init__(**kwargs)
         self.now = now
         self.usage: Mapping[str, tuple[float, float]] = {}  # pod key → (cpu cores, memory bytes)
-        self._sort_index = -1
-        self._reverse = False
         self._summary_text = Text("listing pods…", style=styles.MUTED)
         self._health: SourceHealth | None = None
         self.table: VirtualTable[PodRow] = VirtualTable(
@@ -82,6 +74,8 @@ class PodsPanel(Vertical):
             key=lambda p: p.key,
             search_text=self._search_text,
             empty="no pods",
+            what="pods",
+            sort_cycle=("status", "restarts", "name", "age", "node"),
             id="pods-table",
         )
 
@@ -112,6 +106,7 @@ class PodsPanel(Vertical):
                 12,
                 lambda p: Text(restarts_text(p, self.now())),
                 sort_key=lambda p: -p.restarts,
+                descending=True,
             ),
             Column(
                 "last",
@@ -150,7 +145,6 @@ class PodsPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="pods-status")
-        yield Input(placeholder="filter pods by name, status, node (esc clears)", id="pods-filter")
         yield self.table
 
     # -- data in ----------------------------------------------------------------------------------
@@ -213,27 +207,6 @@ class PodsPanel(Vertical):
 
     # -- keys ---------------------------------------------------------------------------------------
 
-    def action_filter(self) -> None:
-        box = self.query_one(Input)
-        box.add_class("-shown")
-        box.focus()
-
-    @on(Input.Changed, "#pods-filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.table.set_filter(event.value)
-
-    @on(Input.Submitted, "#pods-filter")
-    def _filter_done(self) -> None:
-        self.table.focus()
-
-    def on_key(self, event: events.Key) -> None:
-        box = self.query_one(Input)
-        if event.key == "escape" and box.has_focus:
-            box.value = ""
-            box.remove_class("-shown")
-            self.table.focus()
-            event.stop()
-
     def action_detail(self) -> None:
         if self.table.selected is not None:
             self.post_message(self.DetailRequested(self.table.selected))
@@ -241,16 +214,6 @@ class PodsPanel(Vertical):
     def action_logs(self) -> None:
         if self.table.selected is not None:
             self.post_message(self.LogsRequested(self.table.selected))
-
-    def action_sort(self) -> None:
-        self._sort_index = (self._sort_index + 1) % len(self.SORTABLE)
-        self.table.sort_by(self.SORTABLE[self._sort_index], self._reverse)
-        self.notify(f"pods sorted by {self.SORTABLE[self._sort_index]}", timeout=2)
-
-    def action_reverse(self) -> None:
-        self._reverse = not self._reverse
-        if self._sort_index >= 0:
-            self.table.sort_by(self.SORTABLE[self._sort_index], self._reverse)
 
 
 def _sum(quantities: Iterable[str]) -> str:

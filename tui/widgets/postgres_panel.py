@@ -20,6 +20,8 @@ from tui.widgets.virtual_table import Column, VirtualTable
 
 PRESSURE_WARN = 0.8  # the runbook's HighDatabaseConnections threshold
 LONG_QUERY = 30.0  # seconds: an active query older than this is highlighted
+QUERY_CELLS = 80  # a query's column: longer ones are cut with "…" (enter shows the whole query)
+STATE_ORDER = {"active": 0, "idle in transaction": 1, "idle in transaction (aborted)": 1}
 
 
 def seconds(value: float | None) -> str:
@@ -61,28 +63,57 @@ def session_columns() -> list[Column[Any]]:
         long = s.state == "active" and (s.query_seconds or 0) >= LONG_QUERY
         return Text(seconds(s.query_seconds), style=styles.FIRING if long else styles.PLAIN)
 
+    # what the alert asks first (how long, doing what, held up by whom, running what), then who it is:
+    # at 80 columns the first four fit
     return [
-        Column("pid", "PID", 7, lambda s: Text(str(s.pid))),
-        Column("user", "USER", 14, lambda s: Text(clean(s.user))),
-        Column("app", "APPLICATION", 16, lambda s: Text(clean(s.application))),
-        Column("state", "STATE", 19, state),
+        Column(
+            "duration",
+            "DURATION",
+            9,
+            duration,
+            sort_key=lambda s: -(s.query_seconds or 0),
+            descending=True,
+        ),
+        Column(
+            "state",
+            "STATE",
+            19,
+            state,
+            sort_key=lambda s: (STATE_ORDER.get(s.state or "", 2), s.state or ""),
+        ),
+        Column(
+            "blocked",
+            "BLOCKED BY",
+            10,
+            lambda s: Text(
+                ",".join(map(str, s.blocked_by)), style=styles.FIRING if s.blocked_by else styles.PLAIN
+            ),
+            sort_key=lambda s: not s.blocked_by,
+        ),
+        Column("query", "QUERY", QUERY_CELLS, lambda s: one_line(s.query)),
+        Column("pid", "PID", 7, lambda s: Text(str(s.pid)), sort_key=lambda s: s.pid),
+        Column("user", "USER", 14, lambda s: Text(clean(s.user)), sort_key=lambda s: s.user or ""),
+        Column(
+            "app",
+            "APPLICATION",
+            16,
+            lambda s: Text(clean(s.application)),
+            sort_key=lambda s: s.application,
+        ),
         Column(
             "wait",
             "WAIT",
             16,
             lambda s: Text(clean(":".join(x for x in (s.wait_event_type, s.wait_event) if x))),
         ),
-        Column("query_time", "QUERY", 7, duration, sort_key=lambda s: -(s.query_seconds or 0)),
-        Column("xact", "XACT", 7, lambda s: Text(seconds(s.xact_seconds))),
         Column(
-            "blocked",
-            "BLOCKED BY",
-            11,
-            lambda s: Text(
-                ",".join(map(str, s.blocked_by)), style=styles.FIRING if s.blocked_by else styles.PLAIN
-            ),
+            "xact",
+            "XACT",
+            7,
+            lambda s: Text(seconds(s.xact_seconds)),
+            sort_key=lambda s: -(s.xact_seconds or 0),
+            descending=True,
         ),
-        Column("query", "QUERY TEXT", 200, lambda s: one_line(s.query)),
     ]
 
 
@@ -93,22 +124,47 @@ def statement_columns() -> list[Column[Any]]:
             "MEAN",
             10,
             lambda s: Text(f"{s.mean_ms:.1f} ms", style=styles.STRONG if s.mean_ms >= 500 else styles.PLAIN),
+            sort_key=lambda s: -s.mean_ms,
+            descending=True,
         ),
-        Column("calls", "CALLS", 9, lambda s: Text(str(s.calls))),
-        Column("total", "TOTAL", 11, lambda s: Text(f"{s.total_ms / 1000:.1f} s")),
+        Column(
+            "calls",
+            "CALLS",
+            9,
+            lambda s: Text(str(s.calls)),
+            sort_key=lambda s: -s.calls,
+            descending=True,
+        ),
+        Column(
+            "total",
+            "TOTAL",
+            11,
+            lambda s: Text(f"{s.total_ms / 1000:.1f} s"),
+            sort_key=lambda s: -s.total_ms,
+            descending=True,
+        ),
         Column("query", "STATEMENT", 200, lambda s: one_line(s.query)),
     ]
 
 
 def table_columns(now: Callable[[], datetime]) -> list[Column[Any]]:
+    def last_vacuum(t: Any) -> datetime | None:
+        return max((d for d in (t.last_vacuum, t.last_autovacuum) if d), default=None)
+
     def vacuumed(t: Any) -> Text:
-        last = max((d for d in (t.last_vacuum, t.last_autovacuum) if d), default=None)
+        last = last_vacuum(t)
         return Text(
             f"{since(last, now())} ago" if last else "never", style=styles.PLAIN if last else styles.WARNING
         )
 
     return [
-        Column("name", "TABLE", 28, lambda t: Text(clean(f"{t.schema}.{t.name}"))),
+        Column(
+            "name",
+            "TABLE",
+            28,
+            lambda t: Text(clean(f"{t.schema}.{t.name}")),
+            sort_key=lambda t: (t.schema, t.name),
+        ),
         Column(
             "seq",
             "SEQ SCANS",
@@ -116,9 +172,25 @@ def table_columns(now: Callable[[], datetime]) -> list[Column[Any]]:
             lambda t: Text(
                 str(t.seq_scan), style=styles.WARNING if t.seq_scan > t.idx_scan else styles.PLAIN
             ),
+            sort_key=lambda t: -t.seq_scan,
+            descending=True,
         ),
-        Column("idx", "IDX SCANS", 10, lambda t: Text(str(t.idx_scan))),
-        Column("live", "LIVE", 9, lambda t: Text(str(t.live_tuples))),
+        Column(
+            "idx",
+            "IDX SCANS",
+            10,
+            lambda t: Text(str(t.idx_scan)),
+            sort_key=lambda t: -t.idx_scan,
+            descending=True,
+        ),
+        Column(
+            "live",
+            "LIVE",
+            9,
+            lambda t: Text(str(t.live_tuples)),
+            sort_key=lambda t: -t.live_tuples,
+            descending=True,
+        ),
         Column(
             "dead",
             "DEAD",
@@ -127,8 +199,11 @@ def table_columns(now: Callable[[], datetime]) -> list[Column[Any]]:
                 str(t.dead_tuples),
                 style=styles.WARNING if t.dead_tuples > t.live_tuples * 0.2 else styles.PLAIN,
             ),
+            sort_key=lambda t: -t.dead_tuples,
+            descending=True,
         ),
-        Column("vacuum", "LAST VACUUM", 12, vacuumed),
+        # never vacuumed first, then the longest ago: the oldest vacuum first, ▲ by date
+        Column("vacuum", "LAST VACUUM", 12, vacuumed, sort_key=lambda t: _when(last_vacuum(t))),
     ]
 
 
@@ -149,17 +224,26 @@ class PostgresPanel(VerticalScroll):
         self.sessions: VirtualTable[Any] = VirtualTable(
             session_columns(),
             key=lambda s: str(s.pid),
-            search_text=lambda s: f"{s.user} {s.application} {s.query}",
+            search_text=lambda s: f"{s.pid} {s.user or ''} {s.application} {s.state or ''} {s.query}",
             empty="no sessions",
+            what="sessions",
+            sort_cycle=("duration", "state", "user", "app", "pid"),
             id="pg-sessions",
         )
         self.statements: VirtualTable[Any] = VirtualTable(
-            statement_columns(), key=lambda s: s.query, empty="no statements", id="pg-statements"
+            statement_columns(),
+            key=lambda s: s.query,
+            search_text=lambda s: s.query,
+            empty="no statements",
+            what="statements",
+            id="pg-statements",
         )
         self.tables: VirtualTable[Any] = VirtualTable(
             table_columns(now),
             key=lambda t: f"{t.schema}.{t.name}",
+            search_text=lambda t: f"{t.schema}.{t.name}",
             empty="no tables need attention",
+            what="tables",
             id="pg-tables",
         )
 
@@ -231,11 +315,10 @@ class PostgresPanel(VerticalScroll):
         else:
             listed = f"all {len(snapshot.sessions)} sessions listed"
         set_text(self.query_one("#pg-unlisted", Static), Text(listed, style=styles.MUTED))
-        order = {"active": 0, "idle in transaction": 1, "idle in transaction (aborted)": 1}
         self.sessions.set_items(
             sorted(
                 snapshot.sessions,
-                key=lambda s: (not s.blocked_by, order.get(s.state, 2), -(s.query_seconds or 0)),
+                key=lambda s: (not s.blocked_by, STATE_ORDER.get(s.state, 2), -(s.query_seconds or 0)),
             )
         )
         problem = self.query_one("#pg-statements-problem", Static)
@@ -256,3 +339,7 @@ class PostgresPanel(VerticalScroll):
             return
         title = f"pid {item.pid} · {item.user} · {item.application}" if hasattr(item, "pid") else "statement"
         self.post_message(ShowText(title, item.query))
+
+
+def _when(moment: datetime | None) -> float:
+    return moment.timestamp() if moment is not None else float("-inf")

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from rich.text import Text
-from textual import events
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -18,7 +18,7 @@ from probes.redis import RedisSnapshot, SlowEntry
 from tui.widgets import styles
 from tui.widgets.dialogs import ShowText
 from tui.widgets.render import clock_time, set_text, since
-from tui.widgets.virtual_table import Column, VirtualTable
+from tui.widgets.virtual_table import Column, VirtualTable, arrow
 
 SLOW_MS = 10.0  # the SlowRedisOperations alert's threshold: operations slower than 10 ms
 COMMAND_CELLS = 400  # the command column's width: longer command lines are cut (the full entry is on enter)
@@ -36,6 +36,11 @@ def command_line(entry: SlowEntry, limit: int = COMMAND_CELLS) -> Text:
         parts.append(part)
         length += len(part) + 1
     return Text(" ".join(parts))
+
+
+def search_text(entry: SlowEntry) -> str:
+    """What `/` looks in: the command line as shown, the client and its name."""
+    return f"{command_line(entry).plain} {entry.client} {entry.client_name}"
 
 
 def entry_title(entry: SlowEntry) -> str:
@@ -72,7 +77,10 @@ class SlowlogPanel(Vertical):
         self.table: VirtualTable[SlowEntry] = VirtualTable(
             self._columns(),
             key=lambda e: str(e.id),
+            search_text=search_text,
             empty="the slow log is empty",
+            what="slow log entries",
+            sort_cycle=("duration", "time"),
             id="slowlog-table",
         )
 
@@ -86,8 +94,22 @@ class SlowlogPanel(Vertical):
 
         return [
             Column("new", "NEW", 3, new),
-            Column("time", "TIME", 9, lambda e: Text(clock_time(e.started_at))),
-            Column("duration", "DURATION", 11, duration),
+            Column(
+                "time",
+                "TIME",
+                9,
+                lambda e: Text(clock_time(e.started_at)),
+                sort_key=lambda e: (-e.started_at.timestamp(), -e.id),
+                descending=True,
+            ),
+            Column(
+                "duration",
+                "DURATION",
+                11,
+                duration,
+                sort_key=lambda e: -e.duration_us,
+                descending=True,
+            ),
             Column("client", "CLIENT", 21, lambda e: Text(clean(e.client))),
             Column("name", "NAME", 16, lambda e: Text(clean(e.client_name))),
             Column("command", "COMMAND", COMMAND_CELLS, command_line),
@@ -146,12 +168,15 @@ class SlowlogPanel(Vertical):
         self.table.display = entries is not None
         self._set_status()
 
+    @on(VirtualTable.Sorted)
     def _set_status(self) -> None:
         if self._snapshot is None:
             return
+        sort = self.table.sort_column
+        order = f"by {sort[0].label.lower()} {arrow(*sort)}" if sort is not None else "newest first"
         set_text(
             self.query_one("#slowlog-status", Static),
-            status_text(self._snapshot, self._entries, self.now(), self.seen_id),
+            status_text(self._snapshot, self._entries, self.now(), self.seen_id, order),
         )
 
     def action_detail(self) -> None:
@@ -166,6 +191,7 @@ def status_text(
     entries: tuple[SlowEntry, ...] | None,
     now: datetime,
     seen_id: int | None,
+    order: str = "newest first",
 ) -> Text:
     health = snapshot.health
     text = Text()
@@ -198,7 +224,7 @@ def status_text(
         return text
     count = len(entries)
     text.append(f"{count} entr{'y' if count == 1 else 'ies'}", style=styles.STRONG)
-    text.append(", newest first")
+    text.append(f", {order}")
     if entries:
         text.append(f" · newest {since(entries[0].started_at, now)} ago")
         fresh = sum(1 for e in entries if seen_id is not None and e.id > seen_id)

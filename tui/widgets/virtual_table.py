@@ -1,4 +1,7 @@
-"""A table that draws only the rows on screen, so 10,000 rows cost what 40 do (Textual's Line API)."""
+"""A table that draws only the rows on screen, so 10,000 rows cost what 40 do (Textual's Line API).
+
+Every list of the source tabs is one: `/` filters it (its TableFilter box), `s` cycles the sort column and `S`
+reverses it, and the header marks the sort column with ▲ or ▼."""
 
 from __future__ import annotations
 
@@ -18,13 +21,16 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from probes.format import clean
 from tui.widgets import styles
+from tui.widgets.table_filter import TableFilter
 
 Item = TypeVar("Item")
 
 GAP = 2  # cells between columns
+ASCENDING, DESCENDING = "▲", "▼"
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,7 @@ class Column(Generic[Item]):
     width: int
     cell: Callable[[Item], Text]  # what the cell shows: plain Text (never markup); cleaned again when drawn
     sort_key: Callable[[Item], Any] | None = None
+    descending: bool = False  # sort_key puts the largest value first (restarts, duration): ▼, not ▲
 
 
 class VirtualTable(ScrollView, Generic[Item], can_focus=True):
@@ -52,6 +59,10 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "jump(0)", "Top", show=False),
         Binding("end", "jump(-1)", "Bottom", show=False),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("escape", "clear_filter", "Clear the filter", show=False),
+        Binding("s", "sort_next", "Sort"),
+        Binding("S", "sort_reverse", "Reverse the sort", show=False),
     ]
 
     cursor: reactive[int] = reactive(0)
@@ -62,6 +73,13 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
             self.table = table
             self.item = item
 
+    class Sorted(Message):
+        """The user sorted the rows another way (`s`, `S`): a status line that names the order can say so."""
+
+        def __init__(self, table: VirtualTable[Any]) -> None:
+            super().__init__()
+            self.table = table
+
     def __init__(
         self,
         columns: Sequence[Column[Item]],
@@ -69,6 +87,8 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
         key: Callable[[Item], str],
         search_text: Callable[[Item], str] | None = None,
         empty: str = "nothing to show",
+        what: str = "rows",
+        sort_cycle: Sequence[str] | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
@@ -76,6 +96,11 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
         self._key = key
         self._search_text = search_text
         self.empty = empty
+        self.what = what  # what the rows are, for the filter box and the sort toast: "pods", "sessions"
+        sortable = [c.key for c in self.columns if c.sort_key is not None]
+        # the columns `s` steps through, in this order, then back to the order the rows came in
+        self._sort_cycle = [k for k in sort_cycle if k in sortable] if sort_cycle is not None else sortable
+        self._filter_box: TableFilter | None = None
         self._items: list[Item] = []
         self._view: list[Item] = []
         self._filter = ""
@@ -95,13 +120,38 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
     def selected(self) -> Item | None:
         return self._view[self.cursor] if 0 <= self.cursor < len(self._view) else None
 
+    @property
+    def total(self) -> int:
+        """How many rows there are before the filter."""
+        return len(self._items)
+
+    @property
+    def filter_text(self) -> str:
+        return self._filter
+
+    @property
+    def sort_column(self) -> tuple[Column[Item], bool] | None:
+        """The column the rows are sorted by and whether the sort is reversed; None: as they came in."""
+        if self._sort is None:
+            return None
+        column = next((c for c in self.columns if c.key == self._sort[0]), None)
+        return (column, self._sort[1]) if column is not None and column.sort_key is not None else None
+
     def set_items(self, items: Sequence[Item]) -> None:
         self._items = list(items)
         self._rebuild(partial=True)
 
     def set_filter(self, text: str) -> None:
-        self._filter = text.lower()
-        self._rebuild()
+        needle = text.lower()
+        if needle == self._filter:
+            return
+        # typing one more letter only narrows what is shown: look at those rows, not at all 10,000
+        narrowing = bool(self._filter) and needle.startswith(self._filter)
+        toggled = bool(needle) != bool(self._filter)
+        self._filter = needle
+        self._rebuild(within=self._view if narrowing else None)
+        if toggled:
+            self.refresh_bindings()  # esc clears the filter only while there is one
 
     def sort_by(self, column: str | None, reverse: bool = False) -> None:
         self._sort = (column, reverse) if column else None
@@ -117,21 +167,23 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
         self._cache.clear()
         self.refresh()
 
-    def _rebuild(self, partial: bool = False) -> None:
-        """Filter, sort, keep the cursor on its row; `partial`: repaint only the visible rows that changed."""
+    def _rebuild(self, partial: bool = False, within: Sequence[Item] | None = None) -> None:
+        """Filter, sort, keep the cursor on its row; `partial`: repaint only the visible rows that changed;
+        `within`: the rows already shown, filtered and sorted, of which a narrower filter keeps some."""
         before = self._view
         keep = self._key(self.selected) if self.selected is not None else None
         at = self.cursor
-        view = self._items
+        view = self._items if within is None else within
         if self._filter and self._search_text is not None:
             needle = self._filter
             view = [item for item in view if needle in self._search_text(item).lower()]
-        if self._sort is not None:
-            column = next((c for c in self.columns if c.key == self._sort[0]), None)
-            if column is not None and column.sort_key is not None:
-                view = sorted(view, key=column.sort_key, reverse=self._sort[1])
-        if self._priority is not None:
-            view = sorted(view, key=self._priority)  # stable: keeps the column order within each group
+        if within is None:
+            sort = self.sort_column
+            sort_key = sort[0].sort_key if sort is not None else None
+            if sort is not None and sort_key is not None:
+                view = sorted(view, key=sort_key, reverse=sort[1])
+            if self._priority is not None:
+                view = sorted(view, key=self._priority)  # stable: keeps the column order within each group
         self._view = list(view)
         self.virtual_size = Size(self._width(), len(self._view) + 1)
         # the selected row usually stays where it was: look there before searching 10,000 rows
@@ -149,6 +201,8 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
                     self.refresh_line(row + 1)  # line 0 is the header
         else:
             self.refresh()
+        if self._filter_box is not None:
+            self._filter_box.show_count()
 
     def _width(self) -> int:
         return sum(c.width + GAP for c in self.columns)
@@ -189,7 +243,7 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
             scroll_x, scroll_y = int(self.scroll_offset.x), int(self.scroll_offset.y)
         if y == 0:
             style = base + self.get_component_rich_style("virtual-table--header")
-            strip = self._line([Text(c.label) for c in self.columns], style)
+            strip = self._line(self._header(), style)
             return strip.crop_extend(scroll_x, scroll_x + width, style)
         row = scroll_y + y - 1
         if row >= len(self._view):
@@ -209,6 +263,72 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
                 self._cache.clear()
             self._cache[key] = cached
         return cached[1].crop_extend(scroll_x, scroll_x + width, base)
+
+    def _header(self) -> list[Text]:
+        """The column labels, the sort column's with ▲ (smallest first) or ▼ (largest first)."""
+        sort = self.sort_column
+        labels = []
+        for column in self.columns:
+            label = column.label
+            if sort is not None and column is sort[0]:
+                label = label[: column.width - 1] + arrow(column, sort[1])
+            labels.append(Text(label))
+        return labels
+
+    # -- filter and sort keys -----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "filter":
+            return self._search_text is not None
+        if action == "clear_filter":  # esc means something else (leave a modal) when nothing is filtered
+            return bool(self._filter)
+        if action in ("sort_next", "sort_reverse"):
+            return bool(self._sort_cycle)
+        return True
+
+    async def action_filter(self) -> None:
+        """`/`: the filter box above the list (mounted the first time), the focus in it."""
+        if self._search_text is None or not isinstance(self.parent, Widget):
+            return
+        if self._filter_box is None:
+            self._filter_box = TableFilter(self)
+            await self.parent.mount(self._filter_box, before=self)
+        self._filter_box.open()
+
+    def action_clear_filter(self) -> None:
+        if self._filter_box is not None:
+            self._filter_box.action_clear()
+        else:
+            self.set_filter("")
+
+    def action_sort_next(self) -> None:
+        """`s`: the next sortable column, then back to the order the rows came in."""
+        if not self._sort_cycle:
+            return
+        sort = self.sort_column
+        cycle = self._sort_cycle
+        at = cycle.index(sort[0].key) if sort is not None and sort[0].key in cycle else -1
+        following = cycle[at + 1] if at + 1 < len(cycle) else None
+        self.sort_by(following)  # each column first in its most useful direction; S reverses it
+        self._say_sort()
+
+    def action_sort_reverse(self) -> None:
+        """`S`: the same column the other way round (the first sortable one, if none is sorted yet)."""
+        sort = self.sort_column
+        if sort is not None:
+            self.sort_by(sort[0].key, reverse=not sort[1])
+        elif self._sort_cycle:
+            self.sort_by(self._sort_cycle[0], reverse=True)
+        self._say_sort()
+
+    def _say_sort(self) -> None:
+        self.post_message(self.Sorted(self))
+        sort = self.sort_column
+        if sort is None:
+            self.notify(f"{self.what} in the order they were read", timeout=2)
+            return
+        column, reverse = sort
+        self.notify(f"{self.what} sorted by {column.label.lower()} {arrow(column, reverse)}", timeout=2)
 
     # -- cursor ----------------------------------------------------------------------------------------
 
@@ -241,6 +361,11 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
         row = int(self.scroll_offset.y) + event.y - 1
         if 0 <= row < len(self._view):
             self.cursor = row
+
+
+def arrow(column: Column[Any], reverse: bool) -> str:
+    """▼ when the largest values come first, ▲ when the smallest do."""
+    return DESCENDING if column.descending != reverse else ASCENDING
 
 
 def _cleaned(cell: Text, console: Console) -> Text:
