@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, cast
 
 from rich.text import Text
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.events import Resize
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 from textual.widgets._tabbed_content import ContentTabs
@@ -23,7 +24,7 @@ from screens.modals import TextScreen
 from tui.sessions.store import IncidentSession
 from tui.triage.selectors import section_selectors
 from tui.widgets import styles
-from tui.widgets.alerts import AlertsTable, alerts_status, filter_status, parse_filter
+from tui.widgets.alerts import AlertsTable, FilterBox, alerts_status, filter_status, parse_filter
 from tui.widgets.dialogs import ShowText
 from tui.widgets.footer import KeyFooter
 from tui.widgets.header import StatusHeader
@@ -83,7 +84,7 @@ class DashboardScreen(ConsoleScreen[None]):
         with Horizontal(id="main"):
             with Vertical(id="alerts-column"):
                 yield Static(id="alerts-status")
-                yield Input(
+                yield FilterBox(
                     placeholder="severity=critical alertname=~High.* namespace!=staging word (enter applies)",
                     id="alerts-filter",
                 )
@@ -180,7 +181,7 @@ class DashboardScreen(ConsoleScreen[None]):
         least = 4 if self.has_class("-narrow") else MIN_ALERTS_HEIGHT  # narrow: no runbook pane beside
         self.query_one("#main").styles.height = max(min(least, most), min(needed, most))
 
-    def on_resize(self, event: events.Resize) -> None:
+    def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width < NARROW, "-narrow")
         self._fit_alerts()
 
@@ -199,8 +200,11 @@ class DashboardScreen(ConsoleScreen[None]):
         event.stop()
         if event.value != self.table.filter.text:
             self.table.set_filter(parse_filter(event.value))
-            self._draw_status()
-            self._show_selected()
+
+    @on(AlertsTable.FilterChanged)
+    def _filtered(self) -> None:
+        self._draw_status()
+        self._show_selected()
 
     @on(Input.Submitted, "#alerts-filter")
     def _filter_applied(self, event: Input.Submitted) -> None:
@@ -212,16 +216,11 @@ class DashboardScreen(ConsoleScreen[None]):
         self.table.focus()
         self._fit_alerts()
 
-    def on_key(self, event: events.Key) -> None:
-        box = self.query_one("#alerts-filter", Input)
-        # esc in the filter box, or in the alerts while a filter is set: every alert again
-        if event.key == "escape" and (box.has_focus or (self.table.has_focus and self.table.filter)):
-            event.stop()
-            box.value = ""
-            self.table.set_filter(parse_filter(""))
-            self._draw_status()
-            self._show_selected()
-            self._close_filter()
+    @on(FilterBox.Cleared)
+    def _filter_cleared(self, event: FilterBox.Cleared) -> None:
+        event.stop()
+        self.table.set_filter(parse_filter(""))
+        self._close_filter()
 
     def _on_snapshot(self, snapshot: AlertsSnapshot | None) -> None:
         if snapshot is not None:

@@ -13,7 +13,7 @@ from typing import Any
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from probes.format import clean
 from probes.prometheus import AlertsSnapshot, FiringAlert, alert_sort_key, format_value
@@ -135,10 +135,14 @@ class AlertsTable(DataTable[Text]):
         # enter is the table's own key (a DataTable.RowSelected the dashboard answers), shown in the footer
         Binding("enter", "select_cursor", "Checklist", key_display="⏎"),
         Binding("slash", "filter", "Filter alerts", key_display="/"),
+        Binding("escape", "clear_filter", "Clear filter", key_display="esc"),
     ]
 
     class FilterRequested(Message):
         """`/` in the alerts: the screen opens the filter box."""
+
+    class FilterChanged(Message):
+        """The rows were filtered anew: the screen redraws the status line."""
 
     # (label, width, essential): the essential columns show at any width, the others only when the summary
     # keeps SUMMARY_ROOM cells beside them
@@ -211,6 +215,14 @@ class AlertsTable(DataTable[Text]):
         self.filter = alert_filter
         if self._now is not None:
             self.show(tuple(self.every_alert), self._now)
+        self.post_message(self.FilterChanged())
+        self.refresh_bindings()  # esc clears only while there is a filter
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return bool(self.filter) if action == "clear_filter" else True
+
+    def action_clear_filter(self) -> None:
+        self.set_filter(AlertFilter(""))
 
     def show(self, alerts: tuple[FiringAlert, ...], now: datetime) -> None:
         """Redraw, keeping the cursor on the same alert (by fingerprint) when it is still there."""
@@ -248,3 +260,20 @@ class AlertsTable(DataTable[Text]):
         for alert in self.alerts:
             cells = self._cells(alert, self._now)
             self.add_row(*(fit(cells[label], width) for label, width in self._widths), key=alert.fingerprint)
+
+
+class FilterBox(Input):
+    """The box `/` opens over the alerts: enter applies the filter, esc clears it; both go back to the
+    alerts (the screen does that on Submitted and Cleared)."""
+
+    BINDINGS = [
+        Binding("enter", "submit", "Apply filter", key_display="⏎"),
+        Binding("escape", "clear", "Clear filter", key_display="esc"),
+    ]
+
+    class Cleared(Message):
+        pass
+
+    def action_clear(self) -> None:
+        self.value = ""
+        self.post_message(self.Cleared())
