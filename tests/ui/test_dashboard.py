@@ -79,7 +79,8 @@ async def test_markup_and_escapes_in_alert_labels_are_shown_as_text(tmp_path):
     app = make_app(
         tmp_path, demo=False, prometheus_url="http://prom.test", transport=prometheus_json([nasty])
     )
-    async with app.run_test(size=(160, 48)) as pilot:
+    # wide enough for the whole summary in its cell (a cut one ends in "…")
+    async with app.run_test(size=(220, 48)) as pilot:
         table = app.screen.query_one(AlertsTable)
         await wait_for(lambda: table.row_count == 1, what="the alert")
         await pilot.pause()
