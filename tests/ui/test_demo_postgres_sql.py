@@ -31,6 +31,7 @@ async def test_the_connections_checklist_counts_and_lists_what_the_postgresql_ta
         idle_pids = set(re.findall(r"pid (\d+) \S+ \S+ for ", tab))
         assert "Idle in transaction over 5 minutes: 6" in tab and len(idle_pids) == 6
         await pilot.press("z")  # back from the zoomed tab
+        await pilot.press("a")  # and back to the alerts: enter is the focused list's
         await pilot.pause()
 
         screen = await _open(app, pilot, "HighDatabaseConnections")
@@ -88,3 +89,71 @@ async def test_a_statement_the_demo_engine_cannot_run_says_so_in_plain_words(tmp
         reading = await app.postgres.run_statement("SELECT * FROM pg_stat_replication")
     assert reading.problem is not None and reading.problem.startswith("the demo's SQL engine can't answer")
     assert "Traceback" not in reading.problem
+
+
+def _with_show_steps(tmp_path):
+    """The shipped runbook, its connections section asking the server's limits as a runbook would."""
+    from tui.config.paths import example_runbook
+
+    text = example_runbook().read_text(encoding="utf-8")
+    last = "3. Look for idle-in-transaction sessions:"
+    at = text.index("\n", text.index(last))
+    steps = (
+        "\n4. Check the limit: `SHOW max_connections;`"
+        "\n5. Check the reserve: `SHOW superuser_reserved_connections`"
+    )
+    path = tmp_path / "RUNBOOK.md"
+    path.write_text(text[:at] + steps + text[at:], encoding="utf-8")
+    return path
+
+
+async def test_show_in_a_checklist_step_answers_the_limits_the_postgresql_tab_shows(tmp_path):
+    app = make_app(tmp_path, runbook=_with_show_steps(tmp_path))
+    async with app.run_test(size=(160, 60)) as pilot:
+        await wait_for(lambda: app.pg_snapshot is not None, what="the demo database")
+        app.screen.query_one("#sources").active = "tab-postgresql"
+        await pilot.pause()
+        tab = screen_text(app)
+        limits = re.search(r"max_connections (\d+), (\d+) reserved", tab)
+        assert limits is not None, tab
+        assert limits.groups() == ("100", "3")
+
+        app.push_screen(RunbookBrowserScreen("high-database-connections"))
+        await wait_for(lambda: isinstance(app.screen, RunbookBrowserScreen), what="the runbook browser")
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the checklist")
+        screen = app.screen
+        await wait_for(lambda: len(screen.evidence) == 5, what="the evidence of five steps")
+        text = screen_text(app)
+        step4 = text.split("☐ 4.", 1)[1].split("☐ 5.", 1)[0]
+        step5 = text.split("☐ 5.", 1)[1]
+        assert "can't answer" not in text and "refused" not in text, text
+        assert re.search(r"^\s+max_connections\s*$", step4, re.M) and re.search(r"^\s+100\s*$", step4, re.M)
+        assert re.search(r"^\s+superuser_reserved_connections\s*$", step5, re.M), step5
+        assert re.search(r"^\s+3\s*$", step5, re.M), step5
+
+
+async def test_show_in_the_demo_goes_through_the_guard_and_answers_as_postgresql_does(tmp_path):
+    from probes.postgres import check_sql
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 60)):
+        await wait_for(lambda: app.pg_snapshot is not None, what="the demo database")
+        pressure = app.pg_snapshot.pressure
+        limit = await app.postgres.run_statement("show MAX_CONNECTIONS;")
+        every = await app.postgres.run_statement("SHOW ALL")
+        unknown = await app.postgres.run_statement("SHOW shared_buffers_typo")
+        chained = "SHOW max_connections; SELECT pg_terminate_backend(3200)"
+        refused = await app.postgres.run_statement(chained)
+
+    assert limit.problem is None and limit.columns == ("max_connections",)
+    assert limit.rows == ((str(pressure.max_connections),),) == (("100",),)
+    assert limit.what == "show MAX_CONNECTIONS;"
+    assert every.columns == ("name", "setting", "description")
+    settings = {row[0]: row[1] for row in every.rows}
+    assert settings["max_connections"] == "100" and settings["superuser_reserved_connections"] == "3"
+    assert settings["server_version"] == "16.3"
+    # PostgreSQL's own words for a setting it doesn't have
+    assert unknown.problem == 'unrecognized configuration parameter "shared_buffers_typo"'
+    assert not unknown.rows
+    assert refused.problem == check_sql(chained).reason and refused.problem.startswith("refused: ")

@@ -173,6 +173,7 @@ class DemoPostgres(PolledSource[PgSnapshot]):
             "superuser_reserved_connections": str(SUPERUSER_RESERVED),
             "server_version": SERVER_VERSION,
             "idle_in_transaction_session_timeout": "0",
+            "TimeZone": "UTC",  # the demo's timestamps are UTC, as its SQL engine's session is
         }
 
     def statements(self) -> tuple[PgStatement, ...]:

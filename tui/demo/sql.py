@@ -60,6 +60,49 @@ def _column(name: str) -> str:
     return call.group(1) if call else name
 
 
+# what SHOW ALL says of each setting the demo has, in PostgreSQL's own words
+_DESCRIPTIONS = {
+    "idle_in_transaction_session_timeout": (
+        "Sets the maximum allowed idle time between queries, when in a transaction."
+    ),
+    "max_connections": "Sets the maximum number of concurrent connections.",
+    "server_version": "Shows the server version.",
+    "superuser_reserved_connections": "Sets the number of connection slots reserved for superusers.",
+    "TimeZone": "Sets the time zone for displaying and interpreting time stamps.",
+}
+
+
+def shown_setting(statement: str) -> str | None:
+    """The setting a SHOW statement reads ("all" for SHOW ALL), as PostgreSQL's own parser reads it;
+    None for any other statement."""
+    import pglast  # the guard's parser: PostgreSQL's grammar, not a match on the statement's text
+
+    try:
+        parsed = pglast.parse_sql(statement)
+    except pglast.parser.ParseError:
+        return None
+    if len(parsed) != 1 or not isinstance(parsed[0].stmt, pglast.ast.VariableShowStmt):
+        return None
+    return str(parsed[0].stmt.name)
+
+
+def show(
+    name: str, settings: Mapping[str, str], *, statement: str, now: datetime, max_rows: int | None = None
+) -> Reading:
+    """SHOW as PostgreSQL answers it: one column named after the setting, SHOW ALL's name, setting and
+    description, or its error for a setting it doesn't have (names are matched case-insensitively)."""
+    if name.lower() == "all":
+        rows = [[key, value, _DESCRIPTIONS.get(key, "")] for key, value in sorted(settings.items())]
+        columns = ["name", "setting", "description"]
+        return Reading.table(SOURCE, statement, columns, rows, read_at=now, limit=max_rows)
+    key = next((key for key in settings if key.lower() == name.lower()), None)
+    if key is None:
+        return Reading.failed(
+            SOURCE, statement, f'unrecognized configuration parameter "{name}"', read_at=now
+        )
+    return Reading.table(SOURCE, statement, [key], [[settings[key]]], read_at=now)
+
+
 def run_sql(
     statement: str,
     *,
@@ -70,7 +113,11 @@ def run_sql(
     settings: Mapping[str, str],
     max_rows: int,
 ) -> Reading:
-    """Run one guarded statement on a fresh in-memory DuckDB filled with the demo's rows; never raises."""
+    """Run one guarded statement on a fresh in-memory DuckDB filled with the demo's rows; never raises.
+    A SHOW reads the demo's settings, as PostgreSQL's SHOW reads its own."""
+    name = shown_setting(statement)
+    if name is not None:
+        return show(name, settings, statement=statement, now=now, max_rows=max_rows)
     import duckdb  # the demo's engine: loaded only when the demo's database answers a statement
 
     try:
