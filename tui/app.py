@@ -7,7 +7,7 @@ import contextlib
 import gc
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,14 +23,14 @@ from probes.base import (
     PrometheusSource,
     RedisSource,
     SourceHealth,
-    poll_until,
     utc_now,
 )
-from probes.kubernetes import KubeEvent, KubernetesProbe, PodRow, ResourceSnapshot
+from probes.kubernetes import KubeEvent, KubernetesProbe, KubernetesSettings, PodRow, ResourceSnapshot
 from probes.postgres import PgSnapshot, PostgresProbe
 from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe
 from probes.redis import KeySample, RedisProbe, RedisSnapshot
 from tui.app_base import ConsoleApp
+from tui.app_commands import completions, run_command
 from tui.config.paths import default_store, default_user, example_runbook
 from tui.config.settings import Settings
 from tui.demo.kubernetes import DemoKubernetes
@@ -38,7 +38,9 @@ from tui.demo.postgres import DemoPostgres
 from tui.demo.redis import DemoRedis
 from tui.demo.scenario import ANCHOR_KEY, DEMO_URL, DemoIncident, demo_anchor
 from tui.kube_feed import read_round, watch_pods
+from tui.refresh import RefreshPace, seconds_text
 from tui.sessions.store import IncidentSession, SessionStore, StepState, StoreError
+from tui.store_watch import StoreWatch
 from tui.triage.commands import configured_servers
 from tui.triage.registry import Sources
 from tui.triage.runbook import (
@@ -51,11 +53,12 @@ from tui.triage.runbook import (
     match_section,
 )
 from tui.triage.selectors import helm_releases
+from tui.widgets.header import KubePlace
 
 if TYPE_CHECKING:
     from screens.contract import Console
 
-OBSERVER_POLL = 0.25  # seconds between data_version checks: changes show well within 1 s
+CO_DRIVER_WINDOW = timedelta(minutes=10)  # another driver's change this recent: "also driven by"
 # Full collections (gen 2) only after this many gen-1 ones instead of 10. Each refresh makes thousands of
 # objects that live a few seconds (the last snapshot): they reach gen 2 and die there by refcount, and the
 # default made CPython walk every live object (~20 ms) every refresh or two. Now it is every few minutes.
@@ -73,6 +76,11 @@ class OncallApp(ConsoleApp):
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+z", "suspend_process", "Suspend", show=False),  # job control, as in less or vim
+        # not on modals, and typed as text in any input: the app's bindings come last
+        Binding("colon", "command_line", "Command", key_display=":", show=False),
+        Binding("P", "pause", "Pause refresh", show=False),
+        Binding("plus", "slower", "Slower refresh", key_display="+", show=False),
+        Binding("minus", "faster", "Faster refresh", key_display="-", show=False),
     ]
 
     snapshot: reactive[AlertsSnapshot | None] = reactive(None, always_update=True, repaint=False)
@@ -108,7 +116,7 @@ class OncallApp(ConsoleApp):
         self.runbook, self.runbook_error = self._load_runbook()
         self.store_path = self.settings.store or default_store(demo)
         self.store: SessionStore | None = None
-        self._open_store()
+        self.reopen_store()
         prometheus = self.settings.prometheus
         if demo:
             anchor = self._demo_anchor()
@@ -147,8 +155,18 @@ class OncallApp(ConsoleApp):
         self._wake = asyncio.Event()  # r: poll Prometheus now
         self._pg_wake = asyncio.Event()
         self._redis_wake = asyncio.Event()
+        self._kube_wake = asyncio.Event()
+        polled = [prometheus.refresh] if prometheus.url else []
+        polled += [self.postgres.settings.refresh] if self.postgres.configured else []
+        polled += [self.redis.settings.refresh] if self.redis.configured else []
+        polled += [kube_settings.refresh] if self.kube.health.state != "not-configured" else []
+        self.pace = RefreshPace(polled)
+        self._held_pods: tuple[PodRow, ...] | None = None  # pods that changed while paused, shown on r
+        self.namespaces_seen: set[str] = set()  # for :ns completion: the pods' namespaces, as they come
+        self.home_namespace = self.kube.settings.namespace  # the configured one, kept across :ctx
+        self.co_driver: tuple[str, datetime] | None = None  # another driver's latest change to our session
         self._previous: dict[str, FiringAlert] = {}
-        self._showed_followed = False
+        self.store_watch = StoreWatch(self)
 
     # -- start-up -------------------------------------------------------------------------------
 
@@ -159,7 +177,7 @@ class OncallApp(ConsoleApp):
         except RunbookError as error:
             return None, str(error)
 
-    def _open_store(self) -> None:
+    def reopen_store(self) -> None:
         try:
             self.store = SessionStore.open(self.store_path, read_only=self.observer, clock=self.clock)
             self.store_error = None
@@ -182,17 +200,18 @@ class OncallApp(ConsoleApp):
         self.push_screen(DashboardScreen())
         self.run_worker(self._poll_prometheus(), group="prometheus", exclusive=True, name="prometheus")
         if self.observer:
-            self.run_worker(self._follow_sessions(), group="observer", exclusive=True, name="observer")
+            self.run_worker(self.store_watch.follow(), group="observer", exclusive=True, name="observer")
+        else:
+            self.run_worker(self.store_watch.drive(), group="driver", exclusive=True, name="driver")
         if self.postgres.configured:
             self.run_worker(self._poll_postgres(), group="postgres", exclusive=True, name="postgres")
         if self.redis.configured:
             self.run_worker(self._poll_redis(), group="redis", exclusive=True, name="redis")
             if self.redis.settings.sample_keys and not self.observer:
-                self.set_interval(SAMPLE_EVERY, self.sample_redis_keys)
-                self.set_timer(self.redis.settings.refresh, self.sample_redis_keys)
+                self.set_interval(SAMPLE_EVERY, self._sample_on_schedule)
+                self.set_timer(self.redis.settings.refresh, self._sample_on_schedule)
         if self.kube.health.state != "not-configured":
-            self.run_worker(self._watch_pods(), group="kube-pods", exclusive=True, name="pods")
-            self.run_worker(self._read_kubernetes(), group="kube-reads", exclusive=True, name="kube-reads")
+            self._start_kube()
         if self.tick:
             self.set_interval(1.0, self._tick)
         # What start-up made (modules, clients, widgets) lives as long as the app: a full collection
@@ -225,7 +244,10 @@ class OncallApp(ConsoleApp):
             # nothing to poll: say so once, instead of redrawing the same "not configured" every refresh
             await self._alerts_read(await self.probe.poll())
             return
-        await poll_until(self.probe.poll, self._alerts_read, self.probe.next_delay, wake=self._wake)
+        refresh = self.probe.settings.refresh
+        await self.pace.run(
+            "prometheus", self.probe.poll, self._alerts_read, self.probe.next_delay, refresh, self._wake
+        )
 
     async def _alerts_read(self, snapshot: AlertsSnapshot) -> None:
         self.healths["prometheus"] = snapshot.health
@@ -235,8 +257,14 @@ class OncallApp(ConsoleApp):
         self.now = self.clock()
 
     async def _poll_postgres(self) -> None:
-        await poll_until(
-            self.postgres.poll, self._postgres_read, self.postgres.next_delay, wake=self._pg_wake
+        refresh = self.postgres.settings.refresh
+        await self.pace.run(
+            "postgresql",
+            self.postgres.poll,
+            self._postgres_read,
+            self.postgres.next_delay,
+            refresh,
+            self._pg_wake,
         )
 
     def _postgres_read(self, snapshot: PgSnapshot) -> None:
@@ -244,7 +272,10 @@ class OncallApp(ConsoleApp):
         self.pg_snapshot = snapshot
 
     async def _poll_redis(self) -> None:
-        await poll_until(self.redis.poll, self._redis_read, self.redis.next_delay, wake=self._redis_wake)
+        refresh = self.redis.settings.refresh
+        await self.pace.run(
+            "redis", self.redis.poll, self._redis_read, self.redis.next_delay, refresh, self._redis_wake
+        )
 
     def _redis_read(self, snapshot: RedisSnapshot) -> None:
         self.healths["redis"] = snapshot.health
@@ -255,6 +286,10 @@ class OncallApp(ConsoleApp):
         if self.redis.configured:
             self.run_worker(self._sample_redis(), group="redis-sample", exclusive=True, name="redis-sample")
 
+    def _sample_on_schedule(self) -> None:
+        if not self.pace.paused:
+            self.sample_redis_keys()
+
     async def _sample_redis(self) -> KeySample:
         sample = await self.redis.sample_keys()
         if self.redis.last_snapshot is not None:
@@ -262,9 +297,36 @@ class OncallApp(ConsoleApp):
         return sample
 
     def refresh_now(self) -> None:
-        self._wake.set()
-        self._pg_wake.set()
-        self._redis_wake.set()
+        """r: every source read once now, paused or not; pods that changed while paused are shown."""
+        for wake in (self._wake, self._pg_wake, self._redis_wake, self._kube_wake):
+            wake.set()
+        if self._held_pods is not None:
+            self._pods_read(self._held_pods, held=False)
+
+    # -- pause and the refresh interval (P, + and -): the pace every poller waits on ------------------
+
+    def action_pause(self) -> None:
+        paused = self.pace.toggle_pause()
+        self.notify("paused: nothing is read until P again (r reads once)" if paused else "refresh resumed")
+        if not paused and self._held_pods is not None:
+            self._pods_read(self._held_pods, held=False)
+        self.now = self.clock()  # the header says so now
+
+    def action_slower(self) -> None:
+        self.notify(f"refreshing every {seconds_text(self.pace.slower())} (each source's floor applies)")
+        self.now = self.clock()
+
+    def action_faster(self) -> None:
+        self.notify(f"refreshing every {seconds_text(self.pace.faster())} (each source's floor applies)")
+        self.now = self.clock()
+
+    @property
+    def paused(self) -> bool:
+        return self.pace.paused
+
+    @property
+    def refresh_every(self) -> str:
+        return self.pace.every_text()
 
     async def _record_resolved(self, snapshot: AlertsSnapshot) -> None:
         current = {a.fingerprint: a for a in snapshot.alerts}
@@ -286,19 +348,72 @@ class OncallApp(ConsoleApp):
 
     # -- Kubernetes ----------------------------------------------------------------------------
 
+    def _start_kube(self) -> None:
+        self.run_worker(self._watch_pods(), group="kube-pods", exclusive=True, name="pods")
+        self.run_worker(self._read_kubernetes(), group="kube-reads", exclusive=True, name="kube-reads")
+
+    async def retarget_kube(self, settings: KubernetesSettings) -> None:
+        """:ns and :ctx: the pod watch and the plain reads restart on the new target; the old source stops."""
+        old = self.kube
+        for worker in [
+            *self.workers.cancel_group(self, "kube-pods"),
+            *self.workers.cancel_group(self, "kube-reads"),
+        ]:
+            with contextlib.suppress(Exception):
+                await worker.wait()
+        self.kube = old.retargeted(settings)
+        self.kube_reads_backoff = Backoff.for_source(settings.refresh, settings.backoff_max)
+        self.kube_reads.clear()
+        self._held_pods = None
+        self._pods_read((), held=False)
+        self.healths["kubernetes"] = self.kube.health
+        if old is not self.kube:
+            await asyncio.to_thread(old.close)
+        self._start_kube()
+        self.now = self.clock()
+
+    @property
+    def kube_place(self) -> KubePlace | None:
+        """Where Kubernetes is read from, for the header: None when it is not configured."""
+        if self.kube.health.state == "not-configured":
+            return None
+        all_namespaces = self.kube.settings.all_namespaces
+        return KubePlace(self.kube.context, None if all_namespaces else self.kube.namespace)
+
+    def action_command_line(self) -> None:
+        """`:`: the command line at the bottom; what it answers is run (tui/app_commands.py)."""
+        from screens.command_line import CommandLineScreen
+
+        def run(line: str | None) -> None:
+            self.run_worker(run_command(self, line), group="command", exclusive=True, name="command")
+
+        self.push_screen(CommandLineScreen(completions(self)), run)
+
     async def _watch_pods(self) -> None:
         await watch_pods(self.kube, self._pods_looked, self._pods_read)
 
     def _pods_looked(self) -> None:
         self.healths["kubernetes"] = self.kube.health
 
-    def _pods_read(self, pods: tuple[PodRow, ...]) -> None:
+    def _pods_read(self, pods: tuple[PodRow, ...], held: bool = True) -> None:
+        if held and self.pace.paused and self.pods:  # paused: the table holds still until r or P
+            self._held_pods = pods
+            return
+        self._held_pods = None
         self.pods = pods
         self.pods_changed.publish(pods)
 
     async def _read_kubernetes(self) -> None:
         """The plain reads (events, pod metrics, Helm history), a round at a time, backing off on failure."""
-        await poll_until(self._kube_read_round, self._kube_reads_done, self.kube_reads_backoff.next_delay)
+        backoff = self.kube_reads_backoff
+        await self.pace.run(
+            "kubernetes",
+            self._kube_read_round,
+            self._kube_reads_done,
+            backoff.next_delay,
+            backoff.base,
+            self._kube_wake,
+        )
 
     async def _kube_read_round(self) -> list[ResourceSnapshot[Any]]:
         return await read_round(self.kube, self.releases, self.kube_reads)
@@ -408,7 +523,7 @@ class OncallApp(ConsoleApp):
             redis=self.redis if self.redis.configured else None,
             prometheus=self.probe if self.probe.settings.url else None,
             alert_query=query,
-            namespace=getattr(self.kube, "namespace", None) if kube_on else None,
+            namespace=self.kube.namespace if kube_on else None,
             pods=lambda: self.pods,
         )
 
@@ -438,73 +553,15 @@ class OncallApp(ConsoleApp):
             return None
         return target
 
-    # -- observer ------------------------------------------------------------------------------
+    # -- the session store, watched: the observer follows the driver; a driver sees another's changes --------
 
-    async def _follow_sessions(self) -> None:
-        """Observer: reload when another process commits (PRAGMA data_version), within a second; a store
-        deleted or replaced under it is said so on screen, and the file now at the path is followed."""
-        version: int | None = None
-        shown_error: str | None = None
-        while True:
-            if self.store is not None:
-                moved = await asyncio.to_thread(self.store.moved)
-                if moved is not None:
-                    await self._lost_store(moved)
-            if self.store is None:
-                await asyncio.to_thread(self._open_store)
-                version = None  # a new connection counts data_version from its own start
-                if self.store is not None and self.store_notice is not None:
-                    self.store_notice = None
-                    self.notify(
-                        f"following the session store now at {self.store_path}",
-                        title="Session store reopened",
-                        timeout=10,
-                    )
-            if self.store is not None:
-                try:
-                    current = await asyncio.to_thread(self.store.data_version)
-                    if current != version:
-                        version = current
-                        await self._reload_followed()
-                except StoreError as error:
-                    self.store_error = str(error)
-            if self.store_error != shown_error:
-                shown_error = self.store_error  # say it once, not every 0.25 s
-                if shown_error:
-                    self.notify(shown_error, title="Nothing to follow yet", severity="warning", timeout=15)
-            await asyncio.sleep(OBSERVER_POLL)
-
-    async def _lost_store(self, moved: str) -> None:
-        """The store was deleted or replaced: its sessions are no longer live, so stop showing them."""
-        assert self.store is not None
-        store, self.store = self.store, None
-        await asyncio.to_thread(store.close)
-        waiting = "reopening it" if moved == "replaced" else "waiting for a new one"
-        self.store_notice = f"session store {self.store_path} was {moved}: {waiting}"
-        self.followed = None
-        self.sessions_changed.publish(None)
-        self.notify(self.store_notice, title=f"Session store {moved}", severity="warning", timeout=15)
-
-    async def _reload_followed(self) -> None:
-        assert self.store is not None
-        session: IncidentSession | None
-        try:
-            if self.follow is not None:
-                session = await asyncio.to_thread(self.store.get, int(self.follow))
-            else:
-                session = await asyncio.to_thread(self.store.latest_active)
-            self.store_error = None
-        except StoreError as error:
-            self.store_error = str(error)
-            session = None
-        self.followed = session
-        self.sessions_changed.publish(session)
-        if session is not None and not self._showed_followed:
-            # The observer lands on the driver's checklist once; after esc it stays where the user goes.
-            from screens.checklist import checklist_screen
-
-            self._showed_followed = True
-            self.push_screen(checklist_screen(True, follow=True))
+    @property
+    def also_driven_by(self) -> str | None:
+        """Who else changed the session this driver has open, while that was within the last ten minutes."""
+        if self.co_driver is None:
+            return None
+        who, at = self.co_driver
+        return who if self.clock() - at <= CO_DRIVER_WINDOW else None
 
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
 from rich.text import Text
 from textual.widgets import Static
@@ -19,6 +19,13 @@ if TYPE_CHECKING:
     from probes.base import SourceHealth
     from tui.config.settings import Settings
     from tui.sessions.store import IncidentSession
+
+
+class KubePlace(NamedTuple):
+    """Where Kubernetes is read from: the kubeconfig context, and the namespace (None: all namespaces)."""
+
+    context: str | None
+    namespace: str | None
 
 
 class HeaderState(Protocol):
@@ -48,6 +55,18 @@ class HeaderState(Protocol):
     @property
     def sessions_changed(self) -> Signal[IncidentSession | None]: ...
 
+    @property
+    def paused(self) -> bool: ...
+
+    @property
+    def refresh_every(self) -> str: ...  # "5s", or "2-5s" while the sources keep their own
+
+    @property
+    def kube_place(self) -> KubePlace | None: ...
+
+    @property
+    def also_driven_by(self) -> str | None: ...  # a driver: who else changed its session lately
+
 
 class StatusHeader(Static):
     """Draws itself from the app's state, every second and whenever a poll or a session changes."""
@@ -70,28 +89,71 @@ class StatusHeader(Static):
         self.watch(self.app, "snapshot", self.redraw, init=False)
         self.state.sessions_changed.subscribe(self, self.redraw)
 
+    def on_resize(self) -> None:
+        self.redraw()
+
     def redraw(self, _changed: Any = None) -> None:
+        width = self.content_region.width
+        for level in range(LEVELS):  # the widest that fits: chips shorten first, then the extras go
+            text = self.line(level)
+            if width <= 0 or text.cell_len <= width:
+                break
+        self.update(text, layout=False)  # one line, always: no need to lay the screen out again
+
+    def line(self, level: int) -> Text:
+        """The header at a level of detail: 0 says everything in words, LEVELS - 1 keeps only what matters
+        (the mode's badge, who drives, every source's health, paused)."""
         app = self.state
         now = app.now
-        text = Text.assemble(("oncall", styles.STRONG), "  ")
+        compact = level >= 1
+        gap = "  " if compact else "   "
+        text = Text()
+        if level < 3:
+            text.append_text(Text.assemble(("oncall", styles.STRONG), "  "))
         if app.demo:
             text.append(" DEMO ", style=styles.DEMO_BADGE)
-        else:
+        elif level < 2:
             text.append(f"profile {clean(app.settings.profile)}", style=styles.MUTED)
         if app.observer:
-            text.append("  ")
+            text.append(" ")
             text.append(" 🔒 OBSERVER ", style=styles.OBSERVER_BADGE)
             followed = app.followed
             if app.store_notice:
                 text.append(" ")
                 text.append(clean(app.store_notice), style=styles.WARNING_STRONG)
             elif followed:
-                text.append(" driven by ")
+                text.append(" " if level >= 3 else " driven by ")
                 text.append(clean(followed.driver), style=styles.STRONG)
-                text.append(f" ({since(followed.last_change_at, now)} ago)", style=styles.MUTED)
-            else:
+                if level < 3:
+                    text.append(f" ({since(followed.last_change_at, now)} ago)", style=styles.MUTED)
+            elif level < 3:
                 text.append(" waiting for a driver", style=styles.MUTED)
+        elif (other := app.also_driven_by) is not None:
+            text.append(" ")
+            text.append(f"⚠ also driven by {clean(other)}", style=styles.WARNING_STRONG)
         for health in app.healths.values():
-            text.append("   ")
-            text.append_text(health_chip(health, now))
-        self.update(text, layout=False)  # one line, always: no need to lay the screen out again
+            text.append(gap)
+            text.append_text(health_chip(health, now, compact=compact))
+        place = app.kube_place
+        if place is not None and level < 3:
+            text.append(gap)
+            text.append_text(place_text(place, with_context=level < 2))
+        if app.paused:
+            text.append(gap)
+            text.append("⏸ paused", style=styles.WARNING_STRONG)
+        elif level < 2:
+            text.append(gap)
+            text.append(f"every {app.refresh_every}", style=styles.MUTED)
+        return text
+
+
+LEVELS = 4
+
+
+def place_text(place: KubePlace, *, with_context: bool) -> Text:
+    """`ns production @sim`, or `ns all` across every namespace; names are untrusted text."""
+    text = Text("ns ", style=styles.MUTED)
+    text.append("all" if place.namespace is None else clean(place.namespace), style=styles.STRONG)
+    if with_context and place.context:
+        text.append(f" @{clean(place.context)}", style=styles.MUTED)
+    return text

@@ -124,17 +124,26 @@ def unmapped_text(alertname: str, match: SectionMatch) -> Text:
     return text
 
 
-def health_chip(health: SourceHealth, now: datetime) -> Text:
+# a source's name in a chip when the header is narrow (80 columns): every source's health still fits
+SHORT_SOURCE: Mapping[str, str] = {"prometheus": "prom", "kubernetes": "k8s", "postgresql": "pg"}
+
+
+def health_chip(health: SourceHealth, now: datetime, *, compact: bool = False) -> Text:
+    """A source's state and the age of its last good read (`● prometheus ok 3s`; compact: `● prom 3s`)."""
     mark, style = HEALTH_MARK.get(health.state, ("?", styles.PLAIN))
-    chip = Text.assemble((f"{mark} ", style), (health.source, styles.STRONG), " ")
+    name = SHORT_SOURCE.get(health.source, health.source) if compact else health.source
+    chip = Text.assemble((f"{mark} ", style), (name, styles.STRONG), " ")
+    age = since(health.last_success, now) if health.last_success else None
     if health.state == "not-configured":
-        chip.append("not configured", style=styles.MUTED)
+        chip.append("off" if compact else "not configured", style=styles.MUTED)
+    elif compact:
+        chip.append(age or ("…" if health.state == "degraded" else health.state), style=style)
     elif health.state == "ok":
-        chip.append(f"ok {since(health.last_success, now)}", style=style)
+        chip.append(f"ok {age or since(None, now)}", style=style)
     else:
         chip.append(health.state, style=style)
-        if health.last_success:
-            chip.append(f" stale {since(health.last_success, now)}", style=styles.WARNING)
+        if age:
+            chip.append(f" stale {age}", style=styles.WARNING)
     return chip
 
 
