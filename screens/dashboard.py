@@ -357,8 +357,16 @@ class DashboardScreen(ConsoleScreen[None]):
         self.app.push_screen(RunbookBrowserScreen(slug))
 
     def action_zoom(self) -> None:
-        """The source tabs take the whole screen (or give it back), for long pod or session lists."""
+        """The source tabs take the whole screen (or give it back), for long pod or session lists; the focus
+        leaves the hidden alerts for the tab's list."""
         self.toggle_class("-zoomed")
+        main = self.query_one("#main")
+        if (
+            self.has_class("-zoomed")
+            and self.focused is not None
+            and main in self.focused.ancestors_with_self
+        ):
+            self._focus_tab(self.query_one(TabbedContent).active_pane)
 
     def action_sample_keys(self) -> None:
         for panel in self.query(RedisPanel):
@@ -371,11 +379,14 @@ class DashboardScreen(ConsoleScreen[None]):
         if not 1 <= number <= len(panes):
             return
         pane = panes[number - 1]
-        tabs = self.query_one(TabbedContent)
         if pane.id:
-            tabs.active = pane.id
-        target = main_list(pane) or tabs.query_one(ContentTabs)
-        target.focus()
+            self.query_one(TabbedContent).active = pane.id
+        self._focus_tab(pane)
+
+    def _focus_tab(self, pane: Widget | None) -> None:
+        """The focus in the pane's main list, or on the tab bar when it has none."""
+        target = main_list(pane) if pane is not None else None
+        (target or self.query_one(TabbedContent).query_one(ContentTabs)).focus()
 
     def action_pods(self) -> None:
         self.action_tab(1)

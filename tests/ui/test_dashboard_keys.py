@@ -156,7 +156,9 @@ async def test_the_filter_takes_label_values_as_text(tmp_path):
         "activeAt": "2026-11-27T02:50:00Z",
         "value": "1",
     }
-    app = make_app(tmp_path, demo=False, prometheus_url="http://prom.test", transport=prometheus_json([nasty]))
+    app = make_app(
+        tmp_path, demo=False, prometheus_url="http://prom.test", transport=prometheus_json([nasty])
+    )
     async with app.run_test(size=(160, 48)) as pilot:
         alerts = app.screen.query_one(AlertsTable)
         await wait_for(lambda: alerts.row_count == 1, what="the alert")
@@ -181,9 +183,10 @@ async def test_the_alerts_pane_leaves_the_postgresql_tab_room_for_its_sessions(t
         sessions = app.screen.query_one(PostgresPanel).sessions
         await wait_for(lambda: len(sessions.view) >= 8, what="the demo's sessions")
         assert _visible_rows(app, sessions) >= 8
-        await pilot.press("z")  # zoom: the tabs take the screen
+        await pilot.press("a", "z")  # zoom: the tabs take the screen, and the focus leaves the hidden alerts
         await pilot.pause()
         assert not main.display and _visible_rows(app, sessions) >= 10
+        assert app.focused is sessions
         await pilot.press("z")
         await pilot.pause()
         assert main.display
