@@ -711,7 +711,7 @@ def test_markup_and_escapes_from_the_server_never_reach_the_terminal(fmt: str) -
     elif fmt == "text":
         assert "[/bold] [link=x]click[/link] ␛[31mred" in out
     else:
-        assert r"\[/bold\] \[link=x\]click\[/link\] ␛\[31mred" in out
+        assert "`[/bold] [link=x]click[/link] ␛[31mred`" in out  # a code span: no backslash shows in Slack
 
 
 def test_text_snapshot_shows_each_alert_with_its_section_in_order() -> None:
