@@ -62,6 +62,7 @@ def key_rows(screen: Screen) -> list[KeyRow]:
     A key whose action can't run here (check_action False) is not bound at all, so it is not listed."""
     keys: dict[tuple[str, str], list[str]] = {}
     described: dict[tuple[str, str], str] = {}
+    named: set[str] = set()  # each key in one row only: the first, the most specific (focused → app)
     active_bindings = list(screen.active_bindings.values())
     # tab(1) shown as "1-7" names the keys of tab(2) … tab(7), which have no display of their own
     ranged = {
@@ -79,8 +80,10 @@ def key_rows(screen: Screen) -> list[KeyRow]:
         parts = keys.setdefault(slot, [])
         shown = key_name(binding)
         for part in [shown] if shown == "/" else shown.split("/"):
-            if part not in parts:
+            # a display naming a key the focused widget binds itself ("j/↓" where the list has ↓): its row
+            if part not in named:
+                named.add(part)
                 parts.append(part)
         described.setdefault(slot, description)
-    rows = [KeyRow("/".join(parts), described[slot], slot[0]) for slot, parts in keys.items()]
+    rows = [KeyRow("/".join(parts), described[slot], slot[0]) for slot, parts in keys.items() if parts]
     return sorted(rows, key=lambda row: GROUPS.index(row.group))
