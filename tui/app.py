@@ -317,7 +317,11 @@ class OncallApp(ConsoleApp):
         self.now = self.clock()
 
     def action_faster(self) -> None:
-        self.notify(f"refreshing every {seconds_text(self.pace.faster())} (each source's floor applies)")
+        every = self.pace.faster()
+        if every is None:
+            self.notify(f"already refreshing as configured, every {self.pace.every_text()}")
+        else:
+            self.notify(f"refreshing every {seconds_text(every)} (each source's floor applies)")
         self.now = self.clock()
 
     @property

@@ -47,10 +47,11 @@ class RefreshPace:
         self._wake_waiters()
         return self.interval
 
-    def faster(self) -> float:
-        """The next shorter step (from the shortest of the sources' own refreshes when none is picked)."""
+    def faster(self) -> float | None:
+        """The next shorter step (from the shortest of the sources' own refreshes when none is picked); a
+        source configured faster than every step keeps its own."""
         current = self.interval if self.interval is not None else min(self.refreshes, default=STEPS[2])
-        self.interval = next((s for s in reversed(STEPS) if s < current), STEPS[0])
+        self.interval = next((s for s in reversed(STEPS) if s < current), self.interval)
         self._wake_waiters()
         return self.interval
 
