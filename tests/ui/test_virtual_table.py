@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.widgets import Static
 
+from tui.widgets.table_filter import TableFilter
 from tui.widgets.virtual_table import Column, VirtualTable
 
 
@@ -98,3 +100,58 @@ async def test_untrusted_cell_text_is_not_markup():
     async with app.run_test(size=(60, 12)) as pilot:
         await pilot.pause()
         assert "[/bold][link=x]evil" in visible(app.query_one(VirtualTable))[1]
+
+
+async def test_slash_filters_ten_thousand_rows_as_you_type_enter_keeps_it_and_esc_clears_it():
+    app = TableApp(ROWS)
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(VirtualTable)
+        table.focus()
+        await pilot.press("slash", *"pod-0999")
+        assert len(table.view) == 10 and app.focused is not table
+        await pilot.press("1")  # one more letter: narrows what was shown
+        assert [r.name for r in table.view] == ["pod-09991"]
+        await pilot.press("backspace", "enter")
+        assert app.focused is table and len(table.view) == 10
+        text = str(app.query_one(TableFilter).query_one(Static).render())
+        assert text.startswith("filter: pod-0999 (10 of 10000)")
+        await pilot.press("escape")
+        assert len(table.view) == 10_000 and app.focused is table
+
+
+async def test_the_sort_column_has_an_arrow_and_s_and_S_change_it():
+    app = TableApp(ROWS[:50])
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(VirtualTable)
+        table.focus()
+        await pilot.press("s")
+        await pilot.pause()
+        assert visible(table)[0].split() == ["NAME▲", "RESTARTS"]
+        await pilot.press("s", "S")
+        await pilot.pause()
+        assert visible(table)[0].split() == ["NAME", "RESTART▼"]  # the arrow takes a full column's last cell
+        assert (table.view[0].name, table.view[0].restarts) == ("pod-00006", 6)
+        assert table.selected == ROWS[0]  # the cursor stays on its row
+
+
+class Styled(App[None]):
+    """A cell of several styles, longer than its column, and a row longer than the screen."""
+
+    def compose(self) -> ComposeResult:
+        columns = [
+            Column("name", "NAME", 10, lambda r: Text.assemble(("pod-", "bold"), (r.name, "red"))),
+            Column("more", "MORE", 40, lambda r: Text("x" * 40)),
+        ]
+        yield VirtualTable(columns, key=lambda r: r.name)
+
+    def on_mount(self) -> None:
+        self.query_one(VirtualTable).set_items([Row("a-very-long-name", 1)])
+
+
+async def test_a_cut_cell_ends_in_an_ellipsis_styled_or_at_the_screen_edge():
+    app = Styled()
+    async with app.run_test(size=(30, 6)) as pilot:
+        await pilot.pause()
+        row = visible(app.query_one(VirtualTable))[1]
+        assert row.startswith("pod-a-ver…  ")
+        assert row.endswith("x…") and len(row) == 30

@@ -139,7 +139,7 @@ class EventsPanel(Vertical):
             Column(
                 "count",
                 "COUNT",
-                5,
+                6,
                 lambda e: Text(str(e.count) if e.count > 1 else "", style=styles.MUTED),
                 sort_key=lambda e: -e.count,
                 descending=True,

@@ -99,4 +99,5 @@ class TableFilter(Horizontal):
             self.input.value = ""
         self.table.set_filter("")
         self.remove_class("-shown", "-applied")
+        self.query_one(Static).update("")
         self.table.focus()

@@ -244,7 +244,7 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
         if y == 0:
             style = base + self.get_component_rich_style("virtual-table--header")
             strip = self._line(self._header(), style)
-            return strip.crop_extend(scroll_x, scroll_x + width, style)
+            return _window(strip, scroll_x, width, style)
         row = scroll_y + y - 1
         if row >= len(self._view):
             if row == 0 and not self._view:
@@ -262,7 +262,7 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
             if len(self._cache) > 4000:
                 self._cache.clear()
             self._cache[key] = cached
-        return cached[1].crop_extend(scroll_x, scroll_x + width, base)
+        return _window(cached[1], scroll_x, width, base)
 
     def _header(self) -> list[Text]:
         """The column labels, the sort column's with ▲ (smallest first) or ▼ (largest first)."""
@@ -366,6 +366,19 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
 def arrow(column: Column[Any], reverse: bool) -> str:
     """▼ when the largest values come first, ▲ when the smallest do."""
     return DESCENDING if column.descending != reverse else ASCENDING
+
+
+def _window(strip: Strip, x: int, width: int, style: Style) -> Strip:
+    """The part of a line the table's width shows; text the right edge cuts through ends in "…" there."""
+    shown = strip.crop_extend(x, x + width, style)
+    end = x + width
+    if width < 2 or strip.cell_length <= end:
+        return shown
+    edge = strip.crop(end - 1, end + 1).text
+    if len(edge) < 2 or " " in edge:
+        return shown  # the edge falls between two cells (or two words): nothing is cut mid-text
+    last = next(iter(shown.crop(width - 1, width)), None)
+    return Strip.join([shown.crop(0, width - 1), Strip([Segment("…", last.style if last else style)])])
 
 
 def _cleaned(cell: Text, console: Console) -> Text:
