@@ -114,9 +114,9 @@ class StoreWatch:
                 if current != version or session_id != shown:
                     changed = version is not None and current != version
                     version, shown = current, session_id
+                    app.co_driver = await self._co_driver(session_id)  # before the redraws the reload makes
                     if changed:
                         await self._reload_driven()
-                    app.co_driver = await self._co_driver(session_id)
             await asyncio.sleep(OBSERVER_POLL)
 
     def _checklists(self) -> list[ChecklistScreen]:
