@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from screens.checklist import ChecklistScreen
-from tests.helpers import make_app, wait_for
+from tests.helpers import FixedClock, make_app, screen_text, wait_for
 from tui.app import OncallApp
 from tui.widgets.alerts import AlertsTable
 from tui.widgets.header import StatusHeader
@@ -125,3 +125,64 @@ async def test_pause_works_on_the_checklist_and_stops_every_source(tmp_path):
         assert app.pace.polls == polls
         await pilot.press("P")
         await wait_for(lambda: app.pace.polls != polls, what="polls again")
+
+
+# -- the health chips: the age of the last good read, every source's at 80 columns -------------------
+
+
+class HangingPrometheus(CountingPrometheus):
+    """Answers until told to hang: then every request waits past the probe's deadline."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hang = False
+
+    def transport(self) -> httpx.MockTransport:
+        async def handle(request: httpx.Request) -> httpx.Response:
+            if self.hang:
+                await asyncio.sleep(3600)
+            return self._handle(request)
+
+        return httpx.MockTransport(handle)
+
+
+async def test_a_hung_sources_chip_ages_from_its_last_good_read_as_its_panel_does(tmp_path):
+    clock = FixedClock()
+    prometheus = HangingPrometheus()
+    app = make_app(
+        tmp_path,
+        demo=False,
+        prometheus_url="http://prom.test",
+        transport=prometheus.transport(),
+        clock=clock,
+        timeout=0.5,
+    )
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(lambda: prometheus.alert_reads >= 2, what="good reads")
+        await pilot.pause()
+        assert "● prometheus ok 0s" in _header(app)
+        prometheus.hang = True
+        clock.advance(40)
+        await wait_for(lambda: app.healths["prometheus"].state == "down", what="the hang found out")
+        await pilot.pause()
+        assert "prometheus down stale 40s" in _header(app)
+        assert "showing alerts from 40s ago" in screen_text(app)  # the alerts' own line: the same age
+        clock.advance(60)
+        app.now = clock()  # the app's one-second tick
+        await pilot.pause()
+        assert "prometheus down stale 1m" in _header(app)
+        assert "showing alerts from 1m ago" in screen_text(app)
+
+
+@pytest.mark.parametrize("observe", [None, "latest"])
+async def test_every_sources_health_fits_the_header_at_80_columns(tmp_path, observe):
+    app = make_app(tmp_path, observe=observe)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(lambda: app.redis_snapshot is not None and app.pg_snapshot is not None, what="sources")
+        await pilot.pause()
+        header = _header(app)
+        for chip in ("● prom 0s", "● k8s 0s", "● pg 0s", "● redis 0s"):
+            assert chip in header
+        assert "DEMO" in header
+        assert ("OBSERVER" in header) == (observe is not None)
+        assert len(header) <= 78  # inside the header's padding: nothing cut
