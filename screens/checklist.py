@@ -13,7 +13,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from probes.base import Reading
 from probes.format import clean, clipboard_text
@@ -35,6 +35,7 @@ from tui.triage.runbook import Section, SectionMatch
 from tui.triage.runner import Evidence, EvidenceRunner
 from tui.triage.shaping import reading_text
 from tui.widgets import styles
+from tui.widgets.footer import KeyFooter
 from tui.widgets.header import StatusHeader
 from tui.widgets.render import (
     SEVERITY_STYLE,
@@ -101,7 +102,7 @@ class ChecklistScreen(ConsoleScreen[None]):
             yield Vertical(id="steps")
             yield Static(id="session-notes")
             yield Static(id="causes")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         self.console.sessions_changed.subscribe(self, self._on_session_changed)

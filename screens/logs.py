@@ -9,11 +9,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Log, Static
+from textual.widgets import Input, Log, Static
 
 from probes.format import clean
 from probes.kubernetes import PodRow
 from screens.contract import ConsoleScreen
+from tui.widgets.footer import KeyFooter
 from tui.widgets.header import StatusHeader
 from tui.widgets.pod_view import logs_title
 
@@ -54,7 +55,7 @@ class LogsScreen(ConsoleScreen[None]):
         yield Static(id="logs-title")
         yield Input(placeholder="show only lines containing… (esc clears)", id="logs-filter")
         yield Log(max_lines=KEEP, id="logs")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.reload()

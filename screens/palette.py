@@ -34,7 +34,7 @@ def palette_commands(
     actions: set[str] = set()
     for active in shown_bindings(screen):
         binding = active.binding
-        if binding.description in titles:
+        if binding.description in titles or not active.enabled:  # greyed: nothing to run yet
             continue
         titles.add(binding.description)
         actions.add(binding.action.removeprefix("app."))

@@ -6,11 +6,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from probes.kubernetes import PodRow
 from screens.contract import ConsoleScreen
 from tui.widgets import styles
+from tui.widgets.footer import KeyFooter
 from tui.widgets.header import StatusHeader
 from tui.widgets.pod_view import pod_events_text, pod_text
 
@@ -31,7 +32,7 @@ class PodDetailScreen(ConsoleScreen[None]):
         with VerticalScroll(id="pod-detail"):
             yield Static(id="pod-body")
             yield Static(Text("Events: loading…", style=styles.MUTED), id="pod-events")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#pod-body", Static).update(pod_text(self.pod, self.console.now))

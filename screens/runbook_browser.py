@@ -7,13 +7,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from probes.format import clean
 from screens.contract import ConsoleScreen
 from tui.triage.runbook import Section
 from tui.widgets import styles
+from tui.widgets.footer import KeyFooter
 from tui.widgets.header import StatusHeader
 from tui.widgets.render import section_text
 
@@ -60,7 +61,7 @@ class RunbookBrowserScreen(ConsoleScreen[None]):
                 yield SectionList(id="sections")
             with VerticalScroll(id="section-view"):
                 yield Static(id="section-body")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def _sections(self) -> tuple[Section, ...]:

@@ -31,12 +31,13 @@ class KeyRow:
 
 
 def shown_bindings(screen: Screen) -> list[ActiveBinding]:
-    """Each enabled binding the footer shows, once per action, in the footer's order."""
+    """Each binding the footer shows, once per action, in the footer's order: greyed ones too (check_action
+    None: a key that works later, shown dim), not hidden ones (check_action False: not bound here)."""
     shown: list[ActiveBinding] = []
     seen: set[str] = set()
     for active in screen.active_bindings.values():
         binding = active.binding
-        if binding.show and binding.description and active.enabled and binding.action not in seen:
+        if binding.show and binding.description and binding.action not in seen:
             seen.add(binding.action)
             shown.append(active)
     return shown
