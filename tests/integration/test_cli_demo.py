@@ -157,3 +157,18 @@ def test_the_real_store_with_sessions_gets_no_demo_hint(tmp_path, isolated_env):
     export = oncall("export", "latest", env=isolated_env)
     assert export.returncode == 0, export.stderr
     assert export.stdout.startswith("# AlertSessions — incident timeline")
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_runbook_coverage_for_the_demo_counts_the_demos_servers_as_configured(where, tmp_path, isolated_env):
+    runbook = tmp_path / "RUNBOOK.md"
+    runbook.write_text("## redis-down\n\n**Triage**:\n1. Memory: `redis-cli -h inmidst-redis INFO memory`\n")
+    args = ["runbook", "coverage", str(runbook)]
+    args = ["--demo", *args] if where == "before" else [*args, "--demo"]
+
+    plain = oncall("runbook", "coverage", str(runbook), env=isolated_env)
+    demo = oncall(*args, env=isolated_env)
+
+    assert plain.returncode == demo.returncode == 0, demo.stderr
+    assert "redis-down: 0 live, 0 derived, 1 copy-only" in plain.stdout
+    assert "redis-down: 1 live, 0 derived, 0 copy-only" in demo.stdout  # the demo's cache is inmidst-redis

@@ -38,9 +38,11 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
     except RunbookError as error:
         err(str(error))
         return 2
-    print(
-        format_coverage(
-            coverage(runbook, configured_servers(settings.postgres, settings.redis)), as_json=args.json
-        )
-    )
+    postgres, redis = settings.postgres, settings.redis
+    if args.demo:  # the servers the demo's checklist reads
+        from tui.cli.demo import demo_sources
+
+        demo = demo_sources(settings)
+        postgres, redis = demo.postgres.settings, demo.redis.settings
+    print(format_coverage(coverage(runbook, configured_servers(postgres, redis)), as_json=args.json))
     return 0
