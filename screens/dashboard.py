@@ -328,8 +328,15 @@ class DashboardScreen(ConsoleScreen[None]):
         return True
 
     @on(TabbedContent.TabActivated)
-    def _tab_activated(self) -> None:
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self.refresh_bindings()  # x (sample keys) is shown on the Redis tab only
+        # The focus in the tab going away follows to the new one: left on a hidden list, textual would hand it
+        # to that list's sibling, and the sibling's tab would come back (why 1, 3, 4, 5 were dead in the
+        # PostgreSQL sessions). Also for tabs switched by a command or a test, not by 1-7.
+        focused = self.focused
+        pane = next((n for n in focused.ancestors if isinstance(n, TabPane)), None) if focused else None
+        if pane is not None and pane is not event.pane:
+            self._focus_tab(event.pane)
 
     @on(DataTable.RowSelected, "#alerts")
     def _row_selected(self, event: DataTable.RowSelected) -> None:

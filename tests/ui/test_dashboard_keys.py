@@ -84,6 +84,12 @@ async def test_inside_the_sessions_table_the_tab_numbers_switch_tabs(tmp_path):
             await pilot.press(key)
             await pilot.pause()
             assert _active(app) == tab, key
+        # a tab switched by other means than a key (a command, a click) stays switched too
+        await pilot.press("2")
+        app.screen.query_one(TabbedContent).active = "tab-deploys"
+        await pilot.pause()
+        await pilot.pause()
+        assert _active(app) == "tab-deploys"
 
 
 async def test_tab_numbers_without_any_source_configured_keep_a_sensible_focus(tmp_path):
