@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -31,7 +32,7 @@ class Hint(NamedTuple):
         return self._replace(description=self.description.split(" ")[0])
 
     def width(self) -> int:
-        return len(self.display) + (1 + len(self.description) if self.description else 0)
+        return cell_len(self.display) + (1 + cell_len(self.description) if self.description else 0)
 
 
 def _fits(hints: list[Hint], width: int, lines: int) -> list[list[Hint]] | None:
@@ -111,7 +112,8 @@ class KeyFooter(Widget, can_focus=False):
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
-        self._bindings_changed(self.screen)
+        # once the screen's other widgets are up: a screen's check_action may look for them
+        self.call_after_refresh(self._bindings_changed, self.screen)
 
     def on_unmount(self) -> None:
         self.screen.bindings_updated_signal.unsubscribe(self)
