@@ -116,6 +116,17 @@ async def test_enter_on_the_alerts_opens_the_checklist_and_the_footer_offers_it(
         assert "#high-api-latency" in screen_text(app)
 
 
+async def test_enter_in_the_pod_filter_is_the_filters_not_the_alerts_checklist(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _demo(app)
+        await wait_for(lambda: len(app.pods) == 7, what="the demo's pods")
+        await pilot.press("p", "slash", *"worker", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+        assert app.focused is app.screen.query_one("#pods-table")
+
+
 @pytest.mark.parametrize("size", SIZES)
 async def test_slash_filters_the_alerts_by_label_and_enter_goes_back_to_them(tmp_path, size):
     app = make_app(tmp_path)

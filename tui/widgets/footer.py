@@ -52,22 +52,24 @@ def _fits(hints: list[Hint], width: int, lines: int) -> list[list[Hint]] | None:
 
 
 def layout(hints: list[Hint], width: int, lines: int = MAX_LINES) -> list[list[Hint]]:
-    """Every hint in full if they fit in `lines` lines, else every hint shortened, else the first hints that
-    fit (shortened) with the pinned ones kept."""
+    """Every hint in full if they fit in `lines` lines; else the longest descriptions shortened to their first
+    word, one at a time, until they fit; else the first hints that fit (shortened), the pinned ones kept."""
     width = max(width, 1)
-    for candidate in (hints, [h.short() for h in hints]):
-        rows = _fits(candidate, width, lines)
+    hints = list(hints)
+    while True:
+        rows = _fits(hints, width, lines)
         if rows is not None:
             return rows
-    short = [h.short() for h in hints]
-    kept = [h for h in short if h.pinned]
-    for hint in short:
-        if hint.pinned:
-            continue
-        trial = [h for h in short if h.pinned or h in kept or h is hint]
-        if _fits(trial, width, lines) is not None:
+        longer = [i for i, h in enumerate(hints) if h.short() != h]
+        if not longer:
+            break
+        index = max(longer, key=lambda i: cell_len(hints[i].description))
+        hints[index] = hints[index].short()
+    kept = [h for h in hints if h.pinned]
+    for hint in hints:
+        if not hint.pinned and _fits([h for h in hints if h in kept or h is hint], width, lines) is not None:
             kept.append(hint)
-    rows = _fits([h for h in short if h.pinned or h in kept], width, lines)
+    rows = _fits([h for h in hints if h in kept], width, lines)
     return rows if rows is not None else [[h] for h in kept[:lines]]
 
 
