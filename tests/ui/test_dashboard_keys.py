@@ -70,6 +70,10 @@ async def test_every_tab_number_moves_the_focus_into_that_tab_and_a_brings_it_ba
         await pilot.press("a")
         assert app.focused is alerts
         assert "a Alerts" in _footer(app)
+        await pilot.press("tab")  # tab and shift+tab still walk the panes
+        assert app.focused is app.screen.query_one("#runbook")
+        await pilot.press("shift+tab")
+        assert app.focused is alerts
 
 
 async def test_inside_the_sessions_table_the_tab_numbers_switch_tabs(tmp_path):

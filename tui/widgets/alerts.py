@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
@@ -176,7 +177,7 @@ class AlertsTable(DataTable[Text]):
         # a vertical scrollbar's room is kept even when there is none, so that one appearing never makes the
         # table scroll sideways
         room = self.content_region.width - self.styles.scrollbar_size_vertical
-        longest = max((len(a.name) for a in self.every_alert), default=0)
+        longest = max((cell_len(clean(a.name)) for a in self.every_alert), default=0)
         columns = [
             (label, max(5, min(width, longest or width)) if label == "Alert" else width, essential)
             for label, width, essential in self.COLUMNS
