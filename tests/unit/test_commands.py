@@ -383,6 +383,29 @@ def test_flag_spellings_quotes_and_prompts_give_the_same_read(command: str) -> N
     assert (result.read, result.params) == ("pods", ReadParams(namespace=NS, selector=API))
 
 
+@pytest.mark.parametrize(
+    ("command", "reason"),
+    [
+        (
+            "kubectl logs -f -p -c api pod/api-1",
+            "oncall reads logs by -l selector; `kubectl logs POD` is copy-only",
+        ),
+        (
+            "kubectl -n production describe pod api-1",
+            "oncall describes pods by -l selector; `kubectl describe pod NAME` is copy-only",
+        ),
+        (
+            "kubectl get pod api-1 -o jsonpath={.status.phase}",
+            "oncall reads -o jsonpath over a list; of one named object it is copy-only",
+        ),
+    ],
+)
+def test_a_read_of_one_named_pod_the_probe_cannot_single_out_is_copy_only(command: str, reason: str) -> None:
+    result = classify(command)
+
+    assert isinstance(result, Unknown) and result.reason == reason
+
+
 def test_the_copied_command_has_no_prompt() -> None:
     assert classify("$ redis-cli INFO memory").command == "redis-cli INFO memory"
 
@@ -391,7 +414,10 @@ def test_the_copied_command_has_no_prompt() -> None:
     ("command", "params"),
     [
         ("kubectl logs -l app=x --tail 50", ReadParams(selector="app=x", tail=50)),
-        ("kubectl logs -f -p -c api pod/api-1", ReadParams(name="api-1", container="api", previous=True)),
+        (
+            "kubectl logs -f -p -c api -l app=api",
+            ReadParams(selector="app=api", container="api", previous=True),
+        ),
         ("kubectl get pods -o wide", ReadParams(output="wide")),
         (
             "kubectl get pods --output=jsonpath={.items[*].metadata.name}",

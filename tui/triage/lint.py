@@ -98,6 +98,7 @@ def lint_runbook(runbook: Runbook, rules: Sequence[AlertRule] | None = None) -> 
     )
 
 
+_NOT_AN_ANCHOR = "which is not a section or heading of the runbook"
 _LOOKS_WEB = re.compile(r"(?i)(?:https?[:/]|www\.)")  # meant for the web: http:, http/, www.
 
 
@@ -115,7 +116,7 @@ def _link_problems(runbook: Runbook, slugs: set[str]) -> list[LintProblem]:
                 detail = f"{link.part} links to #, which names no anchor"
                 problems.append(LintProblem("malformed link", link.section, detail, line=link.line))
             elif anchor not in slugs and anchor not in runbook.anchors:
-                detail = f"{link.part} links to #{clean(anchor)}, which is not a section or heading of the runbook"
+                detail = f"{link.part} links to #{clean(anchor)}, {_NOT_AN_ANCHOR}"
                 problems.append(LintProblem("broken link", link.section, detail, line=link.line))
         elif _LOOKS_WEB.match(link.href) and not _well_formed_web_link(link.href):
             detail = f"{link.part} links to {clean(link.href)}, which is not a well-formed http(s) URL"

@@ -23,6 +23,7 @@ from probes.base import (
     RedisSource,
 )
 from tui.triage.commands import LiveRead, ReadName, ReadParams, Source
+from tui.triage.named import as_named
 from tui.triage.shaping import (
     Listing,
     info_first,
@@ -245,7 +246,7 @@ READS: dict[ReadName, Route[Any, Any]] = {
         lambda top, ask: memory_against_limits(top, ask.sources.pods),
     ),
     "nodes": _listing(lambda k, a: k.nodes()),
-    "events": _listing(lambda k, a: k.events(namespace=a.namespace)),
+    "events": _listing(lambda k, a: k.events(namespace=a.namespace, involved=a.params.name)),
     "hpas": _listing(lambda k, a: k.hpas(namespace=a.namespace)),
     "pvcs": _listing(lambda k, a: k.pvcs(label_selector=a.params.selector, namespace=a.namespace)),
     "services": _listing(lambda k, a: k.services(namespace=a.namespace)),
@@ -293,7 +294,7 @@ async def gather(read: LiveRead, sources: Sources) -> Reading:
         return Reading.failed(read.source, what, f"no answer within {READ_TIMEOUT:g}s")
     except Exception as exc:  # a bug in one read must not take the checklist down
         return Reading.failed(read.source, what, f"internal error while reading: {type(exc).__name__}")
-    return shape(reading, read)
+    return shape(as_named(reading, read, ask.namespace), read)
 
 
 async def gather_all(reads: Sequence[LiveRead], sources: Sources) -> tuple[Reading, ...]:

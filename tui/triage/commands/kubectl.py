@@ -132,6 +132,8 @@ def classify_kubectl(args: list[str], depth: int) -> Classified:
             name = name or _involved(opts.one("field-selector"))
         opts.require(frozenset(allowed), what)
         output, jsonpath = _output(opts.one("output"))
+        if jsonpath and name and read != "events":  # kubectl applies it to the one object, not to a list
+            raise Unsupported("oncall reads -o jsonpath over a list; of one named object it is copy-only")
         params = ReadParams(
             namespace=None if read == "nodes" else namespace,  # nodes belong to no namespace
             selector=selector,
@@ -143,6 +145,8 @@ def classify_kubectl(args: list[str], depth: int) -> Classified:
     if kind.lower() not in _POD_KINDS:
         raise Unsupported(f"oncall can `kubectl {verb}` pods only; `kubectl {verb} {kind}` is copy-only")
     opts.require(frozenset({"namespace", "selector", *(("no-headers",) if verb == "top" else ())}), what)
+    if verb == "describe" and name:  # its read describes a few pods of a selector: maybe not this one
+        raise Unsupported("oncall describes pods by -l selector; `kubectl describe pod NAME` is copy-only")
     read = "describe-pods" if verb == "describe" else "top-pods"
     return LiveRead("kubernetes", read, ReadParams(namespace=namespace, selector=selector, name=name), "")
 
@@ -194,6 +198,10 @@ def _kubectl_logs(opts: Options, positionals: list[str]) -> LiveRead:
     selector = opts.one("selector")
     if name is None and selector is None:
         raise Unsupported("kubectl logs names no pod and no -l selector")
+    if (
+        selector is None
+    ):  # its read takes a few pods of a selector (those that restarted most): maybe not this one
+        raise Unsupported("oncall reads logs by -l selector; `kubectl logs POD` is copy-only")
     tail = opts.one("tail")
     params = ReadParams(
         namespace=opts.one("namespace"),
