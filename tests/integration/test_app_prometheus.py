@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 
 async def test_dashboard_shows_the_real_servers_alerts_with_their_sections(tmp_path, prometheus_server):
     app = make_app(tmp_path, demo=False, prometheus_url=prometheus_server.url)
-    async with app.run_test(size=(160, 48)) as pilot:
+    async with app.run_test(size=(220, 48)) as pilot:  # the hostile summary fits its cell whole
         table = app.screen.query_one(AlertsTable)
         await wait_for(lambda: table.row_count >= 6, timeout=10, what="the lab's alerts")
         names = [a.name for a in table.alerts]
