@@ -108,6 +108,20 @@ async def test_after_a_demo_sessions_and_export_say_the_demo_keeps_its_own_store
     assert export.stdout == ""
 
 
+async def test_an_empty_real_store_after_a_demo_gets_the_same_hint(after_a_demo):
+    from tui.sessions.store import SessionStore
+
+    real = Path(after_a_demo["XDG_STATE_HOME"]) / "oncall" / "sessions.db"
+    SessionStore.open(real).close()  # the real app ran once and nothing was ticked: an empty store
+
+    sessions = oncall("sessions", env=after_a_demo)
+    export = oncall("export", "1", env=after_a_demo)
+
+    assert sessions.stdout.strip().endswith("the demo keeps its own store: oncall --demo sessions")
+    assert export.returncode == 1
+    assert export.stderr.strip().endswith("the demo keeps its own store: oncall --demo export 1")
+
+
 @pytest.mark.parametrize("where", ["before", "after"])
 async def test_demo_sessions_and_a_demo_export_read_the_demo_store_and_say_demo(where, after_a_demo):
     def run(*args: str):
