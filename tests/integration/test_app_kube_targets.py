@@ -120,3 +120,20 @@ async def test_a_quiet_healthy_pod_watch_keeps_its_chip_fresh(tmp_path, kube_sim
         await asyncio.sleep(0.5)
         assert app.healths["kubernetes"].last_success == clock()
         assert "● kubernetes ok 0s" in _header(app)
+
+
+async def test_paused_the_pods_table_holds_still_and_r_shows_what_changed(tmp_path, kube_sim):
+    app = make_app(tmp_path, kubeconfig=kube_sim.kubeconfig(namespace="production"))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(lambda: len(_shown(app)) == 7, timeout=15, what="the pods")
+        await pilot.press("P")
+        crashing = "inmidst-api-7d9f8b6c5-4xkzp"
+        await asyncio.to_thread(kube_sim.crash, "production", crashing)
+        await asyncio.sleep(1.5)  # the watch has it; the table, paused, does not move
+        panel = app.screen.query_one(PodsPanel)
+        assert all(p.status != "CrashLoopBackOff" for p in panel.table.view)
+        await pilot.press("r")
+        await wait_for(
+            lambda: any(p.name == crashing and p.status == "CrashLoopBackOff" for p in panel.table.view),
+            what="the crash shown on r",
+        )
