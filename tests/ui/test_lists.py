@@ -148,6 +148,7 @@ async def test_the_sessions_filter_sort_and_open_a_full_query_from_the_keyboard(
 
         await pilot.press("s")
         assert "DURATION▼" in header(sessions) and len(ARROWS.findall(header(sessions))) == 1
+        assert "Sessions by duration ▼" in screen_text(app)
         seconds = [s.query_seconds or 0 for s in sessions.view]
         assert seconds == sorted(seconds, reverse=True)
         for label in ("STATE", "USER", "APPLICATION", "PID"):
@@ -160,6 +161,7 @@ async def test_the_sessions_filter_sort_and_open_a_full_query_from_the_keyboard(
         assert [s.pid for s in sessions.view] == sorted(s.pid for s in sessions.view)
         await pilot.press("s")  # back to the tab's own order: blocked first
         assert not ARROWS.search(header(sessions)) and sessions.view[0].blocked_by == (3200,)
+        assert "Sessions (blocked first, then active, longest first" in screen_text(app)
 
 
 async def test_the_statements_and_tables_lists_filter_and_sort_too(tmp_path):

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -16,11 +17,12 @@ from probes.format import clean
 from tui.widgets import styles
 from tui.widgets.dialogs import ShowText
 from tui.widgets.render import set_text, since
-from tui.widgets.virtual_table import Column, VirtualTable
+from tui.widgets.virtual_table import Column, VirtualTable, arrow
 
 PRESSURE_WARN = 0.8  # the runbook's HighDatabaseConnections threshold
 LONG_QUERY = 30.0  # seconds: an active query older than this is highlighted
 QUERY_CELLS = 80  # a query's column: longer ones are cut with "…" (enter shows the whole query)
+SESSIONS_HEADING = "Sessions (blocked first, then active, longest first; blocked ones show their blocker)"
 STATE_ORDER = {"active": 0, "idle in transaction": 1, "idle in transaction (aborted)": 1}
 
 
@@ -250,9 +252,7 @@ class PostgresPanel(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static(Text("connecting to PostgreSQL…", style=styles.MUTED), id="pg-status")
         yield Static(id="pg-pressure")
-        yield Static(
-            "Sessions (active first, longest first; blocked ones show their blocker)", classes="pg-heading"
-        )
+        yield Static(SESSIONS_HEADING, classes="pg-heading", id="pg-sessions-heading")
         yield Static(id="pg-unlisted")
         yield self.sessions
         yield Static(id="pg-idle-tx")
@@ -331,6 +331,12 @@ class PostgresPanel(VerticalScroll):
         problem.display = bool(snapshot.statements_problem)
         self.statements.set_items(snapshot.statements or ())
         self.tables.set_items(snapshot.tables)
+
+    @on(VirtualTable.Sorted, "#pg-sessions")
+    def _sessions_sorted(self) -> None:
+        sort = self.sessions.sort_column
+        heading = f"Sessions by {sort[0].label.lower()} {arrow(*sort)}" if sort else SESSIONS_HEADING
+        self.query_one("#pg-sessions-heading", Static).update(heading)
 
     def action_detail(self) -> None:
         focused = self.app.focused

@@ -35,6 +35,7 @@ class TableFilter(Horizontal):
     def __init__(self, table: VirtualTable[Any]) -> None:
         super().__init__(classes="table-filter")
         self.table = table
+        self._shown = Text()
 
     def compose(self) -> ComposeResult:
         yield Input(
@@ -62,17 +63,21 @@ class TableFilter(Horizontal):
 
     def show_count(self) -> None:
         """How many rows match: `3 of 7` while typing, `filter: api (3 of 7)` once kept."""
-        if not self.is_mounted:
-            return
+        if not self.is_mounted or not self.has_class("-shown"):
+            return  # called at every change of the list (each pod event): no filter, nothing to say
         count = f"{len(self.table.view)} of {self.table.total}"
-        if self.has_class("-applied"):
+        applied = self.has_class("-applied")
+        if applied:
             text = Text("filter: ", style=styles.MUTED)
             text.append(clean(self.value), style=styles.HIGHLIGHT)
             text.append(f" ({count})", style=styles.STRONG)
             text.append(" · / changes it, esc clears it", style=styles.MUTED)
         else:
             text = Text(count, style=styles.MUTED)
-        self.query_one(Static).update(text)
+        if text != self._shown:
+            self._shown = text
+            # kept, the line has the row's width: a new count costs no layout pass
+            self.query_one(Static).update(text, layout=not applied)
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
@@ -99,5 +104,6 @@ class TableFilter(Horizontal):
             self.input.value = ""
         self.table.set_filter("")
         self.remove_class("-shown", "-applied")
+        self._shown = Text()
         self.query_one(Static).update("")
         self.table.focus()

@@ -80,6 +80,10 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
             super().__init__()
             self.table = table
 
+        @property
+        def control(self) -> VirtualTable[Any]:
+            return self.table
+
     def __init__(
         self,
         columns: Sequence[Column[Item]],
