@@ -226,6 +226,11 @@ class OncallApp(ConsoleApp):
 
     def _tick(self) -> None:
         self.now = self.clock()
+        # a failing source's panel says how old what it shows is: redrawn each second, as its chip is
+        if self.pg_snapshot is not None and not self.pg_snapshot.health.answering:
+            self.pg_snapshot = self.pg_snapshot
+        if self.redis_snapshot is not None and not self.redis_snapshot.health.answering:
+            self.redis_snapshot = self.redis_snapshot
 
     async def on_unmount(self) -> None:
         gc.unfreeze()

@@ -8,10 +8,12 @@ import json
 
 import httpx
 import pytest
+import redis.exceptions
 
 from screens.checklist import ChecklistScreen
-from tests.helpers import FixedClock, make_app, screen_text, wait_for
+from tests.helpers import T0, FixedClock, make_app, screen_text, wait_for
 from tui.app import OncallApp
+from tui.demo.redis import DemoRedis
 from tui.widgets.alerts import AlertsTable
 from tui.widgets.header import StatusHeader
 
@@ -186,3 +188,35 @@ async def test_every_sources_health_fits_the_header_at_80_columns(tmp_path, obse
         assert "DEMO" in header
         assert ("OBSERVER" in header) == (observe is not None)
         assert len(header) <= 78  # inside the header's padding: nothing cut
+
+
+class HangingRedis(DemoRedis):
+    """The demo's Redis until it hangs: then each poll ends as the probe's read timeout ends it."""
+
+    hang = False
+
+    async def exchange(self, commands):
+        if self.hang:
+            raise redis.exceptions.TimeoutError("Timeout reading from socket")
+        return await super().exchange(commands)
+
+
+async def test_a_failing_sources_panel_ages_each_second_with_its_chip(tmp_path):
+    clock = FixedClock()
+    cache = HangingRedis(T0, clock)
+    app = make_app(tmp_path, clock=clock, redis=cache)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(lambda: app.redis_snapshot is not None, what="the demo cache")
+        await pilot.press("3")  # the Redis tab
+        cache.hang = True
+        clock.advance(40)
+        await wait_for(lambda: app.healths["redis"].state == "down", timeout=10, what="the cache down")
+        app._tick()  # the app's one-second tick
+        await pilot.pause()
+        assert "redis down stale 40s" in _header(app)
+        assert "showing what was read 40s ago" in screen_text(app)
+        clock.advance(60)
+        app._tick()
+        await pilot.pause()
+        assert "redis down stale 1m" in _header(app)
+        assert "showing what was read 1m ago" in screen_text(app)  # not frozen at its last poll
