@@ -35,7 +35,9 @@ class CommandLineScreen(ModalScreen[str | None]):
         yield Input(placeholder=PLACEHOLDER, suggester=CommandSuggester(self.names), id="command-line")
 
     def on_mount(self) -> None:
-        self.query_one(Input).focus()
+        line = self.query_one(Input)
+        line.border_title = ":command · tab completes · enter runs · esc closes"
+        line.focus()
 
     @on(Input.Submitted)
     def _run(self, event: Input.Submitted) -> None:
