@@ -64,6 +64,7 @@ class ChecklistScreen(ConsoleScreen[None]):
         Binding("enter", "expand_evidence", "Full"),
         Binding("slash", "search", "Search", key_display="/", show=False),  # the step's evidence in full
         Binding("o", "open_link", "Open link"),
+        Binding("b", "browse", "Runbook"),
         Binding("e", "export", "Export"),
         Binding("r", "reread", "Re-read"),
     ]
@@ -359,6 +360,8 @@ class ChecklistScreen(ConsoleScreen[None]):
             return self.section is not None
         if action == "open_link":
             return bool(self._links())
+        if action == "browse":
+            return self.console.runbook is not None
         if action == "export":
             return False if self.practice else (self.session is not None or None)
         return True
@@ -461,6 +464,13 @@ class ChecklistScreen(ConsoleScreen[None]):
             self.app.push_screen(
                 PickScreen("Open which section?", [f"#{link}" for link in links]), open_section
             )
+
+    def action_browse(self) -> None:
+        """`b`: the runbook browser at this section (or the nearest one, where none matched)."""
+        from screens.runbook_browser import RunbookBrowserScreen
+
+        nearest = self.match.nearest[0] if self.match.nearest else None
+        self.app.push_screen(RunbookBrowserScreen(self.section.slug if self.section else nearest))
 
     @work(group="export")
     async def action_export(self) -> None:

@@ -224,3 +224,40 @@ async def test_folded_evidence_says_how_many_rows_it_hides(tmp_path):
         step3 = screen_text(app).split("☐ 3.", 1)[1].split("Common causes", 1)[0]
         assert "more rows" not in step3, step3
         assert step3.count("UPDATE carts SET touched_at") == 6, step3
+
+
+NEAR_MISS = """# Runbook
+
+## slow-redis-ops
+
+**Alert**: Redis commands are slow.
+
+**Triage**:
+1. Check the slow log: `redis-cli SLOWLOG GET 10`
+
+**Common causes**:
+- big keys
+
+**Resolution**: none
+"""
+
+
+async def test_a_checklist_that_says_press_b_binds_b(tmp_path):
+    runbook = tmp_path / "RUNBOOK.md"
+    runbook.write_text(NEAR_MISS)
+    app = make_app(tmp_path, runbook=runbook)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _dashboard(app)
+        table = app.screen.query_one(AlertsTable)
+        table.focus()
+        table.move_cursor(row=next(i for i, a in enumerate(table.alerts) if a.name == "SlowRedisOperations"))
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the checklist")
+        await pilot.pause()
+        assert "No runbook section for SlowRedisOperations" in screen_text(app)
+        assert "Press b to browse the runbook." in screen_text(app)
+        assert "b Runbook" in _footer(app)
+        await pilot.press("b")
+        await wait_for(lambda: isinstance(app.screen, RunbookBrowserScreen), what="the runbook browser")
+        await pilot.pause()
+        assert "#slow-redis-ops" in screen_text(app)  # at the nearest section
