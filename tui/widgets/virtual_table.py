@@ -248,7 +248,7 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
         if y == 0:
             style = base + self.get_component_rich_style("virtual-table--header")
             strip = self._line(self._header(), style)
-            return _window(strip, scroll_x, width, style)
+            return self._window(strip, scroll_x, width, style)
         row = scroll_y + y - 1
         if row >= len(self._view):
             if row == 0 and not self._view:
@@ -266,7 +266,28 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
             if len(self._cache) > 4000:
                 self._cache.clear()
             self._cache[key] = cached
-        return _window(cached[1], scroll_x, width, base)
+        return self._window(cached[1], scroll_x, width, base)
+
+    def _window(self, strip: Strip, x: int, width: int, style: Style) -> Strip:
+        """The part of a line the table's width shows; a cell whose text goes on past the right edge ends in
+        "…" there (one look per line on screen, none when the line fits)."""
+        shown = strip.crop_extend(x, x + width, style)
+        end = x + width
+        if width < 2 or strip.cell_length <= end:
+            return shown
+        start = 0
+        for column in self.columns:
+            stop = start + column.width
+            if start < end < stop:  # the edge cuts this cell: is there more of its text past it?
+                if strip.crop(end, stop).text.strip():
+                    last = next(iter(shown.crop(width - 1, width)), None)
+                    ellipsis = Segment("…", last.style if last else style)
+                    return Strip.join([shown.crop(0, width - 1), Strip([ellipsis])])
+                break
+            if stop >= end:
+                break  # the edge falls in the gap after a cell
+            start = stop + GAP
+        return shown
 
     def _header(self) -> list[Text]:
         """The column labels, the sort column's with ▲ (smallest first) or ▼ (largest first)."""
@@ -370,19 +391,6 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
 def arrow(column: Column[Any], reverse: bool) -> str:
     """▼ when the largest values come first, ▲ when the smallest do."""
     return DESCENDING if column.descending != reverse else ASCENDING
-
-
-def _window(strip: Strip, x: int, width: int, style: Style) -> Strip:
-    """The part of a line the table's width shows; text the right edge cuts through ends in "…" there."""
-    shown = strip.crop_extend(x, x + width, style)
-    end = x + width
-    if width < 2 or strip.cell_length <= end:
-        return shown
-    edge = strip.crop(end - 1, end + 1).text
-    if len(edge) < 2 or " " in edge:
-        return shown  # the edge falls between two cells (or two words): nothing is cut mid-text
-    last = next(iter(shown.crop(width - 1, width)), None)
-    return Strip.join([shown.crop(0, width - 1), Strip([Segment("…", last.style if last else style)])])
 
 
 def _cleaned(cell: Text, console: Console) -> Text:
