@@ -43,7 +43,7 @@ PG_OFF = (
 # the alerts pane: as tall as its rows need, at least MIN_ALERTS_HEIGHT (the runbook pane beside it stays
 # readable), at most MAX_ALERTS_SHARE of the screen; below NARROW columns the runbook pane gives its width
 # to the alerts (see oncall.tcss)
-MIN_ALERTS_HEIGHT = 10
+MIN_ALERTS_HEIGHT = 12
 MAX_ALERTS_SHARE = 0.4
 STATUS_LINES = 4
 NARROW = 100
