@@ -57,9 +57,10 @@ class ChecklistScreen(ConsoleScreen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("j", "next_step", "Next", key_display="j/↓"),
-        Binding("down", "next_step", "Next", show=False),
+        # priority: the focused step list would scroll on ↓/↑ instead of moving the step the footer names
+        Binding("down", "next_step", "Next", show=False, priority=True),
         Binding("k", "previous_step", "Previous", key_display="k/↑"),
-        Binding("up", "previous_step", "Previous", show=False),
+        Binding("up", "previous_step", "Previous", show=False, priority=True),
         Binding("c", "copy_command", "Copy"),
         Binding("enter", "expand_evidence", "Full"),
         Binding("slash", "search", "Search", key_display="/", show=False),  # the step's evidence in full

@@ -18,7 +18,9 @@ DESCRIPTIONS = {
     "app.focus_previous": "Previous pane",
     "command_palette": "Command palette: every action, and sections, pods and sessions by name",
 }
-GROUPS = ("focused", "screen", "app")  # where a key is bound: the focused widget (or its parents)
+# where a key is bound, in the help's order: the screen's own actions, the focused widget's (or its
+# parents'), the app's
+GROUPS = ("screen", "focused", "app")
 
 
 @dataclass(frozen=True)
@@ -52,39 +54,50 @@ def key_name(binding: Binding) -> str:
 
 def _group(node: DOMNode, screen: Screen) -> str:
     if isinstance(node, App):
-        return GROUPS[2]
-    return GROUPS[1] if node is screen else GROUPS[0]
+        return "app"
+    return "screen" if node is screen else "focused"
 
 
 def key_rows(screen: Screen) -> list[KeyRow]:
     """Every key `screen` answers now that says what it does, hidden from the footer or not: one row per
-    action and place, its keys joined, grouped (the focused list, the screen, the app), no key twice.
+    action and place, its keys joined, grouped (the screen, the focused list, the app), no key twice.
 
     A key whose action can't run here (check_action False) is not bound at all, so it is not listed."""
+    bound = screen.active_bindings
+    # which bound key each name stands for: "↓" is down, whoever a display ("j/↓") says answers it
+    answers = {KEY_NAMES.get(key, key): active for key, active in bound.items()}
     keys: dict[tuple[str, str], list[str]] = {}
     described: dict[tuple[str, str], str] = {}
-    named: set[str] = set()  # each key in one row only: the first, the most specific (focused → app)
-    active_bindings = list(screen.active_bindings.values())
+    preferred: dict[tuple[str, str], list[str]] = {}  # a display's own order: "j/↓", not "↓/j"
     # tab(1) shown as "1-7" names the keys of tab(2) … tab(7), which have no display of their own
     ranged = {
         a.binding.action.split("(")[0]
-        for a in active_bindings
+        for a in bound.values()
         if a.binding.key_display and "(" in a.binding.action
     }
-    for active in active_bindings:
+    for active in bound.values():
         binding = active.binding
         action = binding.action
         description = DESCRIPTIONS.get(action, binding.description)
         if not description or (action.split("(")[0] in ranged and not binding.key_display):
             continue
-        slot = (GROUPS[2] if action in DESCRIPTIONS else _group(active.node, screen), action)
+        slot = ("app" if action in DESCRIPTIONS else _group(active.node, screen), action)
         parts = keys.setdefault(slot, [])
         shown = key_name(binding)
-        for part in [shown] if shown == "/" else shown.split("/"):
-            # a display naming a key the focused widget binds itself ("j/↓" where the list has ↓): its row
-            if part not in named:
-                named.add(part)
+        names = [shown] if shown == "/" else shown.split("/")
+        if binding.key_display:
+            preferred.setdefault(slot, names)
+        for part in names:
+            other = answers.get(part)
+            if other is not None and (other.binding.action, other.node) != (action, active.node):
+                continue  # the display names a key that another binding answers: that one's row
+            if part not in parts:
                 parts.append(part)
         described.setdefault(slot, description)
-    rows = [KeyRow("/".join(parts), described[slot], slot[0]) for slot, parts in keys.items() if parts]
+    rows = []
+    for slot, parts in keys.items():
+        order = preferred.get(slot, [])
+        parts.sort(key=lambda part: order.index(part) if part in order else len(order))
+        if parts:
+            rows.append(KeyRow("/".join(parts), described[slot], slot[0]))
     return sorted(rows, key=lambda row: GROUPS.index(row.group))
