@@ -261,3 +261,18 @@ async def test_a_checklist_that_says_press_b_binds_b(tmp_path):
         await wait_for(lambda: isinstance(app.screen, RunbookBrowserScreen), what="the runbook browser")
         await pilot.pause()
         assert "#slow-redis-ops" in screen_text(app)  # at the nearest section
+
+
+async def test_down_and_up_move_the_step_as_the_footer_says(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _dashboard(app)
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the checklist")
+        screen = app.screen
+        await pilot.pause()
+        assert "j/↓ Next" in _footer(app)
+        await pilot.press("down", "down")
+        await wait_for(lambda: screen.selected == 2, what="↓ moves to the next step")
+        await pilot.press("up")
+        await wait_for(lambda: screen.selected == 1, what="↑ moves back")
