@@ -100,7 +100,21 @@ class LogsScreen(ConsoleScreen[None]):
         if problem:
             self.query_one("#logs-title", Static).update(self._title(problem))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # one container: "next container" has nowhere to go, so it is not offered
+        return len(self.containers) > 1 if action == "container" else True
+
     def action_back(self) -> None:
+        """esc: out of the filter (cleared) first, as its placeholder says, then out of the logs."""
+        box = self.query_one(Input)
+        if box.has_class("-shown"):
+            box.value = ""
+            box.remove_class("-shown")
+            self.needle = ""
+            self.query_one("#logs-title", Static).update(self._title())
+            self._draw()
+            self.query_one(Log).focus()
+            return
         self.app.pop_screen()
 
     def action_previous(self) -> None:

@@ -204,3 +204,30 @@ async def test_the_readme_keys_table_matches_the_help_of_each_screen(tmp_path):
                 if problem:
                     problems.append(problem)
     assert not problems, "\n".join(problems)
+
+
+async def test_the_logs_offer_next_container_only_with_two_and_esc_clears_the_filter_first(tmp_path):
+    from screens.logs import LogsScreen
+    from screens.pod_detail import PodDetailScreen
+    from tui.widgets.footer import KeyFooter
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _dashboard(app, pilot)
+        await wait_for(lambda: bool(app.pods), what="the demo's pods")
+        pod = next(p for p in app.pods if len([c for c in p.containers if not c.init]) == 1)
+        app.push_screen(PodDetailScreen(pod))
+        await wait_for(lambda: isinstance(app.screen, PodDetailScreen), what="the pod detail")
+        await pilot.press("l")
+        await wait_for(lambda: isinstance(app.screen, LogsScreen), what="the logs")
+        screen = app.screen
+        await pilot.pause()
+        footer = str(screen.query_one(KeyFooter).render())
+        assert "Follow" in footer and "Next container" not in footer, footer
+        await pilot.press("slash", *"zzz-no-such-line")
+        await wait_for(lambda: screen.needle == "zzz-no-such-line", what="the filter")
+        await pilot.press("escape")
+        await wait_for(lambda: screen.needle == "", what="esc clears the filter")
+        assert app.screen is screen
+        await pilot.press("escape")
+        await wait_for(lambda: isinstance(app.screen, PodDetailScreen), what="esc then leaves the logs")
