@@ -312,7 +312,7 @@ class OncallApp(ConsoleApp):
 
     def action_pause(self) -> None:
         paused = self.pace.toggle_pause()
-        self.notify("paused: nothing is read until P again (r reads once)" if paused else "refresh resumed")
+        self.notify("refresh paused: nothing polls until P; r reads once" if paused else "refresh resumed")
         if not paused and self._held_pods is not None:
             self._pods_read(self._held_pods, held=False)
         self.now = self.clock()  # the header says so now
