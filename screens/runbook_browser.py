@@ -88,9 +88,12 @@ class RunbookBrowserScreen(ConsoleScreen[None]):
             options.highlighted = index
             self._show(shown[index].slug)
         else:
-            self.query_one("#section-body", Static).update(
-                Text("No section matches the filter.", style=styles.MUTED)
-            )
+            why = "No section matches the filter." if self._sections else self._no_runbook()
+            self.query_one("#section-body", Static).update(Text(why, style=styles.MUTED))
+
+    def _no_runbook(self) -> str:
+        error = self.console.runbook_error
+        return f"No runbook: {clean(error)}" if error else "No runbook is loaded."
 
     def _highlighted(self) -> Section | None:
         options = self.query_one(SectionList)

@@ -276,3 +276,16 @@ async def test_down_and_up_move_the_step_as_the_footer_says(tmp_path):
         await wait_for(lambda: screen.selected == 2, what="↓ moves to the next step")
         await pilot.press("up")
         await wait_for(lambda: screen.selected == 1, what="↑ moves back")
+
+
+async def test_the_browser_without_a_runbook_says_why_and_its_filter_keeps_working(tmp_path):
+    app = make_app(tmp_path, runbook=tmp_path / "missing" / "RUNBOOK.md")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _dashboard(app)
+        app.push_screen(RunbookBrowserScreen())  # the dashboard's b is not offered without a runbook
+        await wait_for(lambda: isinstance(app.screen, RunbookBrowserScreen), what="the runbook browser")
+        await pilot.pause()
+        assert "No runbook" in screen_text(app) and "No section matches" not in screen_text(app)
+        await pilot.press("slash", *"redis", "enter", "enter", "escape")
+        await pilot.pause()
+        assert isinstance(app.screen, RunbookBrowserScreen) and app._exception is None
