@@ -32,7 +32,7 @@ from screens.modals import NoteScreen, PickScreen, TextScreen
 from tui.sessions.store import IncidentSession, StepState
 from tui.triage.plans import CausePlan, StepPlan, plans
 from tui.triage.runbook import Section, SectionMatch
-from tui.triage.runner import Evidence, EvidenceRunner
+from tui.triage.runner import EVIDENCE_EVERY, Evidence, EvidenceRunner
 from tui.triage.shaping import reading_text
 from tui.widgets import styles
 from tui.widgets.footer import KeyFooter
@@ -120,6 +120,7 @@ class ChecklistScreen(ConsoleScreen[None]):
             lambda section: self.console.evidence_sources(self.alert, section),
             self.console.servers,
             self.console.runbook,
+            lambda wake: self.console.wait_refresh("evidence", EVIDENCE_EVERY, wake),
         )
         self._runner = runner
         self.run_worker(runner.run(), group="evidence", exclusive=True, name="evidence")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar, cast
@@ -63,6 +64,8 @@ class Console(HeaderState, Protocol):
     def releases(self) -> list[tuple[str, str | None]]: ...
 
     def refresh_now(self) -> None: ...
+
+    async def wait_refresh(self, source: str, every: float, wake: asyncio.Event) -> None: ...
 
     def sample_redis_keys(self) -> None: ...
 

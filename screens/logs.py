@@ -92,6 +92,8 @@ class LogsScreen(ConsoleScreen[None]):
 
     @work(exclusive=True, group="logs")
     async def _follow_tick(self) -> None:
+        if self.console.paused:  # P: nothing polls, following included
+            return
         lines, problem = await self.console.load_pod_logs(self.pod, self.container, self.previous, TAIL)
         new = _after(list(self.lines), lines)
         self.lines.extend(new)

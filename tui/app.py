@@ -333,6 +333,12 @@ class OncallApp(ConsoleApp):
     def paused(self) -> bool:
         return self.pace.paused
 
+    async def wait_refresh(self, source: str, every: float, wake: asyncio.Event) -> None:
+        """A screen's own re-reads (the checklist's evidence) keep the app's pace: paused, or the interval
+        picked with + and -, never below `every`; `wake` (r) ends the wait."""
+        await self.pace.wait(source, every, every, wake)
+        self.pace.polls[source] = self.pace.polls.get(source, 0) + 1
+
     @property
     def refresh_every(self) -> str:
         return self.pace.every_text()

@@ -16,7 +16,8 @@ T = TypeVar("T")
 
 STEPS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)  # the intervals + and - step through, in seconds
 # the shortest interval a source is polled at, whatever is picked: the Kubernetes round is three lists
-FLOORS = {"prometheus": 1.0, "postgresql": 1.0, "redis": 1.0, "kubernetes": 2.0}
+# and a checklist's evidence round reads every step and cause at once: never more than every 5 s
+FLOORS = {"prometheus": 1.0, "postgresql": 1.0, "redis": 1.0, "kubernetes": 2.0, "evidence": 5.0}
 
 
 def seconds_text(seconds: float) -> str:

@@ -129,6 +129,24 @@ async def test_pause_works_on_the_checklist_and_stops_every_source(tmp_path):
         await wait_for(lambda: app.pace.polls != polls, what="polls again")
 
 
+async def test_paused_the_checklists_evidence_is_not_read_again_until_r(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        table = app.screen.query_one(AlertsTable)
+        await wait_for(lambda: table.row_count == 4, what="the demo's alerts")
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the checklist")
+        await wait_for(lambda: "count" in screen_text(app), what="the first round of evidence")
+        await pilot.press("P")
+        rounds = app.pace.polls.get("evidence", 0)
+        await asyncio.sleep(5.5)  # past the evidence's 5 s
+        assert app.pace.polls.get("evidence", 0) == rounds
+        await pilot.press("r")  # r reads once, paused or not
+        await wait_for(lambda: app.pace.polls.get("evidence", 0) == rounds + 1, what="one round on r")
+        await asyncio.sleep(0.5)
+        assert app.pace.polls.get("evidence", 0) == rounds + 1
+
+
 # -- the health chips: the age of the last good read, every source's at 80 columns -------------------
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -57,8 +57,12 @@ class EvidenceRunner:
         sources: Callable[[Section], Sources],
         servers: ConfiguredServers | None,
         runbook: Runbook | None,
+        wait: Callable[[asyncio.Event], Awaitable[None]] | None = None,
     ) -> None:
         self._subscriber = subscriber
+        # between rounds: the app's pace (paused, or the interval picked with + and -), else EVIDENCE_EVERY;
+        # either way a wake (`r`) ends the wait
+        self._wait = wait or _every(EVIDENCE_EVERY)
         self._sources = sources  # the sources as they are now, for the section being read
         self._servers = servers
         self._runbook = runbook
@@ -87,8 +91,7 @@ class EvidenceRunner:
                     self.steps, self.causes = evidence.steps, evidence.causes
                     self._subscriber.show_evidence(evidence)
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=EVIDENCE_EVERY)
+            await self._wait(self._wake)
 
     async def _round(self, section: Section, sources: Sources, expensive: bool) -> Evidence:
         current = plans(section, self._servers)
@@ -139,3 +142,11 @@ async def _read_once(
     if read not in once:
         once[read] = asyncio.ensure_future(gather(read, sources))
     return await once[read]
+
+
+def _every(seconds: float) -> Callable[[asyncio.Event], Awaitable[None]]:
+    async def wait(wake: asyncio.Event) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), timeout=seconds)
+
+    return wait
