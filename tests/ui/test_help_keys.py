@@ -178,16 +178,31 @@ def _agrees(where: str, key: str, what: str, help_keys: dict[str, str]) -> str |
     return None
 
 
+# Textual's own keys the README names as "arrows" or leaves to the terminal: copy, and ctrl-scrolling
+TEXTUAL_OWN = {"ctrl+c", "super+c", "↑", "↓", "←", "→"}
+TEXTUAL_OWN |= {"ctrl+pageup", "ctrl+pagedown", "ctrl+home", "ctrl+end"}
+# where each help screen's keys may be documented in the README
+README_PLACES = {
+    "dashboard": {"dashboard", "everywhere"},
+    "a list": {"dashboard", "lists", "PostgreSQL", "everywhere"},
+    "checklist": {"checklist", "everywhere"},
+    "browser": {"browser", "everywhere"},
+}
+
+
 async def test_the_readme_keys_table_matches_the_help_of_each_screen(tmp_path):
     rows = readme_keys()
     places = {where for where, _, _ in rows}
-    assert {"dashboard", "checklist", "browser"} <= places
+    assert {"dashboard", "checklist", "browser", "lists"} <= places
     app = make_app(tmp_path)
     problems: list[str] = []
     async with app.run_test(size=(160, 48)) as pilot:
         await _dashboard(app, pilot)
         on_screen = {"dashboard": keys_of(await _help(app, pilot))}
-        await pilot.press("escape")
+        await pilot.press("escape", "2")  # the PostgreSQL tab, the focus in its sessions
+        await wait_for(lambda: app.focused is not None and app.focused.id == "pg-sessions", what="sessions")
+        on_screen["a list"] = keys_of(await _help(app, pilot))
+        await pilot.press("escape", "a")
         await _open_checklist(app, pilot, "HighApiLatency")  # its causes link sections: `o` works
         on_screen["checklist"] = keys_of(await _help(app, pilot))
         await pilot.press("escape", "escape")
@@ -195,14 +210,28 @@ async def test_the_readme_keys_table_matches_the_help_of_each_screen(tmp_path):
         await pilot.press("b")
         await wait_for(lambda: isinstance(app.screen, RunbookBrowserScreen), what="the runbook browser")
         on_screen["browser"] = keys_of(await _help(app, pilot))
+    # every README row is in ? where it says it works
     for where, keys, what in rows:
-        places = [p.strip() for p in where.split(",")]
-        screens = list(on_screen) if places == ["everywhere"] else [p for p in places if p in on_screen]
+        wheres = [p.strip() for p in where.split(",")]
+        screens = [s for s in on_screen if set(wheres) & README_PLACES[s] and s != "a list"]
+        screens = list(on_screen) if wheres == ["everywhere"] else screens
         for screen in screens:
             for key in keys:
                 problem = _agrees(screen, key, what, on_screen[screen])
                 if problem:
                     problems.append(problem)
+    # and every key ? shows is in the README, in a row for that screen
+    for screen, shown in on_screen.items():
+        documented = {
+            key
+            for where, keys, _ in rows
+            if {p.strip() for p in where.split(",")} & README_PLACES[screen]
+            for key in keys
+        }
+        for key, what in shown.items():
+            readme_key = "enter" if key == "⏎" else key
+            if key not in TEXTUAL_OWN and readme_key not in documented:
+                problems.append(f"? on the {screen} shows `{key}` ({what}), the README's keys table does not")
     assert not problems, "\n".join(problems)
 
 
