@@ -25,6 +25,7 @@ from tui.sessions.store import IncidentSession
 from tui.triage.selectors import section_selectors
 from tui.widgets import styles
 from tui.widgets.alerts import AlertsTable, FilterBox, alerts_status, filter_status, parse_filter
+from tui.widgets.bindings import focus_now, typing
 from tui.widgets.dialogs import ShowText
 from tui.widgets.footer import KeyFooter
 from tui.widgets.header import StatusHeader
@@ -47,6 +48,7 @@ MIN_ALERTS_HEIGHT = 12
 MAX_ALERTS_SHARE = 0.4
 STATUS_LINES = 4
 NARROW = 100
+MOVES_FOCUS = {"pods", "alerts", "zoom", "tab"}
 REDIS_OFF = "Redis is not configured: set REDIS_URL, [redis] url or --redis."
 
 
@@ -65,12 +67,14 @@ class DashboardScreen(ConsoleScreen[None]):
     BINDINGS = [
         Binding("b", "browse_runbook", "Runbook"),
         Binding("r", "refresh", "Refresh"),
-        Binding("p", "pods", "Pods"),
-        Binding("a", "alerts", "Alerts"),
-        Binding("z", "zoom", "Zoom tabs"),
+        # The keys that move the focus are priority keys: the focus moves before the next key is routed, so
+        # `2` enter or `a` enter typed in one burst is the new list's enter (check_action: not while typing)
+        Binding("p", "pods", "Pods", priority=True),
+        Binding("a", "alerts", "Alerts", priority=True),
+        Binding("z", "zoom", "Zoom tabs", priority=True),
         Binding("x", "sample_keys", "Sample keys"),
-        Binding("1", "tab(1)", "Tabs", key_display="1-7"),
-        *(Binding(str(n), f"tab({n})", f"Tab {n}", show=False) for n in range(2, 8)),
+        Binding("1", "tab(1)", "Tabs", key_display="1-7", priority=True),
+        *(Binding(str(n), f"tab({n})", f"Tab {n}", show=False, priority=True) for n in range(2, 8)),
         Binding("j", "cursor_down", "Next alert", key_display="j/↓"),
         Binding("k", "cursor_up", "Previous alert", key_display="k/↑"),
     ]
@@ -88,7 +92,7 @@ class DashboardScreen(ConsoleScreen[None]):
                     placeholder="severity=critical alertname=~High.* namespace!=staging word (enter applies)",
                     id="alerts-filter",
                 )
-                yield AlertsTable(id="alerts")
+                yield AlertsTable(open_filter=self._open_filter, id="alerts")
             yield RunbookPane(id="runbook")
         kube_on = self.console.kube.health.state != "not-configured"
         with TabbedContent(id="sources"):
@@ -187,12 +191,11 @@ class DashboardScreen(ConsoleScreen[None]):
 
     # -- the alerts filter (/) ---------------------------------------------------------------------
 
-    @on(AlertsTable.FilterRequested)
     def _open_filter(self) -> None:
         box = self.query_one("#alerts-filter", Input)
         box.add_class("-shown")
         box.value = self.table.filter.text
-        box.focus()
+        focus_now(box)
         self._fit_alerts()
 
     @on(Input.Changed, "#alerts-filter")
@@ -213,7 +216,7 @@ class DashboardScreen(ConsoleScreen[None]):
 
     def _close_filter(self) -> None:
         self.query_one("#alerts-filter", Input).remove_class("-shown")
-        self.table.focus()
+        focus_now(self.table)
         self._fit_alerts()
 
     @on(FilterBox.Cleared)
@@ -325,7 +328,8 @@ class DashboardScreen(ConsoleScreen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "sample_keys":  # only where its result shows: the Redis tab
             return bool(self.query(RedisPanel)) and self.query_one(TabbedContent).active == "tab-redis"
-        return True
+        # a digit or a letter typed in a filter box is the filter's
+        return not (action in MOVES_FOCUS and typing(self))
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -393,7 +397,7 @@ class DashboardScreen(ConsoleScreen[None]):
     def _focus_tab(self, pane: Widget | None) -> None:
         """The focus in the pane's main list, or on the tab bar when it has none."""
         target = main_list(pane) if pane is not None else None
-        (target or self.query_one(TabbedContent).query_one(ContentTabs)).focus()
+        focus_now(target or self.query_one(TabbedContent).query_one(ContentTabs))
 
     def action_pods(self) -> None:
         self.action_tab(1)
@@ -401,7 +405,7 @@ class DashboardScreen(ConsoleScreen[None]):
     def action_alerts(self) -> None:
         """a: back to the alerts (the zoomed tabs give the screen back)."""
         self.remove_class("-zoomed")
-        self.table.focus()
+        focus_now(self.table)
 
     def action_refresh(self) -> None:
         self.console.refresh_now()

@@ -135,12 +135,11 @@ class AlertsTable(DataTable[Text]):
     BINDINGS = [
         # enter is the table's own key (a DataTable.RowSelected the dashboard answers), shown in the footer
         Binding("enter", "select_cursor", "Checklist", key_display="⏎"),
-        Binding("slash", "filter", "Filter alerts", key_display="/"),
+        # priority: the box takes the focus before the next key is routed, so `/severity=critical` typed in
+        # one burst lands in the box
+        Binding("slash", "filter", "Filter alerts", key_display="/", priority=True),
         Binding("escape", "clear_filter", "Clear filter", key_display="esc"),
     ]
-
-    class FilterRequested(Message):
-        """`/` in the alerts: the screen opens the filter box."""
 
     class FilterChanged(Message):
         """The rows were filtered anew: the screen redraws the status line."""
@@ -156,8 +155,9 @@ class AlertsTable(DataTable[Text]):
     )
     SUMMARY_ROOM = 30
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, open_filter: Callable[[], None] | None = None, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.open_filter = open_filter  # `/`: the screen's filter box, opened before the next key
         self.alerts: list[FiringAlert] = []  # the rows, as shown (filtered)
         self.every_alert: list[FiringAlert] = []
         self.filter = AlertFilter("")
@@ -168,7 +168,8 @@ class AlertsTable(DataTable[Text]):
         self._fit_columns()
 
     def action_filter(self) -> None:
-        self.post_message(self.FilterRequested())
+        if self.open_filter is not None:
+            self.open_filter()
 
     def _layout(self) -> tuple[tuple[str, int], ...]:
         """Column widths for the table's width: the summary takes what is left, so the table never scrolls

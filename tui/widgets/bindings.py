@@ -8,6 +8,8 @@ from textual.app import App
 from textual.binding import ActiveBinding, Binding
 from textual.dom import DOMNode
 from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Input
 
 # how the help names keys it has no `key_display` for: as a user types them, arrows as arrows
 KEY_NAMES = {"up": "↑", "down": "↓", "left": "←", "right": "→", "escape": "esc", "question_mark": "?"}
@@ -101,3 +103,14 @@ def key_rows(screen: Screen) -> list[KeyRow]:
         if parts:
             rows.append(KeyRow("/".join(parts), described[slot], slot[0]))
     return sorted(rows, key=lambda row: GROUPS.index(row.group))
+
+
+def focus_now(widget: Widget) -> None:
+    """Focus `widget` before the next key is routed. `Widget.focus()` waits for the message queue, so keys
+    typed in one burst (`/api` enter, `2` enter, a paste, tmux send-keys) went to the old focus."""
+    widget.screen.set_focus(widget)
+
+
+def typing(screen: Screen) -> bool:
+    """A text box has the focus: its keys are characters, not the screen's priority keys."""
+    return isinstance(screen.focused, Input)

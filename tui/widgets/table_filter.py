@@ -14,6 +14,7 @@ from textual.widgets import Input, Static
 
 from probes.format import clean
 from tui.widgets import styles
+from tui.widgets.bindings import focus_now
 
 if TYPE_CHECKING:
     from tui.widgets.virtual_table import VirtualTable
@@ -57,7 +58,7 @@ class TableFilter(Horizontal):
         """`/`: type a filter; the list below narrows as you type."""
         self.add_class("-shown")
         self.remove_class("-applied")
-        self.input.focus()
+        focus_now(self.input)
         self.input.action_end()
         self.show_count()
 
@@ -96,7 +97,7 @@ class TableFilter(Horizontal):
             return
         self.add_class("-applied")
         self.show_count()
-        self.table.focus()
+        focus_now(self.table)
 
     def action_clear(self) -> None:
         """esc: the whole list again, the box gone, the focus back in the list."""
@@ -106,4 +107,4 @@ class TableFilter(Horizontal):
         self.remove_class("-shown", "-applied")
         self._shown = Text()
         self.query_one(Static).update("")
-        self.table.focus()
+        focus_now(self.table)

@@ -59,7 +59,8 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "jump(0)", "Top", show=False),
         Binding("end", "jump(-1)", "Bottom", show=False),
-        Binding("slash", "filter", "Filter", key_display="/"),
+        # priority: the box has the focus before the next key is routed (`/api` typed in one burst)
+        Binding("slash", "filter", "Filter", key_display="/", priority=True),
         Binding("escape", "clear_filter", "Clear the filter", show=False),
         Binding("s", "sort_next", "Sort"),
         Binding("S", "sort_reverse", "Reverse the sort", show=False),
