@@ -62,7 +62,7 @@ async def test_slash_filters_the_pods_enter_keeps_it_and_opens_the_pod_from_the_
         assert app.focused is table
         await pilot.press("slash", *"worker")
         assert isinstance(app.focused, Input)
-        assert [r.split()[1].split("-")[1] for r in rows(table)] == ["worker", "worker"]  # as you type
+        assert [r.split()[0].split("-")[1] for r in rows(table)] == ["worker", "worker"]  # as you type
         assert "2 of 7" in filter_line(table)
         await pilot.press("enter")  # applies the filter: back in the list, no checklist
         assert isinstance(app.screen, DashboardScreen) and app.focused is table
@@ -125,6 +125,15 @@ async def test_the_sessions_show_duration_state_blocker_and_query_first_at_80_co
         first = rows(sessions)[0]
         assert first.split()[:4] == ["9.0s", "active", "3200", "UPDATE"]  # the blocked update, its blocker
         assert first.endswith("…")  # the query goes on past the screen's edge
+
+
+async def test_the_pods_show_name_ready_status_and_restarts_first_at_80_columns(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pods = await _list(app, pilot, "tab-pods", "#pods-table", rows=7)
+        assert header(pods).split()[:4] == ["NAME", "READY", "STATUS", "RESTARTS"]
+        crashed = next(r for r in rows(pods) if "zp8kd" in r)
+        assert crashed.split()[:4] == ["inmidst-worker-5b8c9d7f4-zp8kd", "2/2", "Running", "2"]
 
 
 async def test_the_sessions_filter_sort_and_open_a_full_query_from_the_keyboard(tmp_path):

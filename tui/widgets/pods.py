@@ -84,7 +84,6 @@ class PodsPanel(Vertical):
             return -(p.created_at.timestamp() if p.created_at else 0)
 
         return [
-            Column("namespace", "NAMESPACE", 12, lambda p: Text(clean(p.namespace))),
             Column(
                 "name",
                 "NAME",
@@ -120,6 +119,15 @@ class PodsPanel(Vertical):
             Column("memory", "MEMORY", 10, lambda p: self._usage(p, 1)),
             Column("node", "NODE", 14, lambda p: Text(clean(p.node) or "<none>"), sort_key=lambda p: p.node),
             Column("age", "AGE", 5, lambda p: Text(since(p.created_at, self.now())), sort_key=age),
+            # last: one namespace is the usual view; `:ns all` still tells pods apart, and 80 columns show
+            # what matters first (name, ready, status, restarts)
+            Column(
+                "namespace",
+                "NAMESPACE",
+                12,
+                lambda p: Text(clean(p.namespace)),
+                sort_key=lambda p: p.namespace,
+            ),
         ]
 
     def _usage(self, pod: PodRow, which: int) -> Text:
