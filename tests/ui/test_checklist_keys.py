@@ -27,6 +27,15 @@ async def _dashboard(app) -> None:
     await wait_for(lambda: table.row_count > 0, what="the demo's alerts")
 
 
+async def _checklist(app, pilot) -> ChecklistScreen:
+    """The selected alert's checklist, opened with enter on the dashboard."""
+    await _dashboard(app)
+    await pilot.press("enter")
+    await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the checklist")
+    await pilot.pause()
+    return app.screen  # type: ignore[return-value]
+
+
 async def _browser(app, pilot) -> RunbookBrowserScreen:
     await _dashboard(app)
     await pilot.press("b")
@@ -138,11 +147,7 @@ async def test_the_observer_checklist_offers_no_done_skip_or_note(tmp_path):
 async def test_export_is_greyed_until_the_first_change_starts_a_session(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(160, 48)) as pilot:
-        await _dashboard(app)
-        await pilot.press("enter")
-        await wait_for(lambda: isinstance(app.screen, DriverChecklistScreen), what="the checklist")
-        screen = app.screen
-        await pilot.pause()
+        screen = await _checklist(app, pilot)
         export = next(a for a in screen.active_bindings.values() if a.binding.action == "export")
         assert "Export" in _footer(app) and not export.enabled  # shown dim: it works after a tick
         await pilot.press("space")
@@ -198,10 +203,7 @@ async def test_a_statement_the_guard_refuses_says_it_was_not_run_and_why(tmp_pat
 async def test_a_section_with_steps_never_says_it_has_none(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(160, 48)) as pilot:
-        await _dashboard(app)
-        await pilot.press("enter")
-        await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the checklist")
-        screen = app.screen
+        screen = await _checklist(app, pilot)
         await wait_for(lambda: len(screen.evidence) == 3, what="the evidence")
         assert "Check current connections" in screen_text(app)
         assert "no triage steps" not in screen_text(app)
@@ -210,10 +212,7 @@ async def test_a_section_with_steps_never_says_it_has_none(tmp_path):
 async def test_folded_evidence_says_how_many_rows_it_hides(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(160, 48)) as pilot:
-        await _dashboard(app)
-        await pilot.press("enter")
-        await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the checklist")
-        screen = app.screen
+        screen = await _checklist(app, pilot)
         await wait_for(lambda: len(screen.evidence) == 3, what="the evidence")
         idle = screen.evidence[2][0]  # step 3: the six sessions idle in a transaction, 3 shown unselected
         assert len(idle.rows) == 6
@@ -266,11 +265,7 @@ async def test_a_checklist_that_says_press_b_binds_b(tmp_path):
 async def test_down_and_up_move_the_step_as_the_footer_says(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(160, 48)) as pilot:
-        await _dashboard(app)
-        await pilot.press("enter")
-        await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the checklist")
-        screen = app.screen
-        await pilot.pause()
+        screen = await _checklist(app, pilot)
         assert "j/↓ Next" in _footer(app)
         await pilot.press("down", "down")
         await wait_for(lambda: screen.selected == 2, what="↓ moves to the next step")
