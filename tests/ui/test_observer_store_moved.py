@@ -58,9 +58,13 @@ async def test_a_deleted_store_is_said_on_screen_and_a_new_one_at_the_path_is_fo
             timeout=2,
             what="the warning",
         )
-        text = screen_text(observer)
-        assert "driven by alice@bastion" not in text  # the old session is no longer shown as live
-        assert "No incident session to follow yet" in text
+        # the header says it at once; the checklist redraws on the same signal, a moment later
+        await wait_for(
+            lambda: "No incident session to follow yet" in screen_text(observer),
+            timeout=2,
+            what="the checklist emptied",
+        )
+        assert "driven by alice@bastion" not in screen_text(observer)  # the old session is not live
         assert f"Session store deleted: session store {db} was deleted" in _toasts(observer)
 
         _drive(db, "RedisDown", "carol@bastion")
