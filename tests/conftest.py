@@ -23,6 +23,11 @@ pytest_plugins = [
     "tests.labs.redis_plugin",
 ]
 
+# pytest-xdist's workers say COLUMNS=80 LINES=24; the app and the CLI started by a test (tmux, subprocess)
+# would take that over their real terminal's size. A test gets the environment a serial run has.
+for _size in ("COLUMNS", "LINES"):
+    os.environ.pop(_size, None)
+
 
 @pytest.fixture
 def closed_url() -> str:

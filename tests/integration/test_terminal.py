@@ -32,6 +32,8 @@ def tmux(tmp_path):
         "TERM": "xterm-256color",
     }
     env.pop("PROMETHEUS_URL", None)
+    for size in ("COLUMNS", "LINES"):  # set by some runners; they would override the pane's real size
+        env.pop(size, None)
 
     def run(*args: str) -> str:
         return subprocess.run(

@@ -183,11 +183,19 @@ class PgLab:
         except OSError:
             return "(no server log)"
 
-    def statements_logged(self, application: str) -> list[str]:
-        """Every statement the server logged for sessions of this application_name, first line each."""
+    def log_mark(self) -> int:
+        """Where the server's log ends now: `statements_logged(since=...)` reads only what comes after."""
+        return self.log_path.stat().st_size
+
+    def statements_logged(self, application: str, since: int = 0) -> list[str]:
+        """Every statement the server logged for sessions of this application_name, first line each; from
+        `since` (a `log_mark()`), so a test sees its own statements, not those of the tests before it."""
         marker = f" app={application} LOG:  "
         found: list[str] = []
-        for line in self.log_path.read_text(errors="replace").splitlines():
+        with self.log_path.open("rb") as log:
+            log.seek(since)
+            text = log.read().decode(errors="replace")
+        for line in text.splitlines():
             if marker not in line:
                 continue
             text = line.split(marker, 1)[1]
