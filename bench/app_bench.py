@@ -42,6 +42,8 @@ async def _observer_latency(workdir: Path, rounds: int) -> list[float]:
         table = driver.screen.query_one(AlertsTable)
         await wait_for(lambda: table.row_count == 4, timeout=10)
         await dpilot.press("enter")
+        await wait_for(lambda: hasattr(driver.screen, "session"), timeout=10, what="the checklist")
+        await dpilot.press("space")  # the first change starts the session the observer follows
         await wait_for(lambda: getattr(driver.screen, "session", None) is not None, timeout=10)
         async with observer.run_test(size=(160, 48)):
             await wait_for(lambda: getattr(observer.screen, "session", None) is not None, timeout=10)
