@@ -104,7 +104,10 @@ class StoreWatch:
         shown: int | None = None
         while True:
             store = app.store
-            if store is not None:
+            if not self._checklists():
+                # no checklist open: nothing to keep current, so no thread hop to the store every 250 ms
+                version, shown, app.co_driver = None, None, None
+            elif store is not None:
                 session = self._open_session()
                 session_id = session.id if session else None
                 try:
