@@ -33,10 +33,8 @@ from tui.app_base import ConsoleApp
 from tui.app_commands import completions, run_command
 from tui.config.paths import default_store, default_user, example_runbook
 from tui.config.settings import Settings
-from tui.demo.kubernetes import DemoKubernetes
-from tui.demo.postgres import DemoPostgres
-from tui.demo.redis import DemoRedis
-from tui.demo.scenario import ANCHOR_KEY, DEMO_URL, DemoIncident, demo_anchor
+from tui.demo.scenario import ANCHOR_KEY, demo_anchor
+from tui.demo.sources import demo_sources
 from tui.kube_feed import read_round, watch_pods
 from tui.refresh import RefreshPace, seconds_text
 from tui.sessions.store import IncidentSession, SessionStore, StepState, StoreError
@@ -119,12 +117,12 @@ class OncallApp(ConsoleApp):
         self.reopen_store()
         prometheus = self.settings.prometheus
         if demo:
-            anchor = self._demo_anchor()
-            transport = transport or DemoIncident(anchor, clock).transport()
-            prometheus = replace(prometheus, url=DEMO_URL, token=None, password=None, refresh=2.0)
-            kube = kube or DemoKubernetes(anchor, clock)
-            postgres = postgres or DemoPostgres(anchor, clock)
-            redis = redis or DemoRedis(anchor, clock)
+            scripted = demo_sources(prometheus, self._demo_anchor(), clock)
+            transport = transport or scripted.transport
+            prometheus = replace(scripted.prometheus, refresh=2.0)
+            kube = kube or scripted.kube
+            postgres = postgres or scripted.postgres
+            redis = redis or scripted.redis
         self.probe: PrometheusSource = PrometheusProbe(prometheus, transport=transport, clock=clock)
         self.kube: KubernetesSource = kube or KubernetesProbe(self.settings.kubernetes, clock=clock)
         self.pods: tuple[PodRow, ...] = ()

@@ -3,40 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-import httpx
-
 from probes.base import utc_now
 from probes.kubernetes import pod_summary
-from probes.prometheus import PrometheusSettings
 from tui.cli.servers import PodsReport
 from tui.config.paths import default_store
 from tui.config.settings import Settings
 from tui.demo.kube_objects import NAMESPACE
-from tui.demo.kubernetes import DemoKubernetes
-from tui.demo.postgres import DemoPostgres
-from tui.demo.redis import DemoRedis
-from tui.demo.scenario import ANCHOR_KEY, DEMO_URL, DemoIncident, demo_anchor
+from tui.demo.scenario import ANCHOR_KEY, demo_anchor
+from tui.demo.sources import DemoSources
+from tui.demo.sources import demo_sources as build_demo_sources
 from tui.sessions.store import SessionStore, StoreError
 
 
-@dataclass(frozen=True)
-class DemoSources:
-    """Prometheus (its settings and the transport answering for it), the cluster, the database, the cache."""
-
-    prometheus: PrometheusSettings
-    transport: httpx.AsyncBaseTransport
-    kube: DemoKubernetes
-    postgres: DemoPostgres
-    redis: DemoRedis
-
-    def pods_report(self) -> PodsReport:
-        """The demo namespace's pods, summarised as `oncall snapshot` summarises a real one."""
-        rows = self.kube.start_pods().rows()
-        return PodsReport(self.kube.health, NAMESPACE, "demo", pod_summary(rows))
+def demo_pods_report(demo: DemoSources) -> PodsReport:
+    """The demo namespace's pods, summarised as `oncall snapshot` summarises a real one."""
+    rows = demo.kube.start_pods().rows()
+    return PodsReport(demo.kube.health, NAMESPACE, "demo", pod_summary(rows))
 
 
 def demo_store(settings: Settings) -> Path:
@@ -58,12 +43,4 @@ def stored_anchor(path: Path, now: datetime) -> datetime:
 
 def demo_sources(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> DemoSources:
     """The scripted incident at the moment the app's demo shows it (the same anchor), nothing real reached."""
-    anchor = stored_anchor(demo_store(settings), clock())
-    prometheus = replace(settings.prometheus, url=DEMO_URL, token=None, password=None)
-    return DemoSources(
-        prometheus=prometheus,
-        transport=DemoIncident(anchor, clock).transport(),
-        kube=DemoKubernetes(anchor, clock),
-        postgres=DemoPostgres(anchor, clock),
-        redis=DemoRedis(anchor, clock),
-    )
+    return build_demo_sources(settings.prometheus, stored_anchor(demo_store(settings), clock()), clock)

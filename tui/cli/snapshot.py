@@ -87,6 +87,8 @@ async def take_snapshot(
 
 async def take_demo_snapshot(demo: DemoSources) -> IncidentSnapshot:
     """The demo's alerts, pods, database and cache, read through the real probes' parsers."""
+    from tui.cli.demo import demo_pods_report
+
     async with PrometheusProbe(demo.prometheus, transport=demo.transport) as probe:
         alerts, postgres, redis = await asyncio.gather(
             probe.poll(), demo.postgres.poll(), read_redis_twice(demo.redis)
@@ -95,7 +97,7 @@ async def take_demo_snapshot(demo: DemoSources) -> IncidentSnapshot:
         alerts.alerts,
         alerts.health,
         alerts.fetched_at,
-        pods=demo.pods_report(),
+        pods=demo_pods_report(demo),
         postgres=postgres,
         redis=redis,
         demo=True,
