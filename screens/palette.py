@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
 from textual.app import App, SystemCommand
-from textual.command import CommandPalette, Hit, Hits, Matcher, Provider
+from textual.command import CommandList, CommandPalette, Hit, Hits, Matcher, Provider
 from textual.content import Content
 from textual.markup import escape
 from textual.screen import Screen
@@ -169,6 +169,16 @@ class Palette(CommandPalette):
         if self._supplied_providers is None and providers:  # the full palette, not a theme or list search
             providers |= set(JUMPS)
         return providers
+
+    # A search still running when the palette closes (ctrl+p, then esc at once) ends by setting these flags;
+    # their watchers look for the list, gone by then: NoMatches, and the app fell over on a key.
+    def _watch__list_visible(self) -> None:
+        if self.query(CommandList):
+            super()._watch__list_visible()
+
+    async def _watch__show_busy(self) -> None:
+        if self.query(CommandList):
+            await super()._watch__show_busy()
 
     def _action_command_list(self, action: str) -> None:
         # Textual 8.2's OptionList pages by lines it computes when laid out: before that, KeyError

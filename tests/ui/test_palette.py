@@ -149,3 +149,17 @@ async def test_a_session_by_name_opens_its_checklist_read_only_for_an_observer(t
         assert screen.session is not None and screen.session.id == 1
         assert isinstance(screen, DriverChecklistScreen) is (observe is None)
         assert "Session #1 opened" in screen_text(app) and "bob@bastion" in screen_text(app)
+
+
+async def test_a_search_that_ends_after_the_palette_closed_leaves_the_app_running(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("ctrl+p")
+        await wait_for(lambda: isinstance(app.screen, Palette), what="the palette")
+        palette = app.screen
+        await palette.query_one(CommandList).remove()  # closing: its list is gone, its search not yet
+        palette._list_visible = not palette._list_visible  # what the search sets as it ends
+        palette._show_busy = not palette._show_busy
+        await pilot.pause()
+        assert app.is_running
+        await pilot.press("escape")
