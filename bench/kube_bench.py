@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench.timing import StallMonitor
 from tests.helpers import make_app, wait_for
-from tests.kube_sim import KubeSimulator
+from tui.lab.kube_sim import KubeSimulator
 from tui.widgets.pods import PodsPanel
 
 START_DELAY = 2.0  # seconds the simulator holds its answers while the app starts

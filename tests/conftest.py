@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kube_sim import KubeSimulator
+from tui.lab.kube_sim import KubeSimulator
 from tests.labs import free_port
 from tests.labs.postgres import PgConditions, PgLab
 from tests.labs.prometheus import PrometheusLab

@@ -42,7 +42,7 @@ from probes.base import Backoff
 from probes.kubernetes import KubernetesProbe
 from probes.postgres import PostgresProbe
 from probes.redis import RedisProbe
-from tests.kube_sim import KubeSimulator
+from tui.lab.kube_sim import KubeSimulator
 from tests.labs.fault_proxy import (
     FaultProxy,
     FaultResolver,

@@ -16,7 +16,7 @@ from probes.prometheus import PrometheusProbe
 from probes.redis import ALLOWED, RedisProbe
 from tests.conftest import LabServers
 from tests.helpers import REPO
-from tests.kube_sim import KubeSimulator
+from tui.lab.kube_sim import KubeSimulator
 from tests.labs.postgres import PgLab
 from tests.labs.redis import RedisLab
 from tui.config.settings import KubernetesSettings, PostgresSettings, PrometheusSettings, load_settings

@@ -17,7 +17,7 @@ import yaml
 from probes.kubernetes import KubernetesProbe, PodInformer, PodRow
 from probes.kubernetes import client as kubernetes_client
 from tests.helpers import oncall
-from tests.kube_sim import KubeSimulator
+from tui.lab.kube_sim import KubeSimulator
 from tui.cli.check import check_kubernetes
 from tui.cli.servers import read_pods_report
 from tui.config.settings import KubernetesSettings

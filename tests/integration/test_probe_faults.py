@@ -12,7 +12,7 @@ import pytest
 from probes.kubernetes import KubernetesProbe
 from probes.postgres import PostgresProbe
 from probes.redis import RedisProbe
-from tests.kube_sim import KubeSimulator
+from tui.lab.kube_sim import KubeSimulator
 from tests.labs.fault_proxy import FaultProxy, http_reply, kubeconfig_for
 from tests.labs.postgres import LAB_DB, PgLab
 from tests.labs.redis import PROBE_ACL, RedisLab

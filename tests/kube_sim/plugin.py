@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.kube_sim import KubeSimulator, SimulatorError
+from tui.lab.kube_sim import KubeSimulator, SimulatorError
 
 
 def _start(workdir: Path, **options: Any) -> KubeSimulator:

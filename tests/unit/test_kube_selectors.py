@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.kube_sim.selectors import (
+from tui.lab.kube_sim.selectors import (
     SelectorError,
     check_fields,
     fields_match,

@@ -1,5 +1,5 @@
 """The demo's production namespace (api ×3, worker ×2, postgres, redis and what surrounds them), its logs,
-and the crash its script plays. The demo serves it from memory; tests/kube_sim serves it over HTTP."""
+and the crash its script plays. The demo serves it from memory; tui/lab/kube_sim serves it over HTTP."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Run the simulator as a process: `python -m tests.kube_sim --port 0 --tls --token T --ready-file F`."""
+"""Run the simulator as a process: `python -m tui.lab.kube_sim --port 0 --tls --token T --ready-file F`."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from tests.kube_sim.fixtures import generated_pods
-from tests.kube_sim.server import SimServer
-from tests.kube_sim.store import ObjectStore
+from tui.lab.kube_sim.fixtures import generated_pods
+from tui.lab.kube_sim.server import SimServer
+from tui.lab.kube_sim.store import ObjectStore
 from tui.demo.cluster import lab_cluster, lab_logs
 
 
@@ -31,7 +31,7 @@ def _tls_context() -> tuple[ssl.SSLContext, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.kube_sim", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tui.lab.kube_sim", description=__doc__)
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--tls", action="store_true", help="serve HTTPS with a fresh trustme CA")
     parser.add_argument("--token", default="sim-token", help="the bearer token every request must carry")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.kube_sim.store import READ_VERBS, RESOURCES, ResourceType
+from tui.lab.kube_sim.store import READ_VERBS, RESOURCES, ResourceType
 
 USER = "system:serviceaccount:oncall:oncall"
 GIT_VERSION = "v1.30.4"

@@ -14,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.kube_sim import tables
-from tests.kube_sim.api import (
+from tui.lab.kube_sim import tables
+from tui.lab.kube_sim.api import (
     ApiError,
     bad_request,
     discovery_resources,
@@ -26,8 +26,8 @@ from tests.kube_sim.api import (
     status,
     version_info,
 )
-from tests.kube_sim.control import control_reply
-from tests.kube_sim.selectors import (
+from tui.lab.kube_sim.control import control_reply
+from tui.lab.kube_sim.selectors import (
     SelectorError,
     check_fields,
     fields_match,
@@ -35,7 +35,7 @@ from tests.kube_sim.selectors import (
     parse_field_selector,
     parse_label_selector,
 )
-from tests.kube_sim.store import (
+from tui.lab.kube_sim.store import (
     BY_KEY,
     BY_PATH,
     RESOURCES,

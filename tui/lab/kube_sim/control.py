@@ -9,10 +9,10 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from tests.kube_sim.store import READ_VERBS, ObjectStore, resolve
+from tui.lab.kube_sim.store import READ_VERBS, ObjectStore, resolve
 
 if TYPE_CHECKING:
-    from tests.kube_sim.server import SimServer
+    from tui.lab.kube_sim.server import SimServer
 
 
 def control_reply(server: SimServer, action: str, body: bytes) -> tuple[int, Any]:
