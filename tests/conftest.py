@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tui.lab.kube_sim import KubeSimulator
 from tests.labs import free_port
 from tests.labs.postgres import PgConditions, PgLab
 from tests.labs.prometheus import PrometheusLab
 from tests.labs.redis import RedisConditions, RedisLab
+from tui.lab.kube_sim import KubeSimulator
 
 # the Kubernetes simulator, and the Prometheus, PostgreSQL and Redis labs
 pytest_plugins = [

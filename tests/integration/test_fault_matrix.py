@@ -42,7 +42,6 @@ from probes.base import Backoff
 from probes.kubernetes import KubernetesProbe
 from probes.postgres import PostgresProbe
 from probes.redis import RedisProbe
-from tui.lab.kube_sim import KubeSimulator
 from tests.labs.fault_proxy import (
     FaultProxy,
     FaultResolver,
@@ -63,6 +62,7 @@ from tui.config.settings import (
     Secret,
     Settings,
 )
+from tui.lab.kube_sim import KubeSimulator
 
 pytestmark = pytest.mark.integration
 

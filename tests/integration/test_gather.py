@@ -16,11 +16,11 @@ from probes.prometheus import PrometheusProbe
 from probes.redis import ALLOWED, RedisProbe
 from tests.conftest import LabServers
 from tests.helpers import REPO
-from tui.lab.kube_sim import KubeSimulator
 from tests.labs.postgres import PgLab
 from tests.labs.redis import RedisLab
 from tui.config.settings import KubernetesSettings, PostgresSettings, PrometheusSettings, load_settings
 from tui.demo.cluster import POSTGRES_POD
+from tui.lab.kube_sim import KubeSimulator
 from tui.triage.plans import coverage, plan_causes
 from tui.triage.registry import Sources, gather_all
 from tui.triage.runbook import load_runbook

@@ -19,10 +19,10 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import ProtocolError
 
-from tui.lab.kube_sim import KubeSimulator
-from tui.lab.kube_sim.fixtures import decode_helm_release
 from tui.demo.cluster import API_PODS, POSTGRES_POD, WORKER_PODS
 from tui.demo.kube_objects import pod
+from tui.lab.kube_sim import KubeSimulator
+from tui.lab.kube_sim.fixtures import decode_helm_release
 
 pytestmark = pytest.mark.integration
 

@@ -17,11 +17,11 @@ import yaml
 from probes.kubernetes import KubernetesProbe, PodInformer, PodRow
 from probes.kubernetes import client as kubernetes_client
 from tests.helpers import oncall
-from tui.lab.kube_sim import KubeSimulator
 from tui.cli.check import check_kubernetes
 from tui.cli.servers import read_pods_report
 from tui.config.settings import KubernetesSettings
 from tui.demo import kube_objects as fixtures
+from tui.lab.kube_sim import KubeSimulator
 
 pytestmark = pytest.mark.integration
 

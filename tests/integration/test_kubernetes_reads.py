@@ -20,10 +20,10 @@ from probes.base import Reading
 from probes.format import human_duration
 from probes.kubernetes import KubernetesProbe
 from probes.kubernetes import probe as kubernetes_probe
-from tui.lab.kube_sim import KubeSimulator
 from tui.config.settings import KubernetesSettings
 from tui.demo import kube_objects as fixtures
 from tui.demo.cluster import API_PODS, POSTGRES_POD, REDIS_POD, WORKER_PODS
+from tui.lab.kube_sim import KubeSimulator
 
 pytestmark = pytest.mark.integration
 

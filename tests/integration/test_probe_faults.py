@@ -12,11 +12,11 @@ import pytest
 from probes.kubernetes import KubernetesProbe
 from probes.postgres import PostgresProbe
 from probes.redis import RedisProbe
-from tui.lab.kube_sim import KubeSimulator
 from tests.labs.fault_proxy import FaultProxy, http_reply, kubeconfig_for
 from tests.labs.postgres import LAB_DB, PgLab
 from tests.labs.redis import PROBE_ACL, RedisLab
 from tui.config.settings import KubernetesSettings, PostgresSettings, RedisSettings, Secret
+from tui.lab.kube_sim import KubeSimulator
 from tui.widgets.redis_panel import status_text
 
 pytestmark = pytest.mark.integration

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tui.demo.kube_objects import event, pod
 from tui.lab.kube_sim.selectors import (
     SelectorError,
     check_fields,
@@ -12,7 +13,6 @@ from tui.lab.kube_sim.selectors import (
     parse_field_selector,
     parse_label_selector,
 )
-from tui.demo.kube_objects import event, pod
 
 API = pod("api-0", labels={"app": "inmidst-api", "tier": "backend", "canary": "true"})
 DB = pod("db-0", labels={"app": "inmidst-postgres", "tier": "data"}, node="node-2", phase="Pending")

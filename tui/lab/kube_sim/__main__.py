@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from tui.demo.cluster import lab_cluster, lab_logs
 from tui.lab.kube_sim.fixtures import generated_pods
 from tui.lab.kube_sim.server import SimServer
 from tui.lab.kube_sim.store import ObjectStore
-from tui.demo.cluster import lab_cluster, lab_logs
 
 
 def _tls_context() -> tuple[ssl.SSLContext, str]:
