@@ -14,6 +14,7 @@ from textual.widgets import Input, Log, Static
 from probes.format import clean
 from probes.kubernetes import PodRow
 from screens.contract import ConsoleScreen
+from tui.widgets.bindings import focus_now, typing
 from tui.widgets.footer import KeyFooter
 from tui.widgets.header import StatusHeader
 from tui.widgets.pod_view import logs_title
@@ -29,7 +30,8 @@ class LogsScreen(ConsoleScreen[None]):
         Binding("p", "previous", "Previous container"),
         Binding("c", "container", "Next container"),
         Binding("f", "follow", "Follow"),
-        Binding("slash", "filter", "Filter", key_display="/"),
+        # priority: the letters typed right after it are routed once it has moved the focus to the box
+        Binding("slash", "filter", "Filter", key_display="/", priority=True),
     ]
     AUTO_FOCUS = "#logs"
     DEFAULT_CSS = """
@@ -103,6 +105,8 @@ class LogsScreen(ConsoleScreen[None]):
             self.query_one("#logs-title", Static).update(self._title(problem))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "filter":
+            return not typing(self)  # a `/` typed in the filter is part of it (`/healthz`)
         # one container: "next container" has nowhere to go, so it is not offered
         return len(self.containers) > 1 if action == "container" else True
 
@@ -141,7 +145,7 @@ class LogsScreen(ConsoleScreen[None]):
     def action_filter(self) -> None:
         box = self.query_one(Input)
         box.add_class("-shown")
-        box.focus()
+        focus_now(box)  # the letters typed right after `/` go to the box, not the log
 
     @on(Input.Changed, "#logs-filter")
     def _filter(self, event: Input.Changed) -> None:
@@ -151,7 +155,7 @@ class LogsScreen(ConsoleScreen[None]):
 
     @on(Input.Submitted, "#logs-filter")
     def _filter_done(self) -> None:
-        self.query_one(Log).focus()
+        focus_now(self.query_one(Log))
 
 
 def _after(have: list[str], fresh: list[str]) -> list[str]:

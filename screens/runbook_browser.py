@@ -14,6 +14,7 @@ from probes.format import clean
 from screens.contract import ConsoleScreen
 from tui.triage.runbook import Section
 from tui.widgets import styles
+from tui.widgets.bindings import focus_now, typing
 from tui.widgets.footer import KeyFooter
 from tui.widgets.header import StatusHeader
 from tui.widgets.render import section_text
@@ -44,7 +45,8 @@ class RunbookBrowserScreen(ConsoleScreen[None]):
         Binding("escape", "back", "Back"),
         Binding("j", "down", "Next section", key_display="j/↓"),
         Binding("k", "up", "Previous section", key_display="k/↑"),
-        Binding("slash", "filter", "Filter", key_display="/"),
+        # priority: the letters typed right after it are routed once it has moved the focus to the box
+        Binding("slash", "filter", "Filter", key_display="/", priority=True),
         Binding("o", "open_link", "Open linked section"),
         Binding("enter", "practice", "Live checklist"),
     ]
@@ -119,9 +121,12 @@ class RunbookBrowserScreen(ConsoleScreen[None]):
 
     # -- the filter ------------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action == "filter" and typing(self))  # a `/` typed in the filter is part of it
+
     def action_filter(self) -> None:
         self.query_one(SectionColumn).add_class("-filtering")
-        self.query_one("#section-filter", Input).focus()
+        focus_now(self.query_one("#section-filter", Input))  # the letters typed right after `/` land in it
 
     @on(Input.Changed, "#section-filter")
     def _filter_changed(self) -> None:
@@ -133,7 +138,7 @@ class RunbookBrowserScreen(ConsoleScreen[None]):
         event.stop()
         if not event.value.strip():
             self._clear_filter()
-        self.query_one(SectionList).focus()
+        focus_now(self.query_one(SectionList))
 
     def _clear_filter(self) -> None:
         section = self._highlighted()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from textual import events
 
 from probes.kubernetes import KubernetesProbe
 from probes.postgres import PostgresProbe
@@ -124,3 +125,15 @@ def oncall(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tui", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=60
     )
+
+
+def burst(app: OncallApp, keys: list[str]) -> None:
+    """Every key queued at once, before the first is handled, as the terminal driver delivers a burst (the
+    way Pilot sends one key, without Pilot's wait for idle after each)."""
+    driver = app._driver
+    assert driver is not None
+    for key in keys:
+        character = key if len(key) == 1 else {"slash": "/", "equals_sign": "=", "enter": "\r"}.get(key)
+        event = events.Key(key, character)
+        event.set_sender(app)
+        driver.send_message(event)

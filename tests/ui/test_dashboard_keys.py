@@ -5,14 +5,13 @@ pane takes the height its alerts need, a cut cell ends in "…", the footer's hi
 from __future__ import annotations
 
 import pytest
-from textual import events
 from textual.widgets import Input, TabbedContent
 
 from screens.checklist import ChecklistScreen
 from screens.dashboard import DashboardScreen
 from screens.modals import TextScreen
 from screens.runbook_browser import RunbookBrowserScreen
-from tests.helpers import make_app, prometheus_json, screen_text, wait_for
+from tests.helpers import burst, make_app, prometheus_json, screen_text, wait_for
 from tui.app import OncallApp
 from tui.widgets.alerts import AlertsTable
 from tui.widgets.footer import KeyFooter
@@ -322,23 +321,11 @@ def _visible_rows(app: OncallApp, table: VirtualTable[object]) -> int:
 # the focus, as if typed slowly
 
 
-def _burst(app: OncallApp, keys: list[str]) -> None:
-    """Every key queued at once, before the first is handled, as the terminal driver delivers a burst (the
-    way Pilot sends one key, without Pilot's wait for idle after each)."""
-    driver = app._driver
-    assert driver is not None
-    for key in keys:
-        character = key if len(key) == 1 else {"slash": "/", "equals_sign": "=", "enter": "\r"}.get(key)
-        event = events.Key(key, character)
-        event.set_sender(app)
-        driver.send_message(event)
-
-
 async def test_keys_typed_in_one_burst_follow_the_focus_the_key_before_moved(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(160, 48)) as pilot:
         alerts = await _demo(app)
-        _burst(app, ["slash", *"severity", "equals_sign", *"critical", "enter"])
+        burst(app, ["slash", *"severity", "equals_sign", *"critical", "enter"])
         box = app.screen.query_one("#alerts-filter")
         await wait_for(
             lambda: alerts.filter.text == "severity=critical" and not box.has_class("-shown"),
@@ -348,16 +335,16 @@ async def test_keys_typed_in_one_burst_follow_the_focus_the_key_before_moved(tmp
         await pilot.pause()
         assert isinstance(app.screen, DashboardScreen)  # the enter was the filter's, not the checklist's
         sessions = app.screen.query_one(PostgresPanel).sessions
-        _burst(app, ["2", "enter"])  # the session's full query, not the alert's checklist
+        burst(app, ["2", "enter"])  # the session's full query, not the alert's checklist
         await wait_for(lambda: isinstance(app.screen, TextScreen), what="the full query")
         await pilot.press("escape")
         await wait_for(lambda: app.focused is sessions, what="back in the sessions")
-        _burst(app, ["1", "slash", *"zp8", "enter"])
+        burst(app, ["1", "slash", *"zp8", "enter"])
         pods = app.screen.query_one("#pods-table", VirtualTable)
         await wait_for(
             lambda: app.focused is pods and len(pods.view) == 1,
             what="enter: the filter kept, back in the pods",
         )
         assert [p.name for p in pods.view] == ["inmidst-worker-5b8c9d7f4-zp8kd"]
-        _burst(app, ["a", "enter"])  # the alert's checklist
+        burst(app, ["a", "enter"])  # the alert's checklist
         await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the checklist")
