@@ -60,7 +60,7 @@ def restore(state: LabState, app: str) -> list[str]:
     return pods
 
 
-def _release_secrets(state: LabState) -> list[dict[str, Any]]:
+def release_secrets(state: LabState) -> list[dict[str, Any]]:
     """The release's Helm Secrets, oldest revision first."""
     try:
         with _client(state) as client:
@@ -104,7 +104,7 @@ def _with_status(secret: dict[str, Any], status: str) -> dict[str, Any]:
 
 def bad_deploy(state: LabState) -> int:
     """A new revision of the release, deployed now (the previous one superseded); returns its number."""
-    secrets = _release_secrets(state)
+    secrets = release_secrets(state)
     if not secrets:
         raise SimulatorError(f"no Helm release {RELEASE} in the simulator's {LAB_NAMESPACE} namespace")
     latest = secrets[-1]
@@ -127,7 +127,7 @@ def bad_deploy(state: LabState) -> int:
 
 def rollback(state: LabState) -> int | None:
     """Remove the bad revision and make the one before it deployed again; None when there was none."""
-    secrets = _release_secrets(state)
+    secrets = release_secrets(state)
     bad = [s for s in secrets if decode_release(s)["chart"]["metadata"]["version"] == BAD_VERSION]
     for secret in bad:
         sim_action(
