@@ -78,3 +78,75 @@ def test_each_rule_has_the_runbook_duration_severity_and_annotations() -> None:
         assert rule["annotations"]["runbook_url"] == (
             f"https://github.com/in-midst-my-life/infra/blob/main/docs/RUNBOOK.md#{section.slug}"
         )
+
+
+RULE_TESTS = EXAMPLE / "alerts_test.yml"
+
+
+def test_promtool_unit_tests_pass_for_every_example_alert() -> None:
+    result = subprocess.run(
+        [_promtool(), "test", "rules", str(RULE_TESTS)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+    assert "FAILED" not in result.stdout + result.stderr
+
+
+def _minutes(duration: str) -> int:
+    match = re.fullmatch(r"(\d+)m", duration)
+    assert match, f"durations in the rule tests are whole minutes: {duration}"
+    return int(match.group(1))
+
+
+def test_every_example_alert_has_a_firing_a_pending_and_a_quiet_unit_test() -> None:
+    """A 13th alert without its promtool tests fails here: fired after its `for:` (labels and annotations
+    as rendered), pending one evaluation before, and quiet just under its threshold at the firing time."""
+    rules = {
+        r["alert"]: r for g in yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"] for r in g["rules"]
+    }
+    suite = yaml.safe_load(RULE_TESTS.read_text(encoding="utf-8"))
+
+    assert suite["rule_files"] == [RULES.name]
+    assert _minutes(suite["evaluation_interval"]) == 1
+    missing: list[str] = []
+    for name, rule in rules.items():
+        fired_at: set[int] = set()
+        pending_at: set[int] = set()
+        quiet_at: set[int] = set()
+        for group in suite["tests"]:
+            cases = [c for c in group.get("alert_rule_test", []) if c["alertname"] == name]
+            firing = [c for c in cases if c.get("exp_alerts")]
+            for case in firing:
+                # the labels the rule sets and every annotation, rendered (no template left)
+                for alert in case["exp_alerts"]:
+                    assert alert["exp_labels"]["severity"] == rule["labels"]["severity"], name
+                    assert set(alert["exp_annotations"]) == set(rule["annotations"]), name
+                    assert not any("{{" in str(v) for v in alert["exp_annotations"].values()), name
+                fired_at.add(_minutes(case["eval_time"]))
+            if firing:
+                pending = {
+                    _minutes(c["eval_time"])
+                    for c in group.get("promql_expr_test", [])
+                    if c["expr"] == f'ALERTS{{alertname="{name}"}}'
+                    and all('alertstate="pending"' in s["labels"] for s in c["exp_samples"])
+                    and c["exp_samples"]
+                }
+                not_firing = {_minutes(c["eval_time"]) for c in cases if not c.get("exp_alerts")}
+                pending_at |= pending & not_firing
+            else:
+                quiet_at |= {_minutes(c["eval_time"]) for c in cases}
+        for_minutes = _minutes(rule["for"])
+        if not any(t >= for_minutes for t in fired_at):
+            missing.append(f"{name}: no test fires it after its for: {rule['for']}")
+        if not {t - 1 for t in fired_at} & pending_at:
+            missing.append(f"{name}: no test sees it pending (not firing) one evaluation before it fires")
+        if not fired_at & quiet_at:
+            missing.append(f"{name}: no quiet test (exp_alerts: []) at the time it fires")
+
+    assert missing == [], "\n".join(missing)
+    assert len(rules) == 12
