@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from tui import __version__
 from tui.config.keys import FLAGS
@@ -149,7 +150,41 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("session", metavar="SESSION", help="session number, or latest")
     export.add_argument("-o", "--output", type=Path, metavar="FILE", help="write here instead of stdout")
     _common(export, suppress=True)
+    _lab(commands)
     return parser
+
+
+def _lab(commands: Any) -> None:
+    """`oncall lab up|down|status|break|heal|drill`."""
+    lab = commands.add_parser(
+        "lab",
+        help="a game-day lab on this machine: real servers, faults to plant, a drill",
+        description="Real PostgreSQL, Redis, exporters, Prometheus (the shipped rules, time compressed), "
+        "Alertmanager, a stand-in API with load and a Kubernetes API simulator, on 127.0.0.1.",
+    )
+    _common(lab, suppress=True)
+    lab_commands = lab.add_subparsers(dest="lab_command", metavar="COMMAND", required=True)
+    lab_commands.add_parser(
+        "up",
+        help="start the lab and write the `lab` profile",
+        description="Exit 2 when a Debian package is missing (the apt-get line is printed), 1 when a part "
+        "fails to start (what started is stopped again).",
+    )
+    lab_commands.add_parser("down", help="stop every part of the lab and remove the `lab` profile")
+    status = lab_commands.add_parser("status", help="each part up or down, what is broken, the alerts")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    brk = lab_commands.add_parser("break", help="plant the fault of a runbook section")
+    brk.add_argument("section", metavar="SECTION", help="a runbook section's slug (a unique prefix will do)")
+    heal = lab_commands.add_parser("heal", help="undo a section's fault (or every one: --all)")
+    heal.add_argument("section", nargs="?", metavar="SECTION", help="a runbook section's slug")
+    heal.add_argument("--all", action="store_true", help="heal every broken section")
+    drill = lab_commands.add_parser(
+        "drill",
+        help="break, watch the alert fire, read the console's top cause, heal: for each fault",
+        description="Exit 0 when every fault fired and the console named its section and cause.",
+    )
+    drill.add_argument("section", nargs="*", metavar="SECTION", help="only these sections (default: all 12)")
+    drill.add_argument("--json", action="store_true", help="print JSON")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

@@ -63,4 +63,8 @@ def _command(name: str) -> Command:
         from tui.cli.export import cmd_export
 
         return cmd_export
+    if name == "lab":
+        from tui.cli.lab import cmd_lab
+
+        return cmd_lab
     raise ValueError(f"no subcommand {name!r}")

@@ -184,6 +184,8 @@ TOP = Section(
             env_help="who ticks steps in sessions, e.g. alice@bastion (overrides user)",
             flag="user",
         ),
+        # set by the profile `oncall lab up` writes: the lab's time factor, shown as "LAB ×N" in the header
+        Key("lab_factor", "count"),
     ),
 )
 

@@ -63,6 +63,7 @@ class Settings:
     store: Path | None = None  # None: sessions.db in the platformdirs user state dir
     user: str | None = None  # who ticks steps; None: user@host
     config_file: Path | None = None  # the TOML file read, if any
+    lab_factor: int | None = None  # a game-day lab's time factor (its rules run N times faster)
 
 
 def load_settings(

@@ -19,6 +19,8 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
+from tui.lab.api import WARM_ITEMS
+
 # mode -> (workers, think time in seconds); the machine is small, so the normal load stays light
 MODES: dict[str, tuple[int, float]] = {
     "normal": (4, 0.25),
@@ -56,7 +58,7 @@ class Load:
             return f"/api/items/{random.randint(1, 10_000_000)}"
         if mode == "catalog" and roll < 0.8:
             return "/api/catalog"
-        return f"/api/items/{random.randint(1, 1000)}"
+        return f"/api/items/{random.randint(1, WARM_ITEMS)}"
 
     def worker(self, index: int) -> None:
         conn: http.client.HTTPConnection | None = None

@@ -104,7 +104,8 @@ def server_folder(lab_folder: Path) -> Path:
     owned by `postgres` (the lab folder's parents may be closed to that user)."""
     if os.geteuid() != 0:
         folder = lab_folder / "postgres"
-        folder.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)  # left by a lab that died: initdb wants it empty
+        folder.mkdir(parents=True)
         return folder
     folder = Path(tempfile.mkdtemp(prefix="oncall-lab-pg-"))
     shutil.chown(folder, "postgres", "postgres")
