@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import shutil
 import subprocess
@@ -17,6 +16,8 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from tests.labs import LabError, free_port
+from tui.lab.postgres import postgres_bindir
+from tui.lab.postgres import run_as as _run_as
 
 START_TIMEOUT = 30.0  # seconds for initdb + start
 SUPERUSER = "postgres"
@@ -80,34 +81,6 @@ _SETUP_LAB_DB = [
     f"GRANT SELECT ON {SEQ_SCAN_TABLE}, {DEAD_TUPLE_TABLE} TO oncall_monitor, oncall_plain",
     "RESET ROLE",
 ]
-
-
-def postgres_bindir() -> Path | None:
-    """Debian's server binaries (initdb, pg_ctl): `pg_config --bindir` if it has them, else the newest."""
-    candidates: list[Path] = []
-    pg_config = shutil.which("pg_config")
-    if pg_config:
-        try:
-            out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10)
-            candidates.append(Path(out.stdout.strip()))
-        except (OSError, subprocess.SubprocessError):
-            pass
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name or 0))
-    candidates += [Path(p) for p in reversed(found)]
-    for folder in candidates:
-        if (folder / "initdb").is_file() and (folder / "pg_ctl").is_file():
-            return folder
-    return None
-
-
-def _run_as() -> list[str]:
-    """initdb refuses root: as root, run the server tools as the unprivileged `postgres` user."""
-    if os.geteuid() != 0:
-        return []
-    runuser = shutil.which("runuser")
-    if runuser:
-        return [runuser, "-u", "postgres", "--"]
-    raise LabError("running as root without runuser: cannot start PostgreSQL as an unprivileged user")
 
 
 @dataclass
