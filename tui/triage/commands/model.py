@@ -38,6 +38,8 @@ ReadName = Literal[
     "alert-query",  # prometheus: the selected alert's own expression
     "targets-down",  # prometheus: the scrape targets that are down
     "restart",  # redis: uptime, keys per database and the last save, from INFO
+    "flushes",  # redis: uptime and FLUSHALL/FLUSHDB calls, from INFO all (a cause's read)
+    "promql",  # prometheus: a fixed expression a cause's rule reads (tui/triage/plans.py)
 ]
 
 
