@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -32,7 +33,9 @@ from tui.cli.servers import (
 )
 from tui.config.paths import example_runbook
 from tui.config.settings import Settings
-from tui.triage.runbook import Runbook, SectionMatch, load_runbook, match_section
+from tui.triage.causes import CauseFinding, diagnose, top_cause
+from tui.triage.registry import Sources
+from tui.triage.runbook import Runbook, Section, SectionMatch, load_runbook, match_section
 
 if TYPE_CHECKING:
     from tui.cli.demo import DemoSources
@@ -46,7 +49,7 @@ def cmd_snapshot(args: argparse.Namespace, settings: Settings) -> int:
     if args.demo:
         from tui.cli.demo import demo_sources  # the demo's modules load only for --demo
 
-        snapshot = asyncio.run(take_demo_snapshot(demo_sources(settings)))
+        snapshot = asyncio.run(take_demo_snapshot(demo_sources(settings), runbook))
     else:
         snapshot = asyncio.run(take_snapshot(settings, runbook))
     fmt: SnapshotFormat = "json" if args.json else "markdown" if args.markdown else "text"
@@ -62,6 +65,8 @@ class IncidentSnapshot(AlertsSnapshot):
     postgres: PgSnapshot | None = None  # None when PostgreSQL is not configured
     redis: RedisSnapshot | None = None  # None when Redis is not configured
     demo: bool = False  # the scripted incident of `--demo`: said at the top, never mistaken for real
+    # each alert's common causes as the evidence judges them, ranked (by fingerprint); none without a runbook
+    causes: dict[str, tuple[CauseFinding, ...]] = field(default_factory=dict)
 
 
 async def take_snapshot(
@@ -70,9 +75,8 @@ async def take_snapshot(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> IncidentSnapshot:
-    """One poll of Prometheus and one list of pods. `runbook` is matched later, by format_snapshot; it is
-    accepted here so the CLI hands both over in one place."""
-    del runbook  # matching needs no server: format_snapshot does it
+    """One poll of Prometheus and one list of pods; with a runbook, each alert's common causes judged from
+    the configured servers' evidence (the checklist's rules, read once)."""
     async with PrometheusProbe(settings.prometheus, transport=transport) as probe:
         alerts, pods, postgres, redis = await asyncio.gather(
             probe.poll(),
@@ -80,19 +84,83 @@ async def take_snapshot(
             read_postgres(settings.postgres),
             read_redis(settings.redis),
         )
+        causes = await _diagnose_alerts(settings, runbook, alerts.alerts, probe) if runbook else {}
     return IncidentSnapshot(
-        alerts.alerts, alerts.health, alerts.fetched_at, pods=pods, postgres=postgres, redis=redis
+        alerts.alerts,
+        alerts.health,
+        alerts.fetched_at,
+        pods=pods,
+        postgres=postgres,
+        redis=redis,
+        causes=causes,
     )
 
 
-async def take_demo_snapshot(demo: DemoSources) -> IncidentSnapshot:
-    """The demo's alerts, pods, database and cache, read through the real probes' parsers."""
+async def snapshot_alerts(settings: Settings, runbook: Runbook | None) -> list[dict[str, Any]]:
+    """The alerts as `oncall snapshot --json` lists them (section, "top_cause", "causes"), read now: the
+    one code path the lab's drill and the CLI share."""
+    snapshot = await take_snapshot(settings, runbook)
+    document = json.loads(format_snapshot(snapshot, runbook, fmt="json", now=datetime.now(UTC)))
+    alerts: list[dict[str, Any]] = document["alerts"]
+    return alerts
+
+
+async def _diagnose_alerts(
+    settings: Settings, runbook: Runbook, alerts: Sequence[FiringAlert], prometheus: PrometheusProbe
+) -> dict[str, tuple[CauseFinding, ...]]:
+    """Each mapped alert's causes, judged from one read of each configured server."""
+    mapped = [(a, _match(runbook, a).section) for a in alerts]
+    wanted = [(alert, section) for alert, section in mapped if section is not None]
+    if not wanted:
+        return {}
+    from probes.kubernetes import KubernetesProbe
+    from probes.postgres import PostgresProbe
+    from probes.redis import RedisProbe
+
+    kube = KubernetesProbe(settings.kubernetes)
+    kube_on = kube.health.state != "not-configured"
+    try:
+        async with PostgresProbe(settings.postgres) as postgres, RedisProbe(settings.redis) as redis:
+            sources = Sources(
+                kubernetes=kube if kube_on else None,
+                postgres=postgres if postgres.configured else None,
+                redis=redis if redis.configured else None,
+                prometheus=prometheus if settings.prometheus.url else None,
+                namespace=kube.namespace if kube_on else None,
+            )
+            return await _judge_alerts(sources, runbook, wanted)
+    finally:
+        kube.close()
+
+
+async def _judge_alerts(
+    sources: Sources, runbook: Runbook, wanted: Sequence[tuple[FiringAlert, Section]]
+) -> dict[str, tuple[CauseFinding, ...]]:
+    found = await asyncio.gather(*(diagnose(sources, runbook, section, alert) for alert, section in wanted))
+    return {alert.fingerprint: findings for (alert, _), findings in zip(wanted, found, strict=True)}
+
+
+async def take_demo_snapshot(demo: DemoSources, runbook: Runbook | None = None) -> IncidentSnapshot:
+    """The demo's alerts, pods, database and cache, read through the real probes' parsers; with a runbook,
+    each alert's causes judged from the demo's servers."""
     from tui.cli.demo import demo_pods_report
+    from tui.demo.kube_objects import NAMESPACE
 
     async with PrometheusProbe(demo.prometheus, transport=demo.transport) as probe:
         alerts, postgres, redis = await asyncio.gather(
             probe.poll(), demo.postgres.poll(), read_redis_twice(demo.redis)
         )
+        causes: dict[str, tuple[CauseFinding, ...]] = {}
+        if runbook is not None:
+            sources = Sources(
+                kubernetes=demo.kube,
+                postgres=demo.postgres,
+                redis=demo.redis,
+                prometheus=probe,
+                namespace=NAMESPACE,
+            )
+            wanted = [(a, s) for a in alerts.alerts if (s := _match(runbook, a).section) is not None]
+            causes = await _judge_alerts(sources, runbook, wanted)
     return IncidentSnapshot(
         alerts.alerts,
         alerts.health,
@@ -101,6 +169,7 @@ async def take_demo_snapshot(demo: DemoSources) -> IncidentSnapshot:
         postgres=postgres,
         redis=redis,
         demo=True,
+        causes=causes,
     )
 
 
@@ -123,8 +192,10 @@ def format_snapshot(
     postgres = snapshot.postgres if isinstance(snapshot, IncidentSnapshot) else None
     redis = snapshot.redis if isinstance(snapshot, IncidentSnapshot) else None
     demo = isinstance(snapshot, IncidentSnapshot) and snapshot.demo
+    causes = snapshot.causes if isinstance(snapshot, IncidentSnapshot) else {}
+    findings = [causes.get(alert.fingerprint, ()) for alert in alerts]
     if fmt == "json":
-        text = _snapshot_json(snapshot, alerts, matches, now)
+        text = _snapshot_json(snapshot, alerts, matches, findings, now)
         if pods is None and postgres is None and redis is None and not demo:
             return text
         document = json.loads(text)
@@ -138,8 +209,8 @@ def format_snapshot(
             document["redis"] = redis_json(redis)
         return json.dumps(document, indent=2, ensure_ascii=True)
     rows = [
-        _AlertRow(alert, match, _runbook_words(match, runbook))
-        for alert, match in zip(alerts, matches, strict=True)
+        _AlertRow(alert, match, _runbook_words(match, runbook), found)
+        for alert, match, found in zip(alerts, matches, findings, strict=True)
     ]
     if fmt in ("markdown", "text"):
         markdown = fmt == "markdown"
@@ -218,6 +289,17 @@ class _AlertRow:
     alert: FiringAlert
     match: SectionMatch
     runbook: str  # plain words: the section, or why there is none
+    causes: tuple[CauseFinding, ...] = ()  # ranked; empty when not judged (no section, no runbook)
+
+    @property
+    def likely(self) -> str | None:
+        """ "likely cause: NAME — reason", or that none is supported; None when the causes were not judged."""
+        if not self.causes:
+            return None
+        top = top_cause(self.causes)
+        if top is None:
+            return "no cause supported by the evidence yet"
+        return f"likely cause: {clean(top.name)} — {clean(top.reason)}"
 
 
 def _snapshot_text(snapshot: AlertsSnapshot, rows: list[_AlertRow], now: datetime) -> str:
@@ -247,6 +329,12 @@ def _snapshot_text(snapshot: AlertsSnapshot, rows: list[_AlertRow], now: datetim
     for cells in table:
         padded = [cell.ljust(width) for cell, width in zip(cells, widths, strict=False)]
         lines.append("  ".join([*padded, cells[-1]]).rstrip())
+    judged = [row for row in rows if row.likely is not None]
+    if judged:
+        lines.append("")
+        for row in judged:
+            slug = clean(row.match.section.slug) if row.match.section else "?"
+            lines.append(f"{clean(row.alert.name)} (#{slug}): {row.likely}")
     return "\n".join(lines)
 
 
@@ -280,11 +368,17 @@ def _snapshot_markdown(snapshot: AlertsSnapshot, rows: list[_AlertRow], now: dat
         else:
             line += f" — {md(row.runbook)}"
         lines.append(line)
+        if row.likely is not None:
+            lines.append(f"  - {md(row.likely)}")
     return "\n".join(lines)
 
 
 def _snapshot_json(
-    snapshot: AlertsSnapshot, alerts: list[FiringAlert], matches: list[SectionMatch], now: datetime
+    snapshot: AlertsSnapshot,
+    alerts: list[FiringAlert],
+    matches: list[SectionMatch],
+    findings: list[tuple[CauseFinding, ...]],
+    now: datetime,
 ) -> str:
     health = snapshot.health
     document = {
@@ -300,14 +394,20 @@ def _snapshot_json(
             "firing": sum(1 for a in alerts if a.state == "firing"),
             "pending": sum(1 for a in alerts if a.state == "pending"),
         },
-        "alerts": [_alert_json(alert, match, now) for alert, match in zip(alerts, matches, strict=True)],
+        "alerts": [
+            _alert_json(alert, match, found, now)
+            for alert, match, found in zip(alerts, matches, findings, strict=True)
+        ],
     }
     # ensure_ascii: server text keeps every character, escaped, so none reaches the terminal raw
     return json.dumps(document, indent=2, ensure_ascii=True)
 
 
-def _alert_json(alert: FiringAlert, match: SectionMatch, now: datetime) -> dict[str, Any]:
+def _alert_json(
+    alert: FiringAlert, match: SectionMatch, findings: Sequence[CauseFinding], now: datetime
+) -> dict[str, Any]:
     section = match.section
+    top = top_cause(findings)
     return {
         "state": alert.state,
         "severity": alert.severity,
@@ -325,4 +425,7 @@ def _alert_json(alert: FiringAlert, match: SectionMatch, now: datetime) -> dict[
             {"slug": section.slug, "title": section.title, "via": match.via} if section is not None else None
         ),
         "nearest_sections": list(match.nearest),
+        # the best-supported common cause (null when the evidence supports none), then each one, ranked
+        "top_cause": top.as_json() if top is not None else None,
+        "causes": [finding.as_json() for finding in findings],
     }

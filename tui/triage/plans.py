@@ -134,24 +134,60 @@ def _component_selector(section: Section | None) -> str | None:
 
 # --- common causes: the evidence that bears on each (evidence, never a verdict) ---------------------------
 
+# Each statement reads the facts a cause's rule needs (tui/triage/cause_rules*.py); the rules, not the SQL,
+# apply the thresholds, except the ages a count needs (5 min: the runbook's own idle-in-transaction query).
+_CLIENTS = "backend_type = 'client backend'"
 _IDLE_IN_TRANSACTION = (
-    "SELECT state, count(*) AS sessions, max(now() - xact_start) AS oldest FROM pg_stat_activity "
-    "WHERE state LIKE 'idle in transaction%' GROUP BY state"
+    "SELECT application_name, "
+    "count(*) FILTER (WHERE state LIKE 'idle in transaction%') AS idle_in_transaction, "
+    "count(*) FILTER (WHERE state LIKE 'idle in transaction%' "
+    "AND state_change < now() - interval '5 minutes') AS over_5_min, "
+    "count(*) AS connections, "
+    "coalesce(round(extract(epoch FROM max(now() - xact_start) "
+    "FILTER (WHERE state LIKE 'idle in transaction%'))), 0) AS oldest_s "
+    f"FROM pg_stat_activity WHERE {_CLIENTS} GROUP BY application_name ORDER BY 2 DESC, 4 DESC"
 )
+_LONG_TRANSACTIONS = (
+    "SELECT count(*) FILTER (WHERE xact_start < now() - interval '5 minutes') AS over_5_min, "
+    "count(*) AS transactions, coalesce(round(extract(epoch FROM max(now() - xact_start))), 0) AS oldest_s "
+    f"FROM pg_stat_activity WHERE state = 'active' AND xact_start IS NOT NULL AND {_CLIENTS}"
+)
+_SLOW_SESSIONS = (
+    "SELECT application_name, count(*) AS sessions, "
+    "round(extract(epoch FROM max(now() - query_start))::numeric, 1) AS longest_s "
+    f"FROM pg_stat_activity WHERE state = 'active' AND {_CLIENTS} "
+    "AND query_start < now() - interval '1 second' GROUP BY application_name ORDER BY 2 DESC"
+)
+_ANSWERS = "SELECT 1 AS answers"
 _LOCK_WAITS = "SELECT count(*) AS waiting_on_locks FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-_SEQ_SCANS = (
-    "SELECT relname, seq_scan, idx_scan FROM pg_stat_user_tables WHERE seq_scan > coalesce(idx_scan, 0) "
-    "ORDER BY seq_scan DESC LIMIT 5"
-)
 _CONNECTIONS = (
-    "SELECT count(*) AS connections, current_setting('max_connections') AS max_connections "
-    "FROM pg_stat_activity"
+    "SELECT count(*) AS connections, count(*) FILTER (WHERE state = 'idle') AS idle, "
+    f"current_setting('max_connections') AS max_connections FROM pg_stat_activity WHERE {_CLIENTS}"
 )
 _DEAD_TUPLES = (
     "SELECT relname, n_live_tup, n_dead_tup FROM pg_stat_user_tables ORDER BY n_dead_tup DESC LIMIT 5"
 )
+# PromQL: what the exporters and the API already count, as rates (the cumulative counters since a stats
+# reset months ago can't say what happens now)
+_SEQ_ROWS = "topk(5, sum by (relname) (rate(pg_stat_user_tables_seq_tup_read[5m])))"
+_API_P95 = (
+    "histogram_quantile(0.95, sum by (le) "
+    '(rate(http_request_duration_seconds_bucket{job="inmidst-api"}[2m])))'
+)
+_API_ERRORS = (
+    'sum(rate(http_requests_total{job="inmidst-api", status=~"5.."}[2m])) '
+    '/ sum(rate(http_requests_total{job="inmidst-api"}[2m]))'
+)
+# each pod: name, waiting reasons, last termination reasons, restarts (an OOM kill shows only in lastState)
+POD_STATES = (
+    '{range .items[*]}{.metadata.name}{"\\t"}{.status.containerStatuses[*].state.waiting.reason}{"\\t"}'
+    '{.status.containerStatuses[*].lastState.terminated.reason}{"\\t"}'
+    '{.status.containerStatuses[*].restartCount}{"\\n"}{end}'
+)
+_PODS = {"jsonpath": POD_STATES}
 
-# (pattern on the cause's words, source, read, what the read says about it, extra parameters)
+# (pattern on the cause's words, source, read, what the read says about it, extra parameters); the first
+# pattern that matches plans the cause's read; tui/triage/causes.py judges it, by the same words
 _CAUSES: tuple[tuple[re.Pattern[str], Source, ReadName, str, dict[str, Any]], ...] = (
     (
         re.compile(r"\bdeploy(ment)?\b", re.I),
@@ -160,13 +196,26 @@ _CAUSES: tuple[tuple[re.Pattern[str], Source, ReadName, str, dict[str, Any]], ..
         "the latest releases and when",
         {},
     ),
-    (re.compile(r"\bOOM", re.I), "kubernetes", "pods", "the component's pods: status and restarts", {}),
     (
-        re.compile(r"connection leak|long-running transactions", re.I),
+        re.compile(r"\bOOM|crashloop|image pull", re.I),
+        "kubernetes",
+        "pods",
+        "the pods' states and last ends",
+        _PODS,
+    ),
+    (
+        re.compile(r"connection leak", re.I),
         "postgresql",
         "sql",
-        "sessions idle in a transaction",
+        "sessions idle in a transaction, by application",
         {"statement": _IDLE_IN_TRANSACTION},
+    ),
+    (
+        re.compile(r"long-running transactions", re.I),
+        "postgresql",
+        "sql",
+        "active transactions and their age",
+        {"statement": _LONG_TRANSACTIONS},
     ),
     (
         re.compile(r"lock contention", re.I),
@@ -176,21 +225,35 @@ _CAUSES: tuple[tuple[re.Pattern[str], Source, ReadName, str, dict[str, Any]], ..
         {"statement": _LOCK_WAITS},
     ),
     (
-        re.compile(r"missing indexes|full table scans", re.I),
+        re.compile(r"missing indexes|full table scans|inefficient queries", re.I),
+        "prometheus",
+        "promql",
+        "rows read by sequential scans per second, per table",
+        {"statement": _SEQ_ROWS},
+    ),
+    (
+        re.compile(r"database connection failures", re.I),
         "postgresql",
         "sql",
-        "tables read by sequential scans",
-        {"statement": _SEQ_SCANS},
+        "whether PostgreSQL answers",
+        {"statement": _ANSWERS},
+    ),
+    (
+        re.compile(r"slow database queries", re.I),
+        "postgresql",
+        "sql",
+        "sessions running one query for more than a second",
+        {"statement": _SLOW_SESSIONS},
     ),
     (
         re.compile(r"connection pool|active connections|pool size", re.I),
         "postgresql",
         "sql",
-        "connections in use against max_connections",
+        "connections in use and idle against max_connections",
         {"statement": _CONNECTIONS},
     ),
     (
-        re.compile(r"large (hash|set|keys?)|>\s*10\s*KB", re.I),
+        re.compile(r"large (hash|set|keys?|session)|>\s*10\s*KB|keys not expiring", re.I),
         "redis",
         "bigkeys",
         "the largest keys sampled",
@@ -199,13 +262,20 @@ _CAUSES: tuple[tuple[re.Pattern[str], Source, ReadName, str, dict[str, Any]], ..
     (re.compile(r"metrics port", re.I), "kubernetes", "services", "the services and their ports", {}),
     (re.compile(r"bloat|vacuum", re.I), "postgresql", "sql", "dead tuples", {"statement": _DEAD_TUPLES}),
     (
-        re.compile(r"missing ttls?|not expiring|ttl too short", re.I),
+        re.compile(r"missing ttls?|ttl too short", re.I),
         "redis",
         "info",
         "keys with a TTL per database",
         {"section": "keyspace"},
     ),
-    (re.compile(r"redis restart|flush", re.I), "redis", "restart", "uptime, keys and the last save", {}),
+    (re.compile(r"redis unavailable", re.I), "redis", "info", "whether Redis answers", {"section": "server"}),
+    (
+        re.compile(r"redis restart|flush", re.I),
+        "redis",
+        "flushes",
+        "uptime and FLUSHALL/FLUSHDB calls",
+        {},
+    ),
     (re.compile(r"fragmentation", re.I), "redis", "info", "memory and fragmentation", {"section": "memory"}),
     (
         re.compile(r"\bBGSAVE\b", re.I),
@@ -227,16 +297,30 @@ _CAUSES: tuple[tuple[re.Pattern[str], Source, ReadName, str, dict[str, Any]], ..
     (
         re.compile(r"memory\b.*\blimits?\b", re.I),
         "kubernetes",
-        "top-pods",
-        "the pods' memory and CPU use",
+        "memory-vs-limits",
+        "each pod's memory use against its limit",
         {},
     ),
     (
-        re.compile(r"pod crashed|crashloop", re.I),
-        "kubernetes",
-        "pods",
-        "the component's pods: status and restarts",
+        re.compile(r"dns resolution|pod crashed", re.I),
+        "prometheus",
+        "targets-down",
+        "the scrape targets down, with their last error",
         {},
+    ),
+    (
+        re.compile(r"slow responses", re.I),
+        "prometheus",
+        "promql",
+        "the API's p95 latency over 2 min",
+        {"statement": _API_P95},
+    ),
+    (
+        re.compile(r"retry storms?", re.I),
+        "prometheus",
+        "promql",
+        "the share of API requests failing over 2 min",
+        {"statement": _API_ERRORS},
     ),
 )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -266,12 +266,28 @@ READS: dict[ReadName, Route[Any, Any]] = {
     "bigkeys": _redis(lambda p: ("BIGKEYS",)),
     # "was the cache flushed": uptime, keys per database and the last save, from all of INFO
     "restart": _redis(lambda p: ("INFO",), lambda r, a: restart_fields(r)),
+    # "was it flushed": uptime and the FLUSHALL/FLUSHDB calls INFO all counts (a cause's read)
+    "flushes": _redis(lambda p: ("INFO", "all"), lambda r, a: _flush_fields(r)),
     # prometheus: what it already knows of the cluster, instead of a command inside a pod
+    "promql": _prometheus(
+        lambda prom, a: prom.query_reading(a.params.statement or "", what=a.read.note or None)
+    ),
     "alert-query": _prometheus(_alert_query),
     "targets-down": _prometheus(lambda prom, a: prom.targets_reading(only_down=True)),
     "target-health": _prometheus(_target_health),
     "volume-usage": _prometheus(_volumes),
 }
+_FLUSH_FIELDS = re.compile(r"uptime_in_seconds|cmdstat_flush(all|db)|db\d+")
+
+
+def _flush_fields(reading: Reading) -> Reading:
+    """Of INFO all, what tells a flush or a restart: uptime, the flush commands' calls, keys per database."""
+    if not reading.rows:
+        return reading
+    kept = tuple(row for row in reading.rows if _FLUSH_FIELDS.fullmatch(row[0]))
+    return replace(reading, rows=kept, what="uptime, FLUSHALL/FLUSHDB calls and keys (INFO all)")
+
+
 _NAMES: dict[Source, str] = {
     "kubernetes": "Kubernetes",
     "postgresql": "PostgreSQL",
