@@ -20,7 +20,7 @@ EXPORTER_ROLE = "postgres_exporter"  # pg_monitor
 ITEMS = 10_000
 ORDERS = 300_000
 
-_CONF = """
+SERVER_CONF = """
 listen_addresses = '127.0.0.1'
 port = {port}
 unix_socket_directories = '{sockets}'
@@ -128,7 +128,7 @@ def initdb(state: LabState, folder: Path, port: int) -> None:
         raise PostgresError(f"initdb failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     settings = {"port": port, "sockets": sockets, "max_connections": MAX_CONNECTIONS}
     with (data / "postgresql.conf").open("a") as conf:
-        conf.write(_CONF.format(**settings))
+        conf.write(SERVER_CONF.format(**settings))
     (data / "pg_hba.conf").write_text(_HBA)
     state.postgres_bindir = str(bindir)
     state.postgres_data = str(data)
