@@ -16,7 +16,7 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from tests.labs import LabError, free_port
-from tui.lab.postgres import postgres_bindir
+from tui.lab.postgres import SERVER_CONF, postgres_bindir
 from tui.lab.postgres import run_as as _run_as
 
 START_TIMEOUT = 30.0  # seconds for initdb + start
@@ -39,23 +39,13 @@ DEAD_TUPLES = 2000
 SLOW_QUERY = "SELECT pg_sleep(30) /* lab slow query */"
 STATEMENT_QUERY = "SELECT pg_sleep(0.3) /* lab top statement */"
 
-_SERVER_CONF = """
-listen_addresses = '127.0.0.1'
-port = {port}
-unix_socket_directories = '{sockets}'
-max_connections = {max_connections}
-shared_preload_libraries = 'pg_stat_statements'
-pg_stat_statements.track = 'top'
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-shared_buffers = 32MB
-logging_collector = off
-log_min_messages = warning
-# every statement with its application_name: the tests read what oncall sent from the server's side
+_SERVER_CONF = (
+    SERVER_CONF
+    + """# every statement with its application_name: the tests read what oncall sent from the server's side
 log_statement = 'all'
 log_line_prefix = '%m [%p] app=%a '
 """
+)
 
 _HBA = """
 local all all trust
