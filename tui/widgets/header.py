@@ -1,4 +1,4 @@
-"""The top bar: profile, DEMO or observer badge, and one health chip per source with its age."""
+"""The top bar: profile, DEMO, LAB or observer badge, and one health chip per source with its age."""
 
 from __future__ import annotations
 
@@ -114,6 +114,9 @@ class StatusHeader(Static):
             text.append(" DEMO ", style=styles.DEMO_BADGE)
         elif level < 2:
             text.append(f"profile {clean(app.settings.profile)}", style=styles.MUTED)
+        if app.settings.lab_factor:  # a game-day lab: its alerts fire N times sooner than in production
+            text.append(" ")
+            text.append(f" LAB ×{app.settings.lab_factor} ", style=styles.DEMO_BADGE)
         if app.observer:
             text.append(" ")
             text.append(" 🔒 OBSERVER ", style=styles.OBSERVER_BADGE)
