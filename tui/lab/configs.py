@@ -71,6 +71,8 @@ def prometheus_config(state: LabState) -> str:
     for job, port in jobs.items():
         lines += [
             f"  - job_name: {job}",
+            # postgres_exporter 0.11 takes ~1 s to answer with PostgreSQL down: a 1 s timeout loses pg_up 0
+            *(["    scrape_interval: 2s", "    scrape_timeout: 2s"] if job == "postgres" else []),
             "    static_configs:",
             f'      - targets: ["127.0.0.1:{port}"]',
         ]
