@@ -306,7 +306,7 @@ def test_a_refresh_flag_must_be_a_positive_number(tmp_path: Path) -> None:
     [
         ("[prometheus]\ntokne = 'x'\n", "prometheus.tokne", "did you mean 'token'?"),
         ("runbok = 'x'\n", "runbok", "did you mean 'runbook'?"),
-        ("colour = 'x'\n", "colour", "expected one of runbook, store, user, prometheus, profiles"),
+        ("colour = 'x'\n", "colour", "expected one of runbook, store, user, lab_factor, prometheus"),
         ("[profiles.prod]\nstor = 'x'\n", "profiles.prod.stor", "did you mean 'store'?"),
         ("[profiles.prod]\nprofiles = 'x'\n", "profiles.prod.profiles", "unknown key"),
     ],
