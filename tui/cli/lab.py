@@ -202,7 +202,9 @@ def _drill(state: LabState, sections: list[str], *, as_json: bool) -> int:
     def say(line: str) -> None:
         print(line, file=sys.stderr if as_json else sys.stdout, flush=True)
 
-    results = run_drill(state, slugs, progress=say)
+    from tui.cli.snapshot import snapshot_alerts  # the drill reads alerts as `oncall snapshot` does
+
+    results = run_drill(state, slugs, progress=say, snapshot_alerts=snapshot_alerts)
     if as_json:
         print(json.dumps(results, indent=2))
     else:

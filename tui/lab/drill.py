@@ -5,16 +5,20 @@ until the alert resolves; then a table (or JSON) of what fired, where it mapped 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 import httpx
 
+from tui.config.paths import example_runbook
+from tui.config.settings import Settings, load_settings
 from tui.lab.faults import FAULTS, Fault, break_section, fault_for, heal_section
 from tui.lab.state import LAB_FACTOR, LabState
+from tui.triage.runbook import Runbook, load_runbook
 
 # Bounded waits, in seconds at the lab's factor 60 (scaled when the factor differs): the slowest rule
 # (LowCacheHitRatio: 15s window + 15s for:) fires in about 30 s there.
@@ -25,6 +29,8 @@ HTTP_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
 
 # The console's snapshot of the firing alerts, as `oncall snapshot --json` lists them.
 SnapshotAlerts = Callable[[], list[dict[str, Any]]]
+# How the CLI reads that list from a profile's settings (tui.cli.snapshot.snapshot_alerts).
+AlertsReader = Callable[[Settings, Runbook | None], Coroutine[Any, Any, list[dict[str, Any]]]]
 Progress = Callable[[str], None]
 
 
@@ -140,14 +146,20 @@ def run_drill(
     state: LabState,
     slugs: Sequence[str] | None = None,
     *,
+    snapshot_alerts: AlertsReader | None = None,
     snapshot: SnapshotAlerts | None = None,
     progress: Progress | None = None,
 ) -> list[DrillResult]:
     """Break, watch, snapshot, heal and wait for each section's fault in runbook order (or `slugs`'); on
-    Ctrl-C the fault in progress is healed before the interrupt goes on."""
+    Ctrl-C the fault in progress is healed before the interrupt goes on. The console's view comes from
+    `snapshot_alerts` read with the lab profile (or a ready `snapshot` callable)."""
     faults = [fault_for(slug) for slug in slugs] if slugs else list(FAULTS.values())
     say = progress or (lambda line: None)
-    take = snapshot or console_snapshot(state)
+    if snapshot is None:
+        if snapshot_alerts is None:
+            raise ValueError("the drill needs the console's snapshot_alerts")
+        snapshot = console_snapshot(state, snapshot_alerts)
+    take = snapshot
     for section in list(state.broken):
         say(heal_section(state, section) + " (before the drill)")
     prometheus = LabPrometheus(state.prometheus_url)
@@ -200,16 +212,9 @@ def _safe_snapshot(take: SnapshotAlerts, say: Progress) -> list[dict[str, Any]]:
         return []
 
 
-def console_snapshot(state: LabState) -> SnapshotAlerts:
-    """The snapshot `oncall snapshot --json --profile lab` takes, as a callable: the lab profile's settings
-    and runbook, read through the same code the CLI runs."""
-    import asyncio
-
-    from tui.config.paths import example_runbook
-    from tui.config.settings import load_settings
-    from tui.triage.runbook import load_runbook
-    from tui.triage.snapshot import snapshot_alerts
-
+def console_snapshot(state: LabState, snapshot_alerts: AlertsReader) -> SnapshotAlerts:
+    """The snapshot `oncall snapshot --json --profile lab` takes, as a callable: `snapshot_alerts` (the CLI's
+    own, handed down by it) with the lab profile's settings and runbook."""
     settings = load_settings(config_path=state.root / "oncall.toml", profile="lab")
     runbook = load_runbook(settings.runbook or example_runbook())
 
