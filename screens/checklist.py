@@ -23,23 +23,21 @@ from screens.evidence import (
     ROWS_OTHER,
     ROWS_SELECTED,
     evidence_text,
-    folded,
     full_evidence,
-    problem_text,
     stored_evidence,
 )
 from screens.modals import NoteScreen, PickScreen, TextScreen
 from tui.sessions.store import IncidentSession, StepState
+from tui.triage.causes import CauseFinding, judge_all
 from tui.triage.plans import CausePlan, StepPlan, plans
 from tui.triage.runbook import Section, SectionMatch
 from tui.triage.runner import EVIDENCE_EVERY, Evidence, EvidenceRunner
-from tui.triage.shaping import reading_text
 from tui.widgets import styles
+from tui.widgets.cause_list import CauseList
 from tui.widgets.footer import KeyFooter
 from tui.widgets.header import StatusHeader
 from tui.widgets.render import (
     SEVERITY_STYLE,
-    causes_text,
     clock_time,
     progress,
     since,
@@ -90,6 +88,7 @@ class ChecklistScreen(ConsoleScreen[None]):
         self.evidence: dict[int, tuple[Reading, ...]] = {}  # step index -> its readings, as last read
         self.cause_plans: tuple[CausePlan, ...] = ()
         self.cause_evidence: dict[int, Reading] = {}  # cause index -> the reading that bears on it
+        self.findings: tuple[CauseFinding, ...] = ()  # each cause judged from that reading, ranked
         self._runner: EvidenceRunner | None = None
 
     @property
@@ -103,7 +102,7 @@ class ChecklistScreen(ConsoleScreen[None]):
             yield Static(id="steps-empty")
             yield Vertical(id="steps")
             yield Static(id="session-notes")
-            yield Static(id="causes")
+            yield CauseList(id="causes")
         yield KeyFooter()
 
     async def on_mount(self) -> None:
@@ -130,6 +129,7 @@ class ChecklistScreen(ConsoleScreen[None]):
         self.evidence = evidence.steps
         self.cause_plans = evidence.cause_plans
         self.cause_evidence = evidence.causes
+        self.findings = judge_all(evidence.cause_plans, evidence.causes)  # re-judged with every round
         self._redraw()
 
     def action_reread(self) -> None:
@@ -285,44 +285,20 @@ class ChecklistScreen(ConsoleScreen[None]):
         notes_widget = self.query_one("#session-notes", Static)
         notes_widget.update(notes_text)
         notes_widget.display = bool(general)
-        causes = Text()
-        if self.section:
-            causes.append("Common causes\n", style=styles.HEADING)
-            causes.append_text(self._causes_text())
-            causes.append("\n\nResolution\n", style=styles.HEADING)
-            causes.append(clean(self.section.resolution, single_line=False) or "no resolution written")
-        self.query_one("#causes", Static).update(causes)
+        self.query_one(CauseList).show_section(self.section, self._judged(), self.console.now)
         cards = list(self.query(StepCard))
         if cards:
             cards[self.selected].scroll_visible(animate=False)
         self.refresh_bindings()  # the keys offered follow the step, the session and the section shown
 
-    def _causes_text(self) -> Text:
-        """Each cause, with the evidence that bears on it where a probe can read some: never a verdict."""
-        if not self.cause_plans or self.section is None:
-            return causes_text(self.section) if self.section else Text()
-        text = Text()
-        for index, plan in enumerate(self.cause_plans):
-            text.append("• ")
-            text.append(clean(plan.cause.text))
-            for link in plan.cause.links:
-                text.append(f"  → #{clean(link)}", style=styles.LINK)
-            reading = self.cause_evidence.get(index)
-            if plan.read is not None and reading is not None:
-                text.append("\n    ▸ ", style=styles.OK_STRONG if reading.ok else styles.WARNING_STRONG)
-                text.append(clean(plan.read.note), style=styles.MUTED)
-                if reading.read_at is not None:
-                    text.append(f" · read {since(reading.read_at, self.console.now)} ago", style=styles.MUTED)
-                if reading.problem:
-                    text.append_text(problem_text(reading.problem))
-                for line in reading_text(reading, rows=ROWS_OTHER).split("\n")[1:]:
-                    if not line.startswith("  ! "):
-                        text.append("\n    ")
-                        text.append(clean(line))
-                text.append_text(folded(reading, ROWS_OTHER))
-            text.append("\n")
-        text.rstrip()
-        return text
+    def _judged(self) -> list[tuple[CauseFinding, CausePlan, Reading | None]]:
+        """Each cause's finding with its plan and reading, best-supported first (empty before a round)."""
+        plans_by_cause = {id(plan.cause): (i, plan) for i, plan in enumerate(self.cause_plans)}
+        judged = []
+        for finding in self.findings:
+            index, plan = plans_by_cause[id(finding.cause)]
+            judged.append((finding, plan, self.cause_evidence.get(index)))
+        return judged
 
     async def _on_session_changed(self, session: IncidentSession | None) -> None:
         if self.follow:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, cast
 
 from rich.text import Text
@@ -22,6 +23,8 @@ from probes.redis import RedisSnapshot
 from screens.contract import ConsoleScreen
 from screens.modals import TextScreen
 from tui.sessions.store import IncidentSession
+from tui.triage.causes import diagnose
+from tui.triage.runner import EVIDENCE_EVERY
 from tui.triage.selectors import section_selectors
 from tui.widgets import styles
 from tui.widgets.alerts import AlertsTable, FilterBox, alerts_status, filter_status, parse_filter
@@ -82,6 +85,8 @@ class DashboardScreen(ConsoleScreen[None]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._status = Text()
+        self._cause_wake = asyncio.Event()  # the selected alert changed, or the pane shows again: judge now
+        self._judged: str | None = None  # the fingerprint whose causes were judged last
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="status")
@@ -150,6 +155,7 @@ class DashboardScreen(ConsoleScreen[None]):
         self.query_one(AlertsTable).focus()
         self._shown: tuple[str, float | None] | None = None
         self._draw_status()
+        self.run_worker(self._judge_causes(), group="likely-cause", exclusive=True, name="likely-cause")
 
     @property
     def table(self) -> AlertsTable:
@@ -188,6 +194,41 @@ class DashboardScreen(ConsoleScreen[None]):
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width < NARROW, "-narrow")
         self._fit_alerts()
+        self._judge_soon()
+
+    def on_screen_resume(self) -> None:
+        self._judge_soon()
+
+    # -- the likely cause beside the selected alert ---------------------------------------------
+
+    def _judge_soon(self) -> None:
+        """Judge the selected alert's causes now unless paused (P): it changed, or the pane shows again."""
+        if not self.console.paused:
+            self._cause_wake.set()
+
+    def _judging(self) -> bool:
+        """The pane shows (not narrow, not under another screen): its reads are worth making."""
+        return self.is_current and self.query_one(RunbookPane).display
+
+    async def _judge_causes(self) -> None:
+        """The selected alert's common causes judged from their evidence, for the pane's "likely cause", at
+        the checklist evidence's pace (P pauses it); only while the pane shows, only for that alert."""
+        while True:
+            if not self._judging():
+                self._cause_wake.clear()
+                await self._cause_wake.wait()
+                continue
+            alert = self.table.selected
+            match = self.console.section_for(alert) if alert is not None else None
+            runbook = self.console.runbook
+            if alert is not None and match is not None and match.section is not None and runbook:
+                sources = self.console.evidence_sources(alert, match.section)
+                findings = await diagnose(sources, runbook, match.section, alert)
+                self._judged = alert.fingerprint
+                for pane in self.query(RunbookPane):
+                    pane.show_causes(alert, findings)
+            self._cause_wake.clear()
+            await self.console.wait_refresh("evidence", EVIDENCE_EVERY, self._cause_wake)
 
     # -- the alerts filter (/) ---------------------------------------------------------------------
 
@@ -297,6 +338,8 @@ class DashboardScreen(ConsoleScreen[None]):
         self._shown = key
         match = self.console.section_for(alert)
         pane.show(alert, match, session)
+        if alert.fingerprint != self._judged:
+            self._judge_soon()
         for panel in self.query(PodsPanel):
             panel.set_component(section_selectors(match.section) if match.section else [])
 

@@ -76,7 +76,7 @@ def test_common_causes_get_the_read_that_bears_on_them() -> None:
     runbook = load_runbook(SEED)
     planned = {c.cause.text: c.read for section in runbook.sections for c in plan_causes(section, runbook)}
     assert len(planned) == 47
-    assert sum(1 for read in planned.values() if read is not None) == 32
+    assert sum(1 for read in planned.values() if read is not None) == 39
     deployment = planned["Bad deployment: rollback with `helm rollback in-midst-my-life -n production`"]
     assert deployment is not None and (deployment.read, deployment.params.release) == (
         "helm-history",
@@ -88,7 +88,10 @@ def test_common_causes_get_the_read_that_bears_on_them() -> None:
         "volume-usage",
         "inmidst-postgres",
     )
-    assert planned["DNS resolution failure"] is None  # nothing a probe reads bears on it: no guess
+    dns = planned["DNS resolution failure"]  # the down target's own error says whether a lookup failed
+    assert dns is not None and (dns.source, dns.read) == ("prometheus", "targets-down")
+    upstream = planned["Upstream dependency timeout: check external API keys and rate limits"]
+    assert upstream is None  # nothing a probe reads bears on it: no guess
     for read in planned.values():
         if read is not None and read.read == "sql":
             assert check_sql(read.params.statement or "").allowed

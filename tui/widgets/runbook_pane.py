@@ -1,4 +1,5 @@
-"""The runbook pane beside the alerts table: the selected alert's section and its checklist progress."""
+"""The runbook pane beside the alerts table: the selected alert's section, the cause its evidence supports
+best, and its checklist progress."""
 
 from __future__ import annotations
 
@@ -10,16 +11,49 @@ from textual.widgets import Static
 from probes.format import clean
 from probes.prometheus import FiringAlert
 from tui.sessions.store import IncidentSession
+from tui.triage.causes import CauseFinding, top_cause
 from tui.triage.runbook import SectionMatch
 from tui.widgets import styles
 from tui.widgets.render import clock_time, section_text, unmapped_text
 
 
 class RunbookPane(VerticalScroll):
+    COMPONENT_CLASSES = {"runbook-pane--cause", "runbook-pane--no-cause"}
     DEFAULT_CSS = """
     RunbookPane { padding: 0 1; }
     RunbookPane > Static { width: 1fr; }
+    RunbookPane > .runbook-pane--cause { color: $success; text-style: bold; }
+    RunbookPane > .runbook-pane--no-cause { color: $text-muted; }
     """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: tuple[FiringAlert, SectionMatch, IncidentSession | None] | None = None
+        self._causes: dict[str, tuple[CauseFinding, ...]] = {}  # alert fingerprint -> its causes, ranked
+
+    def show_causes(self, alert: FiringAlert, findings: tuple[CauseFinding, ...]) -> None:
+        """The alert's causes as just judged; drawn now if it is the alert shown."""
+        self._causes[alert.fingerprint] = findings
+        if self._shown is not None and self._shown[0].fingerprint == alert.fingerprint:
+            self.show(*self._shown)
+
+    def cause_line(self, alert: FiringAlert) -> Text:
+        """ "likely cause: NAME — reason" for the best-supported cause, or that none is supported (yet)."""
+        findings = self._causes.get(alert.fingerprint)
+        muted = self.get_component_rich_style("runbook-pane--no-cause", partial=True)
+        if findings is None:
+            return Text("likely cause: not judged yet (the evidence is being read)", style=muted)
+        top = top_cause(findings)
+        if top is None:
+            return Text("no cause supported by the evidence yet", style=muted)
+        text = Text()
+        text.append(
+            "likely cause: ", style=self.get_component_rich_style("runbook-pane--cause", partial=True)
+        )
+        text.append(clean(top.name), style=styles.STRONG)
+        text.append(" — ")
+        text.append(clean(top.reason))  # a server's strings inside: plain text, never markup
+        return text
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -32,12 +66,15 @@ class RunbookPane(VerticalScroll):
             body.update(message)
 
     def show(self, alert: FiringAlert, match: SectionMatch, session: IncidentSession | None) -> None:
+        self._shown = (alert, match, session)
         text = Text()
         if match.section is None:
             text.append_text(unmapped_text(alert.name, match))
         else:
             text.append(f"#{match.section.slug}", style=styles.LINK)
             text.append(f"  matched by {match.via}\n", style=styles.MUTED)
+            text.append_text(self.cause_line(alert))
+            text.append("\n")
             text.append_text(section_text(match.section, session))
         text.append("\n\n")
         if session:
