@@ -28,6 +28,7 @@ ROLE_PASSWORDS = {
     "oncall_monitor": "lab-monitor-pw",
     "oncall_plain": "lab-plain-pw",
     "inmidst": "lab-app-pw",
+    "postgres_exporter": "lab-exporter-pw",  # pg_monitor, as the README tells users to run the exporter
 }
 LAB_DB = "inmidst"  # has pg_stat_statements
 NOSTATS_DB = "nostats"  # the "extension missing" case
@@ -57,6 +58,8 @@ _SETUP_ROLES = [
     "GRANT pg_monitor TO oncall_monitor",
     "CREATE ROLE oncall_plain LOGIN PASSWORD 'lab-plain-pw'",
     "CREATE ROLE inmidst LOGIN PASSWORD 'lab-app-pw'",
+    "CREATE ROLE postgres_exporter LOGIN PASSWORD 'lab-exporter-pw'",
+    "GRANT pg_monitor TO postgres_exporter",
     f"CREATE DATABASE {LAB_DB} OWNER inmidst",
     f"CREATE DATABASE {NOSTATS_DB} OWNER inmidst",
 ]
