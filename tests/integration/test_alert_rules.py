@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from tui.lab.rules import format_duration, parse_duration, scale_rules
+from tui.lab.state import LAB_FACTOR
 from tui.triage.lint import lint_runbook, load_rule_alert_names
 from tui.triage.runbook import kebab, load_runbook, match_section
 
@@ -150,3 +154,36 @@ def test_every_example_alert_has_a_firing_a_pending_and_a_quiet_unit_test() -> N
 
     assert missing == [], "\n".join(missing)
     assert len(rules) == 12
+
+
+def _scaled_rule_tests(suite: dict[str, Any], factor: int) -> dict[str, Any]:
+    """alerts_test.yml on the lab's clock: every time (eval_time, interval, evaluation_interval) divided by
+    the factor, the series' samples and the expected alerts unchanged (ratios and averages don't move)."""
+
+    def scaled(duration: str) -> str:
+        return format_duration(parse_duration(duration) / factor)
+
+    out = copy.deepcopy(suite)
+    out["evaluation_interval"] = scaled(str(out["evaluation_interval"]))
+    for group in out["tests"]:
+        group["interval"] = scaled(group["interval"])
+        for case in group.get("alert_rule_test", []) + group.get("promql_expr_test", []):
+            case["eval_time"] = scaled(case["eval_time"])
+    return out
+
+
+def test_the_labs_time_compressed_rules_pass_the_same_unit_tests_on_its_clock(tmp_path: Path) -> None:
+    """What `oncall lab up` loads into its Prometheus (the shipped rules with `for:` and ranges divided by
+    LAB_FACTOR) fires, pends and stays quiet exactly like the shipped rules, LAB_FACTOR times sooner."""
+    suite = yaml.safe_load(RULE_TESTS.read_text(encoding="utf-8"))
+    (tmp_path / RULES.name).write_text(scale_rules(RULES.read_text(encoding="utf-8"), LAB_FACTOR))
+    tests = tmp_path / RULE_TESTS.name
+    tests.write_text(yaml.safe_dump(_scaled_rule_tests(suite, LAB_FACTOR), sort_keys=False))
+
+    result = subprocess.run(
+        [_promtool(), "test", "rules", str(tests)], capture_output=True, text=True, timeout=120, check=False
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+    assert "eval_time: 6s" in tests.read_text()  # HighApiErrorRate fires after 5s, not 5m

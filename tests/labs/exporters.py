@@ -29,8 +29,8 @@ def _die_with_parent() -> None:
 
 @dataclass
 class ExporterProcess:
-    """One exporter started from (argv, extra env) as tui.lab.exporters builds them: `start()`,
-    `scrape()`, `stop()`."""
+    """One process serving /metrics on 127.0.0.1:port (an exporter as tui.lab.exporters builds its argv and
+    extra env, or the lab's API): `start()` waits until it answers, `scrape()`, `stop()`."""
 
     argv: list[str]
     env: dict[str, str]
