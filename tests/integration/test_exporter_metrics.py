@@ -252,6 +252,8 @@ def test_stat_statements_counters_come_from_the_shipped_queries_file(
     calls_after, seconds_after = app_counters()
     page = pg_exporter.scrape()
 
+    loaded = [s for s in parse_metrics(page) if s.name == "pg_exporter_user_queries_load_error"]
+    assert [(s.labels["filename"], s.value) for s in loaded] == [(str(POSTGRES_QUERIES), 0)]
     assert calls_after - calls_before >= 5
     assert seconds_after - seconds_before >= 0.2
     assert "# TYPE pg_stat_statements_calls_total counter" in page
