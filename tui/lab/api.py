@@ -165,7 +165,8 @@ class Backend:
 
     def search(self, customer: int) -> list[int]:
         if "seqscan" in self.faults:
-            sql = "SELECT id FROM orders WHERE note LIKE %s LIMIT 20"
+            # case-insensitive and sorted on the unindexed column: every row is read, no early stop
+            sql = "SELECT id FROM orders WHERE note ILIKE %s ORDER BY note LIMIT 20"
             rows = self.query(sql, (f"%customer {customer}%",))
         else:
             rows = self.query("SELECT id FROM orders WHERE customer_id = %s LIMIT 20", (customer,))
