@@ -6,6 +6,7 @@ until the alert resolves; then a table (or JSON) of what fired, where it mapped 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
@@ -16,7 +17,7 @@ import httpx
 
 from tui.config.paths import example_runbook
 from tui.config.settings import Settings, load_settings
-from tui.lab.faults import FAULTS, Fault, break_section, fault_for, heal_section
+from tui.lab.faults import FAULTS, Fault, break_section, fault_for, heal_section, warm
 from tui.lab.state import LAB_FACTOR, LabState
 from tui.triage.runbook import Runbook, load_runbook
 
@@ -127,6 +128,15 @@ class LabPrometheus:
             return []
         return alerts
 
+    def wait_quiet(self, timeout: float) -> list[str]:
+        """Poll until no alert is pending or firing; the names still active at the timeout."""
+        start = time.monotonic()
+        while True:
+            active = sorted({str(a.get("labels", {}).get("alertname", "?")) for a in self.alerts()})
+            if not active or time.monotonic() - start > timeout:
+                return active
+            time.sleep(POLL_INTERVAL)
+
     def wait_for(self, section: str, states: tuple[str | None, ...], timeout: float) -> float | None:
         """Poll until the section's alert is in one of `states`; the seconds it took, None at the timeout."""
         start = time.monotonic()
@@ -177,8 +187,11 @@ def _drill_one(
 ) -> DrillResult:
     fire_timeout = _scale(FIRE_TIMEOUT, state.factor)
     resolve_timeout = _scale(RESOLVE_TIMEOUT, state.factor)
-    if prometheus.wait_for(fault.section, (None,), resolve_timeout) is None:
-        say(f"{fault.section}: its alert is still active from before; drilling it anyway")
+    with contextlib.suppress(Exception):  # fresh TTLs: the warm items never expire all at once mid-drill
+        warm(state)
+    left = prometheus.wait_quiet(resolve_timeout)
+    if left:
+        say(f"{fault.section}: still active from before: {', '.join(left)}; drilling it anyway")
     say(f"{fault.section}: breaking ({fault.description})")
     start = time.monotonic()
     snapshot: list[dict[str, Any]] = []

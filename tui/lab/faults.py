@@ -12,9 +12,12 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import psycopg
 import redis
+from psycopg import sql
 
-from tui.lab import sim_faults
+from tui.lab import postgres, sim_faults
+from tui.lab.api import warm_cache
 from tui.lab.control import set_api_fault, set_load
 from tui.lab.services import service_running, start_service, stop_service
 from tui.lab.state import LabState
@@ -25,6 +28,7 @@ FILL_PREFIX = "cache:page:"  # the keys the memory fault writes, without a TTL
 CATALOG_KEY = "catalog:all"  # the big hash the API's /api/catalog reads with HGETALL
 CATALOG_FIELDS = 300_000
 REDIS_TIMEOUT = 10.0
+ORDERS_GROWN = 1_200_000  # rows in orders before the search storm: each scan then takes ~0.5-1.5 s
 
 Step = Callable[[LabState], str]
 
@@ -51,6 +55,12 @@ def _ensure_running(state: LabState, name: str) -> str:
         return f"{name} already running"
     start_service(state, name)
     return f"{name} started again"
+
+
+def warm(state: LabState) -> str:
+    """The cache warmed as the runbook's resolution says (the items the normal load asks for, fresh TTLs)."""
+    cached = warm_cache(state.postgres_dsn(postgres.API_ROLE), state.redis_url)
+    return f"cache warmed ({cached} items)"
 
 
 # --- high-api-error-rate: a bad deploy --------------------------------------------------------------
@@ -115,10 +125,31 @@ def _undo_leak(state: LabState) -> str:
 # --- slow-database-queries: a sequential-scan storm --------------------------------------------------
 
 
+def grow_orders(state: LabState, rows: int = ORDERS_GROWN) -> int:
+    """Orders added (as the API's role) until the table holds `rows`: a scan of 300,000 short rows takes
+    ~0.1 s here, too quick for a storm to pass 0.5 s on average; it is left grown after the heal."""
+    with psycopg.connect(state.postgres_dsn(), autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(postgres.API_ROLE)))
+        found = conn.execute("SELECT coalesce(max(id), 0) FROM orders").fetchone()
+        last = int(found[0]) if found else 0
+        if last >= rows:
+            return 0
+        conn.execute(
+            "INSERT INTO orders (id, customer_id, note)"
+            " SELECT g, g %% 5000 + 1, 'order ' || g || ' for customer ' || (g %% 5000 + 1)"
+            " FROM generate_series(%s::int, %s::int) g",
+            (last + 1, rows),
+        )
+        conn.execute("ANALYZE orders")
+    return rows - last
+
+
 def _plant_seqscan(state: LabState) -> str:
+    added = grow_orders(state)
     set_api_fault(state, "seqscan", True)
     set_load(state, "searches")
-    return "searches filter orders on the unindexed note column, and the load is mostly searches"
+    grown = f" ({added:,} orders added first)" if added else ""
+    return f"searches read every row of orders{grown} (unindexed note column); the load is mostly searches"
 
 
 def _undo_seqscan(state: LabState) -> str:
@@ -151,7 +182,7 @@ def _plant_redis_down(state: LabState) -> str:
 def _undo_redis_down(state: LabState) -> str:
     started = _ensure_running(state, "redis")
     sim_faults.restore(state, "inmidst-redis")
-    return f"{started}; its pod running again"
+    return f"{started}; its pod running again; {warm(state)}"
 
 
 # --- high-redis-memory: keys without a TTL -----------------------------------------------------------
@@ -258,7 +289,7 @@ def _undo_flush(state: LabState) -> str:
     set_load(state, "normal")
     with _redis(state) as client:
         client.config_resetstat()  # the flush's trace (cmdstat_flushall) goes with it
-    return "normal load; Redis statistics reset"
+    return f"normal load; Redis statistics reset; {warm(state)}"
 
 
 # --- target-down: an exporter stopped ----------------------------------------------------------------
