@@ -26,7 +26,7 @@ LEAKED_CONNECTIONS = 38  # of max_connections 50: with the API's pool the sessio
 FILL_SHARE = 0.88  # of maxmemory: above the alert's 80%, under noeviction's write refusals
 FILL_PREFIX = "cache:page:"  # the keys the memory fault writes, without a TTL
 CATALOG_KEY = "catalog:all"  # the big hash the API's /api/catalog reads with HGETALL
-CATALOG_FIELDS = 300_000
+CATALOG_FIELDS = 150_000
 REDIS_TIMEOUT = 10.0
 ORDERS_GROWN = 1_200_000  # rows in orders before the search storm: each scan then takes ~0.5-1.5 s
 
