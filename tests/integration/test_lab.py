@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -122,8 +124,14 @@ def test_the_lab_prometheus_has_the_twelve_rules_scaled(lab: Lab) -> None:
     assert {name: durations[name] for name in SCALED_FOR} == SCALED_FOR
     queries = " ".join(rule["query"] for rule in rules)
     assert "[5s]" in queries and "[5m]" not in queries
-    alertmanagers = _get(f"{state.prometheus_url}/api/v1/alertmanagers")["data"]["activeAlertmanagers"]
-    assert [a["url"].split("/api/")[0] for a in alertmanagers] == [state.alertmanager_url]
+    # Prometheus finds its Alertmanager a few seconds after it starts
+    deadline = time.monotonic() + 20
+    found: list[str] = []
+    while time.monotonic() < deadline and not found:
+        answer = _get(f"{state.prometheus_url}/api/v1/alertmanagers")["data"]["activeAlertmanagers"]
+        found = [a["url"].split("/api/")[0] for a in answer]
+        time.sleep(0.2)
+    assert found == [state.alertmanager_url]
 
 
 def test_status_lists_every_part(lab: Lab) -> None:
@@ -209,12 +217,15 @@ def test_down_stops_everything_and_gives_the_config_back(lab: Lab) -> None:
     pids = [s.pid for s in state.services.values()]
     ports = [s.port for s in state.services.values()]
     assert all(pid_alive(pid) for pid in pids)
+    os.kill(state.services["load"].pid, signal.SIGKILL)  # a part that died on its own: down copes
+    services.stop_service(state, "redis", kill=True)
 
     down = oncall("lab", "down", env=lab.env)
 
     assert down.returncode == 0, down.stderr
     for name in services.NAMES:
-        assert f"stopped {name}\n" in down.stdout
+        if name not in ("load", "redis"):
+            assert f"stopped {name}\n" in down.stdout
     assert [pid for pid in pids if pid_alive(pid)] == []
     assert [port for port in ports if port_answers(port)] == []
     assert lab.config.read_text(encoding="utf-8") == USER_CONFIG
