@@ -148,6 +148,28 @@ def test_status_lists_every_part(lab: Lab) -> None:
     assert isinstance(report["alerts"], list)
 
 
+def test_break_and_heal_name_a_section_by_its_slug_or_a_prefix(lab: Lab) -> None:
+    unknown = oncall("lab", "break", "no-such-section", env=lab.env)
+    ambiguous = oncall("lab", "break", "high-", env=lab.env)
+    nothing = oncall("lab", "heal", env=lab.env)
+
+    assert unknown.returncode == 2
+    assert "no lab fault for section 'no-such-section'; sections: high-api-error-rate," in unknown.stderr
+    assert ambiguous.returncode == 2 and "high-database-connections" in ambiguous.stderr
+    assert nothing.returncode == 2 and "--all" in nothing.stderr
+
+    broke = oncall("lab", "break", "high-data", env=lab.env)
+    try:
+        assert broke.returncode == 0, broke.stderr
+        assert "broke high-database-connections" in broke.stdout
+        assert "broken: high-database-connections" in oncall("lab", "status", env=lab.env).stdout
+    finally:
+        healed = oncall("lab", "heal", "--all", env=lab.env)
+    assert healed.returncode == 0, healed.stderr
+    assert "healed high-database-connections" in healed.stdout
+    assert "broken: nothing" in oncall("lab", "status", env=lab.env).stdout
+
+
 async def test_the_dashboard_on_the_lab_shows_the_badge_and_every_source_ok(lab: Lab) -> None:
     state = lab.state()
     settings = load_settings(config_path=Path(state.profile), profile="lab", env={}, cwd=lab.root)
