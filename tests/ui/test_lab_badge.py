@@ -78,3 +78,22 @@ async def test_the_badge_names_the_factor_it_is_given(tmp_path: Path) -> None:
         await wait_for(lambda: "LAB ×30" in _header(app), what="the LAB badge")
 
         assert "DEMO" in _header(app)  # the demo's badge stays first
+
+
+def test_a_local_oncall_toml_that_shadows_the_profile_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "oncall.toml").write_text('user = "bob"\n', encoding="utf-8")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.chdir(tmp_path)
+    state = LabState(root=tmp_path / "lab", prometheus_url="http://127.0.0.1:9")
+    state.root.mkdir()
+
+    notes = write_profile(state)
+
+    assert notes[-1] == (
+        f"./oncall.toml here shadows {tmp_path / 'config' / 'oncall' / 'config.toml'}: from this folder run "
+        f"oncall --config {state.root / 'oncall.toml'} --profile lab"
+    )
+    settings = load_settings(config_path=state.root / "oncall.toml", profile="lab", env={}, cwd=tmp_path)
+    assert settings.lab_factor == 60 and settings.prometheus.url == "http://127.0.0.1:9"

@@ -171,10 +171,12 @@ def postmaster_pid(state: LabState) -> int:
 
 def setup(state: LabState) -> None:
     """The roles, the `inmidst` database with pg_stat_statements, and its tables with data."""
-    with psycopg.connect(state.postgres_dsn("postgres", "postgres"), autocommit=True) as conn:
+    with psycopg.connect(
+        state.postgres_dsn("postgres", "postgres"), autocommit=True, connect_timeout=5
+    ) as conn:
         for statement in _SETUP:
             conn.execute(statement)
-    with psycopg.connect(state.postgres_dsn("postgres"), autocommit=True) as conn:
+    with psycopg.connect(state.postgres_dsn("postgres"), autocommit=True, connect_timeout=5) as conn:
         for statement in _SETUP_DB:
             conn.execute(statement)
 
