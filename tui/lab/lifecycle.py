@@ -60,18 +60,13 @@ def install_line(packages: list[str]) -> str:
 
 
 def running_state(root: Path | None = None) -> LabState | None:
-    """The lab's state when at least one of its processes still runs, else None."""
+    """The lab's state when at least one of its processes still runs and answers, else None."""
     try:
         state = LabState.load(root)
     except LabNotRunning:
         return None
-    if any(services.pid_alive(s.pid) for s in state.services.values()):
-        return state
-    if (
-        state.postgres_data
-        and postgres.postmaster_pid(state)
-        and services.pid_alive(postgres.postmaster_pid(state))
-    ):
+    # alive and answering on its port: a pid alone may be another process's after a reboot
+    if any(service_running(state, name) for name in state.services):
         return state
     return None
 

@@ -38,6 +38,19 @@ ALERTMANAGER = Path("/usr/bin/prometheus-alertmanager")
 # the package root, so `python -m tui.lab...` works from any folder
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
+# a word of each process's command line: a pid from state.json is signalled only if it is still that process
+# (after a reboot the number may belong to another one)
+MARKS = {
+    "postgres": "postgres",
+    "redis": "redis-server",
+    "postgres-exporter": "postgres",
+    "redis-exporter": "redis",
+    "api": "tui.lab.api",
+    "load": "tui.lab.load",
+    "alertmanager": "alertmanager",
+    "prometheus": "prometheus",
+    "kube-sim": "tui.lab.kube_sim",
+}
 _children: dict[int, subprocess.Popen[bytes]] = {}  # processes this process started, reaped on stop
 
 
@@ -71,6 +84,15 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return True
     return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def is_ours(name: str, pid: int) -> bool:
+    """The process with this pid is the lab's `name` (by its command line), or we cannot tell."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return True
+    return MARKS.get(name, name) in cmdline
 
 
 def port_answers(port: int, timeout: float = 0.5) -> bool:
@@ -205,13 +227,16 @@ def stop_service(state: LabState, name: str, *, kill: bool = False, timeout: flo
         return False
     if name == "postgres":
         service.pid = postgres.postmaster_pid(state) or service.pid
-        was = pid_alive(service.pid)
+        was = pid_alive(service.pid) and is_ours(name, service.pid)
         if was and state.postgres_bindir:
             with contextlib.suppress(postgres.PostgresError):
                 postgres.stop(state, immediate=kill, timeout=timeout * 2)
-        _signal_until_gone(service.pid, kill=True, timeout=timeout)  # pg_ctl failed: the hard way
+        if was:
+            _signal_until_gone(service.pid, kill=True, timeout=timeout)  # pg_ctl failed: the hard way
         return was
     was = pid_alive(service.pid)
+    if was and not is_ours(name, service.pid):
+        return False  # that pid is another process now: ours is long gone
     _signal_until_gone(service.pid, kill=kill, timeout=timeout)
     return was
 
