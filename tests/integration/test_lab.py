@@ -54,6 +54,7 @@ def _env(base: Path) -> dict[str, str]:
         "XDG_CONFIG_HOME": str(base / "config"),
         "XDG_STATE_HOME": str(base / "state"),
         "ONCALL_LAB_DIR": str(base / "lab"),
+        "ONCALL_LAB_WATCH_PID": str(os.getpid()),  # a killed pytest takes its lab down with it
     }
     return env
 
@@ -232,6 +233,26 @@ def test_a_part_that_fails_stops_what_started(
     assert [port for _, port in started if port_answers(port)] == []
     assert not (tmp_path / "lab" / "state.json").exists()
     assert not (tmp_path / "config" / "oncall" / "config.toml").exists()
+
+
+def test_a_lab_goes_down_with_the_process_it_watches(tmp_path: Path) -> None:
+    require(not lifecycle.missing_packages(), "the lab's packages are not installed")
+    guarded = subprocess.Popen(["sleep", "60"])
+    env = _env(tmp_path) | {"ONCALL_LAB_WATCH_PID": str(guarded.pid)}
+    try:
+        up = oncall("lab", "up", env=env)
+        assert up.returncode == 0, up.stdout + up.stderr
+        state = LabState.load(tmp_path / "lab")
+    finally:
+        guarded.kill()
+        guarded.wait()
+    deadline = time.monotonic() + 20
+    while (tmp_path / "lab" / "state.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+    assert not (tmp_path / "lab" / "state.json").exists()
+    assert [s.name for s in state.services.values() if pid_alive(s.pid)] == []
+    assert [s.name for s in state.services.values() if port_answers(s.port)] == []
 
 
 def test_down_stops_everything_and_gives_the_config_back(lab: Lab) -> None:

@@ -17,6 +17,7 @@ from tui.lab.api import warm_cache
 from tui.lab.profile import remove_profile, write_profile
 from tui.lab.services import NAMES, ServiceError, free_port, service_running, start_service, stop_service
 from tui.lab.state import LAB_FACTOR, LabNotRunning, LabState, Service, lab_root
+from tui.lab.watchdog import start_watchdog
 
 PROMETHEUS_READY_TIMEOUT = 15.0
 # Debian package -> the binary it installs that the lab runs
@@ -112,6 +113,7 @@ def up(root: Path | None = None, factor: int = LAB_FACTOR) -> UpResult:
         part = "profile"
         notes = write_profile(state)
         state.save()
+        start_watchdog(root)
     except Exception as error:  # psycopg, redis, OS: any part's failure stops the rest
         log = ""
         service = state.services.get(part.split()[0])
