@@ -1,0 +1,119 @@
+"""`oncall lab break|heal|drill` as a user runs them, against a real lab: the faults fire their alerts in the
+lab's Prometheus and the console names the planted cause."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import REPO
+from tests.labs import require
+from tui.lab import lifecycle
+from tui.lab.drill import section_state
+from tui.lab.state import LabState
+
+pytestmark = pytest.mark.integration
+
+# Three quick faults with evidence from three different sources: PostgreSQL (sessions idle in transaction),
+# Redis (keys without a TTL) and Prometheus (the target's scrape error).
+QUICK_FAULTS = ("high-database-connections", "high-redis-memory", "target-down")
+DRILL_KEYS = {"section", "fault", "fired", "seconds_to_fire", "mapped_section", "top_cause", "right"}
+
+
+@dataclass
+class Lab:
+    env: dict[str, str]
+    root: Path
+
+
+def oncall(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """The `oncall` command line as a user runs it: a subprocess, its output and exit code."""
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=timeout,
+    )
+
+
+def _env(base: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    for name in ("PROMETHEUS_URL", "ONCALL_POSTGRES", "REDIS_URL", "KUBECONFIG", "ONCALL_PROFILE"):
+        env.pop(name, None)
+    return env | {
+        "HOME": str(base),
+        "XDG_CONFIG_HOME": str(base / "config"),
+        "XDG_STATE_HOME": str(base / "state"),
+        "ONCALL_LAB_DIR": str(base / "lab"),
+    }
+
+
+def _alerts(state: LabState) -> list[dict[str, Any]]:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(f"{state.prometheus_url}/api/v1/alerts", timeout=5) as response:
+        alerts: list[dict[str, Any]] = json.load(response)["data"]["alerts"]
+    return alerts
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    missing = lifecycle.missing_packages()
+    require(not missing, f"the lab needs {lifecycle.install_line(missing)}")
+    base = tmp_path_factory.mktemp("drill")
+    env = _env(base)
+    up = oncall("lab", "up", env=env)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        yield Lab(env, base / "lab")
+    finally:
+        oncall("lab", "down", env=env)  # whatever a test did: nothing outlives the module
+
+
+def test_break_shows_in_status_with_its_alert_and_heal_clears_it(lab: Lab) -> None:
+    slug = "high-database-connections"
+    broke = oncall("lab", "break", slug, env=lab.env)
+    assert broke.returncode == 0, broke.stdout + broke.stderr
+    assert f"broke {slug}" in broke.stdout and "idle in transaction" in broke.stdout
+    again = oncall("lab", "break", slug, env=lab.env)
+    assert again.returncode == 0 and "already broken" in again.stdout
+
+    state = LabState.load(lab.root)
+    deadline = time.monotonic() + 30
+    while section_state(_alerts(state), slug) is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    status = json.loads(oncall("lab", "status", "--json", env=lab.env).stdout)
+    assert status["broken"] == [slug]
+    assert "HighDatabaseConnections" in {a["name"] for a in status["alerts"]}
+    assert "high-database-connections" in oncall("lab", "status", env=lab.env).stdout
+
+    healed = oncall("lab", "heal", slug, env=lab.env)
+    assert healed.returncode == 0, healed.stdout + healed.stderr
+    assert f"healed {slug}" in healed.stdout
+    assert "not broken" in oncall("lab", "heal", slug, env=lab.env).stdout
+    assert json.loads(oncall("lab", "status", "--json", env=lab.env).stdout)["broken"] == []
+
+
+def test_a_drill_of_three_faults_fires_each_and_names_its_planted_cause(lab: Lab) -> None:
+    drill = oncall("lab", "drill", "--json", *QUICK_FAULTS, env=lab.env, timeout=240)
+
+    results = json.loads(drill.stdout)
+    assert [set(r) for r in results] == [DRILL_KEYS] * 3, drill.stderr
+    assert [r["section"] for r in results] == list(QUICK_FAULTS)
+    for result in results:
+        assert result["fired"] is True, (result, drill.stderr)
+        assert result["mapped_section"] == result["section"], (result, drill.stderr)
+        assert result["right"] is True, (result, drill.stderr)
+    assert drill.returncode == 0
+    assert LabState.load(lab.root).broken == []
