@@ -57,6 +57,7 @@ def _env(base: Path) -> dict[str, str]:
         "XDG_CONFIG_HOME": str(base / "config"),
         "XDG_STATE_HOME": str(base / "state"),
         "ONCALL_LAB_DIR": str(base / "lab"),
+        "ONCALL_LAB_WATCH_PID": str(os.getpid()),  # a killed pytest takes its lab down with it
     }
 
 
