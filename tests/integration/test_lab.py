@@ -273,6 +273,7 @@ def test_down_stops_everything_and_gives_the_config_back(lab: Lab) -> None:
     assert [port for port in ports if port_answers(port)] == []
     assert lab.config.read_text(encoding="utf-8") == USER_CONFIG
     assert not Path(state.postgres_data).exists()
+    lab.config.write_text("not toml [\n", encoding="utf-8")  # a broken config stops no lab command
     again = oncall("lab", "down", env=lab.env)
     assert again.returncode == 0 and "no lab is up" in again.stdout
     status = oncall("lab", "status", env=lab.env)

@@ -25,6 +25,9 @@ def run(argv: Sequence[str] | None = None, *, run_app: Command) -> int:
             f"--observe takes a session number from `oncall sessions` or nothing, not {args.observe!r}"
         )
     try:
+        # the lab writes a profile and reads none: a broken config file can't stop `oncall lab down`
+        if args.command == "lab":
+            return _command("lab")(args, Settings())
         settings = settings_from_args(args)
         command = _command(args.command) if args.command else run_app
         return command(args, settings)
