@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -117,4 +118,31 @@ def test_a_drill_of_three_faults_fires_each_and_names_its_planted_cause(lab: Lab
         assert result["mapped_section"] == result["section"], (result, drill.stderr)
         assert result["right"] is True, (result, drill.stderr)
     assert drill.returncode == 0
+    assert LabState.load(lab.root).broken == []
+
+
+def test_ctrl_c_in_a_drill_heals_the_fault_it_planted(lab: Lab) -> None:
+    slug = "high-database-connections"
+    drill = subprocess.Popen(
+        [sys.executable, "-m", "tui", "lab", "drill", slug],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=lab.env,
+        cwd=REPO,
+    )
+    assert drill.stdout is not None
+    try:
+        lines = []
+        for line in drill.stdout:  # the drill says each step as it takes it
+            lines.append(line)
+            if line.strip().startswith(f"broke {slug}"):
+                break
+        drill.send_signal(signal.SIGINT)
+        rest, _ = drill.communicate(timeout=30)
+    finally:
+        if drill.poll() is None:
+            drill.kill()
+    assert drill.returncode == 130, "".join(lines) + rest
+    assert f"healed {slug}" in rest
     assert LabState.load(lab.root).broken == []
