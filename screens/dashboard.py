@@ -206,28 +206,33 @@ class DashboardScreen(ConsoleScreen[None]):
         if not self.console.paused:
             self._cause_wake.set()
 
-    def _judging(self) -> bool:
-        """The pane shows (not narrow, not under another screen): its reads are worth making."""
-        return self.is_current and self.query_one(RunbookPane).display
+    def _judging(self) -> FiringAlert | None:
+        """The selected alert, while the pane beside it shows (not narrow, not under another screen): only
+        then are its reads worth making. None while the screen is being torn down."""
+        panes, tables = list(self.query(RunbookPane)), list(self.query(AlertsTable))
+        narrow = self.size.width < NARROW  # 0 before the first layout: nothing shows yet
+        if not (self.is_current and panes and tables) or narrow:
+            return None
+        return tables[0].selected
 
     async def _judge_causes(self) -> None:
         """The selected alert's common causes judged from their evidence, for the pane's "likely cause", at
         the checklist evidence's pace (P pauses it); only while the pane shows, only for that alert."""
         while True:
-            if not self._judging():
+            alert = self._judging()
+            if alert is None:
                 self._cause_wake.clear()
                 await self._cause_wake.wait()
                 continue
-            alert = self.table.selected
-            match = self.console.section_for(alert) if alert is not None else None
+            self._cause_wake.clear()  # a selection made while these reads are out wakes the next round
+            match = self.console.section_for(alert)
             runbook = self.console.runbook
-            if alert is not None and match is not None and match.section is not None and runbook:
+            if match.section is not None and runbook:
                 sources = self.console.evidence_sources(alert, match.section)
                 findings = await diagnose(sources, runbook, match.section, alert)
                 self._judged = alert.fingerprint
                 for pane in self.query(RunbookPane):
                     pane.show_causes(alert, findings)
-            self._cause_wake.clear()
             await self.console.wait_refresh("evidence", EVIDENCE_EVERY, self._cause_wake)
 
     # -- the alerts filter (/) ---------------------------------------------------------------------

@@ -117,6 +117,13 @@ def test_snapshot_lists_the_firing_alerts_with_their_runbook_sections(
     order = [line.split()[2] for line in out.splitlines() if line.startswith(("firing ", "pending "))]
     assert order[0] == "HighApiErrorRate"
     assert order.index("SlowDatabaseQueries") > order.index("MarkupInLabels")
+    # each mapped alert's section and likely cause: with only Prometheus configured, no cause is supported
+    assert (
+        "HighApiErrorRate (#high-api-error-rate): no cause supported by the evidence yet" in out.splitlines()
+    )
+    assert not any(
+        line.startswith("MarkupInLabels (#") for line in out.splitlines()
+    )  # no section: not judged
     # the ANSI escape in the lab's labels is shown, never sent to the terminal
     assert "\x1b" not in out
     assert "␛[31m" in out
@@ -136,6 +143,25 @@ def test_snapshot_json_carries_sections_expressions_and_fingerprints(
     assert error_rate["expression"] == "vector(0.085)"
     assert len(error_rate["fingerprint"]) == 16
     assert alerts[("HighRedisMemory", "firing")]["runbook"]["slug"] == "high-redis-memory"
+    # each cause judged from what is configured: only Prometheus, so nothing supports one
+    assert error_rate["top_cause"] is None
+    causes = {c["cause"]: c for c in error_rate["causes"]}
+    assert list(causes) == [
+        "Bad deployment",
+        "Database connection failures",
+        "Redis unavailable",
+        "Upstream dependency timeout",
+    ]
+    assert causes["Database connection failures"] == {
+        "cause": "Database connection failures",
+        "verdict": "unknown",
+        "reason": "PostgreSQL is not configured here",
+    }
+    assert (
+        causes["Upstream dependency timeout"]["reason"] == "nothing oncall reads bears on it: check by hand"
+    )
+    unmapped = next(a for a in document["alerts"] if a["name"] == "MarkupInLabels")
+    assert unmapped["top_cause"] is None and unmapped["causes"] == []
     assert alerts[("SlowDatabaseQueries", "pending")]["for_seconds"] == 3600
     assert document["counts"]["firing"] >= 4 and document["counts"]["pending"] >= 2
     assert "\x1b" not in result.stdout  # JSON escapes it as \u001b
@@ -149,6 +175,7 @@ def test_snapshot_markdown_is_ready_to_paste(config: Path, lab_env: dict[str, st
     error_rate = next(line for line in lines if "**HighApiErrorRate**" in line)
     assert error_rate.startswith("- **FIRING** critical")
     assert "`high-api-error-rate`" in error_rate
+    assert lines[lines.index(error_rate) + 1] == "  - no cause supported by the evidence yet"
     hostile = next(line for line in lines if "MarkupInLabels" in line)
     # in a code span, as written: GitHub and Slack show it literally, with no backslash escape to show
     assert "`[/bold] [link=x]click[/link] ␛[31mred`" in hostile and "\x1b" not in hostile

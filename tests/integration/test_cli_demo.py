@@ -33,6 +33,16 @@ def test_snapshot_of_the_demo_lists_its_alerts_with_their_runbook_sections(where
         assert name in result.stdout
     # the same numbers the demo's PostgreSQL tab shows
     assert "PostgreSQL at demo database: 87/100 connections (87%, 3 reserved)" in result.stdout
+    # each alert's section and the cause its evidence supports best
+    assert (
+        "HighDatabaseConnections (#high-database-connections): likely cause: Connection leak — 6 sessions "
+        "idle in transaction for more than 5 min, 6 from inmidst-api" in lines
+    )
+    target = next(line for line in lines if line.startswith("TargetDown (#target-down): "))
+    assert target.endswith(
+        "likely cause: Pod crashed but service still registered — target inmidst-worker at 10.4.5.3:3001 "
+        "down: connection refused, nothing listens there"
+    )
 
 
 def test_snapshot_of_the_demo_as_markdown_and_json_says_it_is_the_demo(isolated_env):
@@ -45,12 +55,25 @@ def test_snapshot_of_the_demo_as_markdown_and_json_says_it_is_the_demo(isolated_
         "max_connections — runbook: `high-database-connections`" in markdown.stdout
     )
     assert "\\" not in markdown.stdout  # no backslash escape to show up in Slack
+    db_line = lines.index(next(line for line in lines if "**HighDatabaseConnections**" in line))
+    assert lines[db_line + 1].startswith("  - likely cause: Connection leak — 6 sessions idle in transaction")
 
     document = json.loads(oncall("--demo", "snapshot", "--json", env=isolated_env).stdout)
     assert document["demo"] is True
     assert sorted(a["name"] for a in document["alerts"]) == sorted(ALERTS)
     db = next(a for a in document["alerts"] if a["name"] == "HighDatabaseConnections")
     assert db["runbook"]["slug"] == "high-database-connections"
+    assert db["top_cause"] == {
+        "cause": "Connection leak",
+        "verdict": "supported",
+        "reason": "6 sessions idle in transaction for more than 5 min, 6 from inmidst-api",
+    }
+    assert db["causes"][0]["cause"] == "Connection leak"
+    assert {c["verdict"] for c in db["causes"]} <= {"supported", "not supported", "unknown"}
+    long_running = next(
+        c for c in db["causes"] if c["cause"] == "Long-running transactions holding connections"
+    )
+    assert long_running["verdict"] == "not supported"
 
 
 @pytest.mark.parametrize("where", ["before", "after"])

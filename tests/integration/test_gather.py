@@ -108,7 +108,8 @@ async def test_every_section_of_the_seed_runbook_shows_live_evidence_and_nothing
     unread = {text: r.problem for text, r in causes.items() if r.read_at is None}
     assert unread == {}, unread
     leak = causes["Connection leak: application not returning connections to pool"]
-    assert leak.columns == ("application_name", "idle_in_transaction", "over_5_min", "connections", "oldest_s")
+    columns = ("application_name", "idle_in_transaction", "over_5_min", "connections", "oldest_s")
+    assert leak.columns == columns
     assert leak.rows and sum(int(row[3]) for row in leak.rows) >= 1
 
     # every planned step gave a reading, each read now, and each as text the session can store

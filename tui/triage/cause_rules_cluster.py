@@ -32,7 +32,7 @@ def _pods(reading: Reading) -> list[tuple[str, list[str], list[str], int]]:
     """The POD_STATES lines: (pod, waiting reasons, last termination reasons, restarts)."""
     pods = []
     for line in reading.lines:
-        parts = line.split("\t")
+        parts = line.split("|")
         if len(parts) < 4 or not parts[0].strip() or parts[0].startswith("("):
             continue
         restarts = sum(int(n) for n in parts[3].split() if n.isdigit())

@@ -178,10 +178,11 @@ _API_ERRORS = (
     'sum(rate(http_requests_total{job="inmidst-api", status=~"5.."}[2m])) '
     '/ sum(rate(http_requests_total{job="inmidst-api"}[2m]))'
 )
-# each pod: name, waiting reasons, last termination reasons, restarts (an OOM kill shows only in lastState)
+# each pod: name, waiting reasons, last termination reasons, restarts (an OOM kill shows only in lastState),
+# split by "|" (no pod name or kubelet reason has one; the probe expands tabs, as kubectl's output does)
 POD_STATES = (
-    '{range .items[*]}{.metadata.name}{"\\t"}{.status.containerStatuses[*].state.waiting.reason}{"\\t"}'
-    '{.status.containerStatuses[*].lastState.terminated.reason}{"\\t"}'
+    '{range .items[*]}{.metadata.name}{"|"}{.status.containerStatuses[*].state.waiting.reason}{"|"}'
+    '{.status.containerStatuses[*].lastState.terminated.reason}{"|"}'
     '{.status.containerStatuses[*].restartCount}{"\\n"}{end}'
 )
 _PODS = {"jsonpath": POD_STATES}
