@@ -18,8 +18,8 @@ from tui.lab.drill import (
     alerts_for_section,
     drill_exit_code,
     drill_json,
+    drill_result,
     drill_table,
-    judge,
     section_of,
     section_state,
 )
@@ -85,7 +85,7 @@ def test_an_alert_maps_to_the_section_its_runbook_url_names() -> None:
 def test_a_fault_is_right_only_when_it_fired_mapped_home_and_its_planted_cause_leads_supported() -> None:
     fault = FAULTS["high-database-connections"]
     good = [snapshot_alert(fault.section, "Connection leak: application not returning connections to pool")]
-    result = judge(fault, True, 6.04, good)
+    result = drill_result(fault, True, 6.04, good)
     assert result == {
         "section": "high-database-connections",
         "fault": fault.description,
@@ -95,26 +95,26 @@ def test_a_fault_is_right_only_when_it_fired_mapped_home_and_its_planted_cause_l
         "top_cause": "Connection leak",
         "right": True,
     }
-    assert not judge(fault, False, None, [])["right"]
+    assert not drill_result(fault, False, None, [])["right"]
     unknown = [snapshot_alert(fault.section, "Connection leak: application ...", verdict="unknown")]
-    assert not judge(fault, True, 6.0, unknown)["right"]
+    assert not drill_result(fault, True, 6.0, unknown)["right"]
     other = [snapshot_alert(fault.section, "Spike in API traffic without autoscaling")]
-    assert judge(fault, True, 6.0, other)["top_cause"] == "Spike in API traffic without autoscaling"
-    assert not judge(fault, True, 6.0, other)["right"]
+    assert drill_result(fault, True, 6.0, other)["top_cause"] == "Spike in API traffic without autoscaling"
+    assert not drill_result(fault, True, 6.0, other)["right"]
     elsewhere = [snapshot_alert(fault.section, "Connection leak", mapped="postgresql-down")]
-    assert judge(fault, True, 6.0, elsewhere)["mapped_section"] == "postgresql-down"
-    assert not judge(fault, True, 6.0, elsewhere)["right"]
+    assert drill_result(fault, True, 6.0, elsewhere)["mapped_section"] == "postgresql-down"
+    assert not drill_result(fault, True, 6.0, elsewhere)["right"]
 
 
 def sample_results() -> list[DrillResult]:
     return [
-        judge(
+        drill_result(
             FAULTS["postgresql-down"],
             True,
             4.2,
             [snapshot_alert("postgresql-down", "OOM killed: insufficient")],
         ),
-        judge(FAULTS["redis-down"], False, None, []),
+        drill_result(FAULTS["redis-down"], False, None, []),
     ]
 
 

@@ -73,7 +73,7 @@ def is_planted(fault: Fault, cause: str | None) -> bool:
     return cause is not None and cause_title(cause).lower().startswith(fault.cause.lower())
 
 
-def judge(
+def drill_result(
     fault: Fault, fired: bool, seconds: float | None, snapshot: Sequence[dict[str, Any]]
 ) -> DrillResult:
     """What the console made of one fault: its snapshot alert for the section, the section it mapped to,
@@ -208,13 +208,20 @@ def _drill_one(
         say(f"  could not break {fault.section}: {error}")
         seconds = None
     finally:
-        say("  " + heal_section(state, fault.section))
-    result = judge(fault, seconds is not None, seconds, snapshot)
+        say("  " + _heal(state, fault.section))
+    result = drill_result(fault, seconds is not None, seconds, snapshot)
     if prometheus.wait_for(fault.section, (None,), resolve_timeout) is None:
         say(f"  still active {resolve_timeout:.0f} s after the heal; going on")
     verdict = "right" if result["right"] else "WRONG"
     say(f"  {verdict}: mapped to {result['mapped_section']}, top cause {result['top_cause']}")
     return result
+
+
+def _heal(state: LabState, section: str) -> str:
+    try:
+        return heal_section(state, section)
+    except Exception as error:  # said, and the drill goes on: the section stays recorded as broken
+        return f"could not heal {section}: {error} (`oncall lab heal {section}` tries again)"
 
 
 def _safe_snapshot(take: SnapshotAlerts, say: Progress) -> list[dict[str, Any]]:
