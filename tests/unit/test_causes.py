@@ -195,17 +195,27 @@ def test_pool_exhaustion_and_pool_size_read_the_same_connections() -> None:
     assert pg.pool_exhaustion(sql(CONNECTION_COLUMNS, (8, 3, ""))).verdict == "unknown"
 
 
-def test_missing_indexes_from_rows_read_by_sequential_scans_per_second() -> None:
-    storm = Reading.table(
-        "prometheus", "q", ("relname", "value"), [("orders", "4.12e+05"), ("items", "0")], read_at=T
+STATEMENT_COLUMNS = ("query", "calls", "mean_ms", "pages_per_call", "rows_per_call")
+SCAN = ("SELECT id FROM orders WHERE note ILIKE $1 ORDER BY note LIMIT $2", 112, "1086.3", 11267, 20)
+BULK_LOAD = ("INSERT INTO orders (id, customer_id, note) SELECT g, g % $3 + $4", 1, "2198.4", 4515275, 900000)
+BY_ID = ("SELECT id, name, payload FROM items WHERE id = $1", 90000, "0.1", 3, 1)
+
+
+def test_missing_indexes_from_the_pages_the_costliest_statements_read_per_call() -> None:
+    judged = pg.seq_scans(sql(STATEMENT_COLUMNS, BULK_LOAD, SCAN, BY_ID))
+    assert judged.verdict == "supported"
+    assert judged.reason == (
+        "SELECT id FROM orders WHERE note ILIKE $1 ORDER BY note LIMIT $2 reads 11,267 pages (88.0 MiB) per "
+        "call for 20 rows, 112 calls of 1,086 ms"
     )
-    judged = pg.seq_scans(storm)
-    assert (judged.verdict, judged.reason) == ("supported", "orders: 412,000 rows/s read by sequential scans")
     assert judged.weight == pg.WEIGHT_MAX
-    assert pg.inefficient_queries(storm).weight == pg.WEIGHT_MAX * pg.INEFFICIENT
-    quiet = Reading.table("prometheus", "q", ("relname", "value"), [("orders", "12")], read_at=T)
-    assert pg.seq_scans(quiet).verdict == "not supported"
-    assert "orders: 12 rows/s" in pg.seq_scans(quiet).reason
+    assert pg.inefficient_queries(sql(STATEMENT_COLUMNS, SCAN)).weight == pg.WEIGHT_MAX * pg.INEFFICIENT
+    quiet = pg.seq_scans(sql(STATEMENT_COLUMNS, BULK_LOAD, BY_ID))  # a bulk load is no query scanning a table
+    assert (quiet.verdict, quiet.reason) == (
+        "not supported",
+        "the 1 query taking the most time read at most 3 pages per call",
+    )
+    assert pg.seq_scans(sql(STATEMENT_COLUMNS)).verdict == "unknown"
 
 
 def test_table_bloat_and_lock_contention() -> None:
@@ -540,7 +550,7 @@ HEALTHY = {
     ("sql", "longest_s"): sql(SLOW_COLUMNS),
     ("sql", "max_connections"): sql(CONNECTION_COLUMNS, (8, 4, 50)),
     ("sql", "n_dead_tup"): sql(("relname", "n_live_tup", "n_dead_tup"), ("orders", 300000, 10)),
-    ("promql", "seq_tup_read"): promql("0", relname="orders"),
+    ("sql", "pages_per_call"): sql(STATEMENT_COLUMNS, BY_ID),
     ("promql", "histogram_quantile"): promql("0.02"),
     ("promql", "5.."): promql("0"),
 }
@@ -567,7 +577,7 @@ FAULTS = {
         "Connection leak",
     ),
     "slow-database-queries": (
-        {("promql", "seq_tup_read"): promql("3.6e+05", relname="orders")},
+        {("sql", "pages_per_call"): sql(STATEMENT_COLUMNS, SCAN, BY_ID)},
         "Missing indexes on frequently-queried columns",
     ),
     "postgresql-down": ({("pods", None): OOM}, "OOM killed"),

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from probes.base import Reading
-from probes.format import clean, format_age
+from probes.format import clean, format_age, format_bytes
 
 Verdict = Literal["supported", "not supported", "unknown"]
 VERDICTS: tuple[Verdict, ...] = ("supported", "unknown", "not supported")  # the ranking's order
@@ -36,7 +36,7 @@ SLOW_QUERY = 1.0  # s: a query running longer than a second is slow for an API r
 SLOW_SESSIONS_MIN = 2  # sessions running a slow query at once: one can be a report, two is a pattern
 POOL_BUSY = 0.8  # of max_connections in use: the alert's own line for "exhausted"
 POOL_IDLE = 0.5  # of max_connections held idle by pools: pools sized too large for the server
-SEQ_ROWS_RATE = 10_000.0  # rows/s read by sequential scans of one table: a table scan on the hot path
+SCAN_PAGES = 1000  # pages (8 KB) one call reads: 8 MB per call, for an API's query, is a table scan
 INEFFICIENT = 0.5  # the same scan reading weighs half for "inefficient queries": first suspect is an index
 DEAD_SHARE = 0.2  # of a table's tuples dead: autovacuum's own default scale factor
 DEAD_MIN = 10_000  # dead tuples: under that, bloat can't slow a query measurably
@@ -245,17 +245,36 @@ def pool_size(reading: Reading) -> Judged:
     return not_supported(words + f", under {POOL_IDLE:.0%}")
 
 
+_QUERY = re.compile(r"\s*(select|with|update|delete)\b", re.I)  # a query, not a load or maintenance
+
+
 def seq_scans(reading: Reading, *, scale: float = 1.0) -> Judged:
-    """Missing indexes: rows read per second by sequential scans of the busiest table (PromQL)."""
+    """Missing indexes: of the statements taking the most time, one reading SCAN_PAGES pages per call to
+    return fewer rows than that (pg_stat_statements)."""
     rows = rows_of(reading)
     if not rows:
-        return unknown("no pg_stat_user_tables series: is postgres_exporter scraped?")
-    top = max(rows, key=lambda r: number(r.get("value")) or 0.0)
-    rate = number(top.get("value")) or 0.0
-    words = f"{name(top.get('relname', ''))}: {rate:,.0f} rows/s read by sequential scans"
-    if rate >= SEQ_ROWS_RATE:
-        return supported(words, rate, SEQ_ROWS_RATE, scale=scale)
-    return not_supported(f"the busiest, {words}, under {SEQ_ROWS_RATE:,.0f}")
+        return unknown("pg_stat_statements has no statement for this database")
+    queries = [r for r in rows if _QUERY.match(r.get("query", ""))]  # not a load: INSERT … SELECT
+    scanning = [
+        r
+        for r in queries
+        if integer(r.get("pages_per_call")) >= SCAN_PAGES
+        and integer(r.get("rows_per_call")) < integer(r.get("pages_per_call"))
+    ]
+    if scanning:
+        top = scanning[0]  # the one taking the most time
+        pages = integer(top.get("pages_per_call"))
+        words = (
+            f"{name(top.get('query', ''))} reads {pages:,} pages ({format_bytes(pages * 8192)}) per call "
+            f"for {integer(top.get('rows_per_call')):,} rows, {integer(top.get('calls')):,} calls "
+            f"of {number(top.get('mean_ms')) or 0:,.0f} ms"
+        )
+        return supported(words, pages, SCAN_PAGES, scale=scale)
+    most = max((integer(r.get("pages_per_call")) for r in queries), default=0)
+    return not_supported(
+        f"the {plural(len(queries), 'query', 'queries')} taking the most time read at most {most:,} pages "
+        "per call"
+    )
 
 
 def inefficient_queries(reading: Reading) -> Judged:

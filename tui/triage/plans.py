@@ -167,9 +167,16 @@ _CONNECTIONS = (
 _DEAD_TUPLES = (
     "SELECT relname, n_live_tup, n_dead_tup FROM pg_stat_user_tables ORDER BY n_dead_tup DESC LIMIT 5"
 )
-# PromQL: what the exporters and the API already count, as rates (the cumulative counters since a stats
-# reset months ago can't say what happens now)
-_SEQ_ROWS = "topk(5, sum by (relname) (rate(pg_stat_user_tables_seq_tup_read[5m])))"
+# the statements taking the most time, with the pages each call reads: a query that reads thousands of pages
+# per call for a few rows scans a table an index would spare (pg_stat_statements, as the runbook's step 1)
+_SCANNING_STATEMENTS = (
+    "SELECT left(query, 100) AS query, calls, round(mean_exec_time::numeric, 1) AS mean_ms, "
+    "(shared_blks_hit + shared_blks_read) / calls AS pages_per_call, rows / calls AS rows_per_call "
+    "FROM pg_stat_statements WHERE calls > 0 "
+    "AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+    "ORDER BY total_exec_time DESC LIMIT 5"
+)
+# PromQL: what the API already counts, as rates over the last minutes
 _API_P95 = (
     "histogram_quantile(0.95, sum by (le) "
     '(rate(http_request_duration_seconds_bucket{job="inmidst-api"}[2m])))'
@@ -227,10 +234,10 @@ _CAUSES: tuple[tuple[re.Pattern[str], Source, ReadName, str, dict[str, Any]], ..
     ),
     (
         re.compile(r"missing indexes|full table scans|inefficient queries", re.I),
-        "prometheus",
-        "promql",
-        "rows read by sequential scans per second, per table",
-        {"statement": _SEQ_ROWS},
+        "postgresql",
+        "sql",
+        "the statements taking the most time, and the pages each call reads",
+        {"statement": _SCANNING_STATEMENTS},
     ),
     (
         re.compile(r"database connection failures", re.I),
