@@ -184,3 +184,21 @@ async def test_at_80_columns_the_runbook_pane_gives_way_and_reads_nothing(tmp_pa
         await pilot.press("enter")  # the checklist has the causes in full
         await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the checklist")
         await wait_for(lambda: bool(app.screen.findings), timeout=20, what="the causes judged")
+
+
+async def test_practice_without_servers_leaves_every_cause_unknown_saying_why(tmp_path):
+    app = make_app(tmp_path, demo=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("b")
+        await wait_for(lambda: isinstance(app.screen, RunbookBrowserScreen), what="the runbook browser")
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the practice checklist")
+        screen = app.screen
+        assert isinstance(screen, ChecklistScreen) and screen.practice
+        await wait_for(lambda: bool(screen.findings), timeout=20, what="the causes judged")
+        assert {f.verdict for f in screen.findings} == {"unknown"}
+        causes = _causes(app)
+        assert "? Bad deployment" in causes
+        assert "unknown: the read failed: kubernetes is not configured" in causes
+        assert "unknown: PostgreSQL is not configured here" in causes
+        assert "unknown: nothing oncall reads bears on it: check by hand" in causes

@@ -41,10 +41,11 @@ class CauseList(Static):
     def verdict_style(self, verdict: str) -> Style:
         return self.get_component_rich_style(CLASSES[verdict], partial=True)
 
-    def verdict_text(self, finding: CauseFinding) -> Text:
+    def verdict_text(self, finding: CauseFinding, *, mark: bool = True) -> Text:
         """ "✓ supported: 38 of 45 sessions idle in transaction…", the reason as plain text (never markup)."""
         text = Text()
-        text.append(f"{MARKS[finding.verdict]} {finding.verdict}", style=self.verdict_style(finding.verdict))
+        head = f"{MARKS[finding.verdict]} {finding.verdict}" if mark else finding.verdict
+        text.append(head, style=self.verdict_style(finding.verdict))
         text.append(": ")
         text.append(clean(finding.reason))
         return text
@@ -78,9 +79,7 @@ class CauseList(Static):
             for link in plan.cause.links:
                 text.append(f"  → #{clean(link)}", style=styles.LINK)
             text.append("\n    ")
-            text.append(finding.verdict, style=self.verdict_style(finding.verdict))
-            text.append(": ")
-            text.append(clean(finding.reason))
+            text.append_text(self.verdict_text(finding, mark=False))
             if plan.read is not None and reading is not None:
                 text.append_text(_evidence(plan, reading, now))
             text.append("\n")
