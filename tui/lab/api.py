@@ -124,7 +124,7 @@ class Backend:
 
     def query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         if "slow-queries" in self.faults:
-            sql = sql.replace("SELECT ", f"SELECT pg_sleep({SLOW_QUERY_SECONDS}), ", 1)
+            sql = f"SELECT q.* FROM pg_sleep({SLOW_QUERY_SECONDS}), ({sql}) AS q"  # once a query, not a row
         with self.connection() as conn:
             return conn.execute(sql, params).fetchall()
 
