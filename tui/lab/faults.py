@@ -86,12 +86,15 @@ def _undo_bad_deploy(state: LabState) -> str:
 
 def _plant_slow_queries(state: LabState) -> str:
     set_api_fault(state, "slow-queries", True)
-    return "every API query also runs pg_sleep(2.5) in PostgreSQL"
+    # every pooled connection busy: the light normal load leaves fewer than two slow sessions at times
+    set_load(state, "searches")
+    return "every API query also runs pg_sleep(2.5) in PostgreSQL, under a steady stream of searches"
 
 
 def _undo_slow_queries(state: LabState) -> str:
     set_api_fault(state, "slow-queries", False)
-    return "the API's queries are fast again"
+    set_load(state, "normal")
+    return "the API's queries are fast again; normal load"
 
 
 # --- api-down: the API killed, its pods OOMKilled ----------------------------------------------------
