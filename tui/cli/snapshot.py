@@ -121,12 +121,14 @@ async def _diagnose_alerts(
     kube_on = kube.health.state != "not-configured"
     try:
         async with PostgresProbe(settings.postgres) as postgres, RedisProbe(settings.redis) as redis:
+            pods = (await kube.list_pods()).items if kube_on else ()  # each pod's limits, beside its use
             sources = Sources(
                 kubernetes=kube if kube_on else None,
                 postgres=postgres if postgres.configured else None,
                 redis=redis if redis.configured else None,
                 prometheus=prometheus if settings.prometheus.url else None,
                 namespace=kube.namespace if kube_on else None,
+                pods=lambda: pods,
             )
             return await _judge_alerts(sources, runbook, wanted)
     finally:
