@@ -14,6 +14,8 @@ SIZE = (140, 40)
 async def _alerts_loaded(pilot) -> None:
     table = pilot.app.screen.query_one(AlertsTable)
     await wait_for(lambda: table.row_count == 4, what="demo alerts")
+    body = pilot.app.screen.query_one("#runbook-body")  # the selected alert's likely cause, once judged
+    await wait_for(lambda: "not judged yet" not in str(body.render()), timeout=20, what="the likely cause")
     await pilot.pause()
 
 
