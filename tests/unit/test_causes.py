@@ -678,3 +678,26 @@ def test_diagnose_with_no_source_configured_says_every_cause_is_unknown_and_neve
     assert [f.verdict for f in findings] == ["unknown"] * 4
     assert "postgresql is not configured" in findings[0].reason
     assert json.dumps([f.as_json() for f in findings])
+
+
+EMPTY_TABLE = Reading.table("postgresql", "q", ("x",), [], read_at=T)
+
+
+@pytest.mark.parametrize(
+    ("rule", "reading"),
+    [
+        (pg.pool_size, sql(CONNECTION_COLUMNS)),
+        (pg.lock_contention, sql(("waiting_on_locks",))),
+        (cluster.oom_killed, Reading.text("kubernetes", "pods", ["(no pods)"], read_at=T)),
+        (cluster.crash_loop, Reading.text("kubernetes", "pods", [], read_at=T)),
+        (cluster.image_pull, Reading.text("kubernetes", "pods", [], read_at=T)),
+        (cluster.disk_full, EMPTY_TABLE),
+        (cluster.metrics_port, listing("services")),
+        (cluster.dns_failure, failed("prometheus", "prometheus is not configured")),
+        (cluster.retry_storm, promql("NaN")),
+    ],
+)
+def test_each_rule_says_unknown_when_its_reading_cannot_decide(rule, reading) -> None:
+    judged = rule(reading)
+    assert judged.verdict == "unknown", judged
+    assert judged.reason and judged.weight == 0.0
