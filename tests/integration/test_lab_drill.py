@@ -25,9 +25,9 @@ from tui.lab.state import LabState
 
 pytestmark = pytest.mark.integration
 
-# Three quick faults with evidence from three different sources: PostgreSQL (sessions idle in transaction),
-# Redis (keys without a TTL) and Prometheus (the target's scrape error).
-QUICK_FAULTS = ("high-database-connections", "high-redis-memory", "target-down")
+# Quick faults whose causes four different sources decide: Kubernetes (the pod's last termination),
+# PostgreSQL (sessions idle in transaction), Redis (keys without a TTL), Prometheus (the scrape's error).
+QUICK_FAULTS = ("high-database-connections", "postgresql-down", "high-redis-memory", "target-down")
 DRILL_KEYS = {"section", "fault", "fired", "seconds_to_fire", "mapped_section", "top_cause", "right"}
 
 
@@ -107,11 +107,11 @@ def test_break_shows_in_status_with_its_alert_and_heal_clears_it(lab: Lab) -> No
     assert json.loads(oncall("lab", "status", "--json", env=lab.env).stdout)["broken"] == []
 
 
-def test_a_drill_of_three_faults_fires_each_and_names_its_planted_cause(lab: Lab) -> None:
+def test_a_drill_of_four_faults_fires_each_and_names_its_planted_cause(lab: Lab) -> None:
     drill = oncall("lab", "drill", "--json", *QUICK_FAULTS, env=lab.env, timeout=240)
 
     results = json.loads(drill.stdout)
-    assert [set(r) for r in results] == [DRILL_KEYS] * 3, drill.stderr
+    assert [set(r) for r in results] == [DRILL_KEYS] * len(QUICK_FAULTS), drill.stderr
     assert [r["section"] for r in results] == list(QUICK_FAULTS)
     for result in results:
         assert result["fired"] is True, (result, drill.stderr)
