@@ -171,7 +171,7 @@ def run_drill(
         snapshot = console_snapshot(state, snapshot_alerts)
     take = snapshot
     for section in list(state.broken):
-        say(heal_section(state, section) + " (before the drill)")
+        say(_heal(state, section) + " (before the drill)")
     prometheus = LabPrometheus(state.prometheus_url)
     results: list[DrillResult] = []
     try:
@@ -210,10 +210,11 @@ def _drill_one(
     finally:
         say("  " + _heal(state, fault.section))
     result = drill_result(fault, seconds is not None, seconds, snapshot)
+    verdict = "right" if result["right"] else "WRONG"
+    top = result["top_cause"] or "no supported cause"
+    say(f"  {verdict}: mapped to {result['mapped_section'] or 'no section'}, top cause {top}")
     if prometheus.wait_for(fault.section, (None,), resolve_timeout) is None:
         say(f"  still active {resolve_timeout:.0f} s after the heal; going on")
-    verdict = "right" if result["right"] else "WRONG"
-    say(f"  {verdict}: mapped to {result['mapped_section']}, top cause {result['top_cause']}")
     return result
 
 
