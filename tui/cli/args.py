@@ -160,9 +160,9 @@ def _lab(commands: Any) -> None:
         "lab",
         help="a game-day lab on this machine: real servers, faults to plant, a drill",
         description="Real PostgreSQL, Redis, exporters, Prometheus (the shipped rules, time compressed), "
-        "Alertmanager, a stand-in API with load and a Kubernetes API simulator, on 127.0.0.1.",
+        "Alertmanager, a stand-in API with load and a Kubernetes API simulator, on 127.0.0.1. "
+        "It reads no config file: its own settings are the `lab` profile it writes.",
     )
-    _common(lab, suppress=True)
     lab_commands = lab.add_subparsers(dest="lab_command", metavar="COMMAND", required=True)
     lab_commands.add_parser(
         "up",
