@@ -342,6 +342,7 @@ class DashboardScreen(ConsoleScreen[None]):
             return
         self._shown = key
         match = self.console.section_for(alert)
+        pane.paused = self.console.paused
         pane.show(alert, match, session)
         if alert.fingerprint != self._judged:
             self._judge_soon()

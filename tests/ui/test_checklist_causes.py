@@ -163,7 +163,7 @@ async def test_the_dashboards_cause_reads_pause_with_p(tmp_path):
         await pilot.press("P")
         await pilot.press("j")  # another alert, while paused: its causes are not read
         await asyncio.sleep(5.5)  # past the evidence's 5 s
-        assert "likely cause: not judged yet" in screen_text(app)
+        assert "likely cause: not judged yet (refresh paused: P reads it)" in screen_text(app)
         await pilot.press("P")
         await wait_for(
             lambda: "not judged yet" not in screen_text(app), timeout=20, what="judged once resumed"

@@ -30,6 +30,7 @@ class RunbookPane(VerticalScroll):
         super().__init__(id=id)
         self._shown: tuple[FiringAlert, SectionMatch, IncidentSession | None] | None = None
         self._causes: dict[str, tuple[CauseFinding, ...]] = {}  # alert fingerprint -> its causes, ranked
+        self.paused = False  # refresh paused (P): an alert not judged yet waits for P
 
     def show_causes(self, alert: FiringAlert, findings: tuple[CauseFinding, ...]) -> None:
         """The alert's causes as just judged; drawn now if it is the alert shown."""
@@ -42,7 +43,8 @@ class RunbookPane(VerticalScroll):
         findings = self._causes.get(alert.fingerprint)
         muted = self.get_component_rich_style("runbook-pane--no-cause", partial=True)
         if findings is None:
-            return Text("likely cause: not judged yet (the evidence is being read)", style=muted)
+            why = "refresh paused: P reads it" if self.paused else "the evidence is being read"
+            return Text(f"likely cause: not judged yet ({why})", style=muted)
         top = top_cause(findings)
         if top is None:
             return Text("no cause supported by the evidence yet", style=muted)
