@@ -250,3 +250,18 @@ def test_the_bad_deploy_is_a_new_deployed_helm_revision_and_the_rollback_removes
     assert sim_faults.rollback(sim_state) == 4
     assert history() == before
     assert sim_faults.rollback(sim_state) is None
+
+
+def test_the_lab_baseline_leaves_no_api_pod_near_its_memory_limit(sim_state: LabState) -> None:
+    def memory(pod: str) -> str:
+        found = sim_faults.sim_action(
+            sim_state, "get", {"resource": "pods.metrics.k8s.io", "namespace": LAB_NAMESPACE, "name": pod}
+        )
+        return str(found["containers"][0]["usage"]["memory"])
+
+    pods = sim_faults.lab_baseline(sim_state)
+    assert [memory(pod) for pod in pods] == ["160Mi"] * 3
+    labels = sim_faults.sim_action(
+        sim_state, "get", {"resource": "pods.metrics.k8s.io", "namespace": LAB_NAMESPACE, "name": pods[0]}
+    )["metadata"]["labels"]
+    assert labels["app"] == "inmidst-api"

@@ -13,6 +13,7 @@ import httpx
 
 from tui.demo.cluster import API_PODS, POSTGRES_POD, REDIS_POD
 from tui.demo.helm_release import helm_release_secret
+from tui.demo.kube_objects import pod_metrics
 from tui.lab.state import LAB_NAMESPACE, LabState
 
 RELEASE = "in-midst-my-life"
@@ -58,6 +59,19 @@ def restore(state: LabState, app: str) -> list[str]:
     for pod in pods:
         sim_action(state, "recover", {"namespace": LAB_NAMESPACE, "pod": pod})
     return pods
+
+
+def lab_baseline(state: LabState) -> list[str]:
+    """The API pods' memory as the lab's stand-in uses it, well under their 512Mi limit: the cluster the
+    simulator loads shows one at 91% (the demo's story), evidence for "Memory pressure causing GC pauses"
+    that no lab fault planted. `oncall lab up` applies it once the simulator runs; the pods it changed."""
+    pods = [
+        sim_action(state, "get", {"resource": "pods", "namespace": LAB_NAMESPACE, "name": p})
+        for p in API_PODS
+    ]
+    metrics = [pod_metrics(pod, usage={"api": ("250m", "160Mi")}) for pod in pods]
+    sim_action(state, "apply", {"objects": metrics})
+    return list(API_PODS)
 
 
 def release_secrets(state: LabState) -> list[dict[str, Any]]:
