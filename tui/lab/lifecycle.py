@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tui.lab import configs, postgres, services
+from tui.lab import configs, postgres, services, sim_faults
 from tui.lab.api import warm_cache
 from tui.lab.profile import remove_profile, write_profile
 from tui.lab.services import NAMES, ServiceError, free_port, service_running, start_service, stop_service
@@ -108,6 +108,8 @@ def up(root: Path | None = None, factor: int = LAB_FACTOR) -> UpResult:
             if name == "redis":
                 part = "redis (cache warm-up)"
                 warm_cache(state.postgres_dsn(postgres.API_ROLE), state.redis_url)
+            if name == "kube-sim":  # no pod near its memory limit: only a fault plants a cause
+                sim_faults.lab_baseline(state)
         part = "prometheus (rules)"
         wait_for_rules(state)
         part = "profile"
