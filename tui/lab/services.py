@@ -150,7 +150,7 @@ def command(state: LabState, name: str) -> tuple[list[str], dict[str, str]]:
         return [*python, "--control-port", str(port)], {}
     if name == "kube-sim":
         python = [sys.executable, "-m", "tui.lab.kube_sim", "--lab", "--port", str(port)]
-        return [*python, "--token", state.kube_token], {}
+        return [*python, f"--token={state.kube_token}"], {}  # a token may begin with "-"
     if name == "prometheus":
         folder = root / "prometheus"
         argv = [
