@@ -81,19 +81,23 @@ def _undo_bad_deploy(state: LabState) -> str:
     return "5xx off" + (f", Helm revision {removed} rolled back" if removed else "")
 
 
+def _api_fault_under_load(state: LabState, fault: str, load: str | None) -> None:
+    """Turn an API fault on under a load mode, or (load None) off again under the normal load."""
+    set_api_fault(state, fault, load is not None)
+    set_load(state, load or "normal")
+
+
 # --- high-api-latency: slow queries behind the API ---------------------------------------------------
 
 
 def _plant_slow_queries(state: LabState) -> str:
-    set_api_fault(state, "slow-queries", True)
     # every pooled connection busy: the light normal load leaves fewer than two slow sessions at times
-    set_load(state, "searches")
+    _api_fault_under_load(state, "slow-queries", "searches")
     return "every API query also runs pg_sleep(2.5) in PostgreSQL, under a steady stream of searches"
 
 
 def _undo_slow_queries(state: LabState) -> str:
-    set_api_fault(state, "slow-queries", False)
-    set_load(state, "normal")
+    _api_fault_under_load(state, "slow-queries", None)
     return "the API's queries are fast again; normal load"
 
 
@@ -149,15 +153,13 @@ def grow_orders(state: LabState, rows: int = ORDERS_GROWN) -> int:
 
 def _plant_seqscan(state: LabState) -> str:
     added = grow_orders(state)
-    set_api_fault(state, "seqscan", True)
-    set_load(state, "searches")
+    _api_fault_under_load(state, "seqscan", "searches")
     grown = f" ({added:,} orders added first)" if added else ""
     return f"searches read every row of orders{grown} (unindexed note column); the load is mostly searches"
 
 
 def _undo_seqscan(state: LabState) -> str:
-    set_api_fault(state, "seqscan", False)
-    set_load(state, "normal")
+    _api_fault_under_load(state, "seqscan", None)
     return "searches use the customer_id index again; normal load"
 
 
@@ -267,14 +269,12 @@ def _undo_big_hash(state: LabState) -> str:
 
 
 def _plant_slow_responses(state: LabState) -> str:
-    set_api_fault(state, "slow-responses", True)
-    set_load(state, "surge")
+    _api_fault_under_load(state, "slow-responses", "surge")
     return "every API response takes 1.5 s, and 45 clients keep calling it"
 
 
 def _undo_slow_responses(state: LabState) -> str:
-    set_api_fault(state, "slow-responses", False)
-    set_load(state, "normal")
+    _api_fault_under_load(state, "slow-responses", None)
     return "responses fast again; normal load"
 
 

@@ -76,6 +76,13 @@ def not_supported(reason: str) -> Judged:
     return Judged("not supported", reason)
 
 
+def by_share(words: str, share: float, threshold: float, *, lead: str = "") -> Judged:
+    """A share (0..1) against its threshold: supported at or over it, else not supported, saying so."""
+    if share >= threshold:
+        return supported(words, share, threshold)
+    return not_supported(f"{lead}{words}, under {threshold:.0%}")
+
+
 def unknown(reason: str) -> Judged:
     return Judged("unknown", reason)
 
@@ -228,10 +235,9 @@ def pool_exhaustion(reading: Reading) -> Judged:
     if counts is None or not counts[2]:
         return unknown("connections or max_connections not read")
     used, _, maximum = counts
-    words = f"{used} of {maximum} connections in use ({used / maximum:.0%})"
-    if used / maximum >= POOL_BUSY:
-        return supported(words, used / maximum, POOL_BUSY)
-    return not_supported(words + f", under {POOL_BUSY:.0%}")
+    return by_share(
+        f"{used} of {maximum} connections in use ({used / maximum:.0%})", used / maximum, POOL_BUSY
+    )
 
 
 def pool_size(reading: Reading) -> Judged:
@@ -240,9 +246,7 @@ def pool_size(reading: Reading) -> Judged:
         return unknown("connections or max_connections not read")
     _, idle, maximum = counts
     words = f"{idle} of {maximum} connection slots held idle by pools ({idle / maximum:.0%})"
-    if idle / maximum >= POOL_IDLE:
-        return supported(words, idle / maximum, POOL_IDLE)
-    return not_supported(words + f", under {POOL_IDLE:.0%}")
+    return by_share(words, idle / maximum, POOL_IDLE)
 
 
 _QUERY = re.compile(r"\s*(select|with|update|delete)\b", re.I)  # a query, not a load or maintenance

@@ -14,6 +14,7 @@ from tui.triage.cause_rules import (
     RETRY_ERRORS,
     SLOW_RESPONSES,
     Judged,
+    by_share,
     coincides,
     name,
     not_supported,
@@ -157,10 +158,7 @@ def disk_full(reading: Reading) -> Judged:
         return unknown("no volume usage read")
     pvc, share = max(shares, key=lambda s: s[1] or 0.0)
     assert share is not None
-    words = f"{pvc} {share:.0f}% used"
-    if share / 100 >= DISK_FULL:
-        return supported(words, share / 100, DISK_FULL)
-    return not_supported(f"the fullest volume, {words}, under {DISK_FULL:.0%}")
+    return by_share(f"{pvc} {share:.0f}% used", share / 100, DISK_FULL, lead="the fullest volume, ")
 
 
 def memory_pressure(reading: Reading) -> Judged:
@@ -171,9 +169,7 @@ def memory_pressure(reading: Reading) -> Judged:
     pod, share = max(used, key=lambda p: p[1] or 0.0)
     assert share is not None
     words = f"{name(pod)} uses {share:.0f}% of its memory limit"
-    if share / 100 >= MEMORY_NEAR_LIMIT:
-        return supported(words, share / 100, MEMORY_NEAR_LIMIT)
-    return not_supported(f"the fullest, {words}, under {MEMORY_NEAR_LIMIT:.0%}")
+    return by_share(words, share / 100, MEMORY_NEAR_LIMIT, lead="the fullest, ")
 
 
 def network_policy(reading: Reading) -> Judged:
