@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -120,11 +123,37 @@ def screen_text(app: OncallApp) -> str:
     return "\n".join(parts)
 
 
-def oncall(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def oncall(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run the `oncall` command line as a user does: a subprocess, its output and exit code."""
     return subprocess.run(
-        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=60
+        [sys.executable, "-m", "tui", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=timeout,
     )
+
+
+def lab_env(base: Path) -> dict[str, str]:
+    """The environment of a user whose home, config, state and lab live under `base`, no source set."""
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    for name in ("PROMETHEUS_URL", "ONCALL_POSTGRES", "REDIS_URL", "KUBECONFIG", "ONCALL_PROFILE"):
+        env.pop(name, None)
+    return env | {
+        "HOME": str(base),
+        "XDG_CONFIG_HOME": str(base / "config"),
+        "XDG_STATE_HOME": str(base / "state"),
+        "ONCALL_LAB_DIR": str(base / "lab"),
+        "ONCALL_LAB_WATCH_PID": str(os.getpid()),  # a killed pytest takes its lab down with it
+    }
+
+
+def get_json(url: str) -> Any:
+    """GET a local server's JSON, bypassing any proxy."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(url, timeout=5) as response:
+        return json.load(response)
 
 
 def burst(app: OncallApp, keys: list[str]) -> None:

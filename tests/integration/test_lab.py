@@ -7,15 +7,13 @@ import os
 import signal
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.helpers import oncall, wait_for
+from tests.helpers import get_json, lab_env, oncall, wait_for
 from tests.labs import require
 from tui.app import OncallApp
 from tui.cli.main import run
@@ -45,32 +43,12 @@ class Lab:
         return LabState.load(self.root)
 
 
-def _env(base: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    for name in ("PROMETHEUS_URL", "ONCALL_POSTGRES", "REDIS_URL", "KUBECONFIG", "ONCALL_PROFILE"):
-        env.pop(name, None)
-    env |= {
-        "HOME": str(base),
-        "XDG_CONFIG_HOME": str(base / "config"),
-        "XDG_STATE_HOME": str(base / "state"),
-        "ONCALL_LAB_DIR": str(base / "lab"),
-        "ONCALL_LAB_WATCH_PID": str(os.getpid()),  # a killed pytest takes its lab down with it
-    }
-    return env
-
-
-def _get(url: str) -> Any:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(url, timeout=5) as response:
-        return json.load(response)
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     missing = lifecycle.missing_packages()
     require(not missing, f"the lab needs {lifecycle.install_line(missing)}")
     base = tmp_path_factory.mktemp("lab")
-    env = _env(base)
+    env = lab_env(base)
     config = base / "config" / "oncall" / "config.toml"
     config.parent.mkdir(parents=True)
     config.write_text(USER_CONFIG, encoding="utf-8")
@@ -129,7 +107,7 @@ def test_the_lab_prometheus_has_the_twelve_rules_scaled(lab: Lab) -> None:
     deadline = time.monotonic() + 20
     found: list[str] = []
     while time.monotonic() < deadline and not found:
-        answer = _get(f"{state.prometheus_url}/api/v1/alertmanagers")["data"]["activeAlertmanagers"]
+        answer = get_json(f"{state.prometheus_url}/api/v1/alertmanagers")["data"]["activeAlertmanagers"]
         found = [a["url"].split("/api/")[0] for a in answer]
         time.sleep(0.2)
     assert found == [state.alertmanager_url]
@@ -210,7 +188,7 @@ def test_a_part_that_fails_stops_what_started(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     require(not lifecycle.missing_packages(), "the lab's packages are not installed")
-    for name, value in _env(tmp_path).items():
+    for name, value in lab_env(tmp_path).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(services, "ALERTMANAGER", Path("/bin/false"))  # exits at once
     started: list[tuple[int, int]] = []
@@ -238,7 +216,7 @@ def test_a_part_that_fails_stops_what_started(
 def test_a_lab_goes_down_with_the_process_it_watches(tmp_path: Path) -> None:
     require(not lifecycle.missing_packages(), "the lab's packages are not installed")
     guarded = subprocess.Popen(["sleep", "60"])
-    env = _env(tmp_path) | {"ONCALL_LAB_WATCH_PID": str(guarded.pid)}
+    env = lab_env(tmp_path) | {"ONCALL_LAB_WATCH_PID": str(guarded.pid)}
     try:
         up = oncall("lab", "up", env=env)
         assert up.returncode == 0, up.stdout + up.stderr

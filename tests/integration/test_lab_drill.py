@@ -4,12 +4,10 @@ lab's Prometheus and the console names the planted cause."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, get_json, lab_env, oncall
 from tests.labs import require
 from tui.lab import lifecycle
 from tui.lab.drill import section_state
@@ -37,35 +35,8 @@ class Lab:
     root: Path
 
 
-def oncall(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """The `oncall` command line as a user runs it: a subprocess, its output and exit code."""
-    return subprocess.run(
-        [sys.executable, "-m", "tui", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=timeout,
-    )
-
-
-def _env(base: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    for name in ("PROMETHEUS_URL", "ONCALL_POSTGRES", "REDIS_URL", "KUBECONFIG", "ONCALL_PROFILE"):
-        env.pop(name, None)
-    return env | {
-        "HOME": str(base),
-        "XDG_CONFIG_HOME": str(base / "config"),
-        "XDG_STATE_HOME": str(base / "state"),
-        "ONCALL_LAB_DIR": str(base / "lab"),
-        "ONCALL_LAB_WATCH_PID": str(os.getpid()),  # a killed pytest takes its lab down with it
-    }
-
-
 def _alerts(state: LabState) -> list[dict[str, Any]]:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(f"{state.prometheus_url}/api/v1/alerts", timeout=5) as response:
-        alerts: list[dict[str, Any]] = json.load(response)["data"]["alerts"]
+    alerts: list[dict[str, Any]] = get_json(f"{state.prometheus_url}/api/v1/alerts")["data"]["alerts"]
     return alerts
 
 
@@ -74,7 +45,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     missing = lifecycle.missing_packages()
     require(not missing, f"the lab needs {lifecycle.install_line(missing)}")
     base = tmp_path_factory.mktemp("drill")
-    env = _env(base)
+    env = lab_env(base)
     up = oncall("lab", "up", env=env)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
