@@ -31,6 +31,19 @@ class CountingRedis:
         )
 
 
+class CountingPostgres:
+    """A PostgreSQL source that answers every statement and remembers the statements it was asked."""
+
+    configured = True
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def run_statement(self, statement: str, *, max_rows: int = 0) -> Reading:
+        self.asked.append(statement)
+        return Reading(source="postgresql", what=statement, read_at=NOW, lines=(f"answer {len(self.asked)}",))
+
+
 class Checklist:
     """What the runner needs of a screen: the section shown, whether it is shown, and where rounds go."""
 
@@ -51,25 +64,31 @@ async def _until(condition, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _runner(slug: str, redis: CountingRedis) -> tuple[EvidenceRunner, Checklist]:
+def _runner(
+    slug: str, redis: CountingRedis | None = None, postgres: CountingPostgres | None = None
+) -> tuple[EvidenceRunner, Checklist]:
     runbook = load_runbook(SEED)
     section = runbook.section(slug)
     assert section is not None
     checklist = Checklist(section)
-    runner = EvidenceRunner(checklist, lambda s: Sources(redis=redis), servers=None, runbook=runbook)
+    runner = EvidenceRunner(
+        checklist, lambda s: Sources(redis=redis, postgres=postgres), servers=None, runbook=runbook
+    )
     return runner, checklist
 
 
 async def test_two_causes_asking_the_same_read_share_one_read_a_round() -> None:
-    redis = CountingRedis()
-    runner, checklist = _runner("high-redis-memory", redis)
+    postgres = CountingPostgres()
+    runner, checklist = _runner("slow-database-queries", postgres=postgres)
     task = asyncio.create_task(runner.run())
     try:
         await _until(lambda: len(checklist.rounds) == 1, "the first round")
         evidence = checklist.rounds[0]
-        # "keys not expiring" and "missing TTLs" both look at INFO keyspace: asked once, shown under both
-        assert redis.asked.count(("INFO", "keyspace")) == 1
-        assert evidence.causes[0] is evidence.causes[1]
+        # "missing indexes" and "inefficient queries" both look at the costliest statements: asked once,
+        # shown under both
+        shared = evidence.causes[0]
+        assert shared is evidence.causes[3]
+        assert postgres.asked.count(shared.what) == 1
         assert set(evidence.steps) == {0, 1, 2}
     finally:
         task.cancel()

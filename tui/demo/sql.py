@@ -27,13 +27,22 @@ _ACTIVITY = (
 )
 _STATEMENTS = (
     "CREATE TABLE pg_stat_statements (query VARCHAR, calls BIGINT, mean_exec_time DOUBLE, "
-    "total_exec_time DOUBLE, rows BIGINT)"
+    "total_exec_time DOUBLE, rows BIGINT, shared_blks_hit BIGINT, shared_blks_read BIGINT, dbid BIGINT)"
 )
+# the demo's buffer counts: a statement slower than a second scans a table's 40,000 pages a call, others read
+# an index's 4
+_SCAN_MS, _SCAN_PAGES, _INDEX_PAGES = 1000.0, 40_000, 4
 _TABLES = (
     "CREATE TABLE pg_stat_user_tables (schemaname VARCHAR, relname VARCHAR, seq_scan BIGINT, "
     "idx_scan BIGINT, n_live_tup BIGINT, n_dead_tup BIGINT, last_vacuum TIMESTAMPTZ, "
     "last_autovacuum TIMESTAMPTZ, last_analyze TIMESTAMPTZ, last_autoanalyze TIMESTAMPTZ)"
 )
+
+
+def _pages(statement: Sequence[object]) -> int:
+    """Pages one call reads: a slow statement scans, a fast one uses an index."""
+    mean_ms = statement[2]
+    return _SCAN_PAGES if isinstance(mean_ms, float) and mean_ms > _SCAN_MS else _INDEX_PAGES
 
 
 def _stamp(value: object) -> datetime | None:
@@ -161,7 +170,9 @@ def run_sql(
             con.execute("INSERT INTO _blocking VALUES (?, ?)", [row["pid"], list(row["blocked_by"])])
         con.execute(_STATEMENTS)
         con.executemany(
-            "INSERT INTO pg_stat_statements VALUES (?, ?, ?, ?, ?)", [list(s) for s in statements]
+            "INSERT INTO pg_stat_statements VALUES (?, ?, ?, ?, ?, ?, 0, "
+            "(SELECT oid FROM pg_database WHERE datname = current_database()))",
+            [[*s, _pages(s) * s[1]] for s in statements],  # type: ignore[operator]
         )
         con.execute(_TABLES)
         con.executemany(
