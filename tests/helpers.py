@@ -9,7 +9,8 @@ import os
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,23 @@ def lab_env(base: Path) -> dict[str, str]:
         "ONCALL_LAB_DIR": str(base / "lab"),
         "ONCALL_LAB_WATCH_PID": str(os.getpid()),  # a killed pytest takes its lab down with it
     }
+
+
+@contextmanager
+def running_lab(base: Path) -> Iterator[tuple[dict[str, str], subprocess.CompletedProcess[str]]]:
+    """`oncall lab up` as a user runs it, home and lab under `base`; `oncall lab down` whatever happened."""
+    from tests.labs import require
+    from tui.lab import lifecycle
+
+    missing = lifecycle.missing_packages()
+    require(not missing, f"the lab needs {lifecycle.install_line(missing)}")
+    env = lab_env(base)
+    up = oncall("lab", "up", env=env)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        yield env, up
+    finally:
+        oncall("lab", "down", env=env)  # whatever a test did: nothing outlives it
 
 
 def get_json(url: str) -> Any:

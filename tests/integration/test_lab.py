@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import get_json, lab_env, oncall, wait_for
+from tests.helpers import get_json, lab_env, oncall, running_lab, wait_for
 from tests.labs import require
 from tui.app import OncallApp
 from tui.cli.main import run
@@ -45,19 +45,12 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    missing = lifecycle.missing_packages()
-    require(not missing, f"the lab needs {lifecycle.install_line(missing)}")
     base = tmp_path_factory.mktemp("lab")
-    env = lab_env(base)
     config = base / "config" / "oncall" / "config.toml"
     config.parent.mkdir(parents=True)
     config.write_text(USER_CONFIG, encoding="utf-8")
-    up = oncall("lab", "up", env=env)
-    try:
-        assert up.returncode == 0, up.stdout + up.stderr
+    with running_lab(base) as (env, up):
         yield Lab(env, base / "lab", config, up)
-    finally:
-        oncall("lab", "down", env=env)  # whatever a test did: nothing outlives the module
 
 
 def test_up_says_what_runs_where_and_what_to_do_next(lab: Lab) -> None:

@@ -15,9 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import REPO, get_json, lab_env, oncall
-from tests.labs import require
-from tui.lab import lifecycle
+from tests.helpers import REPO, get_json, oncall, running_lab
 from tui.lab.drill import section_state
 from tui.lab.state import LabState
 
@@ -42,16 +40,9 @@ def _alerts(state: LabState) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    missing = lifecycle.missing_packages()
-    require(not missing, f"the lab needs {lifecycle.install_line(missing)}")
     base = tmp_path_factory.mktemp("drill")
-    env = lab_env(base)
-    up = oncall("lab", "up", env=env)
-    try:
-        assert up.returncode == 0, up.stdout + up.stderr
+    with running_lab(base) as (env, _):
         yield Lab(env, base / "lab")
-    finally:
-        oncall("lab", "down", env=env)  # whatever a test did: nothing outlives the module
 
 
 def test_break_shows_in_status_with_its_alert_and_heal_clears_it(lab: Lab) -> None:

@@ -15,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.labs import LabError, free_port
+from tests.labs import LabError, free_port, stop_process
 
 START_TIMEOUT = 10.0
 _PR_SET_PDEATHSIG = 1
@@ -80,15 +80,7 @@ class ExporterProcess:
             return "(no log)"
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
         self.process = None
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.labs import LabError, free_port
+from tests.labs import LabError, free_port, stop_process
 
 PROMETHEUS_BIN = Path("/usr/bin/prometheus")  # the Debian package CI installs (v2.42)
 START_TIMEOUT = 20.0  # seconds for the server to come up and its alerts to fire
@@ -200,15 +200,7 @@ class PrometheusLab:
         if self._down_socket is not None:
             self._down_socket.close()
             self._down_socket = None
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
         self.process = None
 
     def alerts(self) -> list[dict[str, Any]]:

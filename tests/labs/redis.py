@@ -20,7 +20,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tests.labs import LabError, free_port
+from tests.labs import LabError, free_port, stop_process
 
 REDIS_SERVER_BIN = Path("/usr/bin/redis-server")  # the Debian package CI installs (7.0)
 START_TIMEOUT = 10.0
@@ -176,15 +176,7 @@ class RedisLab:
 
     def stop(self) -> None:
         """SIGTERM and wait: a clean shutdown (`restart()` brings it back on the same port)."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
         self.process = None
 
     def kill(self) -> None:
