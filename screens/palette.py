@@ -19,7 +19,8 @@ from tui.widgets.bindings import shown_bindings
 
 if TYPE_CHECKING:
     from screens.contract import Console
-    from tui.sessions.store import IncidentSession, SessionStore
+    from tui.sessions.backend import Store
+    from tui.sessions.store import IncidentSession
 
 # Textual's system commands that repeat one of ours under another name: its "Keys" is our Help
 SAME_AS_OURS = {"Keys": "help"}
@@ -125,7 +126,7 @@ class PodJumps(_JumpProvider):
 class SessionKeeper(Protocol):
     """An app with a session store (read-only for an observer)."""
 
-    store: SessionStore | None
+    store: Store | None
     observer: bool
 
 

@@ -23,7 +23,7 @@ from probes.kubernetes import KubernetesProbe
 from probes.postgres import PostgresProbe
 from probes.redis import RedisProbe
 from tui.app import OncallApp
-from tui.config.settings import KubernetesSettings, PrometheusSettings, Settings
+from tui.config.settings import KubernetesSettings, PrometheusSettings, Settings, StoreSettings
 
 REPO = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 11, 27, 3, 0, 0, tzinfo=UTC)
@@ -63,7 +63,7 @@ def make_app(
         # a kubeconfig of the test's own (none unless given), so the user's cluster is never read
         kubernetes=KubernetesSettings(kubeconfig=kubeconfig or tmp_path / "no-kubeconfig", refresh=0.5),
         runbook=runbook,
-        store=tmp_path / "sessions.db",
+        store=StoreSettings(path=tmp_path / "sessions.db"),
         user=user,
     )
     # a given kubeconfig wins over the demo's own cluster, so demo alerts can meet the simulator's pods

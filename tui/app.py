@@ -37,7 +37,8 @@ from tui.demo.scenario import ANCHOR_KEY, demo_anchor
 from tui.demo.sources import demo_sources
 from tui.kube_feed import read_round, watch_pods
 from tui.refresh import RefreshPace, seconds_text
-from tui.sessions.store import IncidentSession, SessionStore, StepState, StoreError
+from tui.sessions.backend import Store, open_store
+from tui.sessions.store import IncidentSession, StepState, StoreError
 from tui.store_watch import StoreWatch
 from tui.triage.commands import configured_servers
 from tui.triage.registry import Sources
@@ -112,8 +113,9 @@ class OncallApp(ConsoleApp):
         self.store_error: str | None = None
         self.store_notice: str | None = None  # observer: its store was deleted or replaced under it
         self.runbook, self.runbook_error = self._load_runbook()
-        self.store_path = self.settings.store or default_store(demo)
-        self.store: SessionStore | None = None
+        self.store_path = self.settings.store.path or default_store(demo)
+        self.store_url = self.settings.store.url  # a team's shared PostgreSQL; None: the SQLite file alone
+        self.store: Store | None = None
         self.reopen_store()
         prometheus = self.settings.prometheus
         if demo:
@@ -177,7 +179,8 @@ class OncallApp(ConsoleApp):
 
     def reopen_store(self) -> None:
         try:
-            self.store = SessionStore.open(self.store_path, read_only=self.observer, clock=self.clock)
+            url = self.store_url.reveal() if self.store_url else None
+            self.store = open_store(self.store_path, url, read_only=self.observer, clock=self.clock)
             self.store_error = None
         except StoreError as error:
             self.store = None

@@ -48,7 +48,7 @@ class StoreWatch:
                     )
             if app.store is not None:
                 try:
-                    current = await asyncio.to_thread(app.store.data_version)
+                    current = await asyncio.to_thread(app.store.wait_change, 0)
                     if current != version:
                         version = current
                         await self._reload_followed()
@@ -111,7 +111,7 @@ class StoreWatch:
                 session = self._open_session()
                 session_id = session.id if session else None
                 try:
-                    current: int | None = await asyncio.to_thread(store.data_version)
+                    current: int | None = await asyncio.to_thread(store.wait_change, 0)
                 except StoreError:
                     current = version
                 if current != version or session_id != shown:

@@ -61,6 +61,7 @@ from tui.config.settings import (
     RedisSettings,
     Secret,
     Settings,
+    StoreSettings,
 )
 from tui.lab.kube_sim import KubeSimulator
 
@@ -206,7 +207,7 @@ class Rig:
                 refresh=REFRESH,
                 backoff_max=CAP,
             ),
-            store=work / "sessions.db",
+            store=StoreSettings(path=work / "sessions.db"),
             user="fault@matrix",
         )
         return OncallApp(

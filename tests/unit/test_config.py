@@ -123,7 +123,7 @@ def test_the_environment_beats_the_file(tmp_path: Path) -> None:
     assert settings.prometheus.url == "http://env:9090"
     assert settings.prometheus.token == Secret("env-token")
     assert settings.runbook == Path("/abs/env-runbook.md")
-    assert settings.store == tmp_path / "env.db"  # relative to where the user typed it
+    assert settings.store.path == tmp_path / "env.db"  # relative to where the user typed it
     assert settings.user == "env-user"
     assert settings.prometheus.refresh == 7.0  # not set by env: the file's
 
@@ -140,7 +140,7 @@ def test_flags_beat_the_environment(tmp_path: Path) -> None:
     settings = load(tmp_path, FILE, env=env, flags=flags)
     assert settings.prometheus.url == "http://flag:9090"
     assert settings.runbook == tmp_path / "flag.md"
-    assert settings.store == Path("/flag.db")
+    assert settings.store.path == Path("/flag.db")
     assert settings.user == "flag-user"
     assert settings.prometheus.refresh == 2.5
 
@@ -170,6 +170,8 @@ def test_every_environment_variable_is_documented() -> None:
         "ONCALL_POSTGRES",
         "REDIS_URL",
         "REDISCLI_AUTH",
+        "ALERTMANAGER_URL",
+        "ALERTMANAGER_TOKEN",
     }
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     for name in ENV_VARS:
@@ -184,7 +186,7 @@ def test_relative_paths_in_the_file_resolve_against_the_files_folder(tmp_path: P
     conf = write(tmp_path / "etc" / "oncall.toml", 'runbook = "docs/RUNBOOK.md"\nstore = "../state/s.db"\n')
     settings = load(tmp_path, config_path=conf, cwd=tmp_path / "elsewhere")
     assert settings.runbook == tmp_path / "etc" / "docs" / "RUNBOOK.md"
-    assert settings.store == tmp_path / "etc" / "../state/s.db"
+    assert settings.store.path == tmp_path / "etc" / "../state/s.db"
 
 
 def test_home_is_expanded_in_paths(tmp_path: Path) -> None:
@@ -306,7 +308,7 @@ def test_a_refresh_flag_must_be_a_positive_number(tmp_path: Path) -> None:
     [
         ("[prometheus]\ntokne = 'x'\n", "prometheus.tokne", "did you mean 'token'?"),
         ("runbok = 'x'\n", "runbok", "did you mean 'runbook'?"),
-        ("colour = 'x'\n", "colour", "expected one of runbook, store, user, lab_factor, prometheus"),
+        ("colour = 'x'\n", "colour", "expected one of runbook, user, lab_factor, prometheus"),
         ("[profiles.prod]\nstor = 'x'\n", "profiles.prod.stor", "did you mean 'store'?"),
         ("[profiles.prod]\nprofiles = 'x'\n", "profiles.prod.profiles", "unknown key"),
     ],
@@ -574,3 +576,24 @@ def test_unknown_or_mistyped_postgres_keys_fail_early(tmp_path: Path) -> None:
     assert error.key == "postgres.statement_timeout"
     error = config_error(tmp_path, '[profiles.x.postgres]\npassword = "a"\npassword_env = "B"\n')
     assert error.key == "profiles.x.postgres.password_env"
+
+
+def test_the_store_is_a_path_or_a_shared_postgresql(tmp_path: Path) -> None:
+    shorthand = load(tmp_path, 'store = "s.db"\n')
+    assert shorthand.store.path == tmp_path / "s.db" and shorthand.store.url is None
+    table = load(tmp_path, '[store]\nurl = "postgresql://drv:pw@db.internal/oncall"\npath = "q.db"\n')
+    assert table.store.url is not None and table.store.url.reveal().endswith("@db.internal/oncall")
+    assert table.store.path == tmp_path / "q.db"
+    assert table.store.shown == "postgresql://drv:••••@db.internal/oncall"  # never the password
+    flag = load(tmp_path, FILE, flags={"store": "postgres://db/oncall"})
+    assert flag.store.url is not None and flag.store.url.reveal() == "postgres://db/oncall"
+
+
+def test_alertmanager_url_from_the_file_the_environment_and_the_flag(tmp_path: Path) -> None:
+    conf = '[alertmanager]\nurl = "http://am.internal:9093"\n'
+    assert load(tmp_path, conf).alertmanager.url == "http://am.internal:9093"
+    env = load(tmp_path, conf, env={"ALERTMANAGER_URL": "http://env:9093"})
+    assert env.alertmanager.url == "http://env:9093"
+    flag = load(tmp_path, conf, flags={"alertmanager": "http://flag:9093"})
+    assert flag.alertmanager.url == "http://flag:9093"
+    assert config_error(tmp_path, '[alertmanager]\nurl = "am:9093"\n').key == "alertmanager.url"

@@ -16,7 +16,8 @@ EPILOG = """\
 start here: oncall --demo (a scripted incident, no servers); in a second terminal: oncall --demo --observe
 keys: ? help, ctrl+p command palette, enter checklist, b runbook, p pods (d detail, l logs), q quit
 environment: PROMETHEUS_URL, PROMETHEUS_TOKEN, KUBECONFIG, ONCALL_KUBE_CONTEXT, ONCALL_POSTGRES, libpq's PG*,
-             REDIS_URL, REDISCLI_AUTH, ONCALL_PROFILE, ONCALL_RUNBOOK, ONCALL_STORE, ONCALL_USER
+             REDIS_URL, REDISCLI_AUTH, ALERTMANAGER_URL, ONCALL_PROFILE, ONCALL_RUNBOOK, ONCALL_STORE,
+             ONCALL_USER
 """
 
 
@@ -66,10 +67,15 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
     group.add_argument(
         "--store",
-        type=Path,
         default=default,
-        metavar="PATH",
-        help="session store (SQLite) path, e.g. a shared path on a bastion host",
+        metavar="PATH|URL",
+        help="session store: a SQLite path (e.g. shared on a bastion host) or postgresql://… for a team",
+    )
+    group.add_argument(
+        "--alertmanager",
+        default=default,
+        metavar="URL",
+        help="Alertmanager base URL: alerts as the team sees them (silenced, inhibited, grouped)",
     )
     group.add_argument("--user", default=default, help="who ticks steps (default: user@host)")
 
@@ -150,6 +156,32 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("session", metavar="SESSION", help="session number, or latest")
     export.add_argument("-o", "--output", type=Path, metavar="FILE", help="write here instead of stdout")
     _common(export, suppress=True)
+
+    store = commands.add_parser("store", help="session store tools")
+    store_commands = store.add_subparsers(dest="store_command", metavar="COMMAND", required=True)
+    copy = store_commands.add_parser(
+        "copy",
+        help="copy every session (steps, notes, evidence, timeline) from one store to another",
+        description="SRC and DST are each a SQLite path or a postgresql:// URL. Sessions DST already has "
+        "are left as they are; the copy can be run again.",
+    )
+    copy.add_argument("source", metavar="SRC", help="the store to read")
+    copy.add_argument("target", metavar="DST", help="the store to write (created if needed)")
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the observer view to browsers (read-only; the driver view is never served)",
+        description="Every browser gets the observer: no key changes anything. Bound to 127.0.0.1 unless "
+        "--host says otherwise, and then only with a token.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="port to bind (default: 8765)")
+    serve.add_argument("--token", default=None, help="a token every browser must present")
+    serve.add_argument("--token-file", type=Path, default=None, metavar="FILE", help="the token, in a file")
+    serve.add_argument(
+        "--session", default="latest", metavar="SESSION", help="session number to follow (default: latest)"
+    )
+    _common(serve, suppress=True)
     _lab(commands)
     return parser
 

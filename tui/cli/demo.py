@@ -26,7 +26,7 @@ def demo_pods_report(demo: DemoSources) -> PodsReport:
 
 def demo_store(settings: Settings) -> Path:
     """The store `oncall --demo` keeps: the configured one, else the demo's own."""
-    return settings.store or default_store(demo=True)
+    return settings.store.path or default_store(demo=True)
 
 
 def stored_anchor(path: Path, now: datetime) -> datetime:

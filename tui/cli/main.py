@@ -66,6 +66,14 @@ def _command(name: str) -> Command:
         from tui.cli.export import cmd_export
 
         return cmd_export
+    if name == "store":
+        from tui.cli.store import cmd_store
+
+        return cmd_store
+    if name == "serve":
+        from tui.cli.serve import cmd_serve
+
+        return cmd_serve
     if name == "lab":
         from tui.cli.lab import cmd_lab
 

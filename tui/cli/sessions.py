@@ -15,13 +15,13 @@ from tui.sessions.store import SessionStore, StoreError
 
 def store_path(settings: Settings, demo: bool) -> Path:
     """The store the settings name, else the real one, or the demo's own with --demo."""
-    return settings.store or default_store(demo)
+    return settings.store.path or default_store(demo)
 
 
 def open_store(settings: Settings, demo: bool) -> SessionStore:
     """The store the settings name (else the real or the demo's default), read-only."""
     path = store_path(settings, demo)
-    if demo and settings.store is None and not path.exists():
+    if demo and settings.store.path is None and not path.exists():
         raise StoreError(f"no demo sessions yet: {path} is written by oncall --demo")
     return SessionStore.open(path, read_only=True)
 

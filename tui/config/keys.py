@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from probes.base import Secret
+from tui.config.store import check_store_target, with_store_target
 from tui.config.values import (
     ConfigError,
     Origin,
@@ -171,13 +172,6 @@ TOP = Section(
             flag="runbook",
         ),
         Key(
-            "store",
-            "path",
-            env="ONCALL_STORE",
-            env_help="path to the incident session store, SQLite (overrides store)",
-            flag="store",
-        ),
-        Key(
             "user",
             "label",
             env="ONCALL_USER",
@@ -299,7 +293,56 @@ REDIS = Section(
     ),
 )
 
-TABLES = (PROMETHEUS, KUBERNETES, POSTGRES, REDIS)  # the [tables] of the file, checked in this order
+ALERTMANAGER = Section(
+    "alertmanager",
+    (
+        Key(
+            "url",
+            "string",
+            env="ALERTMANAGER_URL",
+            env_help="Alertmanager base URL, e.g. http://alertmanager:9093 (overrides [alertmanager] url)",
+            flag="alertmanager",
+            validate=check_url,
+            use=with_url,
+        ),
+        *secret(
+            "token",
+            env="ALERTMANAGER_TOKEN",
+            env_help="bearer token sent to Alertmanager (overrides [alertmanager] token*)",
+        ),
+        Key("username", "string"),
+        *secret("password", needs="username"),
+        Key("ca_file", "file"),
+        Key("verify", "flag"),
+        Key("timeout", "seconds"),
+        Key("refresh", "seconds"),
+        Key("backoff_max", "seconds"),
+    ),
+    finish=move_url_credentials,
+)
+
+STORE = Section(
+    "store",
+    (
+        Key(
+            "url",
+            "string",
+            env="ONCALL_STORE",
+            env_help=(
+                "the incident session store: a SQLite path, or postgresql://… for a team's shared store "
+                "(overrides [store] url)"
+            ),
+            flag="store",
+            validate=check_store_target,
+            use=with_store_target,
+        ),
+        # with a postgresql:// url: the SQLite file that keeps changes while PostgreSQL can't be reached
+        Key("path", "path"),
+    ),
+)
+
+# the [tables] of the file, checked in this order
+TABLES = (PROMETHEUS, KUBERNETES, POSTGRES, REDIS, ALERTMANAGER, STORE)
 SECTIONS = (TOP, *TABLES)  # built, then overridden by the environment and the flags, in this order
 
 # The top level of the file; a [profiles.<name>] table takes the same keys but "profiles".

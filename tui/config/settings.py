@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from probes.alertmanager import AlertmanagerSettings
 from probes.base import Secret
 from probes.kubernetes import KubernetesSettings
 from probes.postgres import PostgresSettings
@@ -23,6 +24,7 @@ from tui.config.document import (
     read_toml,
 )
 from tui.config.keys import ENV_VARS, FLAGS, LIBPQ_TARGET_VARS, PROFILE_ENV, SECTIONS, Key, Section
+from tui.config.store import StoreSettings, store_shorthand
 from tui.config.values import (
     COMMAND_LINE,
     ENVIRONMENT,
@@ -41,6 +43,7 @@ __all__ = [
     "ENVIRONMENT",
     "ENV_VARS",
     "USER_CONFIG_FILE_NAME",
+    "AlertmanagerSettings",
     "ConfigError",
     "KubernetesSettings",
     "PostgresSettings",
@@ -48,6 +51,7 @@ __all__ = [
     "RedisSettings",
     "Secret",
     "Settings",
+    "StoreSettings",
     "load_settings",
 ]
 
@@ -60,7 +64,8 @@ class Settings:
     postgres: PostgresSettings = field(default_factory=PostgresSettings)
     redis: RedisSettings = field(default_factory=RedisSettings)
     runbook: Path | None = None  # None: the shipped example runbook
-    store: Path | None = None  # None: sessions.db in the platformdirs user state dir
+    alertmanager: AlertmanagerSettings = field(default_factory=AlertmanagerSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
     user: str | None = None  # who ticks steps; None: user@host
     config_file: Path | None = None  # the TOML file read, if any
     lab_factor: int | None = None  # a game-day lab's time factor (its rules run N times faster)
@@ -88,7 +93,7 @@ def load_settings(
     path = find_file(config_path, cwd, user_config_dir)
     document: dict[str, Any] = {}
     if path is not None:
-        document = read_toml(path)
+        document = store_shorthand(read_toml(path))
         check_document(document, str(path))
 
     profile_name = profile or env_text(env, PROFILE_ENV) or DEFAULT_PROFILE

@@ -8,9 +8,10 @@ import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from probes.alertmanager import AlertmanagerSettings
 from probes.base import Secret
 from probes.postgres import PostgresSettings
 from probes.prometheus import PrometheusSettings
@@ -86,7 +87,11 @@ def parse_dsn(value: str, file: str, key: str) -> dict[str, Any]:
         raise ConfigError(file, key, "is not a valid libpq conninfo or postgresql:// URL") from None
 
 
-def with_url(prom: PrometheusSettings, value: str, origin: Origin) -> PrometheusSettings:
+# a server reached over HTTP with a URL, a token or basic auth: Prometheus, Alertmanager
+HttpSettings = TypeVar("HttpSettings", PrometheusSettings, AlertmanagerSettings)
+
+
+def with_url(prom: HttpSettings, value: str, origin: Origin) -> HttpSettings:
     return replace(prom, url=check_url(value, origin.file, origin.key))
 
 
@@ -118,7 +123,7 @@ def with_redis_url(rd: RedisSettings, value: str, origin: Origin) -> RedisSettin
     return replace(rd, url=url, username=username, password=password)
 
 
-def move_url_credentials(prom: PrometheusSettings) -> PrometheusSettings:
+def move_url_credentials(prom: HttpSettings) -> HttpSettings:
     """user:password@ in the URL becomes basic auth, so the URL itself is safe to show and log."""
     if prom.url is None:
         return prom

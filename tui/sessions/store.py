@@ -6,6 +6,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -354,6 +355,23 @@ class SessionStore:
         if self._identity is None:
             return None
         return None if (found.st_dev, found.st_ino) == self._identity else "replaced"
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def step_history(self, session_id: int, index: int) -> list[StepRecord]:
+        """Every change of one step, oldest first (here: the one kept; the event log comes later)."""
+        record = self.get(session_id).steps.get(index)
+        return [record] if record else []
+
+    def wait_change(self, timeout: float) -> int:
+        """Wait `timeout` seconds, then PRAGMA data_version (changes when another connection commits)."""
+        time.sleep(timeout)
+        return self.data_version()
+
+    def unshared(self) -> int:
+        return 0
 
     # ----------------------------------------------------------------------------------------- plumbing
 
