@@ -15,6 +15,7 @@ class Store(Protocol):
     """Sessions, steps, notes, evidence and timeline; every method is one transaction, safe in a thread."""
 
     read_only: bool
+    notice: str | None  # something to tell the user about this store (opened read-only why, offline), or None
 
     @property
     def location(self) -> str:
@@ -85,11 +86,12 @@ def open_store(
     *,
     read_only: bool = False,
     clock: Callable[[], datetime] = utc_now,
+    host: str | None = None,
 ) -> Store:
     """The store at `url` (postgresql://…, with `path` keeping changes while it can't be reached), else the
-    SQLite file at `path`."""
+    SQLite file at `path`. `host` names this machine in each change (default: its hostname)."""
     if url is not None:
-        from tui.sessions.store import StoreError
+        from tui.sessions.postgres import PostgresStore
 
-        raise StoreError("the PostgreSQL session store is not built yet")
-    return SessionStore.open(path, read_only=read_only, clock=clock)
+        return PostgresStore.open(url, path, read_only=read_only, clock=clock, host=host)
+    return SessionStore.open(path, read_only=read_only, clock=clock, host=host)

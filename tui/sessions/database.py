@@ -4,12 +4,15 @@ program's database), times stored as fixed-width UTC text, and sqlite errors in 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
+import uuid
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Stamped into the database header so a random SQLite file is never mistaken for (or migrated into) a store.
 APPLICATION_ID = 0x6F6E6361  # "onca"
 BUSY_TIMEOUT_S = 5.0
@@ -19,7 +22,9 @@ class StoreError(Exception):
     """The session store can't be opened or written; plain words for the screen."""
 
 
-_SCHEMA = (
+# Version 1 kept each step's latest state and a timeline beside it; version 2 keeps every change as an event
+# (who, when, from which host) and derives the rest, and queues changes a shared store could not take yet.
+_SCHEMA_V1 = (
     """CREATE TABLE meta (
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
@@ -69,8 +74,116 @@ _SCHEMA = (
     "CREATE INDEX timeline_by_session ON timeline (session_id, at, id)",
 )
 
-# Migrations from version N to N+1 go here as _MIGRATIONS[N] = (statements...), applied in one transaction.
-_MIGRATIONS: dict[int, tuple[str, ...]] = {}
+_SESSION_V2 = """CREATE TABLE incident_session (
+        id INTEGER PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        active_at TEXT NOT NULL,
+        alertname TEXT NOT NULL,
+        section_slug TEXT,
+        summary TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        UNIQUE (fingerprint, active_at)
+    )"""
+_EVENT_V2 = (
+    """CREATE TABLE event (
+        seq INTEGER PRIMARY KEY,
+        event_id TEXT NOT NULL UNIQUE,
+        session_id INTEGER NOT NULL REFERENCES incident_session (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('fired', 'opened', 'resumed', 'step', 'note', 'resolved')),
+        at TEXT NOT NULL,
+        logged_at TEXT NOT NULL,
+        who TEXT NOT NULL,
+        host TEXT NOT NULL DEFAULT '',
+        step_index INTEGER CHECK (step_index IS NULL OR step_index >= 0),
+        state TEXT CHECK (state IS NULL OR state IN ('pending', 'done', 'skipped')),
+        text TEXT NOT NULL DEFAULT '',
+        evidence TEXT NOT NULL DEFAULT ''
+    )""",
+    "CREATE INDEX event_by_session ON event (session_id, seq)",
+    # changes made while a shared (PostgreSQL) store could not be reached, replayed in order when it can
+    """CREATE TABLE queued_event (
+        seq INTEGER PRIMARY KEY,
+        event_id TEXT NOT NULL UNIQUE,
+        store TEXT NOT NULL,
+        facts TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        at TEXT NOT NULL,
+        logged_at TEXT NOT NULL,
+        who TEXT NOT NULL,
+        host TEXT NOT NULL,
+        step_index INTEGER,
+        state TEXT,
+        text TEXT NOT NULL DEFAULT '',
+        evidence TEXT NOT NULL DEFAULT ''
+    )""",
+)
+_SCHEMA = (_SCHEMA_V1[0], _SESSION_V2, *_EVENT_V2)
+
+_STEP_DETAIL = re.compile(r"^step (\d+) (done|skipped|back to pending)$")
+_STEP_STATE = {"done": "done", "skipped": "skipped", "back to pending": "pending"}
+
+
+def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
+    """Every v1 session, step, note and timeline line becomes events; nothing a user saw is lost."""
+    conn.execute("ALTER TABLE incident_session RENAME TO incident_session_v1")
+    conn.execute(_SESSION_V2)
+    for statement in _EVENT_V2:
+        conn.execute(statement)
+    conn.execute(
+        """INSERT INTO incident_session (id, fingerprint, active_at, alertname, section_slug, summary,
+               labels)
+           SELECT id, fingerprint, active_at, alertname, section_slug, summary, labels
+           FROM incident_session_v1"""
+    )
+    latest = {
+        (sid, index): (state, who, at, evidence)
+        for sid, index, state, who, at, evidence in conn.execute(
+            "SELECT session_id, step_index, state, who, at, evidence FROM step"
+        )
+    }
+    events: list[tuple[object, ...]] = []  # (session, kind, at, logged_at, who, step, state, text, evidence)
+    for sid, at, who, kind, detail in conn.execute(
+        "SELECT session_id, at, who, kind, detail FROM timeline WHERE kind != 'note' ORDER BY at, id"
+    ).fetchall():
+        if kind == "step":
+            found = _STEP_DETAIL.match(detail)
+            if found is None:
+                continue
+            index, state = int(found.group(1)) - 1, _STEP_STATE[found.group(2)]
+            kept = latest.get((sid, index))
+            evidence = kept[3] if kept is not None and kept[2] == at and kept[0] == state else ""
+            if kept is not None and kept[2] == at:
+                latest.pop((sid, index))
+            events.append((sid, "step", at, at, who, index, state, "", evidence))
+        else:
+            events.append((sid, kind, at, at, who, None, None, "", ""))
+    for (sid, index), (state, who, at, evidence) in latest.items():  # a step with no timeline line
+        events.append((sid, "step", at, at, who, index, state, "", evidence))
+    for sid, index, who, at, text in conn.execute(
+        "SELECT session_id, step_index, who, at, text FROM note ORDER BY at, id"
+    ).fetchall():
+        events.append((sid, "note", at, at, who, index, None, text, ""))
+    for sid, driver, changed in conn.execute(
+        "SELECT id, driver, last_change_at FROM incident_session_v1"
+    ).fetchall():
+        mine = [e for e in events if e[0] == sid and e[4]]
+        last_who = max(mine, key=lambda e: str(e[3]))[4] if mine else ""
+        if driver and driver != last_who:  # a driver who resumed it and changed nothing yet
+            events.append((sid, "resumed", changed, changed, driver, None, None, "", ""))
+    events.sort(key=lambda e: (str(e[2]), EVENT_ORDER.get(str(e[1]), 9)))
+    conn.executemany(
+        """INSERT INTO event (event_id, session_id, kind, at, logged_at, who, host, step_index, state, text,
+               evidence) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?)""",
+        [(str(uuid.uuid4()), *event) for event in events],
+    )
+    for table in ("timeline", "note", "step", "incident_session_v1"):
+        conn.execute(f"DROP TABLE {table}")
+
+
+EVENT_ORDER = {"fired": 0, "opened": 1}
+
+# Migrations from version N to N+1, applied in the writer's one transaction.
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
 
 # sqlite3 primary result codes (the low byte of an extended code).
 _SQLITE_PERM, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY = 3, 5, 6, 8
@@ -184,8 +297,7 @@ def open_writer(path: Path, busy_timeout: float) -> sqlite3.Connection:
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             else:
                 for version in range(user_version, SCHEMA_VERSION):
-                    for statement in _MIGRATIONS[version]:
-                        conn.execute(statement)
+                    _MIGRATIONS[version](conn)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
