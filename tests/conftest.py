@@ -21,6 +21,7 @@ pytest_plugins = [
     "tests.labs.prometheus_plugin",
     "tests.labs.postgres_plugin",
     "tests.labs.redis_plugin",
+    "tests.labs.alertmanager_plugin",
 ]
 
 # pytest-xdist's workers say COLUMNS=80 LINES=24; the app and the CLI started by a test (tmux, subprocess)

@@ -44,6 +44,14 @@ scrape_configs:
       - targets: ["127.0.0.1:{down_port}"]
 """
 
+# Only for a lab given an Alertmanager: its alerts are sent there as they fire.
+ALERTING_CONFIG = """\
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ["{target}"]
+"""
+
 # What the kubelet exports for PVCs, as recording rules put first in the lab group: evaluated before its
 # alerts, so the series exist once the alerts fire. Usage 85.7% and inodes 20% for inmidst-postgres-data.
 KUBELET_VOLUME_RULES = """\
@@ -148,6 +156,7 @@ class PrometheusLab:
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     kubelet_volumes: bool = True  # record the KUBELET_VOLUME_RULES series
+    alertmanager: str | None = None  # host:port of an Alertmanager to send the alerts to (none by default)
     down_port: int = 0  # the inmidst-api target: bound by the lab, never listening, so scrapes are refused
     _down_socket: socket.socket | None = field(default=None, init=False, repr=False)
 
@@ -170,6 +179,8 @@ class PrometheusLab:
         self._down_socket = _bound_not_listening()
         self.down_port = self._down_socket.getsockname()[1]
         config = PROMETHEUS_CONFIG.format(port=self.port, down_port=self.down_port)
+        if self.alertmanager:
+            config += ALERTING_CONFIG.format(target=self.alertmanager)
         (self.workdir / "prometheus.yml").write_text(config)
         rules = PROMETHEUS_RULES
         if self.kubelet_volumes:
@@ -185,6 +196,10 @@ class PrometheusLab:
             "--storage.tsdb.retention.time=1h",
             "--log.level=warn",
         ]
+        if self.alertmanager:
+            # alerts go out again every second, not every minute: the first sends are lost while Prometheus
+            # is still finding its Alertmanager
+            args.append("--rules.alert.resend-delay=1s")
         with self.stderr_path.open("wb") as stderr:
             self.process = subprocess.Popen(
                 args, stdout=subprocess.DEVNULL, stderr=stderr, cwd=self.workdir, env=_clean_env()
