@@ -551,3 +551,94 @@ def test_a_writer_without_write_access_says_permission_denied(foreign_dir) -> No
     message = _run_as(python, uid, base, _TRY.format(name="sessions.db", read_only=False))
     assert message == f"session store {base / 'sessions.db'}: permission denied"
     assert not (base / "sessions.db").exists()
+
+
+# ------------------------------------------------------------------------------------------ schema 1 → 2
+
+
+def test_a_version_1_store_is_migrated_with_every_session_step_note_and_timeline_line(db: Path) -> None:
+    from tui.sessions.database import _SCHEMA_V1
+
+    db.parent.mkdir(parents=True)
+    raw = sqlite3.connect(db)
+    for statement in _SCHEMA_V1:
+        raw.execute(statement)
+    t = "2026-11-27T03:1{}:00.000000Z".format
+    raw.execute(
+        "INSERT INTO incident_session VALUES (7, 'fp1', ?, 'HighApiErrorRate', 'high-api-error-rate',"
+        " 'API 5xx', '[[\"severity\", \"critical\"]]', ?, 'alice', ?, 'bob', ?)",
+        ("2026-11-27T03:12:05.000000Z", t(3), t(9), t(8)),
+    )
+    raw.executemany(
+        "INSERT INTO timeline (session_id, at, who, kind, detail) VALUES (7, ?, ?, ?, ?)",
+        [
+            ("2026-11-27T03:12:05.000000Z", "", "fired", "HighApiErrorRate fired"),
+            (t(3), "alice", "opened", "checklist opened"),
+            (t(4), "alice", "step", "step 1 done"),
+            (t(5), "alice", "note", "step 1: 412 of 500 used"),
+            (t(6), "alice", "step", "step 2 skipped"),
+            (t(7), "bob", "step", "step 2 back to pending"),
+            (t(9), "", "resolved", "HighApiErrorRate resolved"),
+        ],
+    )
+    raw.executemany(
+        "INSERT INTO step VALUES (7, ?, ?, ?, ?, ?)",
+        [(0, "done", "alice", t(4), "3 restarts"), (1, "pending", "bob", t(7), "")],
+    )
+    raw.execute(
+        "INSERT INTO note (session_id, step_index, who, at, text) VALUES (7, 0, 'alice', ?, ?)",
+        (t(5), "412 of 500 used"),
+    )
+    raw.execute("INSERT INTO meta VALUES ('demo_anchor', 'x')")
+    raw.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    raw.execute("PRAGMA user_version = 1")
+    raw.commit()
+    raw.close()
+
+    with SessionStore.open(db) as store:
+        session = store.get(7)
+        assert (session.alertname, session.opened_by, session.driver) == ("HighApiErrorRate", "alice", "bob")
+        assert session.labels == (("severity", "critical"),)
+        assert session.resolved_at == datetime(2026, 11, 27, 3, 19, tzinfo=UTC)
+        assert (session.steps[0].state, session.steps[0].who, session.steps[0].evidence) == (
+            "done",
+            "alice",
+            "3 restarts",
+        )
+        assert (session.steps[1].state, session.steps[1].who) == ("pending", "bob")
+        assert [(n.step_index, n.who, n.text) for n in session.notes] == [(0, "alice", "412 of 500 used")]
+        assert [(e.kind, e.who, e.detail) for e in store.timeline(7)] == [
+            ("fired", "", "HighApiErrorRate fired"),
+            ("opened", "alice", "checklist opened"),
+            ("step", "alice", "step 1 done"),
+            ("note", "alice", "step 1: 412 of 500 used"),
+            ("step", "alice", "step 2 skipped"),
+            ("step", "bob", "step 2 back to pending"),
+            ("resolved", "", "HighApiErrorRate resolved"),
+        ]
+        assert [r.state for r in store.step_history(7, 1)] == ["skipped", "pending"]
+        assert store.get_meta("demo_anchor") == "x"
+        store.set_step(7, 2, "done", "carol")  # and it takes new changes
+    raw = sqlite3.connect(db)
+    try:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        tables = {name for (name,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"event", "incident_session", "meta", "queued_event"} <= tables
+        assert not tables & {"step", "note", "timeline"}
+    finally:
+        raw.close()
+
+
+def test_each_change_is_an_event_with_its_host(db: Path) -> None:
+    with SessionStore.open(db, clock=Clock(), host="bastion-1") as store:
+        session = _open(store)
+        store.set_step(session.id, 0, "done", "alice")
+        assert store.get(session.id).steps[0].host == "bastion-1"
+        assert {e.host for e in store.timeline(session.id)} == {"bastion-1"}
+    raw = sqlite3.connect(db)
+    try:
+        kinds = [k for (k,) in raw.execute("SELECT kind FROM event ORDER BY seq")]
+        assert kinds == ["fired", "opened", "step"]
+        assert len({i for (i,) in raw.execute("SELECT event_id FROM event")}) == 3
+    finally:
+        raw.close()

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,7 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {}
 
 
 def is_postgres_url(value: str) -> bool:
-    return urlsplit(value.strip()).scheme in ("postgresql", "postgres")
+    return value.strip().lower().startswith(("postgresql://", "postgres://"))
 
 
 def safe_url(url: str) -> str:
@@ -436,7 +437,7 @@ class PostgresStore(EventStore):
         out = []
         for seq, event_id, kind, at, logged_at, who, host, index, state, text, evidence, facts in rows:
             event = Event(kind, when(at), when(logged_at), who, host, index, state, text, evidence, event_id)
-            out.append((Facts.from_json(facts), _with_seq(event, 10**12 + int(seq))))
+            out.append((Facts.from_json(facts), replace(event, seq=10**12 + int(seq))))
         return out
 
     def _flush(self) -> None:
@@ -453,8 +454,10 @@ class PostgresStore(EventStore):
                     if event.kind in ("fired", "opened"):
                         have = sql.load(session_id)
                         if have and any(e.kind == event.kind for e in have.events):
-                            continue  # the session was opened elsewhere meanwhile: keep its first opening
-                    sql.add_events(session_id, facts, [_with_seq(event, 0)])
+                            if event.kind == "fired":
+                                continue  # the session was opened elsewhere meanwhile: keep its firing
+                            event = replace(event, kind="resumed")  # and this driver took it over
+                    sql.add_events(session_id, facts, [replace(event, seq=0)])
                 conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
         except psycopg.OperationalError as exc:
             self._offline(_reason(exc))
@@ -469,12 +472,6 @@ class PostgresStore(EventStore):
             )
             self._queue.execute("COMMIT")
         self._changes += 1
-
-
-def _with_seq(event: Event, seq: int) -> Event:
-    from dataclasses import replace
-
-    return replace(event, seq=seq)
 
 
 def _runner(conn: psycopg.Connection[Any]) -> Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]:
