@@ -7,6 +7,7 @@ observer's key map has no way to change anything (as k9s's --readonly drops its 
 from __future__ import annotations
 
 import asyncio
+from typing import Protocol, cast
 
 from rich.text import Text
 from textual import work
@@ -27,7 +28,7 @@ from screens.evidence import (
     stored_evidence,
 )
 from screens.modals import NoteScreen, PickScreen, TextScreen
-from tui.sessions.store import IncidentSession, StepState
+from tui.sessions.store import IncidentSession, StepRecord, StepState
 from tui.triage.causes import CauseFinding, judge_all
 from tui.triage.plans import CausePlan, StepPlan, plans
 from tui.triage.runbook import Section, SectionMatch
@@ -41,9 +42,16 @@ from tui.widgets.render import (
     clock_time,
     progress,
     since,
+    step_history_text,
     step_line,
     unmapped_text,
 )
+
+
+class StepHistoryReader(Protocol):
+    """The app's read of a step's every change (its `Console` part for the history view)."""
+
+    async def step_history(self, session: IncidentSession, index: int) -> list[StepRecord] | None: ...
 
 
 class StepCard(Static):
@@ -66,6 +74,7 @@ class ChecklistScreen(ConsoleScreen[None]):
         Binding("b", "browse", "Runbook"),
         Binding("e", "export", "Export"),
         Binding("r", "reread", "Re-read"),
+        Binding("h", "history", "History"),  # every change of the step, by every driver
     ]
 
     def __init__(
@@ -342,6 +351,8 @@ class ChecklistScreen(ConsoleScreen[None]):
             return self.console.runbook is not None
         if action == "export":
             return False if self.practice else (self.session is not None or None)
+        if action == "history":
+            return False if self.practice or not self.has_steps else (self.session is not None or None)
         return True
 
     def action_back(self) -> None:
@@ -449,6 +460,22 @@ class ChecklistScreen(ConsoleScreen[None]):
 
         nearest = self.match.nearest[0] if self.match.nearest else None
         self.app.push_screen(RunbookBrowserScreen(self.section.slug if self.section else nearest))
+
+    @work(group="history", exclusive=True)
+    async def action_history(self) -> None:
+        """`h`: the selected step's every change, oldest first: who, from where, when, to what state."""
+        if self.practice or not self.section or not self.section.steps:
+            return
+        if self.session is None:
+            self.notify("No session yet: nothing has changed on this checklist.", severity="warning")
+            return
+        index = self.selected
+        step = self.section.steps[index]
+        records = await cast("StepHistoryReader", self.app).step_history(self.session, index)
+        if records is None or not self.shown:  # the app said why; or the checklist was left meanwhile
+            return
+        title = f"Step {step.number}: every change"
+        self.app.push_screen(TextScreen(title, step_history_text(records), lines=True))
 
     @work(group="export")
     async def action_export(self) -> None:

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.signal import Signal
 
+from probes.alertmanager import AlertmanagerProbe, AmSnapshot
 from probes.base import (
     Backoff,
     KubernetesSource,
@@ -38,7 +39,7 @@ from tui.demo.sources import demo_sources
 from tui.kube_feed import read_round, watch_pods
 from tui.refresh import RefreshPace, seconds_text
 from tui.sessions.backend import Store, open_store
-from tui.sessions.store import IncidentSession, StepState, StoreError
+from tui.sessions.store import IncidentSession, StepRecord, StepState, StoreError
 from tui.store_watch import StoreWatch
 from tui.triage.commands import configured_servers
 from tui.triage.registry import Sources
@@ -86,6 +87,7 @@ class OncallApp(ConsoleApp):
     pg_snapshot: reactive[PgSnapshot | None] = reactive(None, always_update=True, repaint=False)
     redis_snapshot: reactive[RedisSnapshot | None] = reactive(None, always_update=True, repaint=False)
     now: reactive[datetime] = reactive(utc_now, always_update=True, repaint=False)
+    am_snapshot: reactive[AmSnapshot | None] = reactive(None, always_update=True, repaint=False)
 
     def __init__(
         self,
@@ -99,6 +101,7 @@ class OncallApp(ConsoleApp):
         postgres: PostgresSource | None = None,
         redis: RedisSource | None = None,
         tick: bool = True,
+        alertmanager_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings or Settings()
@@ -116,6 +119,8 @@ class OncallApp(ConsoleApp):
         self.store_path = self.settings.store.path or default_store(demo)
         self.store_url = self.settings.store.url  # a team's shared PostgreSQL; None: the SQLite file alone
         self.store: Store | None = None
+        self.unshared = 0  # changes waiting in the SQLite file while the shared PostgreSQL can't be reached
+        self.store_status: str | None = None  # what the store says of itself: read-only, unreachable
         self.reopen_store()
         prometheus = self.settings.prometheus
         if demo:
@@ -167,6 +172,7 @@ class OncallApp(ConsoleApp):
         self.co_driver: tuple[str, datetime] | None = None  # another driver's latest change to our session
         self._previous: dict[str, FiringAlert] = {}
         self.store_watch = StoreWatch(self)
+        self._init_alertmanager(alertmanager_transport)
 
     # -- start-up -------------------------------------------------------------------------------
 
@@ -213,6 +219,10 @@ class OncallApp(ConsoleApp):
                 self.set_timer(self.redis.settings.refresh, self._sample_on_schedule)
         if self.kube.health.state != "not-configured":
             self._start_kube()
+        if self.alertmanager.configured:
+            self.run_worker(
+                self._poll_alertmanager(), group="alertmanager", exclusive=True, name="alertmanager"
+            )
         if self.tick:
             self.set_interval(1.0, self._tick)
         # What start-up made (modules, clients, widgets) lives as long as the app: a full collection
@@ -237,6 +247,7 @@ class OncallApp(ConsoleApp):
         gc.unfreeze()
         gc.set_threshold(*self._gc_threshold)
         await self.probe.aclose()
+        await self.alertmanager.aclose()
         await self.postgres.aclose()
         await self.redis.aclose()
         await asyncio.to_thread(self.kube.close)
@@ -261,6 +272,28 @@ class OncallApp(ConsoleApp):
             await self._record_resolved(snapshot)
         self.snapshot = snapshot
         self.now = self.clock()
+
+    # -- Alertmanager: each alert's state as the team sees it (silenced, inhibited); read only -----------
+
+    def _init_alertmanager(self, transport: httpx.AsyncBaseTransport | None) -> None:
+        self.alertmanager = AlertmanagerProbe(
+            self.settings.alertmanager, transport=transport, clock=self.clock
+        )
+        self._am_wake = asyncio.Event()
+
+    async def _poll_alertmanager(self) -> None:
+        refresh = self.alertmanager.settings.refresh
+        await self.pace.run(
+            "alertmanager",
+            self.alertmanager.poll,
+            self._alertmanager_read,
+            self.alertmanager.next_delay,
+            refresh,
+            self._am_wake,
+        )
+
+    def _alertmanager_read(self, snapshot: AmSnapshot) -> None:
+        self.am_snapshot = snapshot
 
     async def _poll_postgres(self) -> None:
         refresh = self.postgres.settings.refresh
@@ -304,7 +337,7 @@ class OncallApp(ConsoleApp):
 
     def refresh_now(self) -> None:
         """r: every source read once now, paused or not; pods that changed while paused are shown."""
-        for wake in (self._wake, self._pg_wake, self._redis_wake, self._kube_wake):
+        for wake in (self._wake, self._pg_wake, self._redis_wake, self._kube_wake, self._am_wake):
             wake.set()
         if self._held_pods is not None:
             self._pods_read(self._held_pods, held=False)
@@ -542,6 +575,16 @@ class OncallApp(ConsoleApp):
             namespace=self.kube.namespace if kube_on else None,
             pods=lambda: self.pods,
         )
+
+    async def step_history(self, session: IncidentSession, index: int) -> list[StepRecord] | None:
+        """Every change of one step, oldest first (every driver's); None when it can't be read (said why)."""
+        if not self.store:
+            return None
+        try:
+            return await asyncio.to_thread(self.store.step_history, session.id, index)
+        except StoreError as error:
+            self.notify(str(error), title="No step history", severity="error", markup=False)
+            return None
 
     async def add_note(
         self, session: IncidentSession, text: str, step_index: int | None

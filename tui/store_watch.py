@@ -1,5 +1,7 @@
-"""The session store, watched by the app: the observer follows the driver's latest session, and a driver sees
-another driver's changes to the session it has open (PRAGMA data_version, polled; reloads only on change)."""
+"""The session store, watched by the app: the observer follows the driver's latest session, a driver sees
+another driver's changes to the session it has open, and both see what the store says of itself (changes
+not yet shared, read-only). The wait is the store's own `wait_change`, in a thread: PostgreSQL wakes it by
+NOTIFY (nothing polls), a SQLite file by a short sleep and PRAGMA data_version."""
 
 from __future__ import annotations
 
@@ -7,13 +9,19 @@ import asyncio
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from probes.format import clean
 from tui.sessions.store import IncidentSession, StoreError
 
 if TYPE_CHECKING:
     from screens.checklist import ChecklistScreen
     from tui.app import OncallApp
+    from tui.sessions.backend import Store
 
-OBSERVER_POLL = 0.25  # seconds between data_version checks: changes show well within 1 s
+# SQLite: wait_change sleeps this long, then reads data_version: a change shows within ~0.3 s
+FILE_WAIT = 0.25
+# PostgreSQL: wait_change returns at the NOTIFY; this only bounds how long a thread blocks (quitting, the
+# "not yet shared" count and the store's notice are looked at this often)
+PUSH_WAIT = 0.5
 
 
 class StoreWatch:
@@ -22,12 +30,21 @@ class StoreWatch:
     def __init__(self, app: OncallApp) -> None:
         self.app = app
         self._showed_followed = False
+        self._said: str | None = None  # the store's notice last said in a toast
+
+    @property
+    def wait(self) -> float:
+        return PUSH_WAIT if self.app.store_url is not None else FILE_WAIT
+
+    async def _wait_change(self, store: Store, timeout: float) -> int:
+        """The store's change counter, after waiting up to `timeout` for another writer's commit."""
+        return await asyncio.to_thread(store.wait_change, timeout)
 
     # -- observer ------------------------------------------------------------------------------
 
     async def follow(self) -> None:
-        """Observer: reload when another process commits (PRAGMA data_version), within a second; a store
-        deleted or replaced under it is said so on screen, and the file now at the path is followed."""
+        """Observer: reload when another process commits (NOTIFY, or PRAGMA data_version on a file); a store
+        file deleted or replaced under it is said so on screen, and the file now at the path is followed."""
         app = self.app
         version: int | None = None
         shown_error: str | None = None
@@ -38,7 +55,7 @@ class StoreWatch:
                     await self._lost_store(moved)
             if app.store is None:
                 await asyncio.to_thread(app.reopen_store)
-                version = None  # a new connection counts data_version from its own start
+                version = None  # a new connection counts its changes from its own start
                 if app.store is not None and app.store_notice is not None:
                     app.store_notice = None
                     app.notify(
@@ -46,19 +63,24 @@ class StoreWatch:
                         title="Session store reopened",
                         timeout=10,
                     )
-            if app.store is not None:
+            store = app.store
+            if store is None:
+                await asyncio.sleep(self.wait)
+            else:
                 try:
-                    current = await asyncio.to_thread(app.store.wait_change, 0)
+                    # the first look is at once: the followed session shows without a wait
+                    current = await self._wait_change(store, 0 if version is None else self.wait)
                     if current != version:
                         version = current
                         await self._reload_followed()
                 except StoreError as error:
                     app.store_error = str(error)
+                    await asyncio.sleep(self.wait)  # a store that fails at once must not spin the loop
+                await self._marks(store)
             if app.store_error != shown_error:
-                shown_error = app.store_error  # say it once, not every 0.25 s
+                shown_error = app.store_error  # say it once, not at every wait
                 if shown_error:
                     app.notify(shown_error, title="Nothing to follow yet", severity="warning", timeout=15)
-            await asyncio.sleep(OBSERVER_POLL)
 
     async def _lost_store(self, moved: str) -> None:
         """The store was deleted or replaced: its sessions are no longer live, so stop showing them."""
@@ -97,30 +119,36 @@ class StoreWatch:
     # -- driver --------------------------------------------------------------------------------
 
     async def drive(self) -> None:
-        """Driver: another process's change to the session a checklist shows reaches it within a second (its
-        checklist redraws on sessions_changed), and who made it is kept for the header's warning."""
+        """Driver: another driver's change to the session a checklist shows reaches it within half a second
+        (its checklist redraws on sessions_changed), and who made it is kept for the header's warning."""
         app = self.app
         version: int | None = None
         shown: int | None = None
         while True:
             store = app.store
+            if store is None:
+                await asyncio.sleep(self.wait)
+                continue
             if not self._checklists():
-                # no checklist open: nothing to keep current, so no thread hop to the store every 250 ms
+                # no checklist open: nothing to keep current, so no wait on the store's changes
                 version, shown, app.co_driver = None, None, None
-            elif store is not None:
-                session = self._open_session()
-                session_id = session.id if session else None
+                await asyncio.sleep(self.wait)
+            else:
+                opened = self._session_id()
                 try:
-                    current: int | None = await asyncio.to_thread(store.wait_change, 0)
+                    timeout = self.wait if version is not None and opened == shown else 0
+                    current: int | None = await self._wait_change(store, timeout)
                 except StoreError:
                     current = version
+                    await asyncio.sleep(self.wait)
+                session_id = self._session_id()  # the checklist shown now, after the wait
                 if current != version or session_id != shown:
                     changed = version is not None and current != version
                     version, shown = current, session_id
                     app.co_driver = await self._co_driver(session_id)  # before the redraws the reload makes
                     if changed:
                         await self._reload_driven()
-            await asyncio.sleep(OBSERVER_POLL)
+            await self._marks(store)
 
     def _checklists(self) -> list[ChecklistScreen]:
         """The checklists of alerts open on the screen stack, topmost first (not practice, not following)."""
@@ -132,9 +160,10 @@ class StoreWatch:
             if isinstance(screen, ChecklistScreen) and not screen.practice and not screen.follow
         ]
 
-    def _open_session(self) -> IncidentSession | None:
+    def _session_id(self) -> int | None:
         checklists = self._checklists()
-        return checklists[0].session if checklists else None
+        session = checklists[0].session if checklists else None
+        return session.id if session else None
 
     async def _reload_driven(self) -> None:
         """Each open checklist's session as committed now; a checklist with none yet looks for one."""
@@ -164,3 +193,24 @@ class StoreWatch:
             return None
         others = [entry for entry in timeline if entry.who and entry.who != app.user]
         return (others[-1].who, others[-1].at) if others else None
+
+    # -- what the store says of itself: changes not yet shared, read-only, unreachable ----------------
+
+    async def _marks(self, store: Store) -> None:
+        """The header's "⏳ N not yet shared" and the store's notice, kept current at the watch's pace; a new
+        notice is said once in a toast, and the queue emptying once too."""
+        app = self.app
+        try:
+            unshared = await asyncio.to_thread(store.unshared)
+        except StoreError:
+            unshared = app.unshared
+        notice = store.notice
+        if unshared == app.unshared and notice == app.store_status:
+            return
+        if app.unshared and not unshared:
+            app.notify("every queued change is in the shared session store now", title="Changes shared")
+        app.unshared, app.store_status = unshared, notice
+        if notice and notice != self._said:
+            app.notify(clean(notice), title="Session store", severity="warning", timeout=15, markup=False)
+        self._said = notice
+        app.now = app.clock()  # the header says so now

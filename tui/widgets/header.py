@@ -1,4 +1,5 @@
-"""The top bar: profile, DEMO, LAB or observer badge, and one health chip per source with its age."""
+"""The top bar: profile, DEMO, LAB or observer badge, the session store's marks (also driven by, not yet
+shared, read-only) and one health chip per source with its age."""
 
 from __future__ import annotations
 
@@ -67,6 +68,12 @@ class HeaderState(Protocol):
     @property
     def also_driven_by(self) -> str | None: ...  # a driver: who else changed its session lately
 
+    @property
+    def unshared(self) -> int: ...  # changes queued locally while the shared store can't be reached
+
+    @property
+    def store_status(self) -> str | None: ...  # what the store says of itself: read-only, unreachable
+
 
 class StatusHeader(Static):
     """Draws itself from the app's state, every second and whenever a poll or a session changes."""
@@ -102,7 +109,7 @@ class StatusHeader(Static):
 
     def line(self, level: int) -> Text:
         """The header at a level of detail: 0 says everything in words, LEVELS - 1 keeps only what matters
-        (the mode's badge, who drives, every source's health, paused)."""
+        (the mode's badge, who drives, changes not yet shared, every source's health, paused)."""
         app = self.state
         now = app.now
         compact = level >= 1
@@ -134,6 +141,12 @@ class StatusHeader(Static):
         elif (other := app.also_driven_by) is not None:
             text.append(" ")
             text.append(f"⚠ also driven by {clean(other)}", style=styles.WARNING_STRONG)
+        if app.unshared:
+            text.append(gap)
+            text.append(f"⏳ {app.unshared} not yet shared", style=styles.WARNING_STRONG)
+        if app.store_status and level < 2:
+            text.append(gap)
+            text.append(f"⚠ {clean(app.store_status)}", style=styles.WARNING)
         for health in app.healths.values():
             text.append(gap)
             text.append_text(health_chip(health, now, compact=compact))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +11,7 @@ from rich.text import Text
 
 from probes.base import SourceHealth
 from probes.format import clean, format_age
-from tui.sessions.store import IncidentSession, StepState
+from tui.sessions.store import IncidentSession, StepRecord, StepState
 from tui.triage.runbook import Section, SectionMatch, TriageStep
 from tui.widgets import styles
 
@@ -72,6 +72,27 @@ def step_line(step: TriageStep, state: StepState) -> Text:
     line = Text.assemble((f"{mark} ", style), (f"{step.number}. ", styles.STRONG))
     line.append_text(step_text(step))
     return line
+
+
+STATE_WORDS: Mapping[StepState, str] = {"done": "done", "skipped": "skipped", "pending": "back to pending"}
+
+
+def step_history_text(records: Sequence[StepRecord]) -> str:
+    """Every change of a step, oldest first, one a line: when, the state, who (the last is what is shown).
+
+    Plain text for a `TextScreen` (which never reads it as markup); names are cleaned to one line each."""
+    if not records:
+        return "No change to this step yet: it is pending."
+    width = max(len(STATE_WORDS[record.state]) for record in records)
+    day = len({record.at.date() for record in records}) > 1  # an incident across midnight: dates too
+    lines = []
+    for number, record in enumerate(records, 1):
+        when = record.at.strftime("%Y-%m-%d %H:%M:%SZ") if day else clock_time(record.at)
+        mark = STATE_MARK[record.state][0]
+        line = f"{when}  {mark} {STATE_WORDS[record.state].ljust(width)}  by {clean(record.who)}"
+        lines.append(line + ("   ← shown" if number == len(records) else ""))
+    count = f"{len(records)} change{'s' if len(records) != 1 else ''}, oldest first"
+    return "\n".join([count, "", *lines])
 
 
 def causes_text(section: Section) -> Text:
