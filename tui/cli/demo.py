@@ -15,7 +15,8 @@ from tui.demo.kube_objects import NAMESPACE
 from tui.demo.scenario import ANCHOR_KEY, demo_anchor
 from tui.demo.sources import DemoSources
 from tui.demo.sources import demo_sources as build_demo_sources
-from tui.sessions.store import SessionStore, StoreError
+from tui.sessions.backend import open_store
+from tui.sessions.store import StoreError
 
 
 def demo_pods_report(demo: DemoSources) -> PodsReport:
@@ -29,13 +30,17 @@ def demo_store(settings: Settings) -> Path:
     return settings.store.path or default_store(demo=True)
 
 
-def stored_anchor(path: Path, now: datetime) -> datetime:
-    """The demo incident's start as the app keeps it (read only: the CLI never writes it), else now."""
+def stored_anchor(path: Path, now: datetime, url: str | None = None) -> datetime:
+    """The demo incident's start as the app keeps it (read only: the CLI never writes it), else now; from
+    the shared PostgreSQL store when `url` names one, as the app's demo then keeps it there."""
     stored: str | None = None
-    if path.is_file():
+    if url is not None or path.is_file():
         try:
-            with SessionStore.open(path, read_only=True) as store:
+            store = open_store(path, url, read_only=True)
+            try:
                 stored = store.get_meta(ANCHOR_KEY)
+            finally:
+                store.close()
         except StoreError:
             stored = None
     return demo_anchor(stored, now)[0]
@@ -43,4 +48,6 @@ def stored_anchor(path: Path, now: datetime) -> datetime:
 
 def demo_sources(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> DemoSources:
     """The scripted incident at the moment the app's demo shows it (the same anchor), nothing real reached."""
-    return build_demo_sources(settings.prometheus, stored_anchor(demo_store(settings), clock()), clock)
+    url = settings.store.url.reveal() if settings.store.url is not None else None
+    anchor = stored_anchor(demo_store(settings), clock(), url)
+    return build_demo_sources(settings.prometheus, anchor, clock)

@@ -10,6 +10,7 @@ from tui.cli.output import err
 from tui.cli.sessions import demo_hint, is_demo_store, open_store
 from tui.config.settings import Settings
 from tui.sessions.export import export_markdown, write_export
+from tui.sessions.store import StoreError
 from tui.triage.runbook import RunbookError
 
 
@@ -18,17 +19,25 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     if hint is not None:
         err(hint)
         return 1
-    store = open_store(settings, args.demo)
+    try:
+        store = open_store(settings, args.demo)
+    except StoreError as error:
+        err(str(error))
+        return 1
     try:
         demo = args.demo or is_demo_store(store)  # a demo store named with --store is the demo's too
         if args.session == "latest":
             sessions = store.sessions(limit=1)
             if not sessions:
-                err(f"no incident sessions yet in {store.path}")
+                err(f"no incident sessions yet in {store.location}")
                 return 1
             session = sessions[0]
         elif args.session.isdigit():
-            session = store.get(int(args.session))
+            try:
+                session = store.get(int(args.session))
+            except StoreError as error:
+                err(str(error))
+                return 1
         else:
             err(f"SESSION must be a number from `oncall sessions` or `latest`, not {args.session!r}")
             return 2

@@ -278,6 +278,15 @@ class EventStore:
     def location(self) -> str:
         raise NotImplementedError
 
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def _tx(self, write: bool) -> AbstractContextManager[Tx]:
         raise NotImplementedError
 
