@@ -15,19 +15,27 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 from textual.widgets._tabbed_content import ContentTabs
 
+from probes.alertmanager import AlertmanagerProbe, AmSnapshot, amtool_add, amtool_expire
 from probes.format import clean
 from probes.kubernetes import HelmRevision, KubeEvent, PodMetrics, PodRow, ResourceSnapshot
 from probes.postgres import PgSnapshot
 from probes.prometheus import AlertsSnapshot, FiringAlert
 from probes.redis import RedisSnapshot
 from screens.contract import ConsoleScreen
-from screens.modals import TextScreen
+from screens.modals import PickScreen, TextScreen
 from tui.sessions.store import IncidentSession
 from tui.triage.causes import diagnose
 from tui.triage.runner import EVIDENCE_EVERY
 from tui.triage.selectors import section_selectors
 from tui.widgets import styles
-from tui.widgets.alerts import AlertsTable, FilterBox, alerts_status, filter_status, parse_filter
+from tui.widgets.alerts import (
+    AlertsTable,
+    FilterBox,
+    alertmanager_status,
+    alerts_status,
+    filter_status,
+    parse_filter,
+)
 from tui.widgets.bindings import focus_now, typing
 from tui.widgets.dialogs import ShowText
 from tui.widgets.footer import KeyFooter
@@ -80,6 +88,8 @@ class DashboardScreen(ConsoleScreen[None]):
         *(Binding(str(n), f"tab({n})", f"Tab {n}", show=False, priority=True) for n in range(2, 8)),
         Binding("j", "cursor_down", "Next alert", key_display="j/↓"),
         Binding("k", "cursor_up", "Previous alert", key_display="k/↑"),
+        # only with Alertmanager configured: the amtool command to silence the selected alert, to copy
+        Binding("m", "silence_command", "Silence (amtool)"),
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -145,6 +155,9 @@ class DashboardScreen(ConsoleScreen[None]):
         self.watch(self.app, "now", self._on_tick, init=False)
         self.watch(self.app, "pg_snapshot", self._on_postgres)
         self.watch(self.app, "redis_snapshot", self._on_redis)
+        if self._alertmanager is not None:
+            self.table.set_alertmanager(None)
+            self.watch(self.app, "am_snapshot", self._on_alertmanager)
         self.console.sessions_changed.subscribe(self, self._on_session_changed)
         self.console.pods_changed.subscribe(self, self._on_pods)
         self.console.kube_read.subscribe(self, self._on_kube_read)
@@ -163,13 +176,29 @@ class DashboardScreen(ConsoleScreen[None]):
 
     # -- drawing ------------------------------------------------------------------------------
 
+    @property
+    def _alertmanager(self) -> AlertmanagerProbe | None:
+        """The app's Alertmanager probe when one is configured (the screen works without it)."""
+        probe = getattr(self.app, "alertmanager", None)
+        return probe if isinstance(probe, AlertmanagerProbe) and probe.configured else None
+
     def _alerts_status(self, snapshot: AlertsSnapshot | None) -> Text:
         app = self.console
-        text = alerts_status(
-            snapshot, app.now, app.runbook_error, prometheus_set=bool(app.probe.settings.url)
-        )
         table = self.table
+        am_on = self._alertmanager is not None
+        muted = table.muted_counts() if am_on and table.am_status else None
+        text = alerts_status(
+            snapshot, app.now, app.runbook_error, prometheus_set=bool(app.probe.settings.url), muted=muted
+        )
+        if am_on:
+            text += alertmanager_status(table.am, app.now)
         return text + filter_status(len(table.alerts), len(table.every_alert), table.filter)
+
+    def _on_alertmanager(self, am: AmSnapshot | None) -> None:
+        if am is None:
+            return
+        self.table.set_alertmanager(am)
+        self._draw_status()
 
     def _draw_status(self) -> None:
         self._status = self._alerts_status(self.console.snapshot)
@@ -375,6 +404,8 @@ class DashboardScreen(ConsoleScreen[None]):
     # -- actions -----------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "silence_command":  # only when Alertmanager is configured
+            return self._alertmanager is not None
         if action == "sample_keys":  # only where its result shows: the Redis tab
             return bool(self.query(RedisPanel)) and self.query_one(TabbedContent).active == "tab-redis"
         # a digit or a letter typed in a filter box is the filter's
@@ -395,6 +426,35 @@ class DashboardScreen(ConsoleScreen[None]):
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()  # enter (or a click on the selected row) in the alerts: that alert's checklist
         self.action_open_checklist()
+
+    def action_silence_command(self) -> None:
+        """m: the amtool commands for the selected alert, to copy; oncall itself never silences."""
+        probe = self._alertmanager
+        alert = self.table.selected
+        if probe is None:
+            return
+        if alert is None:
+            self.notify("No alert selected.", severity="warning")
+            return
+        add = amtool_add(
+            probe.url,
+            alert.labels,
+            comment=f"{alert.name}: silenced by {getattr(self.app, 'user', 'oncall')}",
+        )
+        status = self.table.status_of(alert)
+        expires = [amtool_expire(probe.url, s.id) for s in status.silences] if status else []
+        if not expires:
+            self.app.push_screen(TextScreen(clean(f"Silence {alert.name} for 1h (c copies)"), add))
+            return
+        commands = [*expires, add]
+
+        def copy(index: int | None) -> None:
+            if index is not None:
+                self.app.copy_to_clipboard(commands[index])
+                self.notify(clean(commands[index]), title="Copied to the clipboard", timeout=4)
+
+        title = clean(f"{alert.name} is {status.text if status else 'silenced'}: copy a command")
+        self.app.push_screen(PickScreen(title, commands), copy)
 
     def action_open_checklist(self) -> None:
         alert: FiringAlert | None = self.table.selected

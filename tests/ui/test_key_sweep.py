@@ -13,6 +13,7 @@ import logging
 import random
 import unicodedata
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from textual.keys import REPLACED_KEYS, _get_unicode_name_from_key
 from textual.screen import Screen
 from textual.widgets import OptionList, TabbedContent
 
+from probes.alertmanager import AlertmanagerProbe, AlertmanagerSettings
 from probes.postgres import PostgresProbe
 from probes.redis import RedisProbe
 from screens.checklist import ChecklistScreen, DriverChecklistScreen, checklist_screen
@@ -74,7 +76,7 @@ def _app(world: str, tmp_path: Path, observe: str | None) -> OncallApp:
     if world == "no-runbook":  # the demo's alerts, but the runbook file is gone
         return make_app(tmp_path, observe=observe, clock=clock, runbook=tmp_path / "missing" / "RUNBOOK.md")
     port = free_port()
-    return make_app(
+    app = make_app(
         tmp_path,
         demo=False,
         observe=observe,
@@ -88,6 +90,11 @@ def _app(world: str, tmp_path: Path, observe: str | None) -> OncallApp:
         ),
         redis=RedisProbe(RedisSettings(url=f"redis://127.0.0.1:{free_port()}/0", connect_timeout=0.5)),
     )
+    # Alertmanager down too: `m` (the amtool command) is bound, and swept, with nothing to read
+    alertmanager = AlertmanagerSettings(url=f"http://127.0.0.1:{free_port()}/", timeout=0.5)
+    app.settings = replace(app.settings, alertmanager=alertmanager)
+    app.alertmanager = AlertmanagerProbe(alertmanager, clock=clock)
+    return app
 
 
 def _stored_session(tmp_path: Path) -> None:
@@ -121,6 +128,11 @@ async def _dashboard(app: OncallApp, pilot: Any) -> DashboardScreen:
     assert isinstance(screen, DashboardScreen)
     if not app.demo:  # the sweep runs once every source has failed, not while they are connecting
         await wait_for(lambda: all(h.state == "down" for h in app.healths.values()), what="all sources down")
+        await wait_for(
+            lambda: app.am_snapshot is not None and app.am_snapshot.health.state == "down",
+            what="Alertmanager down",
+        )
+        assert screen.active_bindings["m"].binding.action == "silence_command"  # swept with the others
     if app.demo:
         table = screen.query_one(AlertsTable)
         await wait_for(lambda: table.row_count > 0, what="the demo's alerts")

@@ -11,11 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from rich.cells import cell_len
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Input
 
+from probes.alertmanager import AlertStatus, AmSnapshot
 from probes.format import clean
 from probes.prometheus import AlertsSnapshot, FiringAlert, alert_sort_key, format_value
 from tui.widgets import styles
@@ -28,7 +30,12 @@ PROMETHEUS_OFF = (
 
 
 def alerts_status(
-    snapshot: AlertsSnapshot | None, now: datetime, runbook_error: str | None, *, prometheus_set: bool
+    snapshot: AlertsSnapshot | None,
+    now: datetime,
+    runbook_error: str | None,
+    *,
+    prometheus_set: bool,
+    muted: tuple[int, int] | None = None,
 ) -> Text:
     """The line above the alerts: how many fire, or why there is nothing to show (and how old what is)."""
     if runbook_error:
@@ -47,7 +54,18 @@ def alerts_status(
         return Text(PROMETHEUS_OFF, style=styles.WARNING)
     firing = sum(1 for a in snapshot.alerts if a.state == "firing")
     pending = len(snapshot.alerts) - firing
-    text = Text.assemble((f"{firing} firing", styles.FIRING if firing else styles.OK), f", {pending} pending")
+    if muted is None:
+        text = Text.assemble(
+            (f"{firing} firing", styles.FIRING if firing else styles.OK), f", {pending} pending"
+        )
+    else:  # Alertmanager's view: the silenced and inhibited ones counted apart from those still firing
+        silenced, inhibited = muted
+        active = firing - silenced - inhibited
+        text = Text.assemble(
+            (f"{active} firing", styles.FIRING if active else styles.OK),
+            (f" · {silenced} silenced · {inhibited} inhibited", styles.MUTED),
+            f", {pending} pending",
+        )
     if health.state == "degraded" and health.last_error:
         text.append(f" — {clean(health.last_error)}", style=styles.WARNING)
     if not snapshot.alerts:
@@ -119,6 +137,29 @@ def filter_status(shown: int, total: int, alert_filter: AlertFilter) -> Text:
     return text
 
 
+def alertmanager_status(am: AmSnapshot | None, now: datetime) -> Text:
+    """The status line's Alertmanager part: where its view comes from, or why it is missing or old."""
+    if am is None:
+        return Text("\nAsking Alertmanager for silences and inhibitions…", style=styles.MUTED)
+    health = am.health
+    if health.answering:
+        text = Text("\nAlertmanager ", style=styles.MUTED)
+        text.append(clean(health.endpoint or ""), style=styles.MUTED)
+        groups = len(am.groups)
+        text.append(f": {groups} group{'s' if groups != 1 else ''}", style=styles.MUTED)
+        if health.state == "degraded" and health.last_error:
+            text.append(f" — {clean(health.last_error)}", style=styles.WARNING)
+        return text
+    text = Text.assemble(
+        ("\nAlertmanager " + health.state + ": ", styles.FIRING), clean(health.last_error or "")
+    )
+    if am.fetched_at:
+        text.append(f" — states from {since(am.fetched_at, now)} ago", style=styles.WARNING)
+    else:
+        text.append(" — alerts shown as Prometheus has them", style=styles.WARNING)
+    return text
+
+
 def fit(text: Text, width: int) -> Text:
     """`text` cut to `width` cells, ending in "…" when it was cut."""
     if text.cell_len <= width:
@@ -153,6 +194,16 @@ class AlertsTable(DataTable[Text]):
         ("Since", 6, False),
         ("Value", 8, False),
     )
+    # with Alertmanager configured: its grouping first, and each alert's state there beside the name
+    AM_COLUMNS: tuple[tuple[str, int, bool], ...] = (
+        ("Group", 18, True),
+        ("State", 7, True),
+        ("Severity", 8, True),
+        ("Alert", 24, True),
+        ("Alertmanager", 38, True),
+        ("Since", 6, False),
+        ("Value", 8, False),
+    )
     SUMMARY_ROOM = 30
 
     def __init__(self, open_filter: Callable[[], None] | None = None, **kwargs: Any) -> None:
@@ -163,6 +214,9 @@ class AlertsTable(DataTable[Text]):
         self.filter = AlertFilter("")
         self._now: datetime | None = None
         self._widths: tuple[tuple[str, int], ...] = ()
+        self.am_on = False  # Alertmanager configured: its columns show, whether or not it answers
+        self.am: AmSnapshot | None = None
+        self.am_status: dict[str, AlertStatus] = {}  # by oncall's fingerprint, as of the last redraw
 
     def on_mount(self) -> None:
         self._fit_columns()
@@ -179,15 +233,16 @@ class AlertsTable(DataTable[Text]):
         # table scroll sideways
         room = self.content_region.width - self.styles.scrollbar_size_vertical
         longest = max((cell_len(clean(a.name)) for a in self.every_alert), default=0)
+        spec = self.AM_COLUMNS if self.am_on else self.COLUMNS
         columns = [
             (label, max(5, min(width, longest or width)) if label == "Alert" else width, essential)
-            for label, width, essential in self.COLUMNS
+            for label, width, essential in spec
         ]
         chosen = [(label, width) for label, width, essential in columns if essential]
         used = sum(width + pad for _, width in chosen) + pad
         for label, width, essential in columns:
             if not essential and room - used - width - pad >= self.SUMMARY_ROOM:
-                chosen.insert([c[0] for c in self.COLUMNS].index(label), (label, width))
+                chosen.insert([c[0] for c in spec].index(label), (label, width))
                 used += width + pad
         return (*chosen, ("Summary", max(1, room - used)))
 
@@ -226,11 +281,47 @@ class AlertsTable(DataTable[Text]):
     def action_clear_filter(self) -> None:
         self.set_filter(AlertFilter(""))
 
+    def set_alertmanager(self, am: AmSnapshot | None) -> None:
+        """Alertmanager's latest view: the rows redrawn with it (grouped, states, dimmed when muted)."""
+        self.am_on = True
+        self.am = am
+        if self._now is not None:
+            self.show(tuple(self.every_alert), self._now)
+        else:
+            self._fit_columns()
+
+    def status_of(self, alert: FiringAlert) -> AlertStatus | None:
+        return self.am_status.get(alert.fingerprint)
+
+    def muted_counts(self) -> tuple[int, int]:
+        """(silenced, inhibited) among every alert, filtered or not."""
+        kinds = [
+            self.am_status[a.fingerprint].kind for a in self.every_alert if a.fingerprint in self.am_status
+        ]
+        return kinds.count("silenced"), kinds.count("inhibited")
+
+    def _grouped(self, alerts: list[FiringAlert]) -> list[FiringAlert]:
+        """Alertmanager's groups in the order of their first alert; the usual order within each group."""
+        order: dict[object, list[FiringAlert]] = {}
+        for alert in alerts:
+            status = self.am_status.get(alert.fingerprint)
+            group = status.group.labels if status and status.group else None
+            order.setdefault(group, []).append(alert)
+        return [alert for members in order.values() for alert in members]
+
     def show(self, alerts: tuple[FiringAlert, ...], now: datetime) -> None:
         """Redraw, keeping the cursor on the same alert (by fingerprint) when it is still there."""
         keep = self.selected.fingerprint if self.selected else None
         self._now = now
         self.every_alert = sorted(alerts, key=lambda a: alert_sort_key(a, now))
+        if self.am_on:
+            am = self.am
+            self.am_status = (
+                {a.fingerprint: am.status(a.labels, now) for a in self.every_alert}
+                if am is not None and am.fetched_at is not None
+                else {}
+            )
+            self.every_alert = self._grouped(self.every_alert)
         self.alerts = [a for a in self.every_alert if self.filter.matches(a)]
         if self._layout() != self._widths:
             self._fit_columns()  # a longer alert name: the columns change, and the rows are drawn there
@@ -256,11 +347,41 @@ class AlertsTable(DataTable[Text]):
             "Summary": plain(alert.summary),
         }
 
+    def _am_cells(self, alert: FiringAlert, cells: dict[str, Text], previous: AlertStatus | None) -> None:
+        status = self.am_status.get(alert.fingerprint)
+        if status is None:
+            cells["Alertmanager"] = Text("…" if self.am is None else "unknown", style=styles.MUTED)
+            cells["Group"] = Text("")
+            return
+        group = status.group
+        first = group is None or previous is None or previous.group != group
+        cells["Group"] = (
+            plain(", ".join(v for _, v in group.labels) or "(all)", styles.STRONG)
+            if (group and first)
+            else Text("")
+        )
+        if status.kind == "active":
+            cells["Alertmanager"] = plain(status.text, styles.PLAIN)
+        elif status.kind == "not-received":
+            cells["Alertmanager"] = plain(status.text, styles.MUTED)
+        else:
+            cells["Alertmanager"] = plain(status.text, styles.MUTED_ITALIC)
+        if status.muted:  # shown, never hidden: dimmed
+            for cell in cells.values():
+                base = cell.style
+                cell.style = (
+                    base + Style.parse(styles.MUTED) if isinstance(base, Style) else f"{base} {styles.MUTED}"
+                )
+
     def _add_rows(self) -> None:
         if self._now is None:
             return
+        previous: AlertStatus | None = None
         for alert in self.alerts:
             cells = self._cells(alert, self._now)
+            if self.am_on:
+                self._am_cells(alert, cells, previous)
+                previous = self.am_status.get(alert.fingerprint)
             self.add_row(*(fit(cells[label], width) for label, width in self._widths), key=alert.fingerprint)
 
 
