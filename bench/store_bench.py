@@ -1,8 +1,12 @@
-"""Time the session store: one durable set_step commit, and one observer reload after a change."""
+"""Time the session store: one durable set_step commit, and one observer reload after a change; then, on a
+real PostgreSQL, the push latency from a driver's commit to an observer (another process, blocked in wait_change on
+LISTEN) having reloaded the change."""
 
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -10,7 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.timing import report
-from tui.sessions.store import SessionStore
+from tui.sessions.backend import open_store
+from tui.sessions.store import SessionStore, StepState
+
+FIRED = datetime(2026, 11, 27, 3, 12, 5, tzinfo=UTC)
 
 
 def _measure(action: Callable[[], object], rounds: int) -> list[float]:
@@ -28,7 +35,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=12, help="steps in the session (a long runbook section)")
     parser.add_argument("--notes", type=int, default=30, help="notes already in the session")
     parser.add_argument("--dir", type=Path, default=None, help="where to put the store (default: a temp dir)")
+    parser.add_argument("--changes", type=int, default=200, help="changes pushed to the PostgreSQL observer")
+    parser.add_argument("--no-push", action="store_true", help="skip the PostgreSQL push latency")
+    parser.add_argument("--observer", metavar="URL", help=argparse.SUPPRESS)  # the observer process
     args = parser.parse_args()
+    if args.observer:
+        _observe(args.observer, args.changes)
+        return
 
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         path = Path(tmp) / "sessions.db"
@@ -80,6 +93,95 @@ def main() -> None:
     report("set_step commit (synchronous=FULL)", commits)
     report("observer reload (latest+timeline)", reloads)
     report("observer poll (data_version)", polls)
+    if not args.no_push:
+        push_latency(args.changes, args.steps, args.dir)
+
+
+def _observe(url: str, changes: int) -> None:
+    """The observer process: blocked in wait_change (LISTEN), reload on each change, say how late it was."""
+    with tempfile.TemporaryDirectory() as tmp, open_store(Path(tmp) / "q.db", url, read_only=True) as store:
+        version = store.wait_change(0)
+        print("ready", flush=True)
+        last = -1
+        while last < changes - 1:
+            current = store.wait_change(5.0)
+            if current == version:
+                continue
+            version = current
+            session = store.latest_active()  # what the observer's screen reloads
+            if session is None or not session.steps:
+                continue
+            newest = max(session.steps.values(), key=lambda record: record.at)
+            number, sent = newest.evidence.split()
+            seen = time.time()
+            if int(number) > last:
+                last = int(number)
+                print(f"{last} {(seen - float(sent)) * 1000:.3f}", flush=True)
+
+
+def push_latency(changes: int, steps: int, where: Path | None) -> None:
+    """Driver here, observer in another process, both on a real PostgreSQL started for the run."""
+    try:
+        import psycopg
+
+        from tests.labs.postgres import SUPERUSER, PgLab
+    except ImportError as exc:
+        print(f"push latency: skipped ({exc})")
+        return
+    with tempfile.TemporaryDirectory(dir=where) as tmp:
+        try:
+            lab = PgLab(Path(tmp) / "pg").start()
+        except Exception as exc:  # no server binaries here: say so, keep the SQLite numbers
+            print(f"push latency: skipped, no PostgreSQL could be started ({exc})")
+            return
+        observer: subprocess.Popen[str] | None = None
+        try:
+            with psycopg.connect(lab.dsn(SUPERUSER, "postgres"), autocommit=True) as conn:
+                conn.execute("CREATE DATABASE bench")
+            url = lab.dsn(SUPERUSER, "bench")
+            driver = open_store(Path(tmp) / "driver.db", url)
+            session = driver.open_session(
+                fingerprint="bench",
+                alertname="HighApiErrorRate",
+                active_at=FIRED,
+                section_slug="high-api-error-rate",
+                summary="API 5xx error rate above 5%",
+                labels=(("severity", "critical"),),
+                who="alice",
+            )
+            observer = subprocess.Popen(
+                [sys.executable, "-m", "bench.store_bench", "--observer", url, "--changes", str(changes)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert observer.stdout is not None
+            if observer.stdout.readline().strip() != "ready":
+                raise RuntimeError("the observer process did not start")
+            latencies: list[float] = []
+            commits: list[float] = []
+            for n in range(changes):
+                state: StepState = "done" if (n // steps) % 2 == 0 else "pending"
+                sent = time.time()
+                start = time.perf_counter()
+                driver.set_step(session.id, n % steps, state, "alice", evidence=f"{n} {sent:.6f}")
+                commits.append((time.perf_counter() - start) * 1000)
+                number, latency = observer.stdout.readline().split()
+                assert int(number) == n, (number, n)
+                latencies.append(float(latency))
+            driver.close()
+            observer.wait(timeout=30)
+        finally:
+            if observer is not None and observer.poll() is None:
+                observer.kill()
+                observer.wait()
+            lab.destroy()
+    print(f"PostgreSQL push, driver and observer as two processes ({changes} changes)")
+    report("set_step commit + NOTIFY (PostgreSQL)", commits)
+    report("push: commit -> observer reloaded", latencies)
+    ordered = sorted(latencies)
+    p50, p95 = ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    verdict = "meets" if p95 < 200 else "MISSES"
+    print(f"push latency p50 {p50:.1f} ms, p95 {p95:.1f} ms: {verdict} the 200 ms goal")
 
 
 if __name__ == "__main__":
