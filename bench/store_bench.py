@@ -1,6 +1,6 @@
-"""Time the session store: one durable set_step commit, and one observer reload after a change; then, on a
-real PostgreSQL, the push latency from a driver's commit to an observer (another process, blocked in wait_change on
-LISTEN) having reloaded the change."""
+"""Time the session store: one durable set_step commit, and one observer reload after a change; then, on
+a real PostgreSQL, the push latency from a driver's commit to an observer (another process, blocked in
+wait_change on LISTEN) having reloaded the change."""
 
 from __future__ import annotations
 
