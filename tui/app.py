@@ -102,6 +102,7 @@ class OncallApp(ConsoleApp):
         redis: RedisSource | None = None,
         tick: bool = True,
         alertmanager_transport: httpx.AsyncBaseTransport | None = None,
+        demo_alertmanager: bool = False,
     ) -> None:
         super().__init__()
         self.settings = settings or Settings()
@@ -172,7 +173,7 @@ class OncallApp(ConsoleApp):
         self.co_driver: tuple[str, datetime] | None = None  # another driver's latest change to our session
         self._previous: dict[str, FiringAlert] = {}
         self.store_watch = StoreWatch(self)
-        self._init_alertmanager(alertmanager_transport)
+        self._init_alertmanager(alertmanager_transport, demo_alertmanager)
 
     # -- start-up -------------------------------------------------------------------------------
 
@@ -275,10 +276,16 @@ class OncallApp(ConsoleApp):
 
     # -- Alertmanager: each alert's state as the team sees it (silenced, inhibited); read only -----------
 
-    def _init_alertmanager(self, transport: httpx.AsyncBaseTransport | None) -> None:
-        self.alertmanager = AlertmanagerProbe(
-            self.settings.alertmanager, transport=transport, clock=self.clock
-        )
+    def _init_alertmanager(self, transport: httpx.AsyncBaseTransport | None, demo: bool) -> None:
+        settings = self.settings.alertmanager
+        if demo and self.demo:  # the demo's scripted Alertmanager: one alert silenced by a teammate
+            from tui.demo.alertmanager import DEMO_ALERTMANAGER_URL, DemoAlertmanager
+            from tui.demo.scenario import DemoIncident
+
+            incident = DemoIncident(self._demo_anchor(), self.clock)
+            transport = transport or DemoAlertmanager(incident).transport()
+            settings = replace(settings, url=DEMO_ALERTMANAGER_URL, token=None, password=None, refresh=2.0)
+        self.alertmanager = AlertmanagerProbe(settings, transport=transport, clock=self.clock)
         self._am_wake = asyncio.Event()
 
     async def _poll_alertmanager(self) -> None:

@@ -13,6 +13,7 @@ from probes.alertmanager import AlertmanagerProbe, AlertmanagerSettings
 from screens.modals import PickScreen, TextScreen
 from tests.helpers import T0, FixedClock, make_app, prometheus_json, screen_text, wait_for
 from tui.app import OncallApp
+from tui.demo.alertmanager import DEMO_ALERTMANAGER_URL, SILENCE_ID
 from tui.widgets.alerts import AlertsTable
 from tui.widgets.dialogs import PickList
 
@@ -175,3 +176,23 @@ async def test_without_alertmanager_the_table_is_as_before(tmp_path):
         assert "m" not in app.screen.active_bindings or not app.screen.active_bindings["m"].enabled
         await pilot.press("m")
         assert not isinstance(app.screen, TextScreen | PickScreen)
+
+
+async def test_the_demo_alertmanager_shows_a_teammates_silence(tmp_path):
+    app = make_app(tmp_path)
+    app._init_alertmanager(None, True)  # as `oncall --demo` builds it with demo_alertmanager=True
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(AlertsTable)
+        await wait_for(lambda: len(table.am_status) == 4, what="the demo's two views")
+        await wait_for(
+            lambda: "2 firing · 1 silenced · 0 inhibited, 1 pending" in screen_text(app), what="counts"
+        )
+        latency = next(r for r in range(table.row_count) if row(table, r)["Alert"] == "HighApiLatency")
+        assert row(table, latency)["Alertmanager"].startswith("silenced by bob@inmidst until ")
+        assert row(table, latency)["Group"] == "HighApiLatency"
+        table.move_cursor(row=latency)
+        await pilot.press("m")
+        await wait_for(lambda: isinstance(app.screen, PickScreen), what="the commands")
+        assert app.screen.query_one(PickList).items[0] == (
+            f"amtool silence expire --alertmanager.url={DEMO_ALERTMANAGER_URL} {SILENCE_ID}"
+        )
