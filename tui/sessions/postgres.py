@@ -144,7 +144,9 @@ class PostgresStore(EventStore):
         self._listen: psycopg.Connection[Any] | None = None
         self._listen_lock = threading.Lock()
         self._queue: sqlite3.Connection | None = None
+        self._queue_lock = threading.Lock()
         self._changes = 0
+        self._count_lock = threading.Lock()
         self._retry_at = 0.0
         self._retry_wait = RETRY_FIRST_S
         self._closed = False
@@ -177,7 +179,10 @@ class PostgresStore(EventStore):
                     raise StoreError(f"can't reach the session store {store._shown}: {exc}") from None
                 store._offline(str(exc))
             else:
-                store._flush()
+                try:
+                    store._flush()
+                except StoreError as error:
+                    store.notice = f"{error}; {store.unshared()} changes wait in {path}"
         except BaseException:
             store.close()
             raise
@@ -260,11 +265,11 @@ class PostgresStore(EventStore):
             self._conn = None
         self._retry_at = time.monotonic() + self._retry_wait
         self._retry_wait = min(self._retry_wait * 2, RETRY_MAX_S)
-        where = f" in {self.path}" if self.path else ""
-        self.notice = (
-            f"the shared session store {self._shown} can't be reached ({why}): "
-            f"your changes are kept{where} and shared when it answers"
-        )
+        if self._queue is None:
+            then = "showing what was last read; retrying"
+        else:
+            then = f"your changes are kept in {self.path} and shared when it answers"
+        self.notice = f"the shared session store {self._shown} can't be reached ({why}): {then}"
 
     def _online(self) -> bool:
         """Whether the server answers now; retried with backoff while it doesn't; the queue replayed."""
@@ -279,9 +284,13 @@ class PostgresStore(EventStore):
         except _Offline as exc:
             self._offline(str(exc))
             return False
-        self._changes += 1  # what others did meanwhile was never notified to us: reload
+        self._bump()  # what others did meanwhile was never notified to us: reload
         self._flush()
         return self._conn is not None
+
+    def _bump(self) -> None:
+        with self._count_lock:
+            self._changes += 1
 
     # ----------------------------------------------------------------------------------------- Store
 
@@ -295,14 +304,12 @@ class PostgresStore(EventStore):
     def unshared(self) -> int:
         if self._queue is None:
             return 0
-        with self._lock:
-            try:
-                row = self._queue.execute(
-                    "SELECT count(*) FROM queued_event WHERE store = ?", (self._shown,)
-                ).fetchone()
-            except sqlite3.Error as exc:
-                raise plain(exc, Path(self.path or ""), read_only=False) from exc
-            return int(row[0])
+        rows = self._local(
+            lambda q: q.execute(
+                "SELECT count(*) FROM queued_event WHERE store = ?", (self._shown,)
+            ).fetchall()
+        )
+        return int(rows[0][0])
 
     def wait_change(self, timeout: float) -> int:
         """Block on LISTEN until a commit is notified or `timeout` passes; a counter that moves on each."""
@@ -319,15 +326,15 @@ class PostgresStore(EventStore):
                 return self._changes
             try:
                 for _ in listen.notifies(timeout=max(timeout, 0.0), stop_after=1):
-                    self._changes += 1
+                    self._bump()
                 # whatever else arrived meanwhile, without waiting again
                 for _ in listen.notifies(timeout=0.0):
-                    self._changes += 1
+                    self._bump()
             except psycopg.Error:
                 with suppress(Exception):
                     listen.close()
                 self._listen = None
-                self._changes += 1
+                self._bump()
                 with self._lock:
                     self._offline("the connection was lost")
         return self._changes
@@ -339,7 +346,7 @@ class PostgresStore(EventStore):
         except psycopg.Error:
             return
         self._listen = listen
-        self._changes += 1  # anything committed before we listened
+        self._bump()  # anything committed before we listened
 
     def close(self) -> None:
         self._closed = True
@@ -353,9 +360,10 @@ class PostgresStore(EventStore):
                 with suppress(Exception):
                     self._conn.close()
                 self._conn = None
-            if self._queue is not None:
-                self._queue.close()
-                self._queue = None
+            with self._queue_lock:
+                if self._queue is not None:
+                    self._queue.close()
+                    self._queue = None
 
     def __enter__(self) -> PostgresStore:
         return self
@@ -410,30 +418,26 @@ class PostgresStore(EventStore):
             )
             for e in events
         ]
-        try:
-            with self._queue:
-                self._queue.execute("BEGIN IMMEDIATE")
-                self._queue.executemany(
-                    """INSERT INTO queued_event (event_id, store, facts, kind, at, logged_at, who, host,
-                           step_index, state, text, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                       ON CONFLICT (event_id) DO NOTHING""",
-                    rows,
-                )
-                self._queue.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise plain(exc, Path(self.path or ""), read_only=False) from exc
+        self._local(
+            lambda q: q.executemany(
+                """INSERT INTO queued_event (event_id, store, facts, kind, at, logged_at, who, host,
+                       step_index, state, text, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (event_id) DO NOTHING""",
+                rows,
+            ).fetchall(),
+            write=True,
+        )
 
     def queued(self) -> list[tuple[Facts, Event]]:
         if self._queue is None:
             return []
-        try:
-            rows = self._queue.execute(
+        rows = self._local(
+            lambda q: q.execute(
                 """SELECT seq, event_id, kind, at, logged_at, who, host, step_index, state, text, evidence,
                           facts FROM queued_event WHERE store = ? ORDER BY seq""",
                 (self._shown,),
             ).fetchall()
-        except sqlite3.Error as exc:
-            raise plain(exc, Path(self.path or ""), read_only=False) from exc
+        )
         out = []
         for seq, event_id, kind, at, logged_at, who, host, index, state, text, evidence, facts in rows:
             event = Event(kind, when(at), when(logged_at), who, host, index, state, text, evidence, event_id)
@@ -443,8 +447,8 @@ class PostgresStore(EventStore):
     def _flush(self) -> None:
         """Replay the queue in order, in one transaction; events already there (by id) are skipped."""
         queued = self.queued()
-        if not queued or self._conn is None:
-            return
+        if not queued or self._conn is None or self.read_only:
+            return  # read-only (a newer oncall's schema): the queue waits for an oncall that can write it
         conn = self._conn
         try:
             with conn.transaction():
@@ -464,14 +468,32 @@ class PostgresStore(EventStore):
             return
         except psycopg.Error as exc:
             raise plain_pg(exc, self._shown) from None
-        assert self._queue is not None
-        with self._queue:
-            self._queue.execute("BEGIN IMMEDIATE")
-            self._queue.executemany(
+        self._local(
+            lambda q: q.executemany(
                 "DELETE FROM queued_event WHERE event_id = ?", [(e.event_id,) for _, e in queued]
-            )
-            self._queue.execute("COMMIT")
-        self._changes += 1
+            ).fetchall(),
+            write=True,
+        )
+        self._bump()
+
+    def _local(self, action: Callable[[sqlite3.Connection], list[Any]], *, write: bool = False) -> list[Any]:
+        """One transaction on the local SQLite file that keeps the queue (its own lock: never waits for
+        the server, so `unshared()` answers at once even while a reconnect is under way)."""
+        with self._queue_lock:
+            queue = self._queue
+            if queue is None:
+                raise StoreError(f"session store {self._shown} is closed")
+            try:
+                queue.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    result = action(queue)
+                    queue.execute("COMMIT")
+                finally:
+                    if queue.in_transaction:
+                        queue.rollback()
+            except sqlite3.Error as exc:
+                raise plain(exc, Path(self.path or ""), read_only=False) from exc
+            return result
 
 
 def _runner(conn: psycopg.Connection[Any]) -> Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]:
