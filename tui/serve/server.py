@@ -9,11 +9,14 @@ import asyncio
 import contextlib
 import html
 import json
+import os
 import shlex
 import signal
 import sys
+from asyncio.subprocess import Process
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import textual_serve
@@ -56,7 +59,7 @@ class ObserverServer:
     """One command (the observer), served to every browser that passes the guard."""
 
     def __init__(self, command: Sequence[str], *, token: str | None) -> None:
-        self.command = shlex.join(command)
+        self.command = tuple(command)
         self.token = token
         self.cookie = cookie_for(token) if token is not None else None
         self.sockets: set[web.WebSocketResponse] = set()
@@ -150,7 +153,7 @@ class ObserverServer:
         socket = web.WebSocketResponse(heartbeat=15)
         await socket.prepare(request)
         self.sockets.add(socket)
-        service = AppService(
+        service = ObserverProcess(
             self.command,
             write_bytes=socket.send_bytes,
             write_str=socket.send_str,
@@ -170,6 +173,28 @@ class ObserverServer:
     async def _close_all(self, app: web.Application) -> None:
         for socket in list(self.sockets):
             await socket.close(code=WSCloseCode.GOING_AWAY, message=b"oncall serve stopped")
+
+
+class ObserverProcess(AppService):
+    """textual-serve's AppService, but its command run without a shell (a shell's child would outlive a kill)
+    and in a session of its own: the terminal's Ctrl-C reaches `oncall serve`, which closes each observer."""
+
+    def __init__(self, argv: Sequence[str], **kwargs: Any) -> None:
+        super().__init__(shlex.join(argv), **kwargs)
+        self.argv = tuple(argv)
+
+    async def _open_app_process(self, width: int = 80, height: int = 24) -> Process:
+        self._process = process = await asyncio.create_subprocess_exec(
+            *self.argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=self._build_environment(width=width, height=height),
+            start_new_session=True,
+        )
+        assert process.stdin is not None
+        self._stdin = process.stdin
+        return process
 
 
 async def _relay(socket: web.WebSocketResponse, service: AppService) -> None:
@@ -199,14 +224,23 @@ async def _relay(socket: web.WebSocketResponse, service: AppService) -> None:
 
 
 async def _stop(service: AppService) -> None:
-    """Ask the observer to quit; kill it if it hasn't within QUIT_WAIT seconds."""
+    """Ask the observer to quit; kill it (and anything it started) if it hasn't within QUIT_WAIT seconds, or
+    if the server is shutting down too fast to wait."""
     process = service._process
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(service.stop(), QUIT_WAIT)
-    if process is not None and process.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        await process.wait()
+    try:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(service.stop(), QUIT_WAIT)
+        if process is not None and process.returncode is None:
+            _kill(process)
+            await asyncio.wait_for(process.wait(), QUIT_WAIT)
+    finally:
+        if process is not None and process.returncode is None:
+            _kill(process)
+
+
+def _kill(process: Process) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)  # its own session: the observer and any child of it
 
 
 async def _close(socket: web.WebSocketResponse) -> None:
