@@ -242,10 +242,16 @@ def history(loaded: Loaded, index: int) -> list[StepRecord]:
     ]
 
 
+def _plus(loaded: Loaded, added: list[Event]) -> Loaded:
+    return Loaded(loaded.id, loaded.facts, (*loaded.events, *added))
+
+
 class Tx(Protocol):
     """One transaction on a backend: sessions' facts and events, and the meta values."""
 
     def load(self, session_id: int) -> Loaded | None: ...
+
+    def load_many(self, session_ids: list[int]) -> list[Loaded]: ...
 
     def find(self, fingerprint: str, active_at: datetime) -> int | None: ...
 
@@ -255,7 +261,9 @@ class Tx(Protocol):
         """The session's id, and whether it was created now (False: it was there)."""
         ...
 
-    def add_events(self, session_id: int, facts: Facts, events: list[Event]) -> None: ...
+    def add_events(self, session_id: int, facts: Facts, events: list[Event]) -> list[Event]:
+        """Append the events the store lacks (by id); those appended, with their `seq`."""
+        ...
 
     def get_meta(self, key: str) -> str | None: ...
 
@@ -367,8 +375,7 @@ class EventStore:
             if current.step_state(index) == state:
                 return current
             event = self._event("step", who, step_index=index, state=state, evidence=evidence)
-            tx.add_events(loaded.id, loaded.facts, [event])
-            return derive(self._loaded(tx, session_id))
+            return derive(_plus(loaded, tx.add_events(loaded.id, loaded.facts, [event])))
 
         return self._transact(True, body)
 
@@ -386,8 +393,7 @@ class EventStore:
         def body(tx: Tx) -> IncidentSession:
             loaded = self._loaded(tx, session_id)
             event = self._event("note", who, step_index=step_index, text=text)
-            tx.add_events(loaded.id, loaded.facts, [event])
-            return derive(self._loaded(tx, session_id))
+            return derive(_plus(loaded, tx.add_events(loaded.id, loaded.facts, [event])))
 
         return self._transact(True, body)
 
@@ -401,8 +407,8 @@ class EventStore:
                 return None
             loaded = self._loaded(tx, session_id)
             if derive(loaded).resolved_at is None:
-                tx.add_events(loaded.id, loaded.facts, [self._event("resolved", "", at=at)])
-                loaded = self._loaded(tx, session_id)
+                resolved = self._event("resolved", "", at=at)
+                loaded = _plus(loaded, tx.add_events(loaded.id, loaded.facts, [resolved]))
             return derive(loaded)
 
         return self._transact(True, body)
@@ -429,7 +435,7 @@ class EventStore:
     def sessions(self, limit: int = 50) -> list[IncidentSession]:
         """The sessions, most recently changed first."""
         return self._transact(
-            False, lambda tx: [derive(self._loaded(tx, i)) for i in tx.recent(limit, active_only=False)]
+            False, lambda tx: [derive(s) for s in tx.load_many(tx.recent(limit, active_only=False))]
         )
 
     def latest_active(self) -> IncidentSession | None:
@@ -453,8 +459,7 @@ class EventStore:
         """Every session with all its events, oldest first (what `oncall store copy` moves)."""
 
         def body(tx: Tx) -> list[Loaded]:
-            ids = tx.recent(10**9, active_only=False)
-            return [self._loaded(tx, i) for i in sorted(ids)]
+            return tx.load_many(sorted(tx.recent(10**9, active_only=False)))
 
         return self._transact(False, body)
 

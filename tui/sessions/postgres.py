@@ -541,6 +541,12 @@ class _CachingTx:
             self.store._cache[loaded.id] = loaded
         return loaded
 
+    def load_many(self, session_ids: list[int]) -> list[Loaded]:
+        found = self.sql.load_many(session_ids)
+        for loaded in found:
+            self.store._cache[loaded.id] = loaded
+        return found
+
     def find(self, fingerprint: str, active_at: datetime) -> int | None:
         return self.sql.find(fingerprint, active_at)
 
@@ -550,10 +556,14 @@ class _CachingTx:
     def add_session(self, facts: Facts) -> tuple[int, bool]:
         return self.sql.add_session(facts)
 
-    def add_events(self, session_id: int, facts: Facts, events: list[Event]) -> None:
+    def add_events(self, session_id: int, facts: Facts, events: list[Event]) -> list[Event]:
         real = self._real(session_id)
         assert real is not None
-        self.sql.add_events(real, facts, events)
+        added = self.sql.add_events(real, facts, events)
+        cached = self.store._cache.get(real)
+        if cached is not None:  # what an outage would show next is this change too
+            self.store._cache[real] = Loaded(real, cached.facts, (*cached.events, *added))
+        return added
 
     def get_meta(self, key: str) -> str | None:
         value = self.sql.get_meta(key)
@@ -619,9 +629,15 @@ class _OfflineTx:
             return found, False
         return self._provisional(facts), True
 
-    def add_events(self, session_id: int, facts: Facts, events: list[Event]) -> None:
+    def load_many(self, session_ids: list[int]) -> list[Loaded]:
+        sessions = self._sessions()
+        return [sessions[i] for i in session_ids if i in sessions]
+
+    def add_events(self, session_id: int, facts: Facts, events: list[Event]) -> list[Event]:
         self.store._enqueue(facts, events)
         self.queued = self.store.queued()
+        ids = {e.event_id for e in events}
+        return [e for _, e in self.queued if e.event_id in ids]
 
     def get_meta(self, key: str) -> str | None:
         return self.store._meta.get(key)

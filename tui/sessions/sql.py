@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -40,19 +41,30 @@ class SqlTx:
         self.wrote = False
 
     def load(self, session_id: int) -> Loaded | None:
+        found = self.load_many([session_id])
+        return found[0] if found else None
+
+    def load_many(self, session_ids: list[int]) -> list[Loaded]:
+        """The sessions, in the order asked, in two statements whatever their number."""
+        if not session_ids:
+            return []
+        marks = ", ".join("?" for _ in session_ids)
         rows = self._run(
-            "SELECT fingerprint, active_at, alertname, section_slug, summary, labels"
-            " FROM incident_session WHERE id = ?",
-            (session_id,),
+            "SELECT id, fingerprint, active_at, alertname, section_slug, summary, labels"
+            f" FROM incident_session WHERE id IN ({marks})",
+            session_ids,
         )
-        if not rows:
-            return None
-        fingerprint, active_at, alertname, slug, summary, labels = rows[0]
-        facts = Facts(fingerprint, when(active_at), alertname, slug, summary, labels_from_json(labels))
-        events = self._run(
-            f"SELECT {_EVENT_COLUMNS} FROM event WHERE session_id = ? ORDER BY seq", (session_id,)
-        )
-        return Loaded(session_id, facts, tuple(event_from_row(row) for row in events))
+        events: dict[int, list[Event]] = {int(row[0]): [] for row in rows}
+        for row in self._run(
+            f"SELECT session_id, {_EVENT_COLUMNS} FROM event WHERE session_id IN ({marks}) ORDER BY seq",
+            session_ids,
+        ):
+            events[int(row[0])].append(event_from_row(row[1:]))
+        loaded = {}
+        for session_id, fingerprint, active_at, alertname, slug, summary, labels in rows:
+            facts = Facts(fingerprint, when(active_at), alertname, slug, summary, labels_from_json(labels))
+            loaded[int(session_id)] = Loaded(int(session_id), facts, tuple(events[int(session_id)]))
+        return [loaded[i] for i in session_ids if i in loaded]
 
     def find(self, fingerprint: str, active_at: datetime) -> int | None:
         rows = self._run(
@@ -94,12 +106,14 @@ class SqlTx:
         assert found is not None
         return found, False
 
-    def add_events(self, session_id: int, facts: Facts, events: list[Event]) -> None:
+    def add_events(self, session_id: int, facts: Facts, events: list[Event]) -> list[Event]:
+        """Append the events this store lacks; those appended, with their place in it (`seq`)."""
+        added = []
         for event in events:
-            self._run(
+            rows = self._run(
                 """INSERT INTO event (event_id, session_id, kind, at, logged_at, who, host, step_index, state,
                        text, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT (event_id) DO NOTHING""",
+                   ON CONFLICT (event_id) DO NOTHING RETURNING seq""",
                 (
                     event.event_id,
                     session_id,
@@ -114,7 +128,10 @@ class SqlTx:
                     event.evidence,
                 ),
             )
-        self.wrote = self.wrote or bool(events)
+            if rows:
+                added.append(replace(event, seq=int(rows[0][0])))
+        self.wrote = self.wrote or bool(added)
+        return added
 
     def get_meta(self, key: str) -> str | None:
         rows = self._run("SELECT value FROM meta WHERE key = ?", (key,))
