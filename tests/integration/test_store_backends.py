@@ -307,3 +307,23 @@ def test_postgres_errors_are_plain_and_never_show_the_password(pg_server: PgLab,
     assert f"postgresql://oncall_plain:••••@127.0.0.1:{pg_server.port}/postgres" in message
     with pytest.raises(StoreError, match="not a usable PostgreSQL URL"):
         open_store(tmp_path / "q.db", "postgresql://a:b@[broken")
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        (
+            "postgresql://alice:pw-9@db.internal:5432/oncall",
+            "postgresql://alice:••••@db.internal:5432/oncall",
+        ),
+        ("postgresql://alice@db.internal/oncall", "postgresql://alice@db.internal/oncall"),
+        ("postgresql://db.internal/oncall?password=pw-9&sslmode=require", "postgresql://db.internal/oncall"),
+        (
+            "host=db.internal port=5432 dbname=oncall user=bob password=pw-9",
+            "postgresql://bob@db.internal:5432/oncall",
+        ),
+    ],
+)
+def test_the_store_is_named_without_its_password(given: str, shown: str) -> None:
+    store = PostgresStore(given, None, read_only=True)
+    assert store.location == shown and "pw-9" not in store.location

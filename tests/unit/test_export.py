@@ -194,6 +194,23 @@ def test_the_timeline_is_chronological_and_ends_with_the_runbook_resolution() ->
     assert markdown.endswith("rate.\n")
 
 
+def test_changes_from_two_machines_say_which_host_each_came_from() -> None:
+    timeline = [
+        TimelineEntry(_at(0), "", "fired", "HighApiErrorRate fired", "laptop-a"),
+        TimelineEntry(_at(1), "alice", "step", "step 1 done", "laptop-a"),
+        TimelineEntry(_at(2), "bob", "step", "step 1 skipped", "laptop-b|x"),
+    ]
+    events = _tables(export_markdown(_session(), timeline, SECTION))[-1]
+    assert events == [
+        ["time (UTC)", "who", "host", "event"],
+        ["2026-11-27 03:14:00Z", "", "", "HighApiErrorRate fired"],  # Prometheus' events have no host
+        ["2026-11-27 03:15:00Z", "alice", "laptop-a", "step 1 done"],
+        ["2026-11-27 03:16:00Z", "bob", "laptop-b|x", "step 1 skipped"],
+    ]
+    one_host = [entry for entry in timeline if entry.who != "bob"]
+    assert _tables(export_markdown(_session(), one_host, SECTION))[-1][0] == ["time (UTC)", "who", "event"]
+
+
 def test_captured_evidence_is_fenced_so_backticks_inside_cant_escape() -> None:
     evidence = "```\n# not a heading\n```"
     session = _session(steps={0: StepRecord(0, "done", "alice", _at(1), evidence)})

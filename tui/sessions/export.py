@@ -213,9 +213,15 @@ def _timeline(timeline: list[TimelineEntry]) -> list[str]:
     lines = ["## Timeline", ""]
     if not timeline:
         return [*lines, "No events recorded.", ""]
-    lines += ["| time (UTC) | who | event |", "| --- | --- | --- |"]
+    # changes made from more than one machine (two drivers, a shared store): say which each came from
+    hosts = {entry.host for entry in timeline if entry.who and entry.host}
+    if len(hosts) > 1:
+        lines += ["| time (UTC) | who | host | event |", "| --- | --- | --- | --- |"]
+    else:
+        lines += ["| time (UTC) | who | event |", "| --- | --- | --- |"]
     for entry in sorted(timeline, key=lambda e: e.at):
-        lines.append(f"| {format_time(entry.at)} | {_cell(entry.who)} | {_cell(entry.detail)} |")
+        host = f" {_cell(entry.host if entry.who else '')} |" if len(hosts) > 1 else ""
+        lines.append(f"| {format_time(entry.at)} | {_cell(entry.who)} |{host} {_cell(entry.detail)} |")
     return [*lines, ""]
 
 
