@@ -76,7 +76,7 @@ class AlertStatus:
     """One Prometheus alert as Alertmanager has it, said in the table's words."""
 
     kind: str  # "active", "silenced", "inhibited", "not-received" (not, or not yet, in Alertmanager)
-    text: str  # "active", "silenced by alice until 12:30 UTC", "inhibited by HighApiErrorRate"
+    text: str  # "active", "silenced by alice until 12:30Z", "inhibited by HighApiErrorRate"
     silences: tuple[Silence, ...] = ()
     group: AlertGroup | None = None
 
@@ -131,8 +131,8 @@ def until(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "?"
     if abs(moment - now) < timedelta(hours=20):
-        return moment.strftime("%H:%M UTC")
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+        return moment.strftime("%H:%MZ")
+    return moment.strftime("%Y-%m-%d %H:%MZ")
 
 
 # -- parsing: anything off-shape is skipped (alerts, silences) or an AmShapeError (the body) -----------------

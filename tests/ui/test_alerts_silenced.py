@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 import httpx
+import pytest
 
 from probes.alertmanager import AlertmanagerProbe, AlertmanagerSettings
 from screens.modals import PickScreen, TextScreen
@@ -121,7 +122,7 @@ async def test_silenced_and_inhibited_alerts_are_dimmed_counted_apart_and_groupe
         # every alert still shown, in Alertmanager's groups, the usual order within them
         assert [(r["Group"], r["Alert"], r["Alertmanager"]) for r in rows] == [
             ("ApiDown", "ApiDown", "active"),
-            ("DiskFull", "DiskFull", "silenced by dave until 05:15 UTC"),
+            ("DiskFull", "DiskFull", "silenced by dave until 05:15Z"),
             ("", "DiskFull", "active"),
             ("HighLatency", "HighLatency", "inhibited by ApiDown"),
             ("", "SlowQueries", "not in Alertmanager"),
@@ -196,3 +197,19 @@ async def test_the_demo_alertmanager_shows_a_teammates_silence(tmp_path):
         assert app.screen.query_one(PickList).items[0] == (
             f"amtool silence expire --alertmanager.url={DEMO_ALERTMANAGER_URL} {SILENCE_ID}"
         )
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (160, 44), (220, 50)])
+async def test_alertmanagers_column_fits_and_nothing_scrolls_sideways(tmp_path, size):
+    app = make_app(tmp_path)
+    app._init_alertmanager(None, True)
+    async with app.run_test(size=size) as pilot:
+        table = app.screen.query_one(AlertsTable)
+        await wait_for(lambda: len(table.am_status) == 4, what="the demo's two views")
+        await pilot.pause()
+        labels = [str(c.label) for c in table.ordered_columns]
+        assert {"State", "Severity", "Alert", "Alertmanager"} <= set(labels)
+        assert ("Group" in labels) is (size[0] >= 220)  # the rows keep the groups' order either way
+        latency = next(r for r in range(table.row_count) if row(table, r)["Alert"].startswith("HighApiLat"))
+        assert row(table, latency)["Alertmanager"].startswith("silenced by")
+        assert table.virtual_size.width <= table.scrollable_content_region.width

@@ -125,7 +125,7 @@ async def test_each_prometheus_alert_gets_its_state_in_words():
         True,
     )
     silenced = snapshot.status(labels(SILENCED), NOW)
-    assert silenced.text == "silenced by carol␛[31m until 04:30 UTC"
+    assert silenced.text == "silenced by carol␛[31m until 04:30Z"
     assert [s.id for s in silenced.silences] == ["s-1"]
     assert silenced.group is not None and silenced.group.labels == (("alertname", "DiskFull"),)
     # Prometheus's external labels added on the way still match; a pending alert is not in Alertmanager,
@@ -140,8 +140,8 @@ async def test_each_prometheus_alert_gets_its_state_in_words():
         (("alertname", "HighApiLatency"),),
     )
     # a silence ending days from now names its date
-    assert until(NOW + timedelta(days=3), NOW) == "2026-11-30 03:00 UTC"
-    assert until(NOW + timedelta(hours=2), NOW) == "05:00 UTC"
+    assert until(NOW + timedelta(days=3), NOW) == "2026-11-30 03:00Z"
+    assert until(NOW + timedelta(hours=2), NOW) == "05:00Z"
 
 
 @pytest.mark.parametrize(

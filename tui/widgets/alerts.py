@@ -160,6 +160,11 @@ def alertmanager_status(am: AmSnapshot | None, now: datetime) -> Text:
     return text
 
 
+def group_title(labels: tuple[tuple[str, str], ...]) -> str:
+    """An Alertmanager group as its grouping labels' values: "HighApiLatency", "api, production"."""
+    return ", ".join(clean(v) for _, v in labels) or "(all)"
+
+
 def fit(text: Text, width: int) -> Text:
     """`text` cut to `width` cells, ending in "…" when it was cut."""
     if text.cell_len <= width:
@@ -233,18 +238,45 @@ class AlertsTable(DataTable[Text]):
         # table scroll sideways
         room = self.content_region.width - self.styles.scrollbar_size_vertical
         longest = max((cell_len(clean(a.name)) for a in self.every_alert), default=0)
-        spec = self.AM_COLUMNS if self.am_on else self.COLUMNS
+        if self.am_on:
+            return self._am_layout(room, pad, longest)
         columns = [
             (label, max(5, min(width, longest or width)) if label == "Alert" else width, essential)
-            for label, width, essential in spec
+            for label, width, essential in self.COLUMNS
         ]
         chosen = [(label, width) for label, width, essential in columns if essential]
         used = sum(width + pad for _, width in chosen) + pad
         for label, width, essential in columns:
             if not essential and room - used - width - pad >= self.SUMMARY_ROOM:
-                chosen.insert([c[0] for c in spec].index(label), (label, width))
+                chosen.insert([c[0] for c in self.COLUMNS].index(label), (label, width))
                 used += width + pad
         return (*chosen, ("Summary", max(1, room - used)))
+
+    def _am_layout(self, room: int, pad: int, longest: int) -> tuple[tuple[str, int], ...]:
+        """With Alertmanager: state, severity and name, then Alertmanager's state in the room left (at most
+        its full width); the group column, Since, Value and the summary only where there is room after that
+        (the rows stay in Alertmanager's groups either way)."""
+        spec = {label: width for label, width, _ in self.AM_COLUMNS}
+        alert = max(5, min(spec["Alert"], longest or spec["Alert"]))
+        used = spec["State"] + spec["Severity"] + 3 * pad
+        state = max(20, min(spec["Alertmanager"], room - used - alert - pad))
+        alert = max(5, min(alert, room - used - state - pad))  # a narrow screen: the name gives way first
+        used += alert + state + pad
+        titles = [cell_len(group_title(s.group.labels)) for s in self.am_status.values() if s.group]
+        group = max(5, min(spec["Group"], max(titles, default=5)))
+        chosen: list[tuple[str, int]] = []
+        if room - used - group - pad >= 0:
+            chosen.append(("Group", group))
+            used += group + pad
+        chosen += [("State", spec["State"]), ("Severity", spec["Severity"]), ("Alert", alert)]
+        chosen.append(("Alertmanager", state))
+        for label in ("Since", "Value"):
+            if room - used - spec[label] - pad >= self.SUMMARY_ROOM:
+                chosen.append((label, spec[label]))
+                used += spec[label] + pad
+        if room - used - pad >= 10:
+            chosen.append(("Summary", room - used - pad))
+        return tuple(chosen)
 
     def _fit_columns(self) -> None:
         widths = self._layout()
@@ -355,11 +387,7 @@ class AlertsTable(DataTable[Text]):
             return
         group = status.group
         first = group is None or previous is None or previous.group != group
-        cells["Group"] = (
-            plain(", ".join(v for _, v in group.labels) or "(all)", styles.STRONG)
-            if (group and first)
-            else Text("")
-        )
+        cells["Group"] = plain(group_title(group.labels), styles.STRONG) if (group and first) else Text("")
         if status.kind == "active":
             cells["Alertmanager"] = plain(status.text, styles.PLAIN)
         elif status.kind == "not-received":
