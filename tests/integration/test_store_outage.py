@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -74,9 +75,20 @@ def test_changes_made_during_an_outage_are_queued_shown_and_replayed_in_order(
             "step 2: rolled back the deploy",
         ]
 
+        with sqlite3.connect(tmp_path / "alice.db") as raw:
+            queued = raw.execute("SELECT * FROM queued_event ORDER BY seq").fetchall()
+        assert [row[4] for row in queued] == ["step", "note"]
+
         lab.start()
         _until_shared(driver)
         assert driver.notice is None
+
+        # oncall killed between the server's commit and emptying its queue: the queue replays again
+        with sqlite3.connect(tmp_path / "alice.db") as raw:
+            marks = ", ".join("?" for _ in queued[0])
+            raw.executemany(f"INSERT INTO queued_event VALUES ({marks})", queued)
+        assert driver.unshared() == 2
+        _until_shared(driver)
 
         with open_store(tmp_path / "bob.db", url, host="laptop-b") as other:  # another laptop
             seen = other.get(session.id)
@@ -90,7 +102,7 @@ def test_changes_made_during_an_outage_are_queued_shown_and_replayed_in_order(
                 "step 2: rolled back the deploy",
             ]
             assert other.unshared() == 0
-        # replaying again (a crash between the server's commit and emptying the queue) adds nothing
+        # and the replay twice added nothing twice
         with psycopg.connect(url, autocommit=True) as conn:
             assert conn.execute("SELECT count(*) FROM oncall.event").fetchone() == (5,)
     finally:

@@ -199,6 +199,16 @@ class PostgresStore(EventStore):
             # PostgreSQL itself refuses writes on an observer's connections (the role's GRANTs too)
             options += " -c default_transaction_read_only=on"
         params.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
+        # a server that vanishes without closing the connection (a network cut) is noticed in seconds,
+        # not at TCP's retry limit many minutes later: the driver's changes go to the queue instead
+        for key, value in (
+            ("keepalives", 1),
+            ("keepalives_idle", 5),
+            ("keepalives_interval", 2),
+            ("keepalives_count", 3),
+            ("tcp_user_timeout", 10_000),
+        ):
+            params.setdefault(key, value)
         params.setdefault("application_name", "oncall-observer" if self.read_only else "oncall")
         params["options"] = options.strip()
         return make_conninfo("", **params)
