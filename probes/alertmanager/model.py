@@ -7,6 +7,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from probes.base import SourceHealth
@@ -93,12 +94,29 @@ class AmSnapshot:
     health: SourceHealth
     fetched_at: datetime | None
 
+    # indexes, made once per snapshot: the table asks for every alert's status on each redraw
+    @cached_property
+    def _by_labels(self) -> dict[Labels, AmAlert]:
+        return {alert.labels: alert for alert in self.alerts}
+
+    @cached_property
+    def _group_of(self) -> dict[str, AlertGroup]:
+        found: dict[str, AlertGroup] = {}
+        for group in self.groups:
+            for fingerprint in group.fingerprints:
+                found.setdefault(fingerprint, group)
+        return found
+
+    @cached_property
+    def _names(self) -> dict[str, str]:
+        return {alert.fingerprint: clean(alert.name) for alert in self.alerts}
+
     def alert_for(self, labels: Labels) -> AmAlert | None:
         """Alertmanager's copy of a Prometheus alert: the same label set, or (Prometheus's external labels
         added on the way) the one alert whose labels hold all of them."""
-        for alert in self.alerts:
-            if alert.labels == labels:
-                return alert
+        exact = self._by_labels.get(labels)
+        if exact is not None:
+            return exact
         have = set(labels)
         fits = [a for a in self.alerts if have <= set(a.labels)]
         return fits[0] if len(fits) == 1 else None
@@ -110,7 +128,7 @@ class AmSnapshot:
             have = set(labels)
             group = next((g for g in self.groups if g.labels and set(g.labels) <= have), None)
             return AlertStatus("not-received", "not in Alertmanager", (), group)
-        group = next((g for g in self.groups if alert.fingerprint in g.fingerprints), None)
+        group = self._group_of.get(alert.fingerprint)
         by_id = {s.id: s for s in self.silences}
         silences = tuple(by_id[i] for i in alert.silenced_by if i in by_id)
         if alert.silenced_by:
@@ -121,7 +139,7 @@ class AmSnapshot:
                 text = f"silenced ({alert.silenced_by[0]})"
             return AlertStatus("silenced", text, silences, group)
         if alert.inhibited_by:
-            names = {a.fingerprint: clean(a.name) for a in self.alerts}
+            names = self._names
             inhibitors = sorted({names.get(fp) or "another alert" for fp in alert.inhibited_by})
             return AlertStatus("inhibited", "inhibited by " + ", ".join(inhibitors), (), group)
         return AlertStatus("active", alert.state if alert.state != "suppressed" else "suppressed", (), group)
