@@ -139,3 +139,13 @@ def test_the_documented_grants_let_drivers_write_and_observers_only_read(
                 raw.execute(statement)
         kinds = [k for (k,) in raw.execute("SELECT kind FROM oncall.event ORDER BY seq")]
     assert kinds == ["fired", "opened", "fired", "opened", "note", "step"]
+
+    # an observer's oncall finds its password in a .pgpass file, as the doc says; the URL has none
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text(f"127.0.0.1:{lab.port}:oncall:oncall_observer:{_password('oncall_observer')}\n")
+    pgpass.chmod(0o600)
+    listed = oncall(
+        "sessions", "--store", _url(lab, "oncall_observer"), env=isolated_env | {"PGPASSFILE": str(pgpass)}
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "HighApiErrorRate" in listed.stdout and "DiskFull" in listed.stdout
