@@ -327,3 +327,19 @@ def test_postgres_errors_are_plain_and_never_show_the_password(pg_server: PgLab,
 def test_the_store_is_named_without_its_password(given: str, shown: str) -> None:
     store = PostgresStore(given, None, read_only=True)
     assert store.location == shown and "pw-9" not in store.location
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "postgresql://alice:pw-9@[broken",
+        "postgresql://alice:pw-9@db/x?bogus=1",
+        "host=db password=pw-9 bogus",
+    ],
+)
+def test_a_malformed_address_is_refused_in_plain_words_without_its_password(
+    given: str, tmp_path: Path
+) -> None:
+    with pytest.raises(StoreError, match="not a usable PostgreSQL URL") as caught:
+        open_store(tmp_path / "q.db", given)
+    assert "pw-9" not in str(caught.value)

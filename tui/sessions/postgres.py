@@ -5,6 +5,7 @@ and replays the queue, in order and idempotently, when the server answers again.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
@@ -97,9 +98,18 @@ def safe_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{name}:••••@{host}", query=""))
 
 
+_URL_SECRET = re.compile(r"(://[^:/@\s\"']*):[^@\s\"']*@")
+_KEY_SECRET = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.I)
+
+
+def scrub(text: str) -> str:
+    """Text that may quote a connection string (libpq's errors do), with any password masked."""
+    return _KEY_SECRET.sub(r"\1••••", _URL_SECRET.sub(r"\1:••••@", text))
+
+
 def _reason(exc: BaseException) -> str:
-    """The server's or libpq's words, first meaningful line, without the connection string."""
-    text = str(exc).strip()
+    """The server's or libpq's words, first meaningful line, without the connection string's password."""
+    text = scrub(str(exc)).strip()
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     first = lines[0] if lines else type(exc).__name__
     if first.startswith("connection failed: "):
