@@ -121,7 +121,7 @@ class OncallApp(ConsoleApp):
         self.store_url = self.settings.store.url  # a team's shared PostgreSQL; None: the SQLite file alone
         self.store: Store | None = None
         self.unshared = 0  # changes waiting in the SQLite file while the shared PostgreSQL can't be reached
-        self.store_status: str | None = None  # what the store says of itself: read-only, unreachable
+        self.store_status: str | None = None  # the store's notice in a few words, for the header
         self.reopen_store()
         prometheus = self.settings.prometheus
         if demo:

@@ -205,12 +205,29 @@ class StoreWatch:
         except StoreError:
             unshared = app.unshared
         notice = store.notice
-        if unshared == app.unshared and notice == app.store_status:
+        status = header_status(notice, read_only=store.read_only and not app.observer)
+        if unshared == app.unshared and status == app.store_status and notice == self._said:
             return
         if app.unshared and not unshared:
             app.notify("every queued change is in the shared session store now", title="Changes shared")
-        app.unshared, app.store_status = unshared, notice
+        app.unshared, app.store_status = unshared, status
         if notice and notice != self._said:
             app.notify(clean(notice), title="Session store", severity="warning", timeout=15, markup=False)
         self._said = notice
         app.now = app.clock()  # the header says so now
+
+
+STATUS_WIDTH = 40  # the header keeps a store's notice this short; the toast has it in full
+
+
+def header_status(notice: str | None, *, read_only: bool) -> str | None:
+    """The store's notice in a few words for the header: a driver's store that is read-only, a shared
+    store that can't be reached (its notice names the URL and the queue file: too long for one line)."""
+    if not notice:
+        return None
+    if read_only:
+        return "session store read-only"
+    if "can't be reached" in notice:
+        return "shared store unreachable"
+    notice = clean(notice)
+    return notice if len(notice) <= STATUS_WIDTH else notice[: STATUS_WIDTH - 1] + "…"

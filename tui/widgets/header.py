@@ -72,7 +72,7 @@ class HeaderState(Protocol):
     def unshared(self) -> int: ...  # changes queued locally while the shared store can't be reached
 
     @property
-    def store_status(self) -> str | None: ...  # what the store says of itself: read-only, unreachable
+    def store_status(self) -> str | None: ...  # the store's notice in a few words: read-only, unreachable
 
 
 class StatusHeader(Static):
@@ -144,7 +144,7 @@ class StatusHeader(Static):
         if app.unshared:
             text.append(gap)
             text.append(f"⏳ {app.unshared} not yet shared", style=styles.WARNING_STRONG)
-        if app.store_status and level < 2:
+        if app.store_status and level < 3:
             text.append(gap)
             text.append(f"⚠ {clean(app.store_status)}", style=styles.WARNING)
         for health in app.healths.values():
