@@ -129,7 +129,7 @@ async def test_silenced_and_inhibited_alerts_are_dimmed_counted_apart_and_groupe
         ]
         dim = [all("dim" in str(c.style) for c in table.get_row_at(r)) for r in range(table.row_count)]
         assert dim == [False, True, False, True, False]
-        assert f"Alertmanager {AM_URL}: 3 groups" in screen_text(app)
+        assert f"Alertmanager {AM_URL}: 3 groups by alertname" in screen_text(app)
 
         # m on the silenced alert: its silence's expire command first, then a new silence
         table.move_cursor(row=1)
@@ -212,4 +212,27 @@ async def test_alertmanagers_column_fits_and_nothing_scrolls_sideways(tmp_path, 
         assert ("Group" in labels) is (size[0] >= 220)  # the rows keep the groups' order either way
         latency = next(r for r in range(table.row_count) if row(table, r)["Alert"].startswith("HighApiLat"))
         assert row(table, latency)["Alertmanager"].startswith("silenced by")
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+
+
+async def test_grouped_by_more_than_the_name_the_group_column_shows_at_a_usual_width(tmp_path, monkeypatch):
+    by_severity = [
+        {"labels": {"severity": "critical"}, "receiver": {"name": "t"}, "alerts": [AM_ALERTS[0]]},
+        {"labels": {"severity": "warning"}, "receiver": {"name": "t"}, "alerts": AM_ALERTS[1:]},
+    ]
+    monkeypatch.setattr(f"{__name__}.GROUPS", by_severity)
+    app = app_with_alertmanager(tmp_path, {"up": True})
+    async with app.run_test(size=(160, 44)):
+        table = app.screen.query_one(AlertsTable)
+        await wait_for(lambda: len(table.am_status) == 5, what="both views")
+        await wait_for(lambda: "2 groups by severity" in screen_text(app), what="the grouping said")
+        rows = [row(table, r) for r in range(table.row_count)]
+        # the pending alert, not in Alertmanager, sits in the group its labels would put it in
+        assert [(r["Group"], r["Alert"]) for r in rows] == [
+            ("critical", "ApiDown"),
+            ("warning", "DiskFull"),
+            ("", "DiskFull"),
+            ("", "HighLatency"),
+            ("", "SlowQueries"),
+        ]
         assert table.virtual_size.width <= table.scrollable_content_region.width

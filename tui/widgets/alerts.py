@@ -146,7 +146,10 @@ def alertmanager_status(am: AmSnapshot | None, now: datetime) -> Text:
         text = Text("\nAlertmanager ", style=styles.MUTED)
         text.append(clean(health.endpoint or ""), style=styles.MUTED)
         groups = len(am.groups)
+        by = sorted({clean(name) for group in am.groups for name, _ in group.labels})
         text.append(f": {groups} group{'s' if groups != 1 else ''}", style=styles.MUTED)
+        if by:
+            text.append(" by " + ", ".join(by), style=styles.MUTED)
         if health.state == "degraded" and health.last_error:
             text.append(f" — {clean(health.last_error)}", style=styles.WARNING)
         return text
@@ -257,17 +260,20 @@ class AlertsTable(DataTable[Text]):
         its full width); the group column, Since, Value and the summary only where there is room after that
         (the rows stay in Alertmanager's groups either way)."""
         spec = {label: width for label, width, _ in self.AM_COLUMNS}
+        groups = [s.group for s in self.am_status.values() if s.group]
+        group = max(5, min(spec["Group"], max((cell_len(group_title(g.labels)) for g in groups), default=5)))
+        # grouped by more than the alert's name: the group says something the name doesn't, so it shows
+        # before Alertmanager's state takes its full width
+        telling = any(name != "alertname" for g in groups for name, _ in g.labels)
         alert = max(5, min(spec["Alert"], longest or spec["Alert"]))
-        used = spec["State"] + spec["Severity"] + 3 * pad
+        used = spec["State"] + spec["Severity"] + 3 * pad + (group + pad if telling else 0)
         state = max(20, min(spec["Alertmanager"], room - used - alert - pad))
         alert = max(5, min(alert, room - used - state - pad))  # a narrow screen: the name gives way first
         used += alert + state + pad
-        titles = [cell_len(group_title(s.group.labels)) for s in self.am_status.values() if s.group]
-        group = max(5, min(spec["Group"], max(titles, default=5)))
         chosen: list[tuple[str, int]] = []
-        if room - used - group - pad >= 0:
+        if telling or room - used - group - pad >= 0:
             chosen.append(("Group", group))
-            used += group + pad
+            used += 0 if telling else group + pad
         chosen += [("State", spec["State"]), ("Severity", spec["Severity"]), ("Alert", alert)]
         chosen.append(("Alertmanager", state))
         for label in ("Since", "Value"):
