@@ -31,13 +31,28 @@ def event_from_row(row: Sequence[Any]) -> Event:
     )
 
 
+class EventCache:
+    """Sessions' facts and events already read, for a backend whose event numbers (`seq`) follow commit
+    order (SQLite: one writer at a time): a later read fetches only the events after the last one seen.
+    Facts and events are never changed once written, so what is kept here stays true."""
+
+    def __init__(self) -> None:
+        self.facts: dict[int, Facts] = {}
+        self.events: dict[int, tuple[Event, ...]] = {}
+
+    def clear(self) -> None:
+        self.facts.clear()
+        self.events.clear()
+
+
 class SqlTx:
     """`run(sql, params)` executes one statement (`?` placeholders) and returns its rows; `time` turns a
     datetime into what the backend stores (fixed-width text for SQLite, the datetime for PostgreSQL)."""
 
-    def __init__(self, run: Run, time: Callable[[datetime], Any]) -> None:
+    def __init__(self, run: Run, time: Callable[[datetime], Any], cache: EventCache | None = None) -> None:
         self._run = run
         self._time = time
+        self._cache = cache
         self.wrote = False
 
     def load(self, session_id: int) -> Loaded | None:
@@ -45,7 +60,28 @@ class SqlTx:
         return found[0] if found else None
 
     def load_many(self, session_ids: list[int]) -> list[Loaded]:
-        """The sessions, in the order asked, in two statements whatever their number."""
+        """The sessions, in the order asked: read whole in two statements whatever their number, or (with a
+        cache) only their events not read yet."""
+        cache = self._cache
+        if cache is None:
+            return self._read(session_ids)
+        for loaded in self._read([i for i in session_ids if i not in cache.facts]):
+            cache.facts[loaded.id], cache.events[loaded.id] = loaded.facts, loaded.events
+        out = []
+        for session_id in session_ids:
+            if session_id not in cache.facts:
+                continue
+            known = cache.events[session_id]
+            newer = self._run(
+                f"SELECT {_EVENT_COLUMNS} FROM event WHERE session_id = ? AND seq > ? ORDER BY seq",
+                (session_id, known[-1].seq if known else 0),
+            )
+            if newer:
+                known = cache.events[session_id] = (*known, *(event_from_row(row) for row in newer))
+            out.append(Loaded(session_id, cache.facts[session_id], known))
+        return out
+
+    def _read(self, session_ids: list[int]) -> list[Loaded]:
         if not session_ids:
             return []
         marks = ", ".join("?" for _ in session_ids)

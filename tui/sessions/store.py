@@ -33,7 +33,7 @@ from tui.sessions.events import (
     StepState,
     TimelineEntry,
 )
-from tui.sessions.sql import SqlTx
+from tui.sessions.sql import EventCache, SqlTx
 
 __all__ = [
     "APPLICATION_ID",
@@ -65,6 +65,7 @@ class SessionStore(EventStore):
     ) -> None:
         super().__init__(read_only=read_only, clock=clock, host=host)
         self._conn: sqlite3.Connection | None = connection
+        self._events = EventCache()  # rowids follow commit order here: later reads fetch only what's new
         self.path = path
         self.notice: str | None = None
         # which file the connection has open, whatever the path names later
@@ -158,9 +159,12 @@ class SessionStore(EventStore):
                 # one transaction too: a session and its events come from one snapshot.
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
-                    yield SqlTx(run, to_text)
+                    yield SqlTx(run, to_text, self._events)
                     if write:
                         conn.execute("COMMIT")
+                except BaseException:
+                    self._events.clear()  # it may hold what this transaction read of its own changes
+                    raise
                 finally:
                     if conn.in_transaction:
                         conn.rollback()
