@@ -152,7 +152,13 @@ class SessionStore(EventStore):
             conn = self._live()
 
             def run(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-                return conn.execute(sql, tuple(params)).fetchall()
+                head, returning, _ = sql.partition(" RETURNING ")
+                if not returning:
+                    return conn.execute(sql, tuple(params)).fetchall()
+                # RETURNING needs SQLite 3.35 (some LTS systems have older): the row's INTEGER PRIMARY
+                # KEY is its rowid, and an insert skipped ON CONFLICT changes no row
+                cursor = conn.execute(head, tuple(params))
+                return [(cursor.lastrowid,)] if cursor.rowcount == 1 else []
 
             try:
                 # IMMEDIATE locks up front: a second writer waits (busy_timeout), never deadlocks. A read is
