@@ -72,7 +72,10 @@ def _down_kubeconfig(path: Path) -> Path:
 def _app(world: str, tmp_path: Path, observe: str | None) -> OncallApp:
     clock = FixedClock()
     if world == "demo":
-        return make_app(tmp_path, observe=observe, clock=clock)
+        app = make_app(tmp_path, observe=observe, clock=clock)
+        # the demo's Alertmanager: `m` is swept on the alerts, a silenced one among them
+        app._init_alertmanager(None, True)
+        return app
     if world == "no-runbook":  # the demo's alerts, but the runbook file is gone
         return make_app(tmp_path, observe=observe, clock=clock, runbook=tmp_path / "missing" / "RUNBOOK.md")
     port = free_port()
