@@ -93,7 +93,10 @@ class ObserverServer:
             try:
                 await site.start()
             except OSError as error:
-                print(f"oncall: can't listen on {host}:{port}: {error.strerror or error}", file=sys.stderr)
+                reason = (
+                    os.strerror(error.errno) if (error.errno or 0) > 0 else (error.strerror or str(error))
+                )
+                print(f"oncall: can't listen on {host}:{port}: {reason}", file=sys.stderr)
                 return 1
             bound = runner.addresses[0][1] if runner.addresses else port
             print("\n".join(announce(int(bound))), flush=True)
