@@ -128,9 +128,7 @@ class AlertmanagerProbe(PolledSource[AmSnapshot]):
                 self._get_json(client, GROUPS_PATH),
                 return_exceptions=True,
             )
-            for body in bodies:
-                if isinstance(body, AmReadError):
-                    raise body
+            for body in bodies:  # the first failure is the one said
                 if isinstance(body, BaseException):
                     raise body
             alerts, skipped = parse_alerts(bodies[0], ALERTS_PATH)
@@ -157,8 +155,8 @@ class AlertmanagerProbe(PolledSource[AmSnapshot]):
             last_success=now,
             latency=latency,
             last_error=note,
-            detail=f"{len(alerts)} alerts ({silenced} silenced, {inhibited} inhibited), "
-            f"{sum(1 for s in silences if s.state == 'active')} active silences",
+            detail=f"{plural(len(alerts), 'alert')} ({silenced} silenced, {inhibited} inhibited), "
+            f"{plural(sum(1 for s in silences if s.state == 'active'), 'active silence')}",
             endpoint=self.endpoint,
         )
         return AmSnapshot(tuple(alerts), tuple(silences), tuple(groups), health, now)
@@ -224,3 +222,7 @@ class AlertmanagerProbe(PolledSource[AmSnapshot]):
         if isinstance(cause, OSError) and cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
             return f"{cause.strerror.lower() if cause.strerror else 'unreachable'} for {where}"
         return f"cannot connect to {where}: {_os_reason(exc) or 'connection failed'}"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -110,7 +110,7 @@ async def test_reads_alerts_silences_and_groups_with_gets_only():
     assert [g.labels for g in snapshot.groups] == [
         (("alertname", n),) for n in ("HighApiErrorRate", "HighApiLatency", "DiskFull")
     ]
-    assert snapshot.health.detail == "3 alerts (1 silenced, 1 inhibited), 1 active silences"
+    assert snapshot.health.detail == "3 alerts (1 silenced, 1 inhibited), 1 active silence"
 
 
 async def test_each_prometheus_alert_gets_its_state_in_words():
@@ -234,3 +234,15 @@ def test_amtool_commands_quote_every_value_for_the_shell():
         "--alertmanager.url=http://am:9093",
         "s-1",
     ]
+
+
+async def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_shown():
+    seen: list[httpx.Request] = []
+    settings = AlertmanagerSettings(url="http://ops:s3cret@am.example:9093")
+    async with AlertmanagerProbe(settings, transport=serve(GOOD, seen), clock=lambda: NOW) as am:
+        snapshot = await am.poll()
+    assert snapshot.health.state == "ok"
+    assert am.url == "http://am.example:9093"  # what amtool's --alertmanager.url and the screen get
+    assert snapshot.health.endpoint == "http://am.example:9093"
+    assert all(r.headers["authorization"].startswith("Basic ") for r in seen)
+    assert all("s3cret" not in str(r.url) for r in seen)
