@@ -93,9 +93,8 @@ class ObserverServer:
             try:
                 await site.start()
             except OSError as error:
-                reason = (
-                    os.strerror(error.errno) if (error.errno or 0) > 0 else (error.strerror or str(error))
-                )
+                code = error.errno or 0
+                reason = os.strerror(code) if code > 0 else (error.strerror or str(error))
                 print(f"oncall: can't listen on {host}:{port}: {reason}", file=sys.stderr)
                 return 1
             bound = runner.addresses[0][1] if runner.addresses else port
