@@ -12,6 +12,7 @@ import pytest
 
 from probes.alertmanager import AlertmanagerProbe, AlertmanagerSettings
 from screens.modals import PickScreen, TextScreen
+from screens.palette import palette_commands
 from tests.helpers import T0, FixedClock, make_app, prometheus_json, screen_text, wait_for
 from tui.app import OncallApp
 from tui.demo.alertmanager import DEMO_ALERTMANAGER_URL, SILENCE_ID
@@ -131,6 +132,9 @@ async def test_silenced_and_inhibited_alerts_are_dimmed_counted_apart_and_groupe
         assert dim == [False, True, False, True, False]
         assert f"Alertmanager {AM_URL}: 3 groups by alertname" in screen_text(app)
 
+        # the command palette offers it too (it lists the screen's keys)
+        assert "Silence (amtool)" in [c.title for c in palette_commands(app, app.screen, [])]
+
         # m on the silenced alert: its silence's expire command first, then a new silence
         table.move_cursor(row=1)
         await pilot.press("m")
@@ -175,6 +179,7 @@ async def test_without_alertmanager_the_table_is_as_before(tmp_path):
         assert "4 firing, 1 pending" in screen_text(app)
         assert "Alertmanager" not in screen_text(app)
         assert "m" not in app.screen.active_bindings or not app.screen.active_bindings["m"].enabled
+        assert "Silence (amtool)" not in [c.title for c in palette_commands(app, app.screen, [])]
         await pilot.press("m")
         assert not isinstance(app.screen, TextScreen | PickScreen)
 
