@@ -343,3 +343,14 @@ def test_a_malformed_address_is_refused_in_plain_words_without_its_password(
     with pytest.raises(StoreError, match="not a usable PostgreSQL URL") as caught:
         open_store(tmp_path / "q.db", given)
     assert "pw-9" not in str(caught.value)
+
+
+def test_postgres_observer_connections_are_read_only_even_for_a_role_that_may_write(
+    pg_url: str, tmp_path: Path
+) -> None:
+    PostgresStore.open(pg_url, tmp_path / "a.db").close()  # a driver made the schema
+    with PostgresStore.open(pg_url, None, read_only=True) as observer:  # pg_url's role is the superuser
+        assert observer._conn is not None
+        assert observer._conn.execute("SHOW default_transaction_read_only").fetchone() == ("on",)
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            observer._conn.execute("INSERT INTO oncall.meta (key, value) VALUES ('k', 'v')")
