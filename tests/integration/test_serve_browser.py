@@ -198,24 +198,27 @@ def test_the_page_follows_the_terminal_driver_and_its_keys_change_nothing(driver
         screen = terminal_text(page)
         assert "OBSERVER" in screen and "Check current connections" in screen, screen
 
-        # (b) the terminal driver ticks step 2, unticks it, and so on: each shows on the page within 1 s
-        # of reaching the store (and the whole way from the driver's key is printed too)
+        # (b) the terminal driver ticks step 2, unticks it, and so on: the page shows each change within 1 s
+        # of its reaching the store (the median of 6, after one change to warm up: the first change an
+        # observer shows is slower, in a terminal too); the whole way from the driver's key is printed too
         driver("send-keys", "-t", "t", "j")
         time.sleep(0.5)  # the driver's cursor on step 2
         from_key, from_commit = [], []
         with _commits(store) as committed:
-            for shows in ("2/3 done", "1/3 done", "2/3 done", "1/3 done", "2/3 done"):
+            for change in range(7):
                 pressed = time.monotonic()
                 driver("send-keys", "-t", "t", "Space")
                 stored = committed(10)
-                wait_for_text(page, shows, 10)
+                wait_for_text(page, "1/3 done" if change % 2 else "2/3 done", 10)
                 from_key.append(time.monotonic() - pressed)
                 from_commit.append(time.monotonic() - stored)
                 time.sleep(0.3)
-        print(f"\nthe driver's tick stored -> shown in the browser: {_ms(from_commit)}")
+        print(f"\nthe driver's tick stored -> shown in the browser: {_ms(from_commit)} (the first: warm-up)")
         print(f"the driver's key in tmux -> shown in the browser: {_ms(from_key)}")
-        median = sorted(from_commit)[len(from_commit) // 2]
-        assert median < FOLLOW_WITHIN, f"the page took {_ms(from_commit)} to show the driver's ticks"
+        measured = sorted(from_commit[1:])
+        median = (measured[2] + measured[3]) / 2
+        print(f"median {median * 1000:.0f} ms, worst {measured[-1] * 1000:.0f} ms")
+        assert median < FOLLOW_WITHIN, f"the page took {_ms(from_commit[1:])} to show the driver's ticks"
         assert "2/3 done" in _wait(lambda: driver("capture-pane", "-p", "-t", "t"), "2/3 done", 5)
 
         if os.environ.get("ONCALL_DOCS_SCREENSHOT") == "1":
