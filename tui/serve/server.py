@@ -69,7 +69,7 @@ class ObserverServer:
         @web.middleware
         async def guard(
             request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-        ):
+        ) -> web.StreamResponse:
             refusal = self.refusal(request)
             if refusal is not None:
                 return refusal
