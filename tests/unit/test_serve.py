@@ -5,6 +5,7 @@ tests/integration/test_serve_browser.py."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -240,3 +241,33 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0].lower()
     except (OSError, IndexError):
         return "zombie"
+
+
+async def test_a_file_the_observer_delivers_is_downloaded_once_through_the_guard(open_server, tmp_path):
+    assert (await open_server.get("/download/nope")).status == 404
+    app = tmp_path / "deliver.py"
+    app.write_text(
+        "import io\n"
+        "from textual.app import App\n"
+        "class Deliver(App):\n"
+        "    def on_mount(self):\n"
+        "        self.deliver_text(io.StringIO('# timeline'), save_filename='../session 1.md')\n"
+        "Deliver().run()\n"
+    )
+    client = await _client(TOKEN, (sys.executable, str(app)))
+    try:
+        socket = await client.ws_connect("/ws", headers={"Authorization": f"Bearer {TOKEN}"})
+        key = None
+        async with asyncio.timeout(30):
+            async for message in socket:
+                if isinstance(message.data, str) and "deliver_file_start" in message.data:
+                    key = json.loads(message.data)[1]
+                    break
+        assert key
+        assert (await client.get(f"/download/{key}")).status == 401  # the token, here too
+        got = await client.get(f"/download/{key}", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert got.status == 200 and await got.text() == "# timeline"
+        assert got.headers["Content-Disposition"] == 'attachment; filename="session_1.md"'
+        await socket.close()
+    finally:
+        await client.close()

@@ -78,6 +78,7 @@ class ObserverServer:
         app = web.Application(middlewares=[guard])
         app.router.add_get("/", self.index)
         app.router.add_get("/ws", self.websocket)
+        app.router.add_get("/download/{key}", self.download)
         app.router.add_static("/static", STATIC)
         app.on_response_prepare.append(_headers)
         app.on_shutdown.append(self._close_all)
@@ -171,6 +172,31 @@ class ObserverServer:
             self.sockets.discard(socket)
             await _stop(service)
         return socket
+
+    async def download(self, request: web.Request) -> web.StreamResponse:
+        """A file the observer hands to its browser (Textual's deliver_text/deliver_binary), streamed once."""
+        key = request.match_info["key"]
+        try:
+            meta = await self.downloads.get_download_metadata(key)
+        except KeyError:
+            return _plain(404, "oncall serve: no such download (it may have been fetched already).\n")
+        content_type = meta.mime_type + (f"; charset={meta.encoding}" if meta.encoding else "")
+        disposition = "inline" if meta.open_method == "browser" else "attachment"
+        name = (
+            "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(meta.file_name).name) or "download"
+        )
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": content_type,
+                "Content-Disposition": f'{disposition}; filename="{name}"',
+                "Cache-Control": "no-store",
+            }
+        )
+        await response.prepare(request)
+        async for chunk in self.downloads.download(key):
+            await response.write(chunk)
+        await response.write_eof()
+        return response
 
     async def _close_all(self, app: web.Application) -> None:
         for socket in list(self.sockets):
