@@ -262,8 +262,14 @@ async def _stop(service: AppService) -> None:
             _kill(process)
             await asyncio.wait_for(process.wait(), QUIT_WAIT)
     finally:
-        if process is not None and process.returncode is None:
-            _kill(process)
+        if process is not None:
+            if process.returncode is None:
+                _kill(process)
+            # closed here, even when shutdown cancelled the wait: not left to the garbage collector, which
+            # would close it after the event loop is gone
+            transport = getattr(process, "_transport", None)
+            if transport is not None:
+                transport.close()
 
 
 def _kill(process: Process) -> None:
