@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from tests.labs import require
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, Page
+    from playwright.sync_api import BrowserContext, Page, Route
 
 CHROMIUM = Path(os.environ.get("ONCALL_CHROMIUM", "/usr/bin/chromium"))
 ARGS = [
@@ -75,7 +75,7 @@ _EXPOSE = _CREATE + "window.__oncallTerminal=t;"
 def expose_terminal(page: Page) -> None:
     """Route textual-serve's script through a rewrite that exposes the page's terminal (call before goto)."""
 
-    def rewrite(route):  # type: ignore[no-untyped-def]
+    def rewrite(route: Route) -> None:
         response = route.fetch()
         script = response.text()
         assert _CREATE in script, "textual-serve's textual.js changed: update tests/labs/chromium.py"
