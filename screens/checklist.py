@@ -320,7 +320,14 @@ class ChecklistScreen(ConsoleScreen[None]):
         elif session is not None and self.session is not None and session.id == self.session.id:
             self.session = session
         elif self.session is None and self.alert is not None:
-            self.session = await self._load_session(self.alert)
+            alert = self.alert
+            if session is not None and (session.fingerprint, session.active_at) == (
+                alert.fingerprint,
+                alert.active_at,
+            ):
+                self.session = session  # another driver started this alert's session
+            else:
+                self.session = await self._load_session(alert)
         self._redraw()
 
     # -- reading actions (observer and driver) ---------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from probes.format import clean
 from tui.sessions.store import IncidentSession, StoreError
+from tui.widgets.render import who_from
 
 if TYPE_CHECKING:
     from screens.checklist import ChecklistScreen
@@ -130,9 +131,13 @@ class StoreWatch:
                 await asyncio.sleep(self.wait)
                 continue
             if not self._checklists():
-                # no checklist open: nothing to keep current, so no wait on the store's changes
+                # no checklist open: nothing to keep current, so no wait on the store's changes, unless
+                # changes are queued (waiting on the store is what retries the server and replays them)
                 version, shown, app.co_driver = None, None, None
-                await asyncio.sleep(self.wait)
+                if app.unshared:
+                    await self._replay(store)
+                else:
+                    await asyncio.sleep(self.wait)
             else:
                 opened = self._session_id()
                 try:
@@ -147,8 +152,16 @@ class StoreWatch:
                     version, shown = current, session_id
                     app.co_driver = await self._co_driver(session_id)  # before the redraws the reload makes
                     if changed:
-                        await self._reload_driven()
+                        shown = await self._reload_driven()
             await self._marks(store)
+
+    async def _replay(self, store: Store) -> None:
+        """Wait on the store though no checklist shows it: that is what retries an unreachable server and
+        replays the changes queued meanwhile."""
+        try:
+            await self._wait_change(store, self.wait)
+        except StoreError:
+            await asyncio.sleep(self.wait)
 
     def _checklists(self) -> list[ChecklistScreen]:
         """The checklists of alerts open on the screen stack, topmost first (not practice, not following)."""
@@ -165,25 +178,37 @@ class StoreWatch:
         session = checklists[0].session if checklists else None
         return session.id if session else None
 
-    async def _reload_driven(self) -> None:
-        """Each open checklist's session as committed now; a checklist with none yet looks for one."""
+    async def _reload_driven(self) -> int | None:
+        """Each open checklist's session as committed now (a checklist with none yet gets its alert's, if
+        another driver started it); the id of the topmost one's session, as shown from now on."""
         app = self.app
-        if app.store is None:
-            return
-        for checklist in self._checklists():
-            shown = checklist.session
-            if shown is None:
-                app.sessions_changed.publish(None)  # the checklist looks its alert's session up again
-                continue
+        store = app.store
+        if store is None:
+            return None
+        top: int | None = None
+        for position, checklist in enumerate(self._checklists()):
+            shown, alert = checklist.session, checklist.alert
+            fresh: IncidentSession | None
             try:
-                fresh = await asyncio.to_thread(app.store.get, shown.id)
+                if shown is not None:
+                    fresh = await asyncio.to_thread(store.get, shown.id)
+                elif alert is not None and alert.active_at is not None:
+                    fresh = await asyncio.to_thread(store.find, alert.fingerprint, alert.active_at)
+                else:
+                    continue
             except StoreError:
                 continue
-            if fresh != shown:
+            if position == 0:
+                top = fresh.id if fresh is not None else None
+                if shown is None and fresh is not None:  # the warning shows with the session, not later
+                    app.co_driver = await self._co_driver(fresh.id)
+            if fresh is not None and fresh != shown:
                 app.sessions_changed.publish(fresh)
+        return top
 
     async def _co_driver(self, session_id: int | None) -> tuple[str, datetime] | None:
-        """The latest change to the session by someone other than this app's user: who, and when."""
+        """The latest change to the session by someone other than this app's user (or by its user on another
+        machine): who and from where, and when."""
         app = self.app
         if session_id is None or app.store is None:
             return None
@@ -191,8 +216,13 @@ class StoreWatch:
             timeline = await asyncio.to_thread(app.store.timeline, session_id)
         except StoreError:
             return None
-        others = [entry for entry in timeline if entry.who and entry.who != app.user]
-        return (others[-1].who, others[-1].at) if others else None
+        here = getattr(app.store, "host", "")  # this machine, as the store writes it in each change
+        others = [
+            entry
+            for entry in timeline
+            if entry.who and (entry.who != app.user or (here and entry.host and entry.host != here))
+        ]
+        return (who_from(others[-1].who, others[-1].host), others[-1].at) if others else None
 
     # -- what the store says of itself: changes not yet shared, read-only, unreachable ----------------
 

@@ -5,14 +5,16 @@ an observer follows by NOTIFY, and a PostgreSQL outage shows "not yet shared" un
 from __future__ import annotations
 
 import asyncio
+import socket
 import statistics
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from probes.base import Secret
 from screens.checklist import ChecklistScreen
 from screens.modals import TextScreen
-from tests.helpers import FixedClock, screen_text, wait_for
+from tests.helpers import screen_text, wait_for
 from tests.integration.test_store_backends import fresh_database
 from tests.labs.postgres import PgLab
 from tests.ui.test_two_drivers import _header, _open_first_checklist
@@ -20,19 +22,17 @@ from tui.app import OncallApp
 from tui.config.settings import KubernetesSettings, PrometheusSettings, Settings, StoreSettings
 from tui.widgets.dialogs import TextView
 
-# The issue's budgets are 500 ms (driver) and 200 ms (observer). Here two apps share one process and event
+# The issue's budgets: 500 ms (driver) and 200 ms (observer). Here two apps share one process and event
 # loop on a busy 2-core box: a render elsewhere can stall the loop for a second (traced: the NOTIFY arrives
-# in ~40 ms, the reload waits on the loop), so the observer's is asserted on the median, the driver's
-# loosely on one change; the numbers are printed. The separate-process benchmark gives p50/p95.
-DRIVER_BUDGET = 1.0
-OBSERVER_MEDIAN = 0.2  # the issue's figure: a follower polling every 0.5 s would miss it
+# in ~40 ms, the reload waits on the loop), so the budgets are asserted on the median of many changes and
+# loosely on the worst; the numbers are printed. The separate-process benchmark gives p50/p95.
+DRIVER_BUDGET = 0.5
+OBSERVER_MEDIAN = 0.2  # a follower polling every 0.5 s would miss it
 STALL = 3.0  # no change may take this long: a missed push would wait for the next one, forever
 SIZE = (160, 48)
 
 
-def _app(
-    tmp_path: Path, name: str, url: str, user: str, *, observe: str | None = None, clock=None
-) -> OncallApp:
+def _app(tmp_path: Path, name: str, url: str, user: str, *, observe: str | None = None) -> OncallApp:
     """The demo's alerts, with the team's shared store; `name`.db is this laptop's own queue file."""
     settings = Settings(
         profile="test",
@@ -41,7 +41,8 @@ def _app(
         store=StoreSettings(path=tmp_path / f"{name}.db", url=Secret(url)),
         user=user,
     )
-    return OncallApp(settings, demo=True, observe=observe, clock=clock or FixedClock(), tick=False)
+    # real clocks: the store orders changes by when they were made, as on laptops kept in time by NTP
+    return OncallApp(settings, demo=True, observe=observe, tick=False)
 
 
 async def _push_latency(
@@ -58,7 +59,7 @@ async def _push_latency(
         now = loop.time()
         committed_at = now if committed_at is None and committed() else committed_at
         seen_at = now if seen_at is None and seen() else seen_at
-        assert now < deadline, f"timed out waiting for {what}"
+        assert now < deadline, f"timed out waiting for {what} (shown where it was made: {committed()})"
         await asyncio.sleep(0.002)
     await press
     return max(0.0, seen_at - committed_at)
@@ -73,15 +74,13 @@ async def test_two_drivers_see_each_others_changes_with_a_warning_and_both_stay_
     pg_server: PgLab, tmp_path: Path
 ) -> None:
     url = fresh_database(pg_server)
-    bob_clock = FixedClock()
     alice = _app(tmp_path, "alice", url, "alice@bastion")
-    bob = _app(tmp_path, "bob", url, "bob@laptop", clock=bob_clock)
+    bob = _app(tmp_path, "bob", url, "bob@laptop")
     async with alice.run_test(size=SIZE) as apilot, bob.run_test(size=SIZE) as bpilot:
         assert alice.store is not None and alice.store.location.startswith("postgresql://")
         alices = await _open_first_checklist(alice, apilot)
         bobs = await _open_first_checklist(bob, bpilot)
         assert bobs.session is None and "also driven by" not in _header(bob)
-
         seen = await _push_latency(  # alice ticks step 1: the session starts, in PostgreSQL
             apilot,
             "space",
@@ -93,12 +92,10 @@ async def test_two_drivers_see_each_others_changes_with_a_warning_and_both_stay_
             ),
             "bob's checklist to show alice's tick and warn",
         )
-        print(f"\nalice's tick on bob's checklist, with the warning: {seen * 1000:.0f} ms")
         assert "done by alice@bastion" in screen_text(bob)
-        assert seen < DRIVER_BUDGET
+        assert seen < STALL
         assert "also driven by" not in _header(alice)
 
-        bob_clock.advance(30)
         seen = await _push_latency(  # bob skips the step alice ticked: the later change is the one shown
             bpilot,
             "s",
@@ -110,16 +107,45 @@ async def test_two_drivers_see_each_others_changes_with_a_warning_and_both_stay_
             ),
             "alice's checklist to show bob's skip and warn",
         )
-        print(f"bob's skip on alice's checklist, with the warning: {seen * 1000:.0f} ms")
         assert "skipped by bob@laptop" in screen_text(alice)
-        assert seen < DRIVER_BUDGET
+        assert seen < STALL
+
+        latencies = [seen]
+        steps = len(alices.section.steps) if alices.section else 0
+        assert steps >= 3
+        for index in [*range(1, steps)] * 3:  # each driver in turn ticks a step, or takes its tick back
+            for pilot, mine, theirs, other, name in (
+                (apilot, alices, bobs, bob, "alice@bastion"),
+                (bpilot, bobs, alices, alice, "bob@laptop"),
+            ):
+                assert mine.session is not None
+                state = "pending" if mine.session.step_state(index) == "done" else "done"
+                mine.selected = index
+                latencies.append(
+                    await _push_latency(
+                        pilot,
+                        "space",
+                        lambda m=mine, i=index, s=state: m.session.step_state(i) == s,
+                        lambda t=theirs, o=other, i=index, s=state, n=name: (
+                            t.session.step_state(i) == s and f"also driven by {n}" in _header(o)
+                        ),
+                        f"{name}'s step {index + 1} {state} on the other checklist",
+                    )
+                )
+        median, worst = statistics.median(latencies), max(latencies)
+        print(
+            f"\ndrivers: {len(latencies)} changes, median {median * 1000:.0f} ms, max {worst * 1000:.0f} ms"
+        )
+        assert median < DRIVER_BUDGET and worst < STALL
+        alices.selected = bobs.selected = 0  # back on step 1, where both changed it
 
         await apilot.press("h")
         await wait_for(lambda: isinstance(alice.screen, TextScreen), what="the step's history")
         lines = _history(alice)
         assert len(lines) == 2, lines
         assert "✓ done" in lines[0] and "by alice@bastion" in lines[0]
-        assert "– skipped" in lines[1] and lines[1].endswith("by bob@laptop   ← shown")
+        assert f"(on {socket.gethostname()})" in lines[0]  # the machine each change came from
+        assert "– skipped" in lines[1] and "by bob@laptop" in lines[1] and lines[1].endswith("← shown")
         await bpilot.press("h")
         await wait_for(lambda: isinstance(bob.screen, TextScreen), what="bob's view of the history")
         assert _history(bob) == lines
@@ -180,6 +206,14 @@ async def test_an_outage_shows_not_yet_shared_and_the_other_driver_sees_the_chan
     url = fresh_database(lab)
     alice = _app(tmp_path, "alice", url, "alice@bastion")
     bob = _app(tmp_path, "bob", url, "bob@laptop")
+    said: list[str] = []  # every toast alice got ("title: message"), expired or not
+    toast = alice.notify
+
+    def notify(message: str, **kwargs: Any) -> None:
+        said.append(f"{kwargs.get('title', '')}: {message}")
+        toast(message, **kwargs)
+
+    alice.notify = notify  # type: ignore[method-assign, assignment]
     async with alice.run_test(size=SIZE, notifications=True) as apilot, bob.run_test(size=SIZE) as bpilot:
         alices = await _open_first_checklist(alice, apilot)
         bobs = await _open_first_checklist(bob, bpilot)
@@ -198,10 +232,14 @@ async def test_an_outage_shows_not_yet_shared_and_the_other_driver_sees_the_chan
         )
         await wait_for(lambda: "⏳ 1 not yet shared" in _header(alice), what="the not-yet-shared mark")
         assert "⚠ shared store unreachable" in _header(alice)  # the store's notice, in the header...
-        toasts = [f"{n.title}: {n.message}" for n in alice._notifications]
+        toasts = said
         assert any("Session store: " in t and "can't be reached" in t for t in toasts), toasts  # ...said once
         assert "lab-super-pw" not in _header(alice) + "\n".join(toasts)
         assert bobs.session is not None and bobs.session.step_state(1) == "pending"  # not shared yet
+
+        await apilot.press("escape")  # alice goes back to her alerts: the mark stays, the replay still comes
+        await wait_for(lambda: not isinstance(alice.screen, ChecklistScreen), what="alice's dashboard")
+        await wait_for(lambda: "⏳ 1 not yet shared" in _header(alice), what="the mark on the dashboard")
 
         await asyncio.to_thread(lab.start)
         await wait_for(
@@ -214,4 +252,4 @@ async def test_an_outage_shows_not_yet_shared_and_the_other_driver_sees_the_chan
             what="bob's checklist to show the tick made during the outage",
         )
         assert "done by alice@bastion" in screen_text(bob).split("2.", 1)[1]
-        assert any(n.title == "Changes shared" for n in alice._notifications)
+        assert any(t.startswith("Changes shared: ") for t in said), said

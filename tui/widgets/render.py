@@ -74,6 +74,15 @@ def step_line(step: TriageStep, state: StepState) -> Text:
     return line
 
 
+def who_from(who: str, host: str) -> str:
+    """Who made a change and from which machine: `alice@bastion` as it is when the user's name already
+    says the host, else `alice@laptop-7` or `alice@bastion (on laptop-7)`; one clean line."""
+    who, host = clean(who), clean(host)
+    if not host or who.endswith(f"@{host}"):
+        return who
+    return f"{who} (on {host})" if "@" in who else f"{who}@{host}"
+
+
 STATE_WORDS: Mapping[StepState, str] = {"done": "done", "skipped": "skipped", "pending": "back to pending"}
 
 
@@ -89,7 +98,9 @@ def step_history_text(records: Sequence[StepRecord]) -> str:
     for number, record in enumerate(records, 1):
         when = record.at.strftime("%Y-%m-%d %H:%M:%SZ") if day else clock_time(record.at)
         mark = STATE_MARK[record.state][0]
-        line = f"{when}  {mark} {STATE_WORDS[record.state].ljust(width)}  by {clean(record.who)}"
+        line = (
+            f"{when}  {mark} {STATE_WORDS[record.state].ljust(width)}  by {who_from(record.who, record.host)}"
+        )
         lines.append(line + ("   ← shown" if number == len(records) else ""))
     count = f"{len(records)} change{'s' if len(records) != 1 else ''}, oldest first"
     return "\n".join([count, "", *lines])
