@@ -111,7 +111,7 @@ async def test_the_practice_checklist_offers_no_write_and_no_export(tmp_path):
         assert "Copy" in footer and "Re-read" in footer
         assert not any(word in footer for word in (*WRITES, "Export")), footer
         keys = await _help_keys(app, pilot)
-        assert not {"space", "n", "e"} & set(keys) and keys.get("s") != "Skip", keys
+        assert not {"space", "n", "e", "h"} & set(keys) and keys.get("s") != "Skip", keys  # no history
         for key in ("space", "s", "n", "e"):  # pressed anyway: nothing happens, nothing is stored
             await pilot.press(key)
         await pilot.pause()
@@ -140,6 +140,7 @@ async def test_the_observer_checklist_offers_no_done_skip_or_note(tmp_path):
         keys = await _help_keys(observer, pilot)
         assert not any(description in WRITES for description in keys.values()), keys
         assert keys["c"] == "Copy"
+        assert keys["h"] == "History"  # the step's every change: reading, so the observer has it too
         commands = {c.title for c in observer.get_system_commands(observer.screen)}
         assert commands.isdisjoint(WRITES) and "Copy" in commands
 
@@ -150,11 +151,15 @@ async def test_export_is_greyed_until_the_first_change_starts_a_session(tmp_path
         screen = await _checklist(app, pilot)
         export = next(a for a in screen.active_bindings.values() if a.binding.action == "export")
         assert "Export" in _footer(app) and not export.enabled  # shown dim: it works after a tick
+        history = next(a for a in screen.active_bindings.values() if a.binding.action == "history")
+        assert not history.enabled
         await pilot.press("space")
         await wait_for(lambda: screen.session is not None, what="the session")
         await pilot.pause()
         export = next(a for a in screen.active_bindings.values() if a.binding.action == "export")
         assert export.enabled
+        history = next(a for a in screen.active_bindings.values() if a.binding.action == "history")
+        assert history.enabled and "h History" in _footer(app)  # greyed like export until then
 
 
 # -- what the checklist says under its steps --------------------------------------------------------------
