@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from probes.base import Secret
 from screens.checklist import ChecklistScreen
 from screens.modals import TextScreen
@@ -20,6 +22,7 @@ from tests.labs.postgres import PgLab
 from tests.ui.test_two_drivers import _header, _open_first_checklist
 from tui.app import OncallApp
 from tui.config.settings import KubernetesSettings, PrometheusSettings, Settings, StoreSettings
+from tui.sessions.backend import open_store
 from tui.widgets.dialogs import TextView
 
 # The budgets: 500 ms (driver) and 200 ms (observer). Here two apps share one process and event
@@ -253,3 +256,29 @@ async def test_an_outage_shows_not_yet_shared_and_the_other_driver_sees_the_chan
         )
         assert "done by alice@bastion" in screen_text(bob).split("2.", 1)[1]
         assert any(t.startswith("Changes shared: ") for t in said), said
+
+
+async def test_a_store_made_by_a_newer_oncall_is_said_read_only_and_a_tick_is_refused(
+    pg_server: PgLab, tmp_path: Path
+) -> None:
+    url = fresh_database(pg_server)
+    with open_store(tmp_path / "setup.db", url):  # the schema, as this oncall makes it
+        pass
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE oncall.schema_version SET version = version + 1")  # a newer oncall migrated it
+    alice = _app(tmp_path, "alice", url, "alice@bastion")
+    said: list[str] = []
+    toast = alice.notify
+
+    def notify(message: str, **kwargs: Any) -> None:
+        said.append(f"{kwargs.get('title', '')}: {message}")
+        toast(message, **kwargs)
+
+    alice.notify = notify  # type: ignore[method-assign, assignment]
+    async with alice.run_test(size=SIZE) as pilot:
+        checklist = await _open_first_checklist(alice, pilot)
+        await wait_for(lambda: "⚠ session store read-only" in _header(alice), what="the read-only mark")
+        assert any(t.startswith("Session store: ") and "made by a newer oncall" in t for t in said), said
+        await pilot.press("space")
+        await wait_for(lambda: any("nothing was changed" in t for t in said), what="the refusal")
+        assert checklist.session is None or checklist.session.step_state(0) == "pending"

@@ -70,3 +70,22 @@ async def test_a_driver_alone_sees_no_warning_and_leaving_the_checklist_clears_i
         await wait_for(lambda: "also driven by alice@bastion" in _header(bob), what="bob's warning")
         await bpilot.press("escape")  # back on the dashboard: no session open, no warning
         await wait_for(lambda: "also driven by" not in _header(bob), what="the warning gone")
+
+
+async def test_the_same_name_on_another_machine_is_another_driver_and_the_warning_says_where(tmp_path):
+    from tui.sessions.backend import open_store
+
+    alice = make_app(tmp_path, user="alice@bastion")
+    async with alice.run_test(size=(160, 48)) as apilot:
+        alices = await _open_first_checklist(alice, apilot)
+        await apilot.press("space")
+        await wait_for(lambda: alices.session is not None, what="alice's session")
+        await apilot.pause(0.5)
+        assert "also driven by" not in _header(alice)  # her own change, from her own machine
+        session = alices.session
+        # her name, typed into an oncall on a second laptop (a config copied from the first one)
+        with open_store(tmp_path / "sessions.db", host="laptop-7") as laptop:
+            laptop.set_step(session.id, 1, "done", "alice@bastion")
+        await wait_for(
+            lambda: "also driven by alice@bastion (on laptop-7)" in _header(alice), what="the warning"
+        )
