@@ -56,6 +56,7 @@ def make_app(
     kubeconfig: Path | None = None,
     postgres: PostgresProbe | None = None,
     redis: RedisProbe | None = None,
+    demo_alertmanager: bool = False,
 ) -> OncallApp:
     settings = Settings(
         profile="test",
@@ -79,6 +80,7 @@ def make_app(
         postgres=postgres,
         redis=redis,
         tick=False,
+        demo_alertmanager=demo_alertmanager,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import io
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -612,6 +613,10 @@ class OncallApp(ConsoleApp):
         text = export_markdown(latest, timeline, self.section(latest.section_slug), demo=self.demo)
         target = Path.cwd() / f"oncall-session-{latest.id}-{latest.alertname}.md"
         target = target.with_name("".join(c if c.isalnum() or c in "-_." else "_" for c in target.name))
+        if self.is_web:
+            # served by `oncall serve`: the file goes to the browser that asked, never onto the server's disk
+            self.deliver_text(io.StringIO(text), save_filename=target.name, mime_type="text/markdown")
+            return Path(target.name)
         try:
             await asyncio.to_thread(write_export, target, text)
         except OSError as error:

@@ -16,5 +16,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_app(args: argparse.Namespace, settings: Settings) -> int:
     from tui.app import OncallApp  # here: a subcommand needn't load Textual
 
-    OncallApp(settings, demo=args.demo, observe=args.observe).run()
+    # the demo has a scripted Alertmanager too (a teammate's silence), unless a real one is configured
+    demo_alertmanager = args.demo and not settings.alertmanager.url
+    OncallApp(settings, demo=args.demo, observe=args.observe, demo_alertmanager=demo_alertmanager).run()
     return 0

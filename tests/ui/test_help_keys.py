@@ -194,7 +194,7 @@ async def test_the_readme_keys_table_matches_the_help_of_each_screen(tmp_path):
     rows = readme_keys()
     places = {where for where, _, _ in rows}
     assert {"dashboard", "checklist", "browser", "lists"} <= places
-    app = make_app(tmp_path)
+    app = make_app(tmp_path, demo_alertmanager=True)  # as `oncall --demo` runs: `m` is offered
     problems: list[str] = []
     async with app.run_test(size=(160, 48)) as pilot:
         await _dashboard(app, pilot)

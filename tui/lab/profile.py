@@ -19,7 +19,8 @@ END = "# <<< oncall lab <<<"
 
 
 def profile_text(state: LabState) -> str:
-    """The [profiles.lab] tables: every source of the lab, the shipped runbook, the lab's own store."""
+    """The [profiles.lab] tables: every source of the lab (Alertmanager too), the shipped runbook, the lab's
+    own store."""
     q = toml_string
     return "\n".join(
         [
@@ -43,6 +44,11 @@ def profile_text(state: LabState) -> str:
             f"url = {q(state.redis_url)}",
             "",
         ]
+        + (  # a state written before the lab ran Alertmanager has none
+            [f"[profiles.{PROFILE}.alertmanager]", f"url = {q(state.alertmanager_url)}", ""]
+            if state.alertmanager_url
+            else []
+        )
     )
 
 
