@@ -19,8 +19,15 @@ async def _alerts_loaded(pilot) -> None:
     await pilot.pause()
 
 
+async def _alerts_and_alertmanager_loaded(pilot) -> None:
+    await wait_for(lambda: pilot.app.am_snapshot is not None, what="the demo Alertmanager's first read")
+    await _alerts_loaded(pilot)
+
+
 def test_dashboard_snapshot(snap_compare, tmp_path):
-    assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=_alerts_loaded)
+    # as `oncall --demo` shows it: with the demo's Alertmanager (a teammate's silence)
+    app = make_app(tmp_path, demo_alertmanager=True)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_alerts_and_alertmanager_loaded)
 
 
 def test_checklist_snapshot(snap_compare, tmp_path):

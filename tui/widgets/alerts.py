@@ -256,9 +256,9 @@ class AlertsTable(DataTable[Text]):
         return (*chosen, ("Summary", max(1, room - used)))
 
     def _am_layout(self, room: int, pad: int, longest: int) -> tuple[tuple[str, int], ...]:
-        """With Alertmanager: state, severity and name, then Alertmanager's state in the room left (at most
-        its full width); the group column, Since, Value and the summary only where there is room after that
-        (the rows stay in Alertmanager's groups either way)."""
+        """With Alertmanager: state, severity and name, Since where Alertmanager's state keeps 20 cells, then
+        that state in the room left (at most its full width); the group column, Value and the summary only
+        where there is room after that (the rows stay in Alertmanager's groups either way)."""
         spec = {label: width for label, width, _ in self.AM_COLUMNS}
         groups = [s.group for s in self.am_status.values() if s.group]
         group = max(5, min(spec["Group"], max((cell_len(group_title(g.labels)) for g in groups), default=5)))
@@ -267,6 +267,9 @@ class AlertsTable(DataTable[Text]):
         telling = any(name != "alertname" for g in groups for name, _ in g.labels)
         alert = max(5, min(spec["Alert"], longest or spec["Alert"]))
         used = spec["State"] + spec["Severity"] + 3 * pad + (group + pad if telling else 0)
+        # how long it has fired matters more than the rest of Alertmanager's words: Since comes first
+        since_fits = room - used - alert - pad - 20 - spec["Since"] - pad >= 0
+        used += spec["Since"] + pad if since_fits else 0
         state = max(20, min(spec["Alertmanager"], room - used - alert - pad))
         alert = max(5, min(alert, room - used - state - pad))  # a narrow screen: the name gives way first
         used += alert + state + pad
@@ -276,7 +279,9 @@ class AlertsTable(DataTable[Text]):
             used += 0 if telling else group + pad
         chosen += [("State", spec["State"]), ("Severity", spec["Severity"]), ("Alert", alert)]
         chosen.append(("Alertmanager", state))
-        for label in ("Since", "Value"):
+        if since_fits:
+            chosen.append(("Since", spec["Since"]))
+        for label in ("Value",) if since_fits else ("Since", "Value"):
             if room - used - spec[label] - pad >= self.SUMMARY_ROOM:
                 chosen.append((label, spec[label]))
                 used += spec[label] + pad
