@@ -5,15 +5,11 @@ async httpx with the same TLS and auth handling as Prometheus's; every failure a
 from __future__ import annotations
 
 import asyncio
-import errno
 import json
-import socket
-import ssl
 import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -26,7 +22,7 @@ from probes.alertmanager.model import (
 )
 from probes.alertmanager.settings import AlertmanagerSettings
 from probes.base import Backoff, PolledSource, SourceHealth, utc_now
-from probes.prometheus.client import _os_reason, _root_cause, redact_url, secs
+from probes.http import ReadError, get, make_client, redact_url
 
 SOURCE = "alertmanager"
 ALERTS_PATH = "/api/v2/alerts"
@@ -37,12 +33,8 @@ ALLOWED_REQUESTS = frozenset({("GET", ALERTS_PATH), ("GET", SILENCES_PATH), ("GE
 NOT_CONFIGURED = "set ALERTMANAGER_URL, [alertmanager] url or --alertmanager"
 
 
-class AmReadError(Exception):
-    """One request failed; the message is plain words for the health record."""
-
-    def __init__(self, message: str, *, forbidden: bool = False) -> None:
-        super().__init__(message)
-        self.forbidden = forbidden
+class AmReadError(ReadError):
+    """One request to Alertmanager failed; the message is plain words for the health record."""
 
 
 class AlertmanagerProbe(PolledSource[AmSnapshot]):
@@ -87,34 +79,7 @@ class AlertmanagerProbe(PolledSource[AmSnapshot]):
         await self.aclose()
 
     def _make_client(self) -> httpx.AsyncClient:
-        s = self.settings
-        assert s.url is not None
-        parts = urlsplit(s.url)
-        headers = {"Accept": "application/json", "User-Agent": "oncall (read-only)"}
-        auth: httpx.Auth | None = None
-        if s.token is not None:
-            headers["Authorization"] = f"Bearer {s.token.reveal()}"
-        elif s.username is not None:
-            auth = httpx.BasicAuth(s.username, s.password.reveal() if s.password else "")
-        elif parts.username is not None:
-            auth = httpx.BasicAuth(parts.username, parts.password or "")
-        verify: ssl.SSLContext | bool = s.verify
-        if s.ca_file is not None and s.verify:
-            try:
-                verify = ssl.create_default_context(cafile=str(s.ca_file))
-            except (OSError, ssl.SSLError) as exc:
-                reason = getattr(exc, "strerror", None) or str(exc)
-                raise AmReadError(f"cannot use CA file {s.ca_file}: {reason}") from None
-        t = s.timeout
-        return httpx.AsyncClient(
-            base_url=redact_url(s.url),
-            headers=headers,
-            auth=auth,
-            verify=verify,
-            timeout=httpx.Timeout(connect=t, read=t, write=t, pool=t),
-            transport=self._transport,
-            follow_redirects=False,
-        )
+        return make_client(self.settings, self._transport, AmReadError)
 
     async def _poll_guarded(self) -> AmSnapshot:
         started = time.perf_counter()
@@ -165,27 +130,9 @@ class AlertmanagerProbe(PolledSource[AmSnapshot]):
         return AmSnapshot((), (), (), health, None)
 
     async def _get_json(self, client: httpx.AsyncClient, path: str) -> Any:
-        t = self.settings.timeout
-        deadline = 2 * t
-        try:
-            async with asyncio.timeout(deadline):
-                response = await client.get(path)
-        except TimeoutError:
-            raise AmReadError(
-                f"timed out waiting for a response after {secs(deadline)} from {path}"
-            ) from None
-        except httpx.ConnectTimeout:
-            raise AmReadError(f"timed out connecting after {secs(t)} to {self.endpoint}") from None
-        except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout):
-            raise AmReadError(f"timed out after {secs(t)} on {path}") from None
-        except httpx.ConnectError as exc:
-            raise AmReadError(self._connect_problem(exc)) from None
-        except httpx.RemoteProtocolError:
-            raise AmReadError(f"the server closed the connection or broke HTTP on {path}") from None
-        except httpx.TransportError as exc:
-            raise AmReadError(f"network error on {path}: {_os_reason(exc) or type(exc).__name__}") from None
-        except httpx.HTTPError as exc:
-            raise AmReadError(f"request to {path} failed: {type(exc).__name__}") from None
+        response = await get(
+            client, path, None, timeout=self.settings.timeout, endpoint=self.endpoint, error=AmReadError
+        )
         status = response.status_code
         if status == 401:
             raise AmReadError("HTTP 401: check [alertmanager] token or username and password", forbidden=True)
@@ -206,22 +153,6 @@ class AlertmanagerProbe(PolledSource[AmSnapshot]):
             return response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise AmReadError(f"invalid JSON from {path}") from None
-
-    def _connect_problem(self, exc: httpx.ConnectError) -> str:
-        where = self.endpoint
-        cause = _root_cause(exc)
-        if isinstance(cause, ConnectionRefusedError):
-            return f"connection refused at {where}"
-        if isinstance(cause, socket.gaierror):
-            host = urlsplit(where or "").hostname
-            return f"cannot resolve host {host!r}: {cause.strerror or cause}"
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"TLS certificate not trusted at {where}: {cause.verify_message}; set ca_file or verify"
-        if isinstance(cause, ssl.SSLError):
-            return f"TLS handshake failed at {where}: {cause.reason or cause}"
-        if isinstance(cause, OSError) and cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-            return f"{cause.strerror.lower() if cause.strerror else 'unreachable'} for {where}"
-        return f"cannot connect to {where}: {_os_reason(exc) or 'connection failed'}"
 
 
 def plural(count: int, noun: str) -> str:

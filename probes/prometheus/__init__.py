@@ -5,6 +5,7 @@ reads (a query, the scrape targets, PVC usage), on client.py's GET-only HTTP cli
 alerts are listed in.
 """
 
+from probes.http import redact_url
 from probes.prometheus.alerts import fingerprint, parse_rfc3339
 from probes.prometheus.client import (
     ALERTS_PATH,
@@ -15,7 +16,6 @@ from probes.prometheus.client import (
     RULES_PATH,
     SOURCE,
     TARGETS_PATH,
-    redact_url,
 )
 from probes.prometheus.ordering import STATE_ORDER, alert_sort_key, severity_rank
 from probes.prometheus.probe import PrometheusProbe

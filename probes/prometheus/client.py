@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import errno
 import json
-import socket
-import ssl
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from probes.base import Backoff, PolledSource
+from probes.http import ReadError, get, make_client, redact_url
 from probes.prometheus.snapshot import AlertsSnapshot
 
 if TYPE_CHECKING:
@@ -39,21 +35,8 @@ READ_PATHS = frozenset({QUERY_PATH, TARGETS_PATH})
 NOT_CONFIGURED = "set PROMETHEUS_URL or [prometheus] url"
 
 
-def redact_url(url: str) -> str:
-    """The URL without any user:password@ part, for messages and screens."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-
-
-class PromReadError(Exception):
-    """One request failed; the message is plain words for the health record."""
-
-    def __init__(self, message: str, *, forbidden: bool = False) -> None:
-        super().__init__(message)
-        self.forbidden = forbidden
+class PromReadError(ReadError):
+    """One request to Prometheus failed; the message is plain words for the health record."""
 
 
 class PrometheusClient(PolledSource[AlertsSnapshot]):
@@ -95,66 +78,12 @@ class PrometheusClient(PolledSource[AlertsSnapshot]):
         return self._client
 
     def _make_client(self) -> httpx.AsyncClient:
-        s = self.settings
-        assert s.url is not None
-        parts = urlsplit(s.url)
-        # credentials in the URL would end up in logs and messages; they were moved to settings by config
-        base_url = redact_url(s.url)
-        headers = {"Accept": "application/json", "User-Agent": "oncall (read-only)"}
-        auth: httpx.Auth | None = None
-        if s.token is not None:
-            headers["Authorization"] = f"Bearer {s.token.reveal()}"
-        elif s.username is not None:
-            auth = httpx.BasicAuth(s.username, s.password.reveal() if s.password else "")
-        elif parts.username is not None:
-            auth = httpx.BasicAuth(parts.username, parts.password or "")
-        verify: ssl.SSLContext | bool = s.verify
-        if s.ca_file is not None and s.verify:
-            try:
-                verify = ssl.create_default_context(cafile=str(s.ca_file))
-            except (OSError, ssl.SSLError) as exc:
-                reason = getattr(exc, "strerror", None) or str(exc)
-                raise PromReadError(f"cannot use CA file {s.ca_file}: {reason}") from None
-        t = s.timeout
-        return httpx.AsyncClient(
-            base_url=base_url,
-            headers=headers,
-            auth=auth,
-            verify=verify,
-            timeout=httpx.Timeout(connect=t, read=t, write=t, pool=t),
-            transport=self._transport,
-            follow_redirects=False,
-        )
+        return make_client(self.settings, self._transport, PromReadError)
 
     async def _get_json(self, client: httpx.AsyncClient, path: str, params: Mapping[str, str] | None) -> Any:
-        t = self.settings.timeout
-        # httpx's timeouts bound each phase; this bounds the whole request (a server dripping bytes,
-        # a transport that hangs), leaving room for a connect plus a read before it fires.
-        deadline = 2 * t
-        try:
-            async with asyncio.timeout(deadline):
-                response = await client.get(path, params=params)
-        except TimeoutError:
-            raise PromReadError(
-                f"timed out waiting for a response after {secs(deadline)} from {path}"
-            ) from None
-        except httpx.ConnectTimeout:
-            raise PromReadError(f"timed out connecting after {secs(t)} to {self.endpoint}") from None
-        except httpx.ReadTimeout:
-            raise PromReadError(f"timed out waiting for a response after {secs(t)} from {path}") from None
-        except httpx.WriteTimeout:
-            raise PromReadError(f"timed out sending the request after {secs(t)} to {path}") from None
-        except httpx.PoolTimeout:
-            raise PromReadError(f"timed out waiting for a free connection after {secs(t)}") from None
-        except httpx.ConnectError as exc:
-            raise PromReadError(self._connect_problem(exc)) from None
-        except httpx.RemoteProtocolError:
-            raise PromReadError(f"the server closed the connection or broke HTTP on {path}") from None
-        except httpx.TransportError as exc:
-            raise PromReadError(f"network error on {path}: {_os_reason(exc) or type(exc).__name__}") from None
-        except httpx.HTTPError as exc:
-            raise PromReadError(f"request to {path} failed: {type(exc).__name__}") from None
-
+        response = await get(
+            client, path, params, timeout=self.settings.timeout, endpoint=self.endpoint, error=PromReadError
+        )
         if response.status_code in (401, 403):
             raise PromReadError(self._auth_problem(response.status_code, path), forbidden=True)
         if response.is_redirect:
@@ -186,22 +115,6 @@ class PrometheusClient(PolledSource[AlertsSnapshot]):
             )
         return body
 
-    def _connect_problem(self, exc: httpx.ConnectError) -> str:
-        where = self.endpoint
-        cause = _root_cause(exc)
-        if isinstance(cause, ConnectionRefusedError):
-            return f"connection refused at {where}"
-        if isinstance(cause, socket.gaierror):
-            host = urlsplit(where or "").hostname
-            return f"cannot resolve host {host!r}: {cause.strerror or cause}"
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"TLS certificate not trusted at {where}: {cause.verify_message}; set ca_file or verify"
-        if isinstance(cause, ssl.SSLError):
-            return f"TLS handshake failed at {where}: {cause.reason or cause}"
-        if isinstance(cause, OSError) and cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-            return f"{cause.strerror.lower() if cause.strerror else 'unreachable'} for {where}"
-        return f"cannot connect to {where}: {_os_reason(exc) or 'connection failed'}"
-
     def _auth_problem(self, status: int, path: str) -> str:
         s = self.settings
         if status == 401:
@@ -211,28 +124,6 @@ class PrometheusClient(PolledSource[AlertsSnapshot]):
                 return "HTTP 401: check the username and password"
             return "HTTP 401: Prometheus wants credentials; set [prometheus] token or username"
         return f"HTTP 403: these credentials may not read {path}"
-
-
-def secs(seconds: float) -> str:
-    return f"{seconds:g}s"
-
-
-def _root_cause(exc: BaseException) -> BaseException:
-    seen: set[int] = set()
-    while id(exc) not in seen:
-        seen.add(id(exc))
-        nxt = exc.__cause__ or exc.__context__
-        if nxt is None:
-            break
-        exc = nxt
-    return exc
-
-
-def _os_reason(exc: BaseException) -> str:
-    cause = _root_cause(exc)
-    if isinstance(cause, OSError) and cause.strerror:
-        return cause.strerror
-    return str(cause)[:200]
 
 
 def _prometheus_error(response: httpx.Response) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from probes.base import Reading
 from probes.format import format_age, format_bytes
+from probes.http import redact_url
 from probes.prometheus.alerts import labels_of, parse_rfc3339
 from probes.prometheus.client import (
     NOT_CONFIGURED,
@@ -19,7 +20,6 @@ from probes.prometheus.client import (
     TARGETS_PATH,
     PrometheusClient,
     PromReadError,
-    redact_url,
 )
 
 VOLUME_METRICS = ("used_bytes", "capacity_bytes", "inodes_used", "inodes")  # kubelet_volume_stats_*

@@ -196,7 +196,7 @@ async def test_a_timeout_and_a_refused_connection_are_said_and_the_last_view_kep
         second = await am.poll()
     assert first.health.state == "ok"
     assert second.health.state == "down"
-    assert second.health.last_error == "timed out after 0.5s on /api/v2/alerts"
+    assert second.health.last_error == "timed out waiting for a response after 0.5s from /api/v2/alerts"
     assert second.alerts == first.alerts and second.fetched_at == first.fetched_at  # shown as old, not lost
 
     async with AlertmanagerProbe(AlertmanagerSettings(url=closed_url, timeout=1.0), clock=lambda: NOW) as am:
