@@ -29,6 +29,18 @@ REPO = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 11, 27, 3, 0, 0, tzinfo=UTC)
 
 
+class SteppingClock:
+    """Moves one second each time it is read, so every change has its own instant."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        current = self.now
+        self.now += timedelta(seconds=1)
+        return current
+
+
 class FixedClock:
     """A clock the test moves by hand, so ages and the demo script are deterministic."""
 

@@ -12,7 +12,10 @@ from typing import Any
 
 from probes.base import SourceHealth
 from probes.format import clean
-from probes.prometheus.alerts import parse_rfc3339
+from probes.prometheus.alerts import (
+    labels_of,  # kept as sent, to match Prometheus's own label sets
+    parse_rfc3339,
+)
 from probes.prometheus.snapshot import Labels
 
 
@@ -154,15 +157,6 @@ def until(moment: datetime | None, now: datetime) -> str:
 
 
 # -- parsing: anything off-shape is skipped (alerts, silences) or an AmShapeError (the body) -----------------
-
-
-def labels_of(raw: object) -> Labels | None:
-    if not isinstance(raw, dict):
-        return None
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
-        return None
-    # kept as sent, to match Prometheus's own label sets; cleaned wherever they are turned into text
-    return tuple(sorted(raw.items()))
 
 
 def _strings(raw: object) -> tuple[str, ...]:

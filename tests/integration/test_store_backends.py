@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.helpers import SteppingClock
 from tests.labs.postgres import SUPERUSER, PgLab
 from tui.sessions.backend import Store, open_store
 from tui.sessions.postgres import PG_SCHEMA_VERSION, PostgresStore
@@ -23,16 +24,9 @@ FIRED = datetime(2026, 11, 27, 3, 12, 5, tzinfo=UTC)
 T0 = datetime(2026, 11, 27, 3, 14, 0, tzinfo=UTC)
 
 
-class Clock:
-    """Moves one second each time it is read, so every change has its own instant."""
-
+class Clock(SteppingClock):
     def __init__(self, start: datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        current = self.now
-        self.now += timedelta(seconds=1)
-        return current
+        super().__init__(start)
 
 
 def fresh_database(lab: PgLab) -> str:

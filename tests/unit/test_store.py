@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import SteppingClock
 from tui.sessions.store import APPLICATION_ID, SCHEMA_VERSION, SessionStore, StoreError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,16 +26,9 @@ FIRED = datetime(2026, 11, 27, 3, 12, 5, tzinfo=UTC)
 T0 = datetime(2026, 11, 27, 3, 14, 0, tzinfo=UTC)
 
 
-class Clock:
-    """A clock that moves one second each time it is read, so every change has its own instant."""
-
+class Clock(SteppingClock):
     def __init__(self, start: datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        current = self.now
-        self.now += timedelta(seconds=1)
-        return current
+        super().__init__(start)
 
 
 @pytest.fixture
