@@ -173,5 +173,8 @@ async def test_alertmanager_stopped_says_so_and_keeps_prometheus_alerts(tmp_path
         )
         text = screen_text(app)
         assert "states from" in text  # the last states read, said to be old
-        assert table.row_count == len(lab.prometheus.alerts())  # Prometheus's alerts, all still there
+        # Prometheus's alerts, all still there (waited for: a pending one may have just fired in between)
+        await wait_for(
+            lambda: table.row_count == len(lab.prometheus.alerts()), timeout=10, what="every Prometheus alert"
+        )
         assert cells(table, row_of(table, "MarkupInLabels"))["Alert"] == "MarkupInLabels"
