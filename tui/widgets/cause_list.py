@@ -39,7 +39,8 @@ class CauseList(Static):
     """
 
     def verdict_style(self, verdict: str) -> Style:
-        return self.get_component_rich_style(CLASSES[verdict], partial=True)
+        # plain until the list's styles are applied: a verdict can arrive (from a worker) before that
+        return self.get_component_rich_style(CLASSES[verdict], partial=True, default=Style.null())
 
     def verdict_text(self, finding: CauseFinding, *, mark: bool = True) -> Text:
         """ "✓ supported: 38 of 45 sessions idle in transaction…", the reason as plain text (never markup)."""

@@ -3,6 +3,7 @@ best, and its checklist progress."""
 
 from __future__ import annotations
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -38,10 +39,14 @@ class RunbookPane(VerticalScroll):
         if self._shown is not None and self._shown[0].fingerprint == alert.fingerprint:
             self.show(*self._shown)
 
+    def _style(self, component: str) -> Style:
+        # plain until the pane's styles are applied: a verdict can arrive (from a worker) before that
+        return self.get_component_rich_style(component, partial=True, default=Style.null())
+
     def cause_line(self, alert: FiringAlert) -> Text:
         """ "likely cause: NAME — reason" for the best-supported cause, or that none is supported (yet)."""
         findings = self._causes.get(alert.fingerprint)
-        muted = self.get_component_rich_style("runbook-pane--no-cause", partial=True)
+        muted = self._style("runbook-pane--no-cause")
         if findings is None:
             why = "refresh paused: P reads it" if self.paused else "the evidence is being read"
             return Text(f"likely cause: not judged yet ({why})", style=muted)
@@ -49,9 +54,7 @@ class RunbookPane(VerticalScroll):
         if top is None:
             return Text("no cause supported by the evidence yet", style=muted)
         text = Text()
-        text.append(
-            "likely cause: ", style=self.get_component_rich_style("runbook-pane--cause", partial=True)
-        )
+        text.append("likely cause: ", style=self._style("runbook-pane--cause"))
         text.append(clean(top.name), style=styles.STRONG)
         text.append(" — ")
         text.append(clean(top.reason))  # a server's strings inside: plain text, never markup
