@@ -27,6 +27,7 @@ from tui.config.settings import KubernetesSettings, PrometheusSettings, Settings
 
 REPO = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 11, 27, 3, 0, 0, tzinfo=UTC)
+FIRED = datetime(2026, 11, 27, 3, 12, 5, tzinfo=UTC)  # when the store tests' alert fired
 
 
 class SteppingClock:
@@ -198,3 +199,16 @@ def burst(app: OncallApp, keys: list[str]) -> None:
         event = events.Key(key, character)
         event.set_sender(app)
         driver.send_message(event)
+
+
+def open_test_session(store: Any, who: str = "alice", active_at: datetime = FIRED, fingerprint: str = "fp1"):
+    """The session of one HighApiErrorRate firing, opened (or resumed) by `who`: the store tests' fixture."""
+    return store.open_session(
+        fingerprint=fingerprint,
+        alertname="HighApiErrorRate",
+        active_at=active_at,
+        section_slug="high-api-error-rate",
+        summary="API 5xx error rate above 5%",
+        labels=(("severity", "critical"), ("service", "inmidst-api")),
+        who=who,
+    )

@@ -14,13 +14,12 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.helpers import SteppingClock
+from tests.helpers import FIRED, SteppingClock, open_test_session
 from tests.labs.postgres import SUPERUSER, PgLab
 from tui.sessions.backend import Store, open_store
 from tui.sessions.postgres import PG_SCHEMA_VERSION, PostgresStore
 from tui.sessions.store import StoreError
 
-FIRED = datetime(2026, 11, 27, 3, 12, 5, tzinfo=UTC)
 T0 = datetime(2026, 11, 27, 3, 14, 0, tzinfo=UTC)
 
 
@@ -64,16 +63,7 @@ def store(opener: Opener) -> Store:
     return opener()
 
 
-def _open(store: Store, who: str = "alice", active_at: datetime = FIRED, fingerprint: str = "fp1"):
-    return store.open_session(
-        fingerprint=fingerprint,
-        alertname="HighApiErrorRate",
-        active_at=active_at,
-        section_slug="high-api-error-rate",
-        summary="API 5xx error rate above 5%",
-        labels=(("severity", "critical"), ("service", "inmidst-api")),
-        who=who,
-    )
+_open = open_test_session
 
 
 def test_opening_a_session_records_fired_then_opened_with_the_host(store: Store) -> None:

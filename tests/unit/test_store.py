@@ -18,11 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import SteppingClock
+from tests.helpers import FIRED, SteppingClock, open_test_session
 from tui.sessions.store import APPLICATION_ID, SCHEMA_VERSION, SessionStore, StoreError
 
 ROOT = Path(__file__).resolve().parents[2]
-FIRED = datetime(2026, 11, 27, 3, 12, 5, tzinfo=UTC)
 T0 = datetime(2026, 11, 27, 3, 14, 0, tzinfo=UTC)
 
 
@@ -42,16 +41,7 @@ def store(db: Path) -> Iterator[SessionStore]:
         yield opened
 
 
-def _open(store: SessionStore, who: str = "alice", active_at: datetime = FIRED, fingerprint: str = "fp1"):
-    return store.open_session(
-        fingerprint=fingerprint,
-        alertname="HighApiErrorRate",
-        active_at=active_at,
-        section_slug="high-api-error-rate",
-        summary="API 5xx error rate above 5%",
-        labels=(("severity", "critical"), ("service", "inmidst-api")),
-        who=who,
-    )
+_open = open_test_session
 
 
 def _digest(path: Path) -> str:
