@@ -8,8 +8,8 @@ import errno
 import socket
 import ssl
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -25,23 +25,19 @@ class ReadError(Exception):
         self.forbidden = forbidden
 
 
-class HttpSettings(Protocol):
-    """What a server read over HTTP is configured with ([prometheus], [alertmanager])."""
+@dataclass(frozen=True)
+class HttpSettings:
+    """How a server read over HTTP is reached ([prometheus], [alertmanager]; tui.config fills them)."""
 
-    @property
-    def url(self) -> str | None: ...
-    @property
-    def token(self) -> Secret | None: ...
-    @property
-    def username(self) -> str | None: ...
-    @property
-    def password(self) -> Secret | None: ...
-    @property
-    def ca_file(self) -> Path | None: ...
-    @property
-    def verify(self) -> bool: ...
-    @property
-    def timeout(self) -> float: ...
+    url: str | None = None  # None: not configured
+    token: Secret | None = None  # bearer token
+    username: str | None = None  # basic auth
+    password: Secret | None = None
+    ca_file: Path | None = None
+    verify: bool = True
+    timeout: float = 5.0  # seconds, per request
+    refresh: float = 5.0  # seconds between polls when healthy
+    backoff_max: float = 60.0  # seconds: the longest wait between polls while the server is failing
 
 
 def redact_url(url: str) -> str:

@@ -4,19 +4,10 @@ and the TOML file)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from probes.base import Secret
+from probes.http import HttpSettings
 
 
 @dataclass(frozen=True)
-class PrometheusSettings:
-    url: str | None = None  # None: not configured
-    token: Secret | None = None  # bearer token
-    username: str | None = None  # basic auth
-    password: Secret | None = None
-    ca_file: Path | None = None
-    verify: bool = True
-    timeout: float = 5.0  # seconds, per request
-    refresh: float = 5.0  # seconds between polls when healthy
-    backoff_max: float = 60.0  # seconds: the longest wait between polls while Prometheus is failing
+class PrometheusSettings(HttpSettings):
+    """[prometheus]: where the alerts come from; nothing beyond what every HTTP server is configured with."""

@@ -183,32 +183,52 @@ TOP = Section(
     ),
 )
 
-PROMETHEUS = Section(
+
+def _http_server(
+    name: str,
+    *,
+    url_env: str,
+    url_help: str,
+    url_flag: str,
+    token_env: str,
+    token_help: str,
+    refresh_flag: str | None,
+) -> Section:
+    """A server read over HTTP ([prometheus], [alertmanager]): its URL (user:password@ in it becomes basic
+    auth), a bearer token or basic auth, TLS, and how often and how patiently it is read."""
+    return Section(
+        name,
+        (
+            Key(
+                "url",
+                "string",
+                env=url_env,
+                env_help=url_help,
+                flag=url_flag,
+                validate=check_url,
+                use=with_url,
+            ),
+            *secret("token", env=token_env, env_help=token_help),
+            Key("username", "string"),
+            *secret("password", needs="username"),
+            Key("ca_file", "file"),
+            Key("verify", "flag"),
+            Key("timeout", "seconds"),
+            Key("refresh", "seconds", flag=refresh_flag),
+            Key("backoff_max", "seconds"),
+        ),
+        finish=move_url_credentials,
+    )
+
+
+PROMETHEUS = _http_server(
     "prometheus",
-    (
-        Key(
-            "url",
-            "string",
-            env="PROMETHEUS_URL",
-            env_help="Prometheus base URL, e.g. http://prometheus:9090 (overrides [prometheus] url)",
-            flag="prometheus_url",
-            validate=check_url,
-            use=with_url,
-        ),
-        *secret(
-            "token",
-            env="PROMETHEUS_TOKEN",
-            env_help="bearer token sent to Prometheus (overrides [prometheus] token/token_file/token_env)",
-        ),
-        Key("username", "string"),
-        *secret("password", needs="username"),
-        Key("ca_file", "file"),
-        Key("verify", "flag"),
-        Key("timeout", "seconds"),
-        Key("refresh", "seconds", flag="refresh"),
-        Key("backoff_max", "seconds"),
-    ),
-    finish=move_url_credentials,
+    url_env="PROMETHEUS_URL",
+    url_help="Prometheus base URL, e.g. http://prometheus:9090 (overrides [prometheus] url)",
+    url_flag="prometheus_url",
+    token_env="PROMETHEUS_TOKEN",
+    token_help="bearer token sent to Prometheus (overrides [prometheus] token/token_file/token_env)",
+    refresh_flag="refresh",
 )
 
 KUBERNETES = Section(
@@ -293,32 +313,14 @@ REDIS = Section(
     ),
 )
 
-ALERTMANAGER = Section(
+ALERTMANAGER = _http_server(
     "alertmanager",
-    (
-        Key(
-            "url",
-            "string",
-            env="ALERTMANAGER_URL",
-            env_help="Alertmanager base URL, e.g. http://alertmanager:9093 (overrides [alertmanager] url)",
-            flag="alertmanager",
-            validate=check_url,
-            use=with_url,
-        ),
-        *secret(
-            "token",
-            env="ALERTMANAGER_TOKEN",
-            env_help="bearer token sent to Alertmanager (overrides [alertmanager] token*)",
-        ),
-        Key("username", "string"),
-        *secret("password", needs="username"),
-        Key("ca_file", "file"),
-        Key("verify", "flag"),
-        Key("timeout", "seconds"),
-        Key("refresh", "seconds"),
-        Key("backoff_max", "seconds"),
-    ),
-    finish=move_url_credentials,
+    url_env="ALERTMANAGER_URL",
+    url_help="Alertmanager base URL, e.g. http://alertmanager:9093 (overrides [alertmanager] url)",
+    url_flag="alertmanager",
+    token_env="ALERTMANAGER_TOKEN",
+    token_help="bearer token sent to Alertmanager (overrides [alertmanager] token*)",
+    refresh_flag=None,
 )
 
 STORE = Section(

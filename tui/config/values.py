@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from probes.alertmanager import AlertmanagerSettings
 from probes.base import Secret
+from probes.http import HttpSettings
 from probes.postgres import PostgresSettings
-from probes.prometheus import PrometheusSettings
 from probes.redis import RedisSettings
 
 # Where a value came from, for error messages: the file path, "environment" or "command line".
@@ -88,10 +87,10 @@ def parse_dsn(value: str, file: str, key: str) -> dict[str, Any]:
 
 
 # a server reached over HTTP with a URL, a token or basic auth: Prometheus, Alertmanager
-HttpSettings = TypeVar("HttpSettings", PrometheusSettings, AlertmanagerSettings)
+HttpServer = TypeVar("HttpServer", bound=HttpSettings)
 
 
-def with_url(prom: HttpSettings, value: str, origin: Origin) -> HttpSettings:
+def with_url(prom: HttpServer, value: str, origin: Origin) -> HttpServer:
     return replace(prom, url=check_url(value, origin.file, origin.key))
 
 
@@ -123,7 +122,7 @@ def with_redis_url(rd: RedisSettings, value: str, origin: Origin) -> RedisSettin
     return replace(rd, url=url, username=username, password=password)
 
 
-def move_url_credentials(prom: HttpSettings) -> HttpSettings:
+def move_url_credentials(prom: HttpServer) -> HttpServer:
     """user:password@ in the URL becomes basic auth, so the URL itself is safe to show and log."""
     if prom.url is None:
         return prom
