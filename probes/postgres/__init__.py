@@ -3,26 +3,89 @@
 probe.py polls; session.py holds the one read-only session; statements.py runs a runbook step's statement;
 queries.py picks the SQL by server version; snapshot.py is what a poll read; guard.py, guard_functions.py
 and guard_catalog.py decide which SQL may run; errors.py says what went wrong in plain words.
+
+Names load their module on first use: importing the package (say, for its settings) must not import
+psycopg or pglast, which `oncall` without PostgreSQL never needs.
 """
 
-from probes.postgres.errors import describe_error
-from probes.postgres.guard import NOTHING_ALLOWED, Allowlist, GuardVerdict, Reaches, check_sql
-from probes.postgres.guard_catalog import CATALOG_SQL, catalog_params, judge_catalog
-from probes.postgres.probe import DEAD_TUPLES_MIN, IDLE_IN_TRANSACTION_SECONDS, PostgresProbe
-from probes.postgres.queries import TABLES_SQL, activity_sql, statements_sql
-from probes.postgres.session import NOT_CONFIGURED, SOURCE
-from probes.postgres.settings import PostgresSettings
-from probes.postgres.snapshot import (
-    HIDDEN_QUERY,
-    PgPressure,
-    PgSession,
-    PgSnapshot,
-    PgStatement,
-    PgTable,
-    pressure_from,
-    sessions_from_rows,
-)
-from probes.postgres.statements import STATEMENT_ROWS
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from probes.postgres.errors import describe_error
+    from probes.postgres.guard import NOTHING_ALLOWED, Allowlist, GuardVerdict, Reaches, check_sql
+    from probes.postgres.guard_catalog import CATALOG_SQL, catalog_params, judge_catalog
+    from probes.postgres.probe import DEAD_TUPLES_MIN, IDLE_IN_TRANSACTION_SECONDS, PostgresProbe
+    from probes.postgres.queries import TABLES_SQL, activity_sql, statements_sql
+    from probes.postgres.session import NOT_CONFIGURED, SOURCE
+    from probes.postgres.settings import PostgresSettings
+    from probes.postgres.snapshot import (
+        HIDDEN_QUERY,
+        PgPressure,
+        PgSession,
+        PgSnapshot,
+        PgStatement,
+        PgTable,
+        pressure_from,
+        sessions_from_rows,
+    )
+    from probes.postgres.statements import STATEMENT_ROWS
+
+# each exported name and the module it lives in
+_HOMES = {
+    "errors": ("describe_error",),
+    "guard": (
+        "NOTHING_ALLOWED",
+        "Allowlist",
+        "GuardVerdict",
+        "Reaches",
+        "check_sql",
+    ),
+    "guard_catalog": (
+        "CATALOG_SQL",
+        "catalog_params",
+        "judge_catalog",
+    ),
+    "probe": (
+        "DEAD_TUPLES_MIN",
+        "IDLE_IN_TRANSACTION_SECONDS",
+        "PostgresProbe",
+    ),
+    "queries": (
+        "TABLES_SQL",
+        "activity_sql",
+        "statements_sql",
+    ),
+    "session": (
+        "NOT_CONFIGURED",
+        "SOURCE",
+    ),
+    "settings": ("PostgresSettings",),
+    "snapshot": (
+        "HIDDEN_QUERY",
+        "PgPressure",
+        "PgSession",
+        "PgSnapshot",
+        "PgStatement",
+        "PgTable",
+        "pressure_from",
+        "sessions_from_rows",
+    ),
+    "statements": ("STATEMENT_ROWS",),
+}
+_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> object:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # once loaded, an ordinary attribute
+    return value
+
 
 __all__ = [
     "CATALOG_SQL",

@@ -3,44 +3,107 @@
 probe.py polls (one pipelined round trip a refresh) on reads.py's redis-cli reads, on sampler.py's key
 sampler, on client.py's one guarded connection; guard.py is the command allowlist; parsing.py turns replies
 into snapshot.py's types and errors into plain words.
+
+Names load their module on first use: importing the package (say, for its settings) must not import
+the redis client library, which `oncall` without Redis never needs.
 """
 
-from probes.redis.client import NOT_CONFIGURED, SOURCE, connection_options
-from probes.redis.guard import ALLOWED, CommandRefused, GuardedConnection, check_command
-from probes.redis.parsing import (
-    blocked_reason,
-    config_pairs,
-    describe_error,
-    info_from,
-    interval_between,
-    latency_from,
-    parse_info,
-    slowlog_from,
-    text,
-)
-from probes.redis.probe import (
-    CONFIG_NAMES,
-    FRAGMENTATION_WARN,
-    HIT_RATIO_WARN,
-    MEMORY_WARN,
-    RedisProbe,
-)
-from probes.redis.sampler import summarize_sample
-from probes.redis.settings import RedisSettings
-from probes.redis.snapshot import (
-    DbKeys,
-    Interval,
-    KeyPattern,
-    KeySample,
-    LatencyEvent,
-    Persistence,
-    RedisConfig,
-    RedisInfo,
-    RedisSnapshot,
-    Replication,
-    SampledKey,
-    SlowEntry,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from probes.redis.client import NOT_CONFIGURED, SOURCE, connection_options
+    from probes.redis.guard import ALLOWED, CommandRefused, GuardedConnection, check_command
+    from probes.redis.parsing import (
+        blocked_reason,
+        config_pairs,
+        describe_error,
+        info_from,
+        interval_between,
+        latency_from,
+        parse_info,
+        slowlog_from,
+        text,
+    )
+    from probes.redis.probe import CONFIG_NAMES, FRAGMENTATION_WARN, HIT_RATIO_WARN, MEMORY_WARN, RedisProbe
+    from probes.redis.sampler import summarize_sample
+    from probes.redis.settings import RedisSettings
+    from probes.redis.snapshot import (
+        DbKeys,
+        Interval,
+        KeyPattern,
+        KeySample,
+        LatencyEvent,
+        Persistence,
+        RedisConfig,
+        RedisInfo,
+        RedisSnapshot,
+        Replication,
+        SampledKey,
+        SlowEntry,
+    )
+
+# each exported name and the module it lives in
+_HOMES = {
+    "client": (
+        "NOT_CONFIGURED",
+        "SOURCE",
+        "connection_options",
+    ),
+    "guard": (
+        "ALLOWED",
+        "CommandRefused",
+        "GuardedConnection",
+        "check_command",
+    ),
+    "parsing": (
+        "blocked_reason",
+        "config_pairs",
+        "describe_error",
+        "info_from",
+        "interval_between",
+        "latency_from",
+        "parse_info",
+        "slowlog_from",
+        "text",
+    ),
+    "probe": (
+        "CONFIG_NAMES",
+        "FRAGMENTATION_WARN",
+        "HIT_RATIO_WARN",
+        "MEMORY_WARN",
+        "RedisProbe",
+    ),
+    "sampler": ("summarize_sample",),
+    "settings": ("RedisSettings",),
+    "snapshot": (
+        "DbKeys",
+        "Interval",
+        "KeyPattern",
+        "KeySample",
+        "LatencyEvent",
+        "Persistence",
+        "RedisConfig",
+        "RedisInfo",
+        "RedisSnapshot",
+        "Replication",
+        "SampledKey",
+        "SlowEntry",
+    ),
+}
+_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> object:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # once loaded, an ordinary attribute
+    return value
+
 
 __all__ = [
     "ALLOWED",
