@@ -46,7 +46,8 @@ class StatementRunner(ReadOnlySession):
         kept, and the rest are never computed or sent: a query runs
         through a server-side cursor (DECLARE … NO SCROLL CURSOR, FETCH FORWARD max_rows + 1, as psql's
         FETCH_COUNT does); SHOW and EXPLAIN, which DECLARE doesn't take, are streamed and cancelled
-        once one row too many has arrived. `truncated` says there was more.
+        once one row too many has arrived. `truncated` says there was more. A query takes two round trips
+        (one when it names nothing to check): the statements of each are pipelined, one write and one wait.
 
         Every value is the server's own text output, as psql prints it, never parsed: NULL as "",
         booleans t/f, timestamps in the session's DateStyle (ISO by default: 2026-01-01 03:00:00.12+00),
@@ -113,74 +114,83 @@ class StatementRunner(ReadOnlySession):
     async def _statement_once(
         self, conn: psycopg.AsyncConnection[Any], what: str, statement: str, reaches: Reaches, max_rows: int
     ) -> Reading:
-        # default_transaction_read_only is on for the session already; this says so for the statement too
-        await self._send(conn, "BEGIN READ ONLY")
+        """Two round trips for a query, each one pipeline (one write, one Sync, one wait): BEGIN READ ONLY
+        with the guard's catalog check, then — only when the catalog allowed it — DECLARE, FETCH and
+        ROLLBACK. Without names to check (a statement of literals) the first is folded into the second."""
+        begun = False
         if reaches != Reaches():
-            refusal = await self._catalog_refusal(conn, reaches)
+            refusal = await self._begin_and_check(conn, reaches)
+            begun = True
             if refusal:
                 await self._send(conn, "ROLLBACK")
                 return Reading.failed(SOURCE, what, refusal)
-        declared = _NOT_DECLARABLE.match(statement) is None
-        cursor: psycopg.AsyncCursor[Any] | psycopg.AsyncServerCursor[Any] = (
-            conn.cursor(STATEMENT_CURSOR, row_factory=tuple_row, scrollable=False)
-            if declared
-            else conn.cursor(row_factory=tuple_row)
-        )
-        _load_as_text(cursor)
         failure: PgReadError | None = None
+        columns: tuple[str, ...] = ()
+        rows: list[tuple[Any, ...]] = []
         try:
-            try:
-                if isinstance(cursor, psycopg.AsyncServerCursor):
-                    columns, rows = await self._fetch_from_cursor(conn, cursor, statement, max_rows + 1)
-                else:
-                    columns, rows = await self._stream_rows(cursor, statement, max_rows + 1)
-            except psycopg.Error as exc:
-                failure = PgReadError(self._describe(exc), connection_lost=connection_lost(conn, exc))
-            read_at = self._clock()
-            if failure is None or not failure.connection_lost:
+            if _NOT_DECLARABLE.match(statement) is None:
+                columns, rows = await self._read_through_cursor(conn, statement, max_rows + 1, begun)
+            else:
+                if not begun:
+                    await self._send(conn, "BEGIN READ ONLY")
+                columns, rows = await self._stream_rows(conn, statement, max_rows + 1)
                 await self._send(conn, "ROLLBACK")  # nothing to keep: a read, ended without a commit
-        finally:
-            with contextlib.suppress(psycopg.Error):
-                await cursor.close()  # after ROLLBACK the server's cursor is gone: nothing is sent
+        except psycopg.Error as exc:
+            failure = PgReadError(self._describe(exc), connection_lost=connection_lost(conn, exc))
+        except PgReadError as exc:
+            failure = exc
+        read_at = self._clock()
         if failure is not None:
+            if not failure.connection_lost and not conn.closed and not transaction_idle(conn):
+                with contextlib.suppress(PgReadError):
+                    await self._send(conn, "ROLLBACK")  # the pipeline stopped at the error: end it here
             raise failure
         return Reading.table(SOURCE, what, columns, rows, read_at=read_at, limit=max_rows)
 
-    async def _catalog_refusal(self, conn: psycopg.AsyncConnection[Any], reaches: Reaches) -> str:
-        """The guard's second step: which objects the statement's names reach on this server, in this
-        session (same search_path), before the statement is sent; "" when all are allowed."""
-        self.sent.append(CATALOG_SQL)
+    async def _begin_and_check(self, conn: psycopg.AsyncConnection[Any], reaches: Reaches) -> str:
+        """BEGIN READ ONLY and the guard's second step in one round trip: which objects the statement's
+        names reach on this server, in this session (same search_path), before the statement is sent;
+        "" when all are allowed."""
+        # default_transaction_read_only is on for the session already; this says so for the statement too
+        self.sent.extend(["BEGIN READ ONLY", CATALOG_SQL])
         try:
-            async with conn.cursor(row_factory=tuple_row) as cur:
+            async with conn.pipeline():
+                await conn.execute("BEGIN READ ONLY")
+                cur = conn.cursor(row_factory=tuple_row)
                 await cur.execute(CATALOG_SQL, catalog_params(reaches))
-                rows = await cur.fetchall()
+            rows = await cur.fetchall()
         except psycopg.Error as exc:
             raise PgReadError(self._describe(exc), connection_lost=connection_lost(conn, exc)) from None
         return judge_catalog(rows, self.allowlist)
 
-    async def _fetch_from_cursor(
-        self,
-        conn: psycopg.AsyncConnection[Any],
-        cursor: psycopg.AsyncServerCursor[Any],
-        statement: str,
-        limit: int,
+    async def _read_through_cursor(
+        self, conn: psycopg.AsyncConnection[Any], statement: str, limit: int, begun: bool
     ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
-        """A query through a server-side cursor: the server computes only the rows fetched, and describes
-        the columns even when there are none. psycopg sends the DECLARE over the extended protocol, which
-        takes one statement only."""
-        name = sql.Identifier(cursor.name).as_string(conn)
-        self.sent.append(f"DECLARE {name} NO SCROLL CURSOR FOR {statement}")
-        await cursor.execute(statement)
-        self.sent.append(f"FETCH FORWARD {limit} FROM {name}")
-        rows = await cursor.fetchmany(limit)
-        return _columns(cursor), rows
+        """A query through a server-side cursor, in one round trip: the server computes only the rows
+        fetched, and the FETCH describes the columns even when there are none. Each statement goes over
+        the extended protocol (a pipeline is nothing else), which takes one statement per message."""
+        name = sql.Identifier(STATEMENT_CURSOR).as_string(conn)
+        declare = f"DECLARE {name} NO SCROLL CURSOR FOR {statement}"
+        fetch = f"FETCH FORWARD {limit} FROM {name}"
+        self.sent.extend([*([] if begun else ["BEGIN READ ONLY"]), declare, fetch, "ROLLBACK"])
+        cursor = conn.cursor(row_factory=tuple_row)
+        _load_as_text(cursor)
+        async with conn.pipeline():
+            if not begun:
+                await conn.execute("BEGIN READ ONLY")
+            await conn.execute(declare)
+            await cursor.execute(fetch)
+            await conn.execute("ROLLBACK")  # nothing to keep: a read, ended without a commit
+        return _columns(cursor), await cursor.fetchall()
 
     async def _stream_rows(
-        self, cursor: psycopg.AsyncCursor[Any], statement: str, limit: int
+        self, conn: psycopg.AsyncConnection[Any], statement: str, limit: int
     ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
-        """SHOW or EXPLAIN, one row at a time over the extended protocol (one statement only); leaving
-        early cancels the statement instead of transferring the rest."""
+        """SHOW or EXPLAIN (DECLARE takes neither), one row at a time over the extended protocol (one
+        statement only); leaving early cancels the statement instead of transferring the rest."""
         self.sent.append(statement)
+        cursor = conn.cursor(row_factory=tuple_row)
+        _load_as_text(cursor)
         columns: tuple[str, ...] | None = None
         rows: list[tuple[Any, ...]] = []
         # psycopg's stream() is an async generator, typed as the iterator it is used as
@@ -192,6 +202,7 @@ class StatementRunner(ReadOnlySession):
                 rows.append(row)
                 if len(rows) >= limit:
                     break
+        await cursor.close()
         return columns or (), rows
 
 
@@ -206,7 +217,7 @@ class _PsqlText(TextLoader):
 _UNKNOWN_OID = 0  # psycopg's loader for any type it has no other loader for
 
 
-def _load_as_text(cursor: psycopg.AsyncCursor[Any] | psycopg.AsyncServerCursor[Any]) -> None:
+def _load_as_text(cursor: psycopg.AsyncCursor[Any]) -> None:
     """Every column of this cursor's results as text: the known types, their arrays, and the rest."""
     adapters = cursor.adapters
     adapters.register_loader(_UNKNOWN_OID, _PsqlText)
@@ -216,5 +227,5 @@ def _load_as_text(cursor: psycopg.AsyncCursor[Any] | psycopg.AsyncServerCursor[A
             adapters.register_loader(info.array_oid, _PsqlText)
 
 
-def _columns(cursor: psycopg.AsyncCursor[Any] | psycopg.AsyncServerCursor[Any]) -> tuple[str, ...]:
+def _columns(cursor: psycopg.AsyncCursor[Any]) -> tuple[str, ...]:
     return tuple(column.name for column in cursor.description or ())
