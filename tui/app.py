@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.signal import Signal
 
-from probes.alertmanager import AlertmanagerProbe, AmSnapshot
+from probes.alertmanager import AlertmanagerProbe
 from probes.base import (
     Backoff,
     KubernetesSource,
@@ -27,16 +27,12 @@ from probes.base import (
     SourceHealth,
     utc_now,
 )
-from probes.kubernetes import KubeEvent, KubernetesProbe, KubernetesSettings, PodRow, ResourceSnapshot
-from probes.postgres import PgSnapshot, PostgresProbe
 from probes.prometheus import AlertsSnapshot, FiringAlert, PrometheusProbe
-from probes.redis import KeySample, RedisProbe, RedisSnapshot
 from tui.app_base import ConsoleApp
 from tui.app_commands import completions, run_command
 from tui.config.paths import default_store, default_user, example_runbook
 from tui.config.settings import Settings
 from tui.demo.scenario import ANCHOR_KEY, demo_anchor
-from tui.demo.sources import demo_sources
 from tui.kube_feed import read_round, watch_pods
 from tui.refresh import RefreshPace, seconds_text
 from tui.sessions.backend import Store, open_store
@@ -57,6 +53,10 @@ from tui.triage.selectors import helm_releases
 from tui.widgets.header import KubePlace
 
 if TYPE_CHECKING:
+    from probes.alertmanager import AmSnapshot
+    from probes.kubernetes import KubeEvent, KubernetesSettings, PodRow, ResourceSnapshot
+    from probes.postgres import PgSnapshot, PostgresSettings
+    from probes.redis import KeySample, RedisSettings, RedisSnapshot
     from screens.contract import Console
 
 CO_DRIVER_WINDOW = timedelta(minutes=10)  # another driver's change this recent: "also driven by"
@@ -65,6 +65,27 @@ CO_DRIVER_WINDOW = timedelta(minutes=10)  # another driver's change this recent:
 # default made CPython walk every live object (~20 ms) every refresh or two. Now it is every few minutes.
 GC_FULL_EVERY = 1000
 SAMPLE_EVERY = 300.0  # seconds between key sampler runs when [redis] sample_keys is on
+
+
+def kubernetes_probe(settings: KubernetesSettings, clock: Callable[[], datetime]) -> KubernetesSource:
+    """The cluster's probe; its module (and the Kubernetes client library) loads only when it is built."""
+    from probes.kubernetes.probe import KubernetesProbe
+
+    return KubernetesProbe(settings, clock=clock)
+
+
+def postgres_probe(settings: PostgresSettings, clock: Callable[[], datetime]) -> PostgresSource:
+    """The database's probe; psycopg and pglast load only when it is built."""
+    from probes.postgres.probe import PostgresProbe
+
+    return PostgresProbe(settings, clock=clock)
+
+
+def redis_probe(settings: RedisSettings, clock: Callable[[], datetime]) -> RedisSource:
+    """The cache's probe; the redis client library loads only when it is built."""
+    from probes.redis.probe import RedisProbe
+
+    return RedisProbe(settings, clock=clock)
 
 
 class OncallApp(ConsoleApp):
@@ -126,6 +147,8 @@ class OncallApp(ConsoleApp):
         self.reopen_store()
         prometheus = self.settings.prometheus
         if demo:
+            from tui.demo.sources import demo_sources
+
             scripted = demo_sources(prometheus, self._demo_anchor(), clock)
             transport = transport or scripted.transport
             prometheus = replace(scripted.prometheus, refresh=2.0)
@@ -133,7 +156,7 @@ class OncallApp(ConsoleApp):
             postgres = postgres or scripted.postgres
             redis = redis or scripted.redis
         self.probe: PrometheusSource = PrometheusProbe(prometheus, transport=transport, clock=clock)
-        self.kube: KubernetesSource = kube or KubernetesProbe(self.settings.kubernetes, clock=clock)
+        self.kube: KubernetesSource = kube or kubernetes_probe(self.settings.kubernetes, clock)
         self.pods: tuple[PodRow, ...] = ()
         self.pods_changed: Signal[tuple[PodRow, ...]] = Signal(self, "pods-changed")
         self.kube_reads: dict[str, ResourceSnapshot[object]] = {}
@@ -141,8 +164,8 @@ class OncallApp(ConsoleApp):
         kube_settings = self.kube.settings
         self.kube_reads_backoff = Backoff.for_source(kube_settings.refresh, kube_settings.backoff_max)
         self.releases = helm_releases(self.runbook.sections) if self.runbook else []
-        self.postgres: PostgresSource = postgres or PostgresProbe(self.settings.postgres, clock=clock)
-        self.redis: RedisSource = redis or RedisProbe(self.settings.redis, clock=clock)
+        self.postgres: PostgresSource = postgres or postgres_probe(self.settings.postgres, clock)
+        self.redis: RedisSource = redis or redis_probe(self.settings.redis, clock)
         # a runbook's psql/redis-cli aimed at any other server is copy-only: these are the ones read live
         self.servers = configured_servers(
             getattr(self.postgres, "settings", None), getattr(self.redis, "settings", None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from probes.base import Reading, SourceHealth
 from probes.kubernetes import (
@@ -21,33 +21,32 @@ from probes.kubernetes import (
     LogTail,
     NetworkPolicyRow,
     NodeRow,
-    PodCache,
     PodMetrics,
     PvcRow,
     ResourceSnapshot,
     ServiceRow,
-    describe_reading_from,
     event_order,
     event_row,
     history_from_secrets,
     hpa_row,
     jsonpath_command,
-    jsonpath_reading_from,
     kubectl,
     logs_command,
-    logs_reading_from,
     metrics_row,
     network_policy_row,
     node_row,
     pod_row,
-    pods_reading_from,
     pvc_row,
     service_row,
-    top_reading_from,
 )
 from tui.demo.cluster import API_PODS, crash_container, lab_cluster, lab_logs
 from tui.demo.kube_objects import NAMESPACE, Obj, event, pod_metrics
 from tui.triage.selectors import matches, parse_selector
+
+if TYPE_CHECKING:
+    # the informer and the readings load the Kubernetes client library: the demo's first screen (its
+    # alerts) doesn't wait for it, they load when the Pods tab starts and at the first reading
+    from probes.kubernetes.informer import PodCache
 
 T = TypeVar("T")
 CRASH_AFTER = timedelta(seconds=30)  # after the incident's start, the first API pod is OOMKilled
@@ -88,7 +87,7 @@ class DemoKubernetes:
         self._logs = {
             (ns, pod, container, previous): lines for ns, pod, container, lines, previous in lab_logs()
         }
-        self.cache = PodCache()
+        self._cache: PodCache | None = None  # made when the pods are first asked for
         self._crashed = False
         self._started = clock()
 
@@ -112,12 +111,20 @@ class DemoKubernetes:
         """The same scripted cluster seen from another namespace (its objects all live in `production`)."""
         other = copy.copy(self)  # shares the script's objects: this one is dropped by whoever retargets
         other.settings = settings
-        other.cache = PodCache()
+        other._cache = None
         return other
 
     def _seen(self, obj: Obj) -> bool:
         """In the namespace looked at (every namespace with `:ns all`)."""
         return self.settings.all_namespaces or _namespace(obj) == self.namespace
+
+    @property
+    def cache(self) -> PodCache:
+        if self._cache is None:
+            from probes.kubernetes.informer import PodCache
+
+            self._cache = PodCache()
+        return self._cache
 
     def start_pods(self) -> PodCache:
         self.cache.replace_all([pod_row(obj) for obj in self._pods.values() if self._seen(obj)], "1")
@@ -141,8 +148,8 @@ class DemoKubernetes:
             for moment in crashes[restarts:]:
                 crash_container(pod, reason="OOMKilled", exit_code=137, at=_rfc3339(moment))
             self._pods[CRASHING_POD] = pod
-            if self._seen(pod):
-                self.cache.upsert(pod_row(pod))
+            if self._seen(pod) and self._cache is not None:
+                self._cache.upsert(pod_row(pod))
 
     def _first_crash(self, at: datetime) -> None:
         self._crashed = True
@@ -291,6 +298,8 @@ class DemoKubernetes:
 
     async def pods_reading(self, selector: str | None, namespace: str | None = None) -> Reading:
         """`kubectl get pods [-l selector]`, as KubernetesProbe.read_pods_reading prints it."""
+        from probes.kubernetes.readings import pods_reading_from
+
         namespace = namespace or NAMESPACE
         what = kubectl(namespace, "get pods", selector)
         return pods_reading_from(what, namespace, selector, self._pod_items(namespace, selector), self.clock)
@@ -304,6 +313,8 @@ class DemoKubernetes:
         previous: bool = False,
     ) -> Reading:
         """`kubectl logs -l selector --tail=N --prefix`, as KubernetesProbe.read_logs_reading picks pods."""
+        from probes.kubernetes.readings import logs_reading_from
+
         namespace = namespace or NAMESPACE
         what, tail = logs_command(namespace, selector, tail, container, previous)
         return logs_reading_from(
@@ -319,6 +330,8 @@ class DemoKubernetes:
 
     async def describe_reading(self, selector: str, namespace: str | None = None) -> Reading:
         """`kubectl describe pod -l selector` through the probe's describe_pod_lines, events included."""
+        from probes.kubernetes.readings import describe_reading_from
+
         namespace = namespace or NAMESPACE
         what = kubectl(namespace, "describe pod", selector)
         items = self._pod_items(namespace, selector)
@@ -328,6 +341,8 @@ class DemoKubernetes:
 
     async def top_reading(self, selector: str, namespace: str | None = None) -> Reading:
         """`kubectl top pods -l selector` from the lab's PodMetrics, in kubectl top's units."""
+        from probes.kubernetes.readings import top_reading_from
+
         namespace = namespace or NAMESPACE
         what = kubectl(namespace, "top pods", selector)
         items = self._pod_items(namespace, selector)
@@ -338,6 +353,8 @@ class DemoKubernetes:
         self, selector: str | None, jsonpath: str, namespace: str | None = None
     ) -> Reading:
         """`kubectl get pods [-l selector] -o jsonpath=TEMPLATE` over the pods as kubectl prints them."""
+        from probes.kubernetes.readings import jsonpath_reading_from
+
         namespace = namespace or NAMESPACE
 
         def pod_list() -> Obj | str:
