@@ -7,7 +7,7 @@ import asyncio
 import inspect
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import Field, dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, Self, TypeVar
@@ -86,6 +86,27 @@ class SourceHealth:
             detail=previous.detail if previous else None,
             endpoint=endpoint,
         )
+
+
+class SentLog(list[T]):
+    """What a probe sent, in order, for the tests that prove it only reads: the newest KEPT entries (at
+    least), not every statement of every refresh since start. A dashboard open for a shift polls thousands
+    of times; an unbounded record grew the process by every command it ever sent (the soak, bench.soak_bench).
+    Trimmed back to KEPT each time it reaches twice that, so an append stays O(1) amortised."""
+
+    KEPT = 10_000
+
+    def append(self, item: T) -> None:
+        super().append(item)
+        self._trim()
+
+    def extend(self, items: Iterable[T]) -> None:
+        super().extend(items)
+        self._trim()
+
+    def _trim(self) -> None:
+        if len(self) >= 2 * self.KEPT:
+            del self[: -self.KEPT]
 
 
 @dataclass

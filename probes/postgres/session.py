@@ -15,7 +15,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
-from probes.base import Backoff, PolledSource
+from probes.base import Backoff, PolledSource, SentLog
 from probes.postgres.errors import PgReadError, connection_lost, describe_error
 from probes.postgres.snapshot import PgSnapshot
 
@@ -46,7 +46,7 @@ class ReadOnlySession(PolledSource[PgSnapshot]):
         )
         self.settings = settings
         self._conn: psycopg.AsyncConnection[Any] | None = None
-        self.sent: list[str] = []  # every statement sent, in order: the tests prove it is only these reads
+        self.sent: SentLog[str] = SentLog()  # the statements sent, in order: tests prove only these reads
         self.round_trips = 0  # of the last poll
 
     @property

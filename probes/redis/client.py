@@ -16,7 +16,7 @@ from redis.asyncio.connection import Connection, ConnectionPool
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from probes.base import Backoff, PolledSource
+from probes.base import Backoff, PolledSource, SentLog
 from probes.redis.guard import CommandRefused, GuardedConnection, GuardedSSLConnection, check_command
 from probes.redis.parsing import endpoint_of, text
 from probes.redis.snapshot import KeySample, RedisSnapshot
@@ -60,7 +60,7 @@ class RedisClient(PolledSource[RedisSnapshot]):
         self.settings = settings
         self._client: aioredis.Redis | None = None
         self._sample: KeySample | None = None  # the key sampler's last run, shown with every snapshot
-        self.sent: list[tuple[str, ...]] = []  # every command sent, in order: tests prove it is only reads
+        self.sent: SentLog[tuple[str, ...]] = SentLog()  # the commands sent, in order: tests prove only reads
         self.round_trips = 0  # of the last refresh or sampler run
 
     @property
