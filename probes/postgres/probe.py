@@ -16,13 +16,14 @@ from probes.postgres.errors import PgReadError, secs
 from probes.postgres.queries import TABLES_SQL, activity_sql, statements_sql
 from probes.postgres.session import SOURCE, short_version
 from probes.postgres.snapshot import (
-    PgPressure,
+    PgCounts,
     PgRole,
     PgSession,
     PgSnapshot,
     PgStatement,
     PgTable,
     as_utc,
+    counts_from_json,
     pressure_from,
     role_from,
     role_warnings,
@@ -134,8 +135,8 @@ class PostgresProbe(StatementRunner):
 
         # 2,000 sessions are ~1 MB of JSON and ~25 ms of Python to build: the text is parsed off the event
         # loop, so the screen keeps moving while they are read
-        sessions = await asyncio.to_thread(sessions_from_json, row["sessions"])
-        pressure = self._pressure(row, sessions)
+        sessions, counts = await asyncio.to_thread(self._parse_activity, row)
+        pressure = pressure_from(row, sessions, self.idle_in_transaction_seconds, counts)
         warnings = role_warnings(role)
         if not role.superuser and not role.pg_monitor:
             notes.append(warnings[-1])
@@ -171,9 +172,7 @@ class PostgresProbe(StatementRunner):
             fetched_at=now,
             read_only=role.read_only,
             database=role.database,
-            unlisted_idle=max(
-                0, int(row.get("idle_total") or 0) - sum(1 for x in sessions if x.state == "idle")
-            ),
+            unlisted_idle=max(0, counts.idle - sum(1 for x in sessions if x.state == "idle")),
         )
 
     def _statements_blocker(self, role: PgRole) -> str | None:
@@ -239,8 +238,10 @@ class PostgresProbe(StatementRunner):
             for r in rows
         )
 
-    def _pressure(self, row: Mapping[str, Any], sessions: tuple[PgSession, ...]) -> PgPressure:
-        return pressure_from(row, sessions, self.idle_in_transaction_seconds)
+    @staticmethod
+    def _parse_activity(row: Mapping[str, Any]) -> tuple[tuple[PgSession, ...], PgCounts]:
+        now = row["now"]
+        return sessions_from_json(row["sessions"], now), counts_from_json(row["counts"])
 
     def _empty(self, health: SourceHealth) -> PgSnapshot:
         return PgSnapshot.empty(health)

@@ -26,8 +26,9 @@ _RESERVED_OLD = sql.SQL("0")
 def activity_sql(server_version: int) -> LiteralString:
     """Sessions, pressure, role and settings in one round trip, for a server_version_num (e.g. 150004).
 
-    Only a session waiting on a lock can be blocked, so pg_blocking_pids (which takes the lock manager's
-    locks) runs for those alone.
+    pg_stat_activity is read once per refresh (pg_activity reads it three times: its header, its list
+    and pg_stat_replication); only a session waiting on a lock can be blocked, so pg_blocking_pids (which
+    takes the lock manager's locks) runs for those alone.
     """
     reserved = _RESERVED_16 if server_version >= 160000 else _RESERVED_OLD
     return sql.SQL(sql_text("activity.sql")).format(reserved=reserved).as_string()

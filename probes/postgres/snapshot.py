@@ -180,22 +180,84 @@ def role_warnings(role: PgRole) -> tuple[str, ...]:
     return tuple(warnings)
 
 
-def sessions_from_json(text: str | None) -> tuple[PgSession, ...]:
-    return sessions_from_rows(json.loads(text) if text else None)
+# the activity query's session arrays, in order (sql/activity.sql)
+SESSION_FIELDS = (
+    "pid",
+    "user",
+    "database",
+    "application",
+    "client_addr",
+    "client_port",
+    "backend_type",
+    "state",
+    "wait_event_type",
+    "wait_event",
+    "query",
+    "query_start",
+    "xact_start",
+    "state_change",
+    "blocked_by",
+)
+
+
+def sessions_from_json(text: str | None, now: datetime) -> tuple[PgSession, ...]:
+    """Sessions from the activity query's JSON arrays (SESSION_FIELDS), their ages counted from the
+    server's `now` as the server would: 2,000 sessions' arithmetic is done here, not in the server."""
+    rows: list[dict[str, Any]] = []
+    for values in json.loads(text) if text else ():
+        row = dict(zip(SESSION_FIELDS, values, strict=True))
+        port, addr = row.pop("client_port"), row.pop("client_addr")
+        row["client"] = "local" if port == -1 else (f"{addr}:{port}" if addr is not None else None)
+        for moment, age in (("query_start", "query_seconds"), ("xact_start", "xact_seconds")):
+            started = _timestamp(row[moment])
+            row[age] = (now - started).total_seconds() if started is not None else None
+        rows.append(row)
+    return sessions_from_rows(rows)
+
+
+@dataclass(frozen=True)
+class PgCounts:
+    """The activity query's counts over every session, listed or not (oncall's own left out)."""
+
+    by_state: Counter[str]  # client sessions; "unknown" for those the role may not see
+    by_application: Counter[str]  # client sessions; "" for those that set no application_name
+    clients: int
+    idle: int  # every idle session, client or not
+
+
+def counts_from_json(text: str | None) -> PgCounts:
+    """Counts from the activity query's [state, application, client, n] arrays."""
+    by_state: Counter[str] = Counter()
+    by_application: Counter[str] = Counter()
+    clients = idle = 0
+    for state, application, client, n in json.loads(text) if text else ():
+        count = int(n)
+        if state == "idle":
+            idle += count
+        if client:
+            clients += count
+            by_state[state or "unknown"] += count
+            by_application[application or ""] += count
+    return PgCounts(by_state=by_state, by_application=by_application, clients=clients, idle=idle)
 
 
 def pressure_from(
-    row: Mapping[str, Any], sessions: tuple[PgSession, ...], idle_in_transaction_seconds: float
+    row: Mapping[str, Any],
+    sessions: tuple[PgSession, ...],
+    idle_in_transaction_seconds: float,
+    counts: PgCounts | None = None,
 ) -> PgPressure:
     """Connection pressure from the activity query's row and its sessions.
 
-    The counts by state and application come from the row (counted on the server over every client,
-    listed or not) when it has them; else from the sessions themselves.
+    The counts by state and application come from `counts` (counted on the server over every client,
+    listed or not) when given, or from the row's by_state/by_application JSON; else from the sessions.
     """
     clients = [
         s for s in sessions if s.backend_type == "client backend" or (s.hidden and s.database is not None)
     ]
-    if row.get("by_state") is not None:
+    if counts is not None:
+        by_state, by_application = counts.by_state, counts.by_application
+    elif row.get("by_state") is not None:
         by_state = Counter({str(k): int(v) for k, v in json.loads(row["by_state"]).items()})
         by_application = Counter({str(k or ""): int(v) for k, v in json.loads(row["by_application"]).items()})
     else:
@@ -212,7 +274,8 @@ def pressure_from(
         key=lambda s: -(s.xact_seconds or 0.0),
     )
     return PgPressure(
-        used=int(row["used"]),
+        # oncall's own session is left out of the counts, not out of the connections used
+        used=counts.clients + 1 if counts is not None else int(row["used"]),
         max_connections=int(row["max_connections"]),
         reserved=int(row["superuser_reserved"] or 0) + int(row["reserved"] or 0),
         by_state=_most_first(by_state),
