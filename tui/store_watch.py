@@ -1,7 +1,8 @@
 """The session store, watched by the app: the observer follows the driver's latest session, a driver sees
 another driver's changes to the session it has open, and both see what the store says of itself (changes
 not yet shared, read-only). The wait is the store's own `wait_change`, in a thread: PostgreSQL wakes it by
-NOTIFY (nothing polls), a SQLite file by a short sleep and PRAGMA data_version."""
+NOTIFY, a SQLite file by the file system's event for its -wal file (inotify; nothing polls), then PRAGMA
+data_version; where inotify is missing, by a short sleep and data_version."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ if TYPE_CHECKING:
     from tui.app import OncallApp
     from tui.sessions.backend import Store
 
-# SQLite: wait_change sleeps this long, then reads data_version: a change shows within ~0.3 s
+# SQLite: wait_change returns at the file's event (inotify), so this only bounds how long a thread blocks
+# (quitting, a store replaced under the observer); without inotify it sleeps this long between looks at
+# data_version, and a change shows within ~0.3 s
 FILE_WAIT = 0.25
 # PostgreSQL: wait_change returns at the NOTIFY; this only bounds how long a thread blocks (quitting, the
 # "not yet shared" count and the store's notice are looked at this often)

@@ -33,7 +33,12 @@ from tui.sessions.events import (
     StepState,
     TimelineEntry,
 )
+from tui.sessions.filewatch import FileWatch
 from tui.sessions.sql import EventCache, SqlTx
+
+# After a file event, where data_version is looked at again (seconds from the event): a commit's WAL write
+# comes first, the wal-index in shared memory (no file event) a little later, after the fsync.
+SETTLE = (0.0, 0.002, 0.005, 0.01, 0.02, 0.04, 0.08)
 
 __all__ = [
     "APPLICATION_ID",
@@ -70,6 +75,9 @@ class SessionStore(EventStore):
         self.notice: str | None = None
         # which file the connection has open, whatever the path names later
         self._identity = file_identity(path)
+        self._watch: FileWatch | None = None  # inotify on the store's directory, opened at the first wait
+        self._watch_tried = False
+        self._seen_version: int | None = None  # what wait_change returned last
 
     @classmethod
     def open(
@@ -89,6 +97,8 @@ class SessionStore(EventStore):
         return cls(connection, path, read_only=read_only, clock=clock, host=host)
 
     def close(self) -> None:
+        if self._watch is not None:
+            self._watch.close()  # a wait in another thread returns at once
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
@@ -130,8 +140,52 @@ class SessionStore(EventStore):
         return str(self.path)
 
     def wait_change(self, timeout: float) -> int:
-        """Wait `timeout` seconds, then PRAGMA data_version (changes when another connection commits)."""
-        time.sleep(timeout)
+        """PRAGMA data_version (it changes when another connection commits), as soon as it changes or after
+        `timeout` seconds. Nothing polls meanwhile: the wait is on the file system's events (inotify on the
+        store's directory: each commit writes the -wal file); without inotify, a sleep of `timeout`."""
+        current = self.data_version()
+        if timeout <= 0 or current != self._seen_version:
+            self._seen_version = current  # a change since the last wait (or the first look): at once
+            return current
+        watch = self._file_watch()
+        if watch is None:
+            time.sleep(timeout)
+            current = self.data_version()
+        else:
+            current = self._wait_event(watch, current, time.monotonic() + timeout)
+        self._seen_version = current
+        return current
+
+    @property
+    def watched(self) -> bool:
+        """Whether waits end on the file's events (inotify), not after their timeout."""
+        return self._file_watch() is not None
+
+    @property
+    def file_events(self) -> int:
+        """How many waits a file event ended so far (0 without inotify)."""
+        return self._watch.events if self._watch is not None else 0
+
+    def _file_watch(self) -> FileWatch | None:
+        if not self._watch_tried:
+            self._watch_tried = True
+            name = self.path.name
+            names = (name, f"{name}-wal", f"{name}-journal")
+            self._watch = FileWatch.open(self.path.parent, names)
+        return self._watch
+
+    def _wait_event(self, watch: FileWatch, version: int, deadline: float) -> int:
+        """Block on the file's events until data_version moves from `version`, or until `deadline`."""
+        while (left := deadline - time.monotonic()) > 0:
+            if not watch.wait(left):
+                break  # the timeout, or the store closed
+            # the event may be this connection's own commit or a checkpoint: only a moved version counts
+            started = time.monotonic()
+            for at in SETTLE:
+                time.sleep(max(0.0, started + at - time.monotonic()))
+                current = self.data_version()
+                if current != version:
+                    return current
         return self.data_version()
 
     def unshared(self) -> int:
