@@ -23,7 +23,7 @@ from probes.redis.parsing import (
     slowlog_from,
     text,
 )
-from probes.redis.sampler import KeySampler, cursor_done, scan_reply
+from probes.redis.sampler import SAMPLE_MAX_AGE, KeySampler, cursor_done, scan_reply
 
 # Live triage reads (RedisProbe.read): `redis-cli --scan --pattern P | head -N` and `redis-cli --bigkeys`
 SCAN_LIMIT = 100  # keys a SCAN read keeps when the runbook says no `head -N`
@@ -174,11 +174,15 @@ class TriageReads(KeySampler):
         return reading
 
     async def _read_bigkeys(self, words: list[str], what: str, limit: int | None) -> Reading:
-        """`redis-cli --bigkeys` as the key sampler's largest keys: BIGKEYS itself is never sent."""
+        """`redis-cli --bigkeys` as the key sampler's largest keys: BIGKEYS itself is never sent.
+
+        The probe's shared sample answers while younger than SAMPLE_MAX_AGE (nothing sent; `read_at` is
+        when it was taken, so the reading says how old it is); else this waits for the run under way, or
+        starts one (bounded by the settings' key and time caps) that every other caller joins."""
         if len(words) > 1:
             return Reading.failed(SOURCE, what, "BIGKEYS takes no arguments here")
         try:
-            sample = await self.sample_keys(top=max(1, limit or BIGKEYS_TOP))
+            sample = await self.sample_keys(top=max(1, limit or BIGKEYS_TOP), max_age=SAMPLE_MAX_AGE)
         except Exception as exc:  # the sampler keeps Redis errors to itself; anything else is a bug
             if isinstance(exc, CommandRefused):
                 return Reading.failed(SOURCE, what, str(exc))

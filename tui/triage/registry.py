@@ -318,6 +318,11 @@ async def gather_all(reads: Sequence[LiveRead], sources: Sources) -> tuple[Readi
     return tuple(await asyncio.gather(*(gather(r, sources) for r in reads)))
 
 
+def what_of(read: LiveRead) -> str:
+    """A read's title, as its Reading says it: the command as written, or the read's name."""
+    return _what(read)
+
+
 def _what(read: LiveRead) -> str:
     if read.command:
         return read.command

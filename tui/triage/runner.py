@@ -1,29 +1,37 @@
 """The evidence runner: a section's steps and causes read again and again while someone looks at them.
 
 Each round reads every step's plan and every cause's read through the registry; a read that steps and
-causes share runs once per round; the expensive ones (the key sampler) are read on `r` or once a minute and
-kept in between. Each round goes to the subscriber, which draws it. No Textual here: the checklist screen
-subscribes, and tests can drive a runner with any subscriber.
+causes share runs once per round. Each round goes to the subscriber, which draws it. No Textual here: the
+checklist screen subscribes, and tests can drive a runner with any subscriber.
+
+The expensive read, the key sampler (`redis-cli --bigkeys`), is the Redis probe's one shared sample: a
+round never waits for a run. While the probe's last sample is young enough (SAMPLE_MAX_AGE) a round shows
+it, with its age, and nothing is sent; when there is none, the round shows "sampling…" (or what it showed
+before) while the probe's one run goes, and the next round comes as soon as it ends. `r` asks a new run
+only when the last is older than SAMPLE_MIN_AGE: opening a section, or pressing `r`, costs the server
+its other reads' few commands, not a walk of the keyspace. A source without a shared sample (a test's
+stand-in) is read like any other, on `r` or once a minute.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from probes.base import Reading
 from tui.triage.commands import ConfiguredServers, LiveRead
 from tui.triage.plans import CausePlan, StepPlan, plan_causes, plans
-from tui.triage.registry import Sources, gather
+from tui.triage.registry import Sources, gather, what_of
 from tui.triage.runbook import Runbook, Section
 
 EVIDENCE_EVERY = 5.0  # seconds between re-reads of the steps' evidence while the checklist is open
-# the key sampler (--bigkeys) walks the keyspace: it is re-read on `r` or once a minute, not every 5 s
+# the key sampler (--bigkeys) walks the keyspace: the probe's shared sample, never waited for by a round
 EXPENSIVE = frozenset({"bigkeys"})
-EXPENSIVE_EVERY = 60.0
+EXPENSIVE_EVERY = 60.0  # a source without a shared sample: re-read on `r` or once a minute, not every 5 s
+SAMPLING = "sampling the keyspace (one bounded run, shared by the whole app)…"
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,8 @@ class EvidenceRunner:
         self._wake = asyncio.Event()
         self.steps: dict[int, tuple[Reading, ...]] = {}  # as last shown: kept for the expensive reads
         self.causes: dict[int, Reading] = {}
+        self._kept: dict[LiveRead, Reading] = {}  # an expensive read as last read, shown while a run goes
+        self._sampling: tuple[Any, asyncio.Future[Any]] | None = None  # (probe, its run a round saw going)
 
     def reread(self) -> None:
         self._wake.set()
@@ -91,12 +101,35 @@ class EvidenceRunner:
                     self.steps, self.causes = evidence.steps, evidence.causes
                     self._subscriber.show_evidence(evidence)
             self._wake.clear()
+            await self._wait_or_sample()
+
+    async def _wait_or_sample(self) -> None:
+        """The pace's wait, cut short when the probe's run a round saw going has ended: its rows now."""
+        sampling, self._sampling = self._sampling, None
+        if sampling is None:
+            await self._wait(self._wake)
+            return
+        sampler, running = sampling
+        if not running.done():
+            waiting = asyncio.ensure_future(self._wait(self._wake))
+            try:
+                await asyncio.wait({waiting, running}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiting.cancel()
+            if not running.done():
+                return  # woken (`r`) or the pace's time: a round, as ever
+        if not sampler.sample_fresh():  # the probe keeps no sample after all: never a round per run
             await self._wait(self._wake)
 
     async def _round(self, section: Section, sources: Sources, expensive: bool) -> Evidence:
         current = plans(section, self._servers)
         causes = plan_causes(section, self._runbook)
         once: dict[LiveRead, asyncio.Task[Reading]] = {}  # a read that steps and causes share runs once
+        fresh = self._wake.is_set()  # `r`
+        if any(r.read in EXPENSIVE for plan in current for r in plan.reads) or any(
+            c.read is not None and c.read.read in EXPENSIVE for c in causes
+        ):
+            once.update(self._expensive_reads(current, causes, sources, fresh))
         results = await asyncio.gather(
             *(self._step_readings(i, plan, sources, expensive, once) for i, plan in enumerate(current))
         )
@@ -118,7 +151,8 @@ class EvidenceRunner:
         once: dict[LiveRead, asyncio.Task[Reading]],
     ) -> tuple[Reading, ...]:
         kept = self.steps.get(index)
-        if not expensive and kept and any(read.read in EXPENSIVE for read in plan.reads):
+        shared = any(read in once for read in plan.reads if read.read in EXPENSIVE)
+        if not expensive and not shared and kept and any(read.read in EXPENSIVE for read in plan.reads):
             return kept
         return tuple(await asyncio.gather(*(_read_once(read, sources, once) for read in plan.reads)))
 
@@ -131,9 +165,40 @@ class EvidenceRunner:
         once: dict[LiveRead, asyncio.Task[Reading]],
     ) -> Reading:
         kept = self.causes.get(index)
-        if not expensive and kept is not None and read.read in EXPENSIVE:
+        if not expensive and read not in once and kept is not None and read.read in EXPENSIVE:
             return kept
         return await _read_once(read, sources, once)
+
+    def _expensive_reads(
+        self, current: Sequence[StepPlan], causes: tuple[CausePlan, ...], sources: Sources, fresh: bool
+    ) -> dict[LiveRead, asyncio.Task[Reading]]:
+        """The key sampler's reads of this round, when the source keeps one shared sample: read from it
+        when it is young enough (nothing sent), else shown as under way (or as last read) while the
+        probe's one run goes; {} for a source without a shared sample."""
+        sampler: Any = sources.redis
+        if sampler is None or not hasattr(sampler, "sample_soon"):
+            return {}
+        running = sampler.sample_soon(fresh=fresh)  # None: the last sample is young enough
+        if running is not None:
+            self._sampling = (sampler, running)
+        reads = [r for plan in current for r in plan.reads if r.read in EXPENSIVE]
+        reads += [c.read for c in causes if c.read is not None and c.read.read in EXPENSIVE]
+        tasks: dict[LiveRead, asyncio.Task[Reading]] = {}
+        for read in reads:
+            if read in tasks:
+                continue
+            if running is None or sampler.sample_fresh():
+                tasks[read] = asyncio.ensure_future(self._keep(read, gather(read, sources)))
+            else:
+                tasks[read] = asyncio.ensure_future(self._shown_meanwhile(read))
+        return tasks
+
+    async def _keep(self, read: LiveRead, reading: Awaitable[Reading]) -> Reading:
+        self._kept[read] = got = await reading
+        return got
+
+    async def _shown_meanwhile(self, read: LiveRead) -> Reading:
+        return self._kept.get(read) or Reading.failed(read.source, what_of(read), SAMPLING)
 
 
 async def _read_once(
