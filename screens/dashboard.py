@@ -254,6 +254,9 @@ class DashboardScreen(ConsoleScreen[None]):
                 await self._cause_wake.wait()
                 continue
             self._cause_wake.clear()  # a selection made while these reads are out wakes the next round
+            drawn = asyncio.Event()  # the selected alert on screen first, then its causes' reads
+            self.call_after_refresh(drawn.set)
+            await drawn.wait()
             match = self.console.section_for(alert)
             runbook = self.console.runbook
             if match.section is not None and runbook:

@@ -64,6 +64,7 @@ CO_DRIVER_WINDOW = timedelta(minutes=10)  # another driver's change this recent:
 # objects that live a few seconds (the last snapshot): they reach gen 2 and die there by refcount, and the
 # default made CPython walk every live object (~20 ms) every refresh or two. Now it is every few minutes.
 GC_FULL_EVERY = 1000
+SOURCES_AFTER = 1.0  # seconds: the other sources start at the latest this long after the app
 SAMPLE_EVERY = 300.0  # seconds between key sampler runs when [redis] sample_keys is on
 
 
@@ -197,6 +198,7 @@ class OncallApp(ConsoleApp):
         self.co_driver: tuple[str, datetime] | None = None  # another driver's latest change to our session
         self._previous: dict[str, FiringAlert] = {}
         self.store_watch = StoreWatch(self)
+        self._sources_started = False  # Kubernetes, PostgreSQL and Redis start after the first alerts
         self._init_alertmanager(alertmanager_transport, demo_alertmanager)
 
     # -- start-up -------------------------------------------------------------------------------
@@ -233,21 +235,14 @@ class OncallApp(ConsoleApp):
         self.run_worker(self._poll_prometheus(), group="prometheus", exclusive=True, name="prometheus")
         if self.observer:
             self.run_worker(self.store_watch.follow(), group="observer", exclusive=True, name="observer")
-        else:
-            self.run_worker(self.store_watch.drive(), group="driver", exclusive=True, name="driver")
-        if self.postgres.configured:
-            self.run_worker(self._poll_postgres(), group="postgres", exclusive=True, name="postgres")
-        if self.redis.configured:
-            self.run_worker(self._poll_redis(), group="redis", exclusive=True, name="redis")
-            if self.redis.settings.sample_keys and not self.observer:
-                self.set_interval(SAMPLE_EVERY, self._sample_on_schedule)
-                self.set_timer(self.redis.settings.refresh, self._sample_on_schedule)
-        if self.kube.health.state != "not-configured":
-            self._start_kube()
         if self.alertmanager.configured:
             self.run_worker(
                 self._poll_alertmanager(), group="alertmanager", exclusive=True, name="alertmanager"
             )
+        # The alerts first: the other sources start once they are drawn (SOURCES_AFTER at the latest), so
+        # that loading their client libraries and their first reads don't hold up the alerts (each panel
+        # says it is connecting, or shows no pods yet, until its first read).
+        self.set_timer(SOURCES_AFTER, self._start_sources)
         if self.tick:
             self.set_interval(1.0, self._tick)
         # What start-up made (modules, clients, widgets) lives as long as the app: a full collection
@@ -259,6 +254,23 @@ class OncallApp(ConsoleApp):
             self.notify(self.runbook_error, title="Runbook not loaded", severity="error", timeout=30)
         if self.store_error and not self.observer:
             self.notify(self.store_error, title="Sessions are not being saved", severity="error", timeout=30)
+
+    def _start_sources(self) -> None:
+        """Kubernetes, PostgreSQL, Redis and the driver's store watch: started once, after the alerts."""
+        if self._sources_started:
+            return
+        self._sources_started = True
+        if not self.observer:
+            self.run_worker(self.store_watch.drive(), group="driver", exclusive=True, name="driver")
+        if self.postgres.configured:
+            self.run_worker(self._poll_postgres(), group="postgres", exclusive=True, name="postgres")
+        if self.redis.configured:
+            self.run_worker(self._poll_redis(), group="redis", exclusive=True, name="redis")
+            if self.redis.settings.sample_keys and not self.observer:
+                self.set_interval(SAMPLE_EVERY, self._sample_on_schedule)
+                self.set_timer(self.redis.settings.refresh, self._sample_on_schedule)
+        if self.kube.health.state != "not-configured":
+            self._start_kube()
 
     def _tick(self) -> None:
         self.now = self.clock()
@@ -297,6 +309,8 @@ class OncallApp(ConsoleApp):
             await self._record_resolved(snapshot)
         self.snapshot = snapshot
         self.now = self.clock()
+        if not self._sources_started:
+            self.call_after_refresh(self._start_sources)  # the alerts are on screen: the others start
 
     # -- Alertmanager: each alert's state as the team sees it (silenced, inhibited); read only -----------
 
