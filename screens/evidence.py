@@ -12,6 +12,7 @@ from probes.format import clean
 from tui.sessions.store import NOT_READ
 from tui.triage.commands import Mutating, Unknown
 from tui.triage.plans import StepPlan
+from tui.triage.runner import EXPENSIVE
 from tui.triage.shaping import reading_text
 from tui.widgets import styles
 from tui.widgets.render import since
@@ -51,8 +52,9 @@ def evidence_text(plan: StepPlan, readings: tuple[Reading, ...] | None, now: dat
         if what:
             text.append(" · ", style=styles.MUTED)
             text.append(clean(what), style=styles.MUTED)
-        if reading.read_at is not None:
-            text.append(f" · read {since(reading.read_at, now)} ago", style=styles.MUTED)
+        if reading.read_at is not None:  # the key sampler's shared sample: when it was taken
+            verb = "sampled" if read.read in EXPENSIVE else "read"
+            text.append(f" · {verb} {since(reading.read_at, now)} ago", style=styles.MUTED)
         if read.note:
             text.append(f"\n      {clean(read.note)}", style=styles.MUTED_ITALIC)
         if reading.problem:

@@ -46,8 +46,8 @@ class StatementRunner(ReadOnlySession):
         kept, and the rest are never computed or sent: a query runs
         through a server-side cursor (DECLARE … NO SCROLL CURSOR, FETCH FORWARD max_rows + 1, as psql's
         FETCH_COUNT does); SHOW and EXPLAIN, which DECLARE doesn't take, are streamed and cancelled
-        once one row too many has arrived. `truncated` says there was more. A query takes two round trips
-        (one when it names nothing to check): the statements of each are pipelined, one write and one wait.
+        once one row too many has arrived. `truncated` says there was more. A query takes two round trips,
+        the statements of each pipelined: one write, one wait.
 
         Every value is the server's own text output, as psql prints it, never parsed: NULL as "",
         booleans t/f, timestamps in the session's DateStyle (ISO by default: 2026-01-01 03:00:00.12+00),

@@ -37,6 +37,8 @@ def test_checklist_snapshot(snap_compare, tmp_path):
         await pilot.press("enter")
         await wait_for(lambda: hasattr(pilot.app.screen, "evidence"), what="the checklist")
         await wait_for(lambda: len(pilot.app.screen.evidence) == 3, what="the evidence of every step")
+        # `redis-cli --bigkeys`: the key sampler's shared sample, shown once its one run is done
+        await wait_for(lambda: any(r.rows for r in pilot.app.screen.evidence[1]), what="the key sample")
         await pilot.press("space", "j", "s", "j")
         await wait_for(
             lambda: (
