@@ -34,6 +34,8 @@ _NOT_DECLARABLE = re.compile(r"(?i)(?:show|explain)\b")
 class StatementRunner(ReadOnlySession):
     """Runs a runbook step's statement on the probe's own session, between two polls."""
 
+    _statement_cursor: psycopg.AsyncCursor[Any] | None = None  # the session's, for statements
+
     async def run_statement(self, statement: str, *, max_rows: int = STATEMENT_ROWS) -> Reading:
         """Run one SQL statement a runbook step names, as live evidence; never raises.
 
@@ -173,8 +175,7 @@ class StatementRunner(ReadOnlySession):
         declare = f"DECLARE {name} NO SCROLL CURSOR FOR {statement}"
         fetch = f"FETCH FORWARD {limit} FROM {name}"
         self.sent.extend([*([] if begun else ["BEGIN READ ONLY"]), declare, fetch, "ROLLBACK"])
-        cursor = conn.cursor(row_factory=tuple_row)
-        _load_as_text(cursor)
+        cursor = self._text_cursor(conn)
         async with conn.pipeline():
             if not begun:
                 await conn.execute("BEGIN READ ONLY")
@@ -189,8 +190,7 @@ class StatementRunner(ReadOnlySession):
         """SHOW or EXPLAIN (DECLARE takes neither), one row at a time over the extended protocol (one
         statement only); leaving early cancels the statement instead of transferring the rest."""
         self.sent.append(statement)
-        cursor = conn.cursor(row_factory=tuple_row)
-        _load_as_text(cursor)
+        cursor = self._text_cursor(conn)
         columns: tuple[str, ...] | None = None
         rows: list[tuple[Any, ...]] = []
         # psycopg's stream() is an async generator, typed as the iterator it is used as
@@ -202,8 +202,17 @@ class StatementRunner(ReadOnlySession):
                 rows.append(row)
                 if len(rows) >= limit:
                     break
-        await cursor.close()
         return columns or (), rows
+
+    def _text_cursor(self, conn: psycopg.AsyncConnection[Any]) -> psycopg.AsyncCursor[Any]:
+        """The session's cursor for statements, every column loaded as text: made once per session (its
+        loaders are ~150 registrations), each read's results replacing the last's."""
+        cursor = self._statement_cursor
+        if cursor is None or cursor.connection is not conn or cursor.closed:
+            cursor = conn.cursor(row_factory=tuple_row)
+            _load_as_text(cursor)
+            self._statement_cursor = cursor
+        return cursor
 
 
 class _PsqlText(TextLoader):
