@@ -1,0 +1,542 @@
+"""The long incident: eight hours of a live dashboard compressed into minutes, against the real servers.
+
+The real app (as tests.helpers.make_app builds it, with a real clock and its 1 s tick) watches the suite's
+real Prometheus, PostgreSQL and Redis and the Kubernetes simulator, every source polled `--speed` times
+faster than its 5 s default, while the servers churn (pods modified, created and deleted, a container
+crashing and recovering; every Redis command entering the slow log; PostgreSQL sessions coming and going,
+some idle in transaction) and Pilot re-reads the evidence as an SRE does (the tabs, an alert's checklist
+opened with Enter, `r`, Escape, the next alert). After a warm-up, the process is sampled every few seconds:
+RSS (VmRSS), asyncio tasks, open fds, threads, gc objects. The simulated time is counted from the polls
+each source really made (5 s of dashboard per poll), not from the wall clock.
+
+Run: .venv/bin/python -m bench.soak_bench [--hours 8] [--speed 50] [--minutes 10] [--trace]
+(`--trace`: tracemalloc from the end of the warm-up, and its top growing allocation sites at the end.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import gc
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from bench.timing import StallMonitor
+from probes.kubernetes import KubernetesProbe
+from probes.postgres import PostgresProbe
+from probes.redis import RedisProbe
+from tests.helpers import wait_for
+from tests.labs.postgres import PgLab
+from tests.labs.prometheus import PrometheusLab
+from tests.labs.redis import ADMIN_PASSWORD, RedisLab
+from tui.app import OncallApp
+from tui.config.settings import (
+    KubernetesSettings,
+    PostgresSettings,
+    PrometheusSettings,
+    Settings,
+    StoreSettings,
+    load_settings,
+)
+from tui.demo.kube_objects import pod
+from tui.lab.kube_sim import KubeSimulator
+
+DEFAULT_REFRESH = 5.0  # seconds: what one poll of a source stands for on a real shift
+SOURCES = ("prometheus", "postgresql", "redis", "kubernetes")
+FLAT_RSS_MIB_PER_HOUR = 1.0  # below this the RSS is called flat (8 MiB over a whole shift)
+POD_NAMESPACE = "production"
+ROLLING_PODS = 20  # pods created then deleted, as a rolling deployment does, kept alive at once
+# key presses of one re-read round on the dashboard: every tab, the pods, back to the alerts
+TAB_KEYS = ("1", "2", "3", "4", "5", "6", "7", "p", "a")
+
+# Production's own clients, in a process of their own (their sockets are not the app's fds): PostgreSQL
+# sessions opening and closing (some idle in transaction, some running a short sleep), and Redis commands
+# that all enter the slow log (slowlog-log-slower-than 0), their keys expiring, a DEBUG SLEEP now and then.
+CHURN = r"""
+import itertools, os, random, sys, time, psycopg, redis
+parent = os.getppid()
+pg_dsn, redis_port, redis_password = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+r = redis.Redis(host="127.0.0.1", port=redis_port, password=redis_password)
+r.config_set("slowlog-log-slower-than", 0)
+held = []
+rng = random.Random(15)
+print("ready", flush=True)
+for n in itertools.count():
+    if os.getppid() != parent:  # the benchmark is gone, killed or not: so are we
+        break
+    conn = psycopg.connect(pg_dsn, autocommit=True, application_name=f"soak-{n % 40}")
+    kind = n % 5
+    if kind == 0:
+        conn.autocommit = False
+        conn.execute("SELECT count(*) FROM orders")  # idle in transaction until closed
+    elif kind == 1:
+        conn.pgconn.send_query(b"SELECT pg_sleep(0.4) /* soak */")
+    else:
+        conn.execute(f"SELECT {n} /* soak statement {n % 7} */")
+    held.append(conn)
+    while len(held) > 25:
+        held.pop(0).close()
+    pipe = r.pipeline(transaction=False)
+    for i in range(20):
+        pipe.set(f"soak:{n}:{i}", "v" * rng.randint(1, 300), ex=30)
+    pipe.get(f"soak:{n - 1}:0")
+    pipe.execute()
+    if n % 10 == 0:
+        r.execute_command("DEBUG", "SLEEP", "0.02")
+    time.sleep(0.1)
+"""
+
+
+@dataclass
+class Sample:
+    sim_hours: float
+    wall: float
+    rss_mib: float
+    tasks: int
+    fds: int
+    threads: int
+    gc_objects: int
+
+
+@dataclass
+class Soak:
+    samples: list[Sample] = field(default_factory=list)
+    cycles: int = 0
+    checklists: int = 0
+    rereads: int = 0
+    rolled_pods: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def fd_targets() -> collections.Counter[str]:
+    """Open fds by what they point at (sockets and pipes by kind, files by path)."""
+    found: collections.Counter[str] = collections.Counter()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        found[
+            target.split(":")[0] + ":" if target.startswith(("socket:", "pipe:", "anon_inode:")) else target
+        ] += 1
+    return found
+
+
+def tasks_by_coroutine() -> collections.Counter[str]:
+    found: collections.Counter[str] = collections.Counter()
+    for task in asyncio.all_tasks():
+        coro = task.get_coro()
+        found[getattr(coro, "__qualname__", None) or type(coro).__name__] += 1
+    return found
+
+
+def census() -> collections.Counter[str]:
+    """Objects the collector tracks, by type (module-qualified), after a full collection."""
+    gc.collect()
+    return collections.Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.get_objects())
+
+
+def _holders(type_name: str, depth: int = 4) -> str:
+    """Who holds the newest object of a type that grew: the chain of referrers, by type, a few levels up."""
+    newest = [o for o in gc.get_objects() if f"{type(o).__module__}.{type(o).__qualname__}" == type_name]
+    if not newest:
+        return ""
+    chain, current = [], newest[-1]
+    seen = {id(newest)}
+    for _ in range(depth):
+        referrers = [r for r in gc.get_referrers(current) if id(r) not in seen and r is not newest]
+        referrers = [r for r in referrers if not isinstance(r, type(sys._getframe()))]
+        if not referrers:
+            break
+        seen.add(id(current))
+        current = referrers[0]
+        label = type(current).__qualname__
+        if isinstance(current, dict):
+            owner = next(
+                (o for o in gc.get_referrers(current) if getattr(o, "__dict__", None) is current), None
+            )
+            label = f"dict of {type(owner).__qualname__}" if owner is not None else "dict"
+        chain.append(label)
+    return " <- ".join(chain)
+
+
+def slope(xs: list[float], ys: list[float]) -> float:
+    """Least-squares slope of ys over xs."""
+    n = len(xs)
+    if n < 2:
+        return 0.0
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx if sxx else 0.0
+
+
+def simulated_hours(app: OncallApp) -> float:
+    """Hours of dashboard every source has covered: its polls times its 5 s default, the slowest source."""
+    polls = [app.pace.polls.get(source, 0) for source in SOURCES]
+    return min(polls) * DEFAULT_REFRESH / 3600
+
+
+def build_app(
+    workdir: Path, refresh: float, prometheus: PrometheusLab, sim: KubeSimulator, pg: PgLab, redis: RedisLab
+) -> OncallApp:
+    """The real app as tests.helpers.make_app builds it, with every source's refresh at `refresh`, a real
+    clock and its 1 s tick (a soak is the app as it runs, not a test's frozen clock)."""
+    settings = Settings(
+        profile="soak",
+        prometheus=PrometheusSettings(url=prometheus.url, timeout=5.0, refresh=refresh),
+        kubernetes=KubernetesSettings(kubeconfig=sim.kubeconfig(namespace=POD_NAMESPACE), refresh=refresh),
+        store=StoreSettings(path=workdir / "sessions.db"),
+        user="soak@bastion",
+    )
+    redis_settings = load_settings(env={"REDIS_URL": redis.url()}, cwd=workdir, user_config_dir=workdir).redis
+    return OncallApp(
+        settings,
+        demo=False,
+        kube=KubernetesProbe(settings.kubernetes),
+        postgres=PostgresProbe(PostgresSettings(dsn=pg.dsn("oncall_monitor"), refresh=refresh)),
+        redis=RedisProbe(replace(redis_settings, refresh=refresh)),
+    )
+
+
+class PodRoller:
+    """A rolling deployment that never ends: a new pod every call, the one ROLLING_PODS before it deleted;
+    every third call a container crashes (OOMKilled), and recovers on the next."""
+
+    def __init__(self, sim: KubeSimulator) -> None:
+        self.sim = sim
+        self.crashed: tuple[str, str] | None = None
+        self.n = 0
+
+    def step(self) -> None:
+        name = f"soak-roll-7c9d5b8f4-{self.n:05d}"
+        self.sim.apply(
+            pod(
+                name,
+                POD_NAMESPACE,
+                labels={"app": "soak-roll", "pod-template-hash": "7c9d5b8f4"},
+                containers=[("app", f"ghcr.io/in-midst-my-life/soak-roll:1.{self.n}")],
+                node=f"node-{self.n % 5 + 1}",
+            )
+        )
+        if self.n >= ROLLING_PODS:
+            self.sim.delete("pods", POD_NAMESPACE, f"soak-roll-7c9d5b8f4-{self.n - ROLLING_PODS:05d}")
+        if self.crashed is not None:
+            self.sim.recover(*self.crashed)
+            self.crashed = None
+        elif self.n % 3 == 0:
+            self.crashed = (POD_NAMESPACE, name)
+            self.sim.crash(*self.crashed)
+        self.n += 1
+
+
+async def drive(app: OncallApp, pilot: Any, soak: Soak, until: Callable[[], bool]) -> None:
+    """An SRE re-reading the evidence: every tab, then an alert's checklist (Enter, `r` twice, Escape), the
+    next alert (j down the list, k back up), and around again."""
+    from screens.checklist import ChecklistScreen
+
+    direction = "j"
+    while not until():
+        soak.cycles += 1
+        for key in TAB_KEYS:
+            await pilot.press(key)
+            await asyncio.sleep(0.15)
+        await pilot.press("enter")
+        try:
+            await wait_for(lambda: isinstance(app.screen, ChecklistScreen), timeout=10, what="a checklist")
+        except BaseException as error:  # pytest.fail raises an Outcome, not an Exception
+            soak.errors.append(f"no checklist: {error}")
+            continue
+        soak.checklists += 1
+        await asyncio.sleep(0.5)
+        for _ in range(2):
+            await pilot.press("r")
+            soak.rereads += 1
+            await asyncio.sleep(0.6)
+        await pilot.press("escape")
+        await asyncio.sleep(0.2)
+        table = getattr(app.screen, "table", None)
+        rows = len(getattr(table, "alerts", ()))
+        if rows and table is not None:
+            direction = "k" if table.cursor_row >= rows - 1 else "j" if table.cursor_row <= 0 else direction
+        await pilot.press(direction)
+        await asyncio.sleep(0.2)
+
+
+def _start_churn(pg: PgLab, redis: RedisLab) -> subprocess.Popen[str]:
+    churn = subprocess.Popen(
+        [sys.executable, "-c", CHURN, pg.dsn("inmidst"), str(redis.port), ADMIN_PASSWORD],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert churn.stdout is not None
+    if churn.stdout.readline().strip() != "ready":
+        raise RuntimeError("the churn process did not start")
+    return churn
+
+
+def _verdict(values: list[int]) -> str:
+    """Flat when the floor of the last third of the samples is no higher than the first third's: what is
+    in flight at a sample (a poll's task, a socket being opened) comes and goes, a leak raises the floor."""
+    third = max(1, len(values) // 3)
+    early, late = min(values[:third]), min(values[-third:])
+    return "flat" if late <= early else f"grows (floor {early} -> {late})"
+
+
+def _print_trace(start: tracemalloc.Snapshot, end: tracemalloc.Snapshot, title: str) -> None:
+    """The allocation sites that grew most between two snapshots, each with the project's own frame that
+    led there (the innermost frame is often a library's)."""
+    keep = [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen *>")]
+    diff = end.filter_traces(keep).compare_to(start.filter_traces(keep), "traceback")
+    root = str(Path(__file__).resolve().parents[1])
+
+    def short(frame: tracemalloc.Frame) -> str:
+        return f"{frame.filename.split('site-packages/')[-1].removeprefix(root + '/')}:{frame.lineno}"
+
+    print(f"top growing allocation sites ({title}):")
+    for stat in diff[:12]:
+        inner = stat.traceback[-1] if stat.traceback else None  # most recent call last
+        ours = next(
+            (
+                f
+                for f in reversed(stat.traceback)
+                if f.filename.startswith(root) and "/.venv/" not in f.filename
+            ),
+            None,
+        )
+        via = f"  via {short(ours)}" if ours is not None and ours != inner else ""
+        where = short(inner) if inner else "?"
+        print(f"  {stat.size_diff / 1024:+9.1f} KiB  {stat.count_diff:+7d} blocks  {where}{via}")
+
+
+def _counter_growth(title: str, start: collections.Counter[str], end: collections.Counter[str]) -> None:
+    grown = {k: end[k] - start.get(k, 0) for k in end if end[k] != start.get(k, 0)}
+    gone = {k: -start[k] for k in start if k not in end}
+    changes = sorted({**grown, **gone}.items(), key=lambda kv: -abs(kv[1]))
+    if changes:
+        print(f"{title}: " + ", ".join(f"{k} {v:+d}" for k, v in changes[:8]))
+
+
+async def run(args: argparse.Namespace, workdir: Path) -> None:
+    refresh = DEFAULT_REFRESH / args.speed
+    started_labs = time.perf_counter()
+    prometheus = PrometheusLab(workdir / "prometheus")
+    pg = PgLab(workdir / "pg")
+    redis = RedisLab(workdir / "redis")
+    sim = KubeSimulator(workdir / "sim", lab=True, pods=args.pods)
+    churn: subprocess.Popen[str] | None = None
+    try:
+        await asyncio.gather(
+            asyncio.to_thread(prometheus.start),
+            asyncio.to_thread(pg.start),
+            asyncio.to_thread(redis.start),
+            asyncio.to_thread(sim.start),
+        )
+        churn = await asyncio.to_thread(_start_churn, pg, redis)
+        labs_up = time.perf_counter() - started_labs
+        print(f"{'labs up (Prometheus, PostgreSQL, Redis, simulator)':<42} {labs_up:8.1f} s")
+        app = build_app(workdir, refresh, prometheus, sim, pg, redis)
+        soak = Soak()
+        monitor = StallMonitor()
+        roller = PodRoller(sim)
+        wall_limit = args.minutes * 60
+        async with app.run_test(size=(160, 48)) as pilot:
+            loop = asyncio.get_running_loop()
+            begun = loop.time()
+            await wait_for(
+                lambda: app.snapshot is not None and bool(app.snapshot.alerts), 60, "the lab's alerts"
+            )
+            await asyncio.to_thread(sim.churn, args.pod_changes, wall_limit + 60, POD_NAMESPACE)
+
+            def done() -> bool:
+                return simulated_hours(app) >= args.hours or loop.time() - begun >= wall_limit
+
+            async def roll() -> None:
+                while not done():
+                    try:
+                        await asyncio.to_thread(roller.step)
+                        soak.rolled_pods += 1
+                    except Exception as error:  # a control call timing out on a busy machine: go on
+                        soak.errors.append(f"pod roll: {error}")
+                    await asyncio.sleep(args.roll_every)
+
+            driver = asyncio.create_task(drive(app, pilot, soak, done))
+            roller_task = asyncio.create_task(roll())
+            while not done() and simulated_hours(app) < args.warmup_hours:
+                await asyncio.sleep(0.5)
+            warmup_wall = loop.time() - begun
+            gc.collect()
+            tasks_start, fds_start, objects_start = tasks_by_coroutine(), fd_targets(), census()
+            trace_start = None
+            if args.trace:
+                tracemalloc.start(args.trace_frames)
+                trace_start = tracemalloc.take_snapshot()
+            trace_mid_holder: list[tracemalloc.Snapshot] = []
+            monitor.start()
+            next_sample = loop.time()
+            while not done():
+                if loop.time() >= next_sample:
+                    soak.samples.append(
+                        Sample(
+                            simulated_hours(app),
+                            loop.time() - begun,
+                            rss_mib(),
+                            len(asyncio.all_tasks()),
+                            open_fds(),
+                            threading.active_count(),
+                            len(gc.get_objects()) + gc.get_freeze_count(),
+                        )
+                    )
+                    next_sample += args.sample_every
+                    if (
+                        args.trace
+                        and not trace_mid_holder
+                        and loop.time() - begun >= (wall_limit + warmup_wall) / 2
+                    ):
+                        gc.collect()
+                        trace_mid_holder.append(tracemalloc.take_snapshot())
+                await asyncio.sleep(0.25)
+            monitor.stop()
+            await asyncio.gather(driver, roller_task, return_exceptions=True)
+            wall = loop.time() - begun
+            gc.collect()
+            tasks_end, fds_end, objects_end = tasks_by_coroutine(), fd_targets(), census()
+            most = sorted(((objects_end[k] - objects_start.get(k, 0), k) for k in objects_end), reverse=True)
+            grown = [(count, name, _holders(name)) for count, name in most[:10] if count > 0]
+            trace_end = tracemalloc.take_snapshot() if args.trace else None
+            trace_mid = trace_mid_holder[0] if trace_mid_holder else None
+            polls = dict(app.pace.polls)
+            hours = simulated_hours(app)
+        _report(args, soak, hours, wall, warmup_wall, polls, monitor)
+        _counter_growth("asyncio tasks by coroutine, change", tasks_start, tasks_end)
+        _counter_growth("open fds by target, change", fds_start, fds_end)
+        print("objects by type, most grown after the warm-up (and who holds the newest):")
+        for count, name, holders in grown:
+            print(f"  {count:+8d}  {name:<56} {holders}")
+        if trace_start is not None and trace_end is not None:
+            _print_trace(trace_start, trace_end, "warm-up end -> soak end")
+            if trace_mid is not None:
+                _print_trace(trace_mid, trace_end, "middle of the soak -> its end")
+            tracemalloc.stop()
+    finally:
+        if churn is not None:
+            assert churn.stdin is not None
+            churn.stdin.close()
+            churn.terminate()
+            churn.wait(timeout=10)
+        sim.stop()
+        prometheus.stop()
+        redis.destroy()
+        pg.destroy()
+
+
+def _report(
+    args: argparse.Namespace,
+    soak: Soak,
+    hours: float,
+    wall: float,
+    warmup_wall: float,
+    polls: dict[str, int],
+    monitor: StallMonitor,
+) -> None:
+    samples = soak.samples
+    refresh = DEFAULT_REFRESH / args.speed
+    if len(samples) < 3:
+        print(f"too few samples after the warm-up ({len(samples)}): run longer (--minutes)")
+        return
+    first, last = samples[0], samples[-1]
+    rss_slope = slope([s.sim_hours for s in samples], [s.rss_mib for s in samples])
+
+    def line(label: str, value: str) -> None:
+        print(f"{label:<42} {value}")
+
+    line(
+        "simulated hours covered",
+        f"{hours:8.2f} h  (asked {args.hours:g} h at {args.speed:g}x: every refresh {refresh:g} s)",
+    )
+    line("wall time", f"{wall:8.1f} s  (warm-up {warmup_wall:.1f} s, to {samples[0].sim_hours:.2f} h)")
+    line("polls per source", ", ".join(f"{s} {polls.get(s, 0)}" for s in SOURCES))
+    line(
+        "what the SRE did",
+        f"{soak.cycles} rounds of tabs, {soak.checklists} checklists opened, {soak.rereads} re-reads (r), "
+        f"{soak.rolled_pods} pods rolled",
+    )
+    line("samples after warm-up", f"{len(samples)} (every {args.sample_every:g} s)")
+    line(
+        "RSS start / end / max",
+        f"{first.rss_mib:8.1f} / {last.rss_mib:.1f} / {max(s.rss_mib for s in samples):.1f} MiB",
+    )
+    rss_verdict = "flat" if rss_slope < FLAT_RSS_MIB_PER_HOUR else "grows"
+    line(
+        "RSS slope after warm-up",
+        f"{rss_slope:+8.2f} MiB/h: {rss_verdict}  (flat: under {FLAT_RSS_MIB_PER_HOUR:g} MiB/h)",
+    )
+    for label, values in (
+        ("asyncio tasks", [s.tasks for s in samples]),
+        ("open fds", [s.fds for s in samples]),
+        ("threads", [s.threads for s in samples]),
+    ):
+        line(
+            f"{label} start / end / max",
+            f"{values[0]:8d} / {values[-1]} / {max(values)}: {_verdict(values)}",
+        )
+    objects = [s.gc_objects for s in samples]
+    gc_slope = slope([s.sim_hours for s in samples], [float(v) for v in objects])
+    line("gc objects start / end", f"{objects[0]:8d} / {objects[-1]}  (slope {gc_slope:+.0f} per h)")
+    line("event-loop stalls during the soak", monitor.summary())
+    if soak.errors:
+        line("driver errors", f"{len(soak.errors)}, first: {soak.errors[0][:100]}")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--hours", type=float, default=8.0, help="simulated hours of dashboard")
+    parser.add_argument(
+        "--speed", type=float, default=50.0, help="how much faster than 5 s each source polls"
+    )
+    parser.add_argument("--minutes", type=float, default=10.0, help="wall-time cap")
+    parser.add_argument("--warmup-hours", type=float, default=0.5, help="simulated hours before sampling")
+    parser.add_argument("--sample-every", type=float, default=5.0, help="wall seconds between samples")
+    parser.add_argument("--pods", type=int, default=200, help="pods in the simulator besides the lab's")
+    parser.add_argument("--pod-changes", type=float, default=5.0, help="pod changes per second (churn)")
+    parser.add_argument("--roll-every", type=float, default=1.0, help="seconds between rolled pods")
+    parser.add_argument("--trace", action="store_true", help="tracemalloc: top growing allocation sites")
+    parser.add_argument("--trace-frames", type=int, default=12)
+    args = parser.parse_args()
+    # a `kill` (or `timeout`) still stops the servers and the churn: the finally blocks run
+    signal.signal(signal.SIGTERM, _interrupt)
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(run(args, Path(tmp)))
+
+
+if __name__ == "__main__":
+    main()
