@@ -9,6 +9,7 @@ import io
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +39,6 @@ from tui.refresh import RefreshPace, seconds_text
 from tui.sessions.backend import Store, open_store
 from tui.sessions.store import IncidentSession, StepRecord, StepState, StoreError
 from tui.store_watch import StoreWatch
-from tui.triage.commands import configured_servers
 from tui.triage.registry import Sources
 from tui.triage.runbook import (
     Runbook,
@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from probes.postgres import PgSnapshot, PostgresSettings
     from probes.redis import KeySample, RedisSettings, RedisSnapshot
     from screens.contract import Console
+    from tui.triage.commands import ConfiguredServers
 
 CO_DRIVER_WINDOW = timedelta(minutes=10)  # another driver's change this recent: "also driven by"
 # Full collections (gen 2) only after this many gen-1 ones instead of 10. Each refresh makes thousands of
@@ -148,14 +149,14 @@ class OncallApp(ConsoleApp):
         self.reopen_store()
         prometheus = self.settings.prometheus
         if demo:
-            from tui.demo.sources import demo_sources
+            from tui.demo.sources import LaterRedis, demo_sources
 
             scripted = demo_sources(prometheus, self._demo_anchor(), clock)
             transport = transport or scripted.transport
             prometheus = replace(scripted.prometheus, refresh=2.0)
             kube = kube or scripted.kube
             postgres = postgres or scripted.postgres
-            redis = redis or scripted.redis
+            redis = redis or LaterRedis(scripted)  # made at its first read, after the alerts
         self.probe: PrometheusSource = PrometheusProbe(prometheus, transport=transport, clock=clock)
         self.kube: KubernetesSource = kube or kubernetes_probe(self.settings.kubernetes, clock)
         self.pods: tuple[PodRow, ...] = ()
@@ -167,10 +168,6 @@ class OncallApp(ConsoleApp):
         self.releases = helm_releases(self.runbook.sections) if self.runbook else []
         self.postgres: PostgresSource = postgres or postgres_probe(self.settings.postgres, clock)
         self.redis: RedisSource = redis or redis_probe(self.settings.redis, clock)
-        # a runbook's psql/redis-cli aimed at any other server is copy-only: these are the ones read live
-        self.servers = configured_servers(
-            getattr(self.postgres, "settings", None), getattr(self.redis, "settings", None)
-        )
         self.healths: dict[str, SourceHealth] = {
             "prometheus": SourceHealth("prometheus", "not-configured")
             if not prometheus.url
@@ -200,6 +197,16 @@ class OncallApp(ConsoleApp):
         self.store_watch = StoreWatch(self)
         self._sources_started = False  # Kubernetes, PostgreSQL and Redis start after the first alerts
         self._init_alertmanager(alertmanager_transport, demo_alertmanager)
+
+    @cached_property
+    def servers(self) -> ConfiguredServers:
+        """The servers the probes read: a runbook's psql/redis-cli aimed at any other is copy-only. Worked
+        out at the first checklist (libpq reads the DSN: psycopg loads then, not at start-up)."""
+        from tui.triage.commands import configured_servers
+
+        return configured_servers(
+            getattr(self.postgres, "settings", None), getattr(self.redis, "settings", None)
+        )
 
     # -- start-up -------------------------------------------------------------------------------
 

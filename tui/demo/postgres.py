@@ -13,19 +13,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from probes.base import Backoff, PolledSource, Reading, SourceHealth
-from probes.postgres import (
-    NOT_CONFIGURED,
-    SOURCE,
-    STATEMENT_ROWS,
-    PgSnapshot,
-    PgStatement,
-    PgTable,
-    PostgresSettings,
-    check_sql,
-    pressure_from,
-    sessions_from_rows,
-)
-from tui.demo.sql import run_sql
+from probes.postgres.settings import PostgresSettings
+from probes.postgres.snapshot import PgSnapshot, PgStatement, PgTable, pressure_from, sessions_from_rows
+
+# probes.postgres's own words, without loading psycopg and pglast (the probe's session, statements and
+# guard): the demo's first screen doesn't wait for them (tests/unit/test_demo_start.py checks they agree)
+SOURCE = "postgresql"
+NOT_CONFIGURED = "set ONCALL_POSTGRES, [postgres] dsn or libpq's PGHOST/PGSERVICE/PGDATABASE"
+STATEMENT_ROWS = 50
 
 MAX_CONNECTIONS = 100
 SUPERUSER_RESERVED = 3
@@ -62,6 +57,9 @@ class DemoPostgres(PolledSource[PgSnapshot]):
 
     async def run_statement(self, statement: str, *, max_rows: int = STATEMENT_ROWS) -> Reading:
         """A runbook step's SQL, through the real probe's guard, then run on the demo's rows (DuckDB)."""
+        from probes.postgres.guard import check_sql
+        from tui.demo.sql import run_sql
+
         verdict = check_sql(statement, statement_timeout_s=self.settings.statement_timeout)
         if not verdict.allowed:
             return Reading.failed(SOURCE, statement, verdict.reason)

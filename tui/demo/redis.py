@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import redis.exceptions as rexc
 
 from probes.redis import RedisProbe, RedisSettings, check_command, text
+from tui.demo.scenario import DEMO_REDIS_URL
 
 MAXMEMORY = 2 * 1024**3
 UPTIME_AT_ANCHOR = 41 * 86400  # seconds: up for weeks, no recent restart
@@ -76,7 +77,7 @@ class DemoRedis(RedisProbe):
     """Redis for `oncall --demo`: the real probe, answered by a model of the incident's server."""
 
     def __init__(self, anchor: datetime, clock: Callable[[], datetime]) -> None:
-        super().__init__(RedisSettings(url="redis://inmidst-redis:6379/0", refresh=2.0), clock=clock)
+        super().__init__(RedisSettings(url=DEMO_REDIS_URL, refresh=2.0), clock=clock)
         self.anchor = anchor
         self.endpoint = "demo cache (inmidst-redis:6379/0)"
         self._keys = _demo_keys()

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 DEMO_URL = "http://demo.prometheus.invalid:9090"
+DEMO_REDIS_URL = "redis://inmidst-redis:6379/0"  # the demo's cache, as its INFO and alerts name it
 RUNBOOK_URL = "https://github.com/in-midst-my-life/infra/blob/main/docs/RUNBOOK.md"
 ANCHOR_KEY = "demo.anchor"
 ANCHOR_MAX_AGE = timedelta(hours=1)  # an older anchor starts a fresh incident

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-from probes.redis import CommandRefused, check_command
 from tui.triage.commands.model import Classified, LiveRead, ReadParams, Server
 from tui.triage.commands.options import (
     Options,
@@ -191,6 +190,8 @@ def classify_redis_words(args: list[str], depth: int) -> Classified:
 
 def _allowed(*command: str) -> tuple[str, str | None]:
     """The probe's allowlist decides; a refusal becomes the Unknown reason."""
+    from probes.redis import CommandRefused, check_command  # with the redis client: not at oncall's start
+
     try:
         return check_command(*command)
     except CommandRefused as refused:

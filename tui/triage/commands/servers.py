@@ -6,10 +6,6 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from psycopg import ProgrammingError
-from psycopg.conninfo import conninfo_to_dict
-from psycopg.pq import Conninfo
-
 from probes.postgres import NOTHING_ALLOWED, Allowlist
 from tui.triage.commands.model import ConfiguredServers, LiveRead, Server, Unknown
 from tui.triage.commands.options import Unsupported, number, unknown
@@ -104,6 +100,11 @@ def configured_servers(postgres: PostgresSettings | None, redis: RedisSettings |
 def _configured_postgres(pg: PostgresSettings | None) -> Server | None:
     if pg is None or not pg.configured:
         return None
+    # libpq's own reading of the DSN; psycopg loads here, not with the classifier (oncall's first screen)
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+    from psycopg.pq import Conninfo
+
     try:
         params = conninfo_to_dict(pg.dsn or "")
     except ProgrammingError:

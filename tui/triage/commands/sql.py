@@ -6,9 +6,6 @@ import re
 from contextvars import ContextVar
 from dataclasses import replace
 
-from psycopg import ProgrammingError
-from psycopg.conninfo import conninfo_to_dict
-
 from probes.postgres import NOTHING_ALLOWED, Allowlist, GuardVerdict, check_sql
 from tui.triage.commands.model import Classified, LiveRead, ReadParams, Server
 from tui.triage.commands.options import (
@@ -138,6 +135,9 @@ def classify_psql(args: list[str], depth: int) -> Classified:
 
 def _psql_server(opts: Options) -> Server | None:
     """The server psql is pointed at by -h, -p and a connection string or URI in place of the database."""
+    from psycopg import ProgrammingError  # libpq's reading of a DSN; not loaded at oncall's start
+    from psycopg.conninfo import conninfo_to_dict
+
     hosts = [h for value in opts.values.get("host", []) for h in value.split(",") if h]
     ports = [p for value in opts.values.get("port", []) for p in value.split(",") if p]
     for value in [*opts.values.get("dbname", []), *opts.positionals[:1]]:
