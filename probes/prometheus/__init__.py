@@ -17,7 +17,7 @@ from probes.prometheus.client import (
     SOURCE,
     TARGETS_PATH,
 )
-from probes.prometheus.ordering import STATE_ORDER, alert_sort_key, severity_rank
+from probes.prometheus.ordering import STATE_ORDER, alert_order_key, alert_sort_key, severity_rank
 from probes.prometheus.probe import PrometheusProbe
 from probes.prometheus.reads import format_value, promql_string, regex_quote
 from probes.prometheus.settings import PrometheusSettings
@@ -38,6 +38,7 @@ __all__ = [
     "Labels",
     "PrometheusProbe",
     "PrometheusSettings",
+    "alert_order_key",
     "alert_sort_key",
     "fingerprint",
     "format_value",

@@ -6,10 +6,12 @@ import hashlib
 import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from sys import intern
+from typing import Any, NamedTuple
 
-from probes.prometheus.client import ALERTS_PATH, RULES_PATH, PromReadError
+from probes.prometheus.client import ALERTS_PATH, RULES_PATH, PromReadError, decode_json
 from probes.prometheus.snapshot import FiringAlert, Labels
+from probes.prometheus.stream import ANY
 
 
 def fingerprint(labels: Labels) -> str:
@@ -40,7 +42,9 @@ def parse_rfc3339(text: str) -> datetime:
 
 
 class RuleIndex:
-    """Alerting rules by the exact label sets of their active alerts, and by name for the rest."""
+    """Alerting rules by name and, where one name has several rules, by the exact label sets of their
+    active alerts as of the read (an alert's alertname is always its rule's name: one rule by that name
+    places it)."""
 
     def __init__(self) -> None:
         self.by_labels: dict[Labels, tuple[str | None, float | None]] = {}
@@ -60,6 +64,7 @@ class RuleIndex:
         if not isinstance(groups, list):
             raise PromReadError(f"unexpected response shape from {RULES_PATH}: data.groups missing")
         index = cls()
+        actives: list[tuple[str, Labels, tuple[str | None, float | None]]] = []
         for group in groups:
             rules = group.get("rules") if isinstance(group, dict) else None
             for rule in rules if isinstance(rules, list) else ():
@@ -78,21 +83,37 @@ class RuleIndex:
                 static = labels_of(rule.get("labels") or {}) or ()
                 index.by_name.setdefault(name, []).append((static, query, for_seconds))
                 for active in rule.get("alerts") or ():
-                    labels = labels_of(active.get("labels")) if isinstance(active, dict) else None
+                    # decode_along hands the active alerts over as their label sets already
+                    labels = active if isinstance(active, tuple) else active_labels(active)
                     if labels:
-                        index.by_labels[labels] = (query, for_seconds)
+                        actives.append((name, labels, (query, for_seconds)))
+        # only a name shared by several rules needs the label sets to tell its alerts apart
+        shared = {name for name, entries in index.by_name.items() if len(entries) > 1}
+        index.by_labels = {labels: rule for name, labels, rule in actives if name in shared}
         return index
 
-    def lookup(self, name: str, labels: Labels) -> tuple[str | None, float | None]:
+    def place(self, name: str, labels: Labels) -> tuple[str | None, float | None] | None:
+        """The (expression, for) of the rule that made this alert, or None when these rules can't say."""
+        entries = self.by_name.get(name, ())
+        if len(entries) == 1:
+            return entries[0][1:]
         if labels in self.by_labels:
             return self.by_labels[labels]
-        # between the two requests an alert may have started: fall back to the rule whose name and
-        # static labels fit, if exactly one does
+        # an alert started after the rules were read: the rule whose name and static labels fit, if exactly
+        # one does
         have = set(labels)
-        fits = [(q, f) for static, q, f in self.by_name.get(name, ()) if set(static) <= have]
+        fits = [(q, f) for static, q, f in entries if set(static) <= have]
         if len(fits) == 1 or (fits and len(set(fits)) == 1):
             return fits[0]
-        return None, None
+        return None
+
+    def lookup(self, name: str, labels: Labels) -> tuple[str | None, float | None]:
+        return self.place(name, labels) or (None, None)
+
+
+def active_labels(raw: object) -> Labels | None:
+    """The label set of one of a rule's active alerts (what the rules index keeps of it)."""
+    return labels_of(raw.get("labels")) if isinstance(raw, dict) else None
 
 
 def labels_of(raw: object) -> Labels | None:
@@ -118,40 +139,107 @@ def alerts_list(body: Any) -> list[Any]:
 
 def parse_alert(raw: object, rules: RuleIndex | None) -> FiringAlert | None:
     """One entry of data.alerts, or None when it is malformed (the caller counts and skips it)."""
-    if not isinstance(raw, dict):
-        return None
-    labels = labels_of(raw.get("labels"))
-    annotations = labels_of(raw.get("annotations") or {})
-    if not labels or annotations is None:
-        return None
-    name = dict(labels).get("alertname")
-    state = raw.get("state")
-    if not name or state not in ("firing", "pending"):
-        return None
-    active_at: datetime | None = None
-    raw_active = raw.get("activeAt")
-    if raw_active is not None:
-        if not isinstance(raw_active, str):
+    alert = AlertReader(rules).element(raw)
+    return alert if isinstance(alert, FiringAlert) else None
+
+
+class Unplaced(NamedTuple):
+    """An alert the rules index could not give its rule (it started after the rules were read)."""
+
+    alert: FiringAlert
+
+
+class AlertReader:
+    """Turns /api/v1/alerts answers into FiringAlerts, in a worker thread (never two reads at once). An alert
+    unchanged since the last read comes back as the very same object: nothing to parse or hash again, nothing
+    for the screen to redraw, and the new answer's strings are dropped instead of kept."""
+
+    def __init__(self, rules: RuleIndex | None = None) -> None:
+        self.rules = rules
+        self._last: dict[Labels, tuple[object, FiringAlert]] = {}  # by labels: (activeAt as sent, alert)
+        self._seen: dict[Labels, tuple[object, FiringAlert]] | None = None  # this read's, as it goes
+
+    def read(self, content: bytes, rules: RuleIndex | None) -> tuple[list[FiringAlert], int, int]:
+        """(the alerts sorted by name and fingerprint, how many entries were malformed, how many alerts
+        the rules could not place) of one answer; PromReadError when it is not Prometheus's alerts. Without
+        rules (none read yet, or their read failed) the alerts have no expression and none counts as
+        unplaced."""
+        self.rules = rules
+        seen: dict[Labels, tuple[object, FiringAlert]] = {}
+        self._seen = seen
+        body = decode_json(content, ALERTS_PATH, along=("data", "alerts"), each=self.element)
+        entries = alerts_list(body)
+        self._last = seen  # what went away is forgotten
+        self._seen = None
+        alerts = [e.alert if isinstance(e, Unplaced) else e for e in entries if e is not None]
+        alerts.sort(key=lambda a: (a.name, a.fingerprint))
+        unplaced = sum(1 for e in entries if isinstance(e, Unplaced))
+        return alerts, sum(1 for e in entries if e is None), unplaced
+
+    def element(self, raw: object) -> FiringAlert | Unplaced | None:
+        """One entry of data.alerts: the alert, or None when it is malformed (counted and skipped)."""
+        if not isinstance(raw, dict):
             return None
-        try:
-            active_at = parse_rfc3339(raw_active)
-        except ValueError:
+        labels = labels_of(raw.get("labels"))
+        annotations = labels_of(raw.get("annotations") or {})
+        if not labels or annotations is None:
             return None
-    value = raw.get("value", "")
-    if not isinstance(value, str):
-        value = "" if value is None else str(value)
-    expression, for_seconds = rules.lookup(name, labels) if rules else (None, None)
-    return FiringAlert(
-        name=name,
-        state=state,
-        labels=labels,
-        annotations=annotations,
-        active_at=active_at,
-        value=value,
-        expression=expression,
-        for_seconds=for_seconds,
-        fingerprint=fingerprint(labels),
+        name = next((v for k, v in labels if k == "alertname"), None)
+        state = raw.get("state")
+        if not name or state not in ("firing", "pending"):
+            return None
+        raw_active = raw.get("activeAt")
+        value = raw.get("value", "")
+        if not isinstance(value, str):
+            value = "" if value is None else str(value)
+        placed = self.rules.place(name, labels) if self.rules is not None else None
+        expression, for_seconds = placed or (None, None)
+        seen = self._seen
+        previous = self._last.get(labels)
+        if previous is not None and previous[0] == raw_active:
+            alert = previous[1]
+            if (alert.state, alert.value, alert.annotations, alert.expression, alert.for_seconds) == (
+                state,
+                value,
+                annotations,
+                expression,
+                for_seconds,
+            ):
+                if seen is not None:
+                    seen[labels] = previous
+                return alert if placed is not None or self.rules is None else Unplaced(alert)
+        active_at: datetime | None = None
+        if raw_active is not None:
+            if not isinstance(raw_active, str):
+                return None
+            try:
+                active_at = parse_rfc3339(raw_active)
+            except ValueError:
+                return None
+        labels = tuple((intern(k), intern(v)) for k, v in labels)
+        alert = FiringAlert(
+            name=intern(name),
+            state=intern(state),
+            labels=labels,
+            annotations=tuple((intern(k), v) for k, v in annotations),
+            active_at=active_at,
+            value=value,
+            expression=expression,
+            for_seconds=for_seconds,
+            fingerprint=fingerprint(labels),
+        )
+        if seen is not None:
+            seen[labels] = (raw_active, alert)
+        return alert if placed is not None or self.rules is None else Unplaced(alert)
+
+
+def read_rules(content: bytes) -> RuleIndex:
+    """The rules index of one /api/v1/rules answer; each active alert decoded on its own, kept as its
+    labels."""
+    body = decode_json(
+        content, RULES_PATH, along=("data", "groups", ANY, "rules", ANY, "alerts"), each=active_labels
     )
+    return RuleIndex.from_body(body)
 
 
 def count_alerts(total: int, firing: int, pending: int) -> str:

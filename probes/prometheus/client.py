@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -12,6 +13,7 @@ import httpx
 from probes.base import Backoff, PolledSource
 from probes.http import ReadError, get, make_client, redact_url
 from probes.prometheus.snapshot import AlertsSnapshot
+from probes.prometheus.stream import decode_along
 
 if TYPE_CHECKING:
     from probes.prometheus.settings import PrometheusSettings
@@ -81,6 +83,14 @@ class PrometheusClient(PolledSource[AlertsSnapshot]):
         return make_client(self.settings, self._transport, PromReadError)
 
     async def _get_json(self, client: httpx.AsyncClient, path: str, params: Mapping[str, str] | None) -> Any:
+        """The answer's JSON object, decoded in a worker thread (a big answer never stalls the screen)."""
+        content = await self._get_content(client, path, params)
+        return await asyncio.to_thread(decode_json, content, path)
+
+    async def _get_content(
+        self, client: httpx.AsyncClient, path: str, params: Mapping[str, str] | None
+    ) -> bytes:
+        """The body of a 2xx JSON answer from `path`, not decoded yet; every other answer a PromReadError."""
         response = await get(
             client, path, params, timeout=self.settings.timeout, endpoint=self.endpoint, error=PromReadError
         )
@@ -102,18 +112,7 @@ class PrometheusClient(PolledSource[AlertsSnapshot]):
         if kind and "json" not in kind:
             # a login page or a proxy's error page with a 200: not Prometheus answering
             raise PromReadError(f"{self.endpoint} answered {path} with {kind}, not JSON")
-        try:
-            body = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise PromReadError(f"invalid JSON from {path}") from None
-        if not isinstance(body, dict):
-            raise PromReadError(f"unexpected response shape from {path}: not a JSON object")
-        if body.get("status") != "success":
-            detail = _prometheus_error_body(body)
-            raise PromReadError(
-                f"Prometheus reported an error from {path}" + (f": {detail}" if detail else "")
-            )
-        return body
+        return response.content
 
     def _auth_problem(self, status: int, path: str) -> str:
         s = self.settings
@@ -131,10 +130,32 @@ def _prometheus_error(response: httpx.Response) -> str:
         body = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         return ""
-    return _prometheus_error_body(body) if isinstance(body, dict) else ""
+    return prometheus_error_body(body) if isinstance(body, dict) else ""
 
 
-def _prometheus_error_body(body: dict[str, Any]) -> str:
+def decode_json(
+    content: bytes,
+    path: str,
+    *,
+    along: tuple[str, ...] | None = None,
+    each: Callable[[Any], Any] | None = None,
+) -> dict[str, Any]:
+    """Prometheus's answer from `path` as an object whose status is success (PromReadError if not), decoded
+    a piece at a time along `along` when given (stream.decode_along): run it in a worker thread."""
+    try:
+        text = content.decode(json.detect_encoding(content), "surrogatepass")
+        body = decode_along(text, along, each) if along and each else json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise PromReadError(f"invalid JSON from {path}") from None
+    if not isinstance(body, dict):
+        raise PromReadError(f"unexpected response shape from {path}: not a JSON object")
+    if body.get("status") != "success":
+        detail = prometheus_error_body(body)
+        raise PromReadError(f"Prometheus reported an error from {path}" + (f": {detail}" if detail else ""))
+    return body
+
+
+def prometheus_error_body(body: dict[str, Any]) -> str:
     """Prometheus's own errorType/error, shortened: they say what was wrong with the query or server."""
     kind, error = body.get("errorType"), body.get("error")
     parts = [str(p) for p in (kind, error) if p]

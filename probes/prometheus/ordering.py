@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -27,3 +27,14 @@ def alert_sort_key(alert: FiringAlert, now: datetime) -> tuple[int, int, float, 
     state = STATE_ORDER.index(alert.state) if alert.state in STATE_ORDER else len(STATE_ORDER)
     age = (now - alert.active_at).total_seconds() if alert.active_at else -math.inf
     return (state, severity_rank(alert.severity), -age, alert.name, alert.fingerprint)
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def alert_order_key(alert: FiringAlert) -> tuple[int, int, int, datetime, str, str]:
+    """alert_sort_key's order without its `now`: the oldest first is the earliest activeAt first, whatever
+    the time, so the key of an alert can be kept from one poll to the next. No activeAt: after the rest."""
+    state = STATE_ORDER.index(alert.state) if alert.state in STATE_ORDER else len(STATE_ORDER)
+    started = (0, alert.active_at) if alert.active_at is not None else (1, _NEVER)
+    return (state, severity_rank(alert.severity), *started, alert.name, alert.fingerprint)

@@ -10,7 +10,7 @@ from probes.base import SourceHealth
 Labels = tuple[tuple[str, str], ...]  # sorted (name, value) pairs: hashable and immutable
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FiringAlert:
     name: str  # the alertname label
     state: str  # "firing" or "pending"

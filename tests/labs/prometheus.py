@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -140,6 +141,42 @@ groups:
 """
 
 
+# The alert storm (PrometheusLab(storm=N)): one gauge with N label sets, one rule over it that fires at once.
+STORM_ALERT = "StormQueueBacklog"
+STORM_SCRAPE = """\
+  - job_name: storm
+    scrape_interval: 5s
+    static_configs:
+      - targets: ["{target}"]
+"""
+STORM_RULES = """\
+groups:
+  - name: storm
+    interval: 5s
+    rules:
+      - alert: StormQueueBacklog
+        expr: storm_queue_backlog > 0
+        for: 0s
+        labels:
+          severity: warning
+          service: inmidst-worker
+        annotations:
+          summary: "Queue {{ $labels.queue }} on {{ $labels.shard }} has {{ $value }} jobs waiting"
+          description: Workers are not keeping up with the queue.
+"""
+
+
+def storm_metrics(count: int) -> str:
+    """The storm exporter's page: storm_queue_backlog for `count` queues, each a label set of its own."""
+    lines = ["# HELP storm_queue_backlog Jobs waiting.", "# TYPE storm_queue_backlog gauge"]
+    lines += [
+        f'storm_queue_backlog{{queue="queue-{i:05d}",shard="shard-{i % 64:02d}",zone="zone-{i % 3}"}} '
+        f"{10 + i % 90}"
+        for i in range(count)
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def prometheus_binary() -> Path | None:
     if PROMETHEUS_BIN.is_file():
         return PROMETHEUS_BIN
@@ -157,8 +194,10 @@ class PrometheusLab:
     process: subprocess.Popen[bytes] | None = None
     kubelet_volumes: bool = True  # record the KUBELET_VOLUME_RULES series
     alertmanager: str | None = None  # host:port of an Alertmanager to send the alerts to (none by default)
+    storm: int = 0  # an alert storm: this many more alerts firing from one rule (see STORM_RULES)
     down_port: int = 0  # the inmidst-api target: bound by the lab, never listening, so scrapes are refused
     _down_socket: socket.socket | None = field(default=None, init=False, repr=False)
+    _exporter: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
     def down_target(self) -> str:
@@ -181,8 +220,12 @@ class PrometheusLab:
         config = PROMETHEUS_CONFIG.format(port=self.port, down_port=self.down_port)
         if self.alertmanager:
             config += ALERTING_CONFIG.format(target=self.alertmanager)
-        (self.workdir / "prometheus.yml").write_text(config)
         rules = PROMETHEUS_RULES
+        if self.storm:
+            config = config.replace("rule_files:\n", "rule_files:\n  - storm.yml\n", 1)
+            config += STORM_SCRAPE.format(target=f"127.0.0.1:{self._start_storm_exporter()}")
+            (self.workdir / "storm.yml").write_text(STORM_RULES)
+        (self.workdir / "prometheus.yml").write_text(config)
         if self.kubelet_volumes:
             rules = rules.replace("    rules:\n", "    rules:\n" + KUBELET_VOLUME_RULES, 1)
         (self.workdir / "rules.yml").write_text(rules)
@@ -217,6 +260,51 @@ class PrometheusLab:
             self._down_socket = None
         stop_process(self.process)
         self.process = None
+        stop_process(self._exporter)
+        self._exporter = None
+
+    def _start_storm_exporter(self) -> int:
+        """A static exporter in its own process: one gauge with `storm` label sets, served as a file."""
+        exported = self.workdir / "storm-exporter"
+        exported.mkdir(parents=True, exist_ok=True)
+        (exported / "metrics").write_text(storm_metrics(self.storm))
+        port = free_port()
+        self._exporter = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "http.server",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+                str(exported),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=_clean_env(),
+        )
+        return port
+
+    def wait_for_storm(self, timeout: float = 120.0) -> int:
+        """Until all `storm` alerts fire (the gauge scraped, the rule evaluated); how many fire."""
+        deadline = time.monotonic() + timeout
+        firing = 0
+        while time.monotonic() < deadline:
+            try:
+                firing = sum(
+                    1
+                    for a in self.alerts()
+                    if a["labels"].get("alertname") == STORM_ALERT and a["state"] == "firing"
+                )
+            except (OSError, ValueError, KeyError):
+                firing = 0
+            if firing >= self.storm:
+                return firing
+            time.sleep(0.5)
+        raise LabError(
+            f"prometheus at {self.url}: {firing} of {self.storm} storm alerts firing after {timeout:g}s"
+        )
 
     def alerts(self) -> list[dict[str, Any]]:
         """The server's /api/v1/alerts, read directly (not through the code under test)."""

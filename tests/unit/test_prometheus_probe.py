@@ -768,3 +768,77 @@ def test_check_lines_are_aligned_and_only_configured_sources_decide_the_exit_cod
     down = SourceHealth(source="prometheus", state="down", last_error="HTTP 500 Internal Server Error")
     assert check_exit_code([down, redis]) == 1
     assert json.loads(format_check([down], as_json=True))[0]["detail"] == "HTTP 500 Internal Server Error"
+
+
+# --- an alert storm: one read of the alerts a poll, nothing parsed twice ---------------------------------
+
+
+async def test_a_poll_reads_the_alerts_once_and_the_rules_only_when_they_are_due() -> None:
+    server = FakePrometheus()
+    async with make_probe(server) as probe:
+        first = await probe.poll()
+        second = await probe.poll()
+    paths = [r.url.path for r in server.requests]
+    # the first poll reads both at once; the next ones only the alerts (the rules repeat every alert)
+    assert sorted(paths[:2]) == ["/api/v1/alerts", "/api/v1/rules"]
+    assert paths[2:] == ["/api/v1/alerts"]
+    assert second.health.state == "ok"
+    (latency,) = by_name(second, "HighRequestLatency")
+    assert latency.expression == 'job:request_latency_seconds:mean5m{job="myjob"} > 0.5'
+    assert first.alerts == second.alerts
+
+
+async def test_an_alert_the_rules_cannot_place_has_them_read_again() -> None:
+    body = json.loads(json.dumps(ALERTS_BODY))
+    server = FakePrometheus(alerts=body)
+    async with make_probe(server) as probe:
+        await probe.poll()
+        # a new alert of a rule that was not there when the rules were read: the rules are read again
+        body["data"]["alerts"].append(
+            {"labels": {"alertname": "DiskFull", "severity": "critical"}, "state": "firing"}
+        )
+        rules = json.loads(json.dumps(RULES_BODY))
+        rules["data"]["groups"][0]["rules"].append(
+            {"type": "alerting", "name": "DiskFull", "query": "disk_free < 0.1", "duration": 0, "alerts": []}
+        )
+        server.set("/api/v1/rules", httpx.Response(200, json=rules))
+        before = len(server.requests)
+        snapshot = await probe.poll()
+    assert [r.url.path for r in server.requests[before:]] == ["/api/v1/alerts", "/api/v1/rules"]
+    (disk,) = by_name(snapshot, "DiskFull")
+    assert (disk.expression, disk.for_seconds) == ("disk_free < 0.1", 0.0)
+    assert snapshot.health.state == "ok"
+
+
+async def test_an_unchanged_alert_is_the_same_object_from_one_poll_to_the_next() -> None:
+    body = json.loads(json.dumps(ALERTS_BODY))
+    server = FakePrometheus(alerts=body)
+    async with make_probe(server) as probe:
+        first = await probe.poll()
+        second = await probe.poll()
+        body["data"]["alerts"][1]["value"] = "9.5e-01"
+        third = await probe.poll()
+    assert all(a is b for a, b in zip(first.alerts, second.alerts, strict=True))
+    assert by_name(third, "HighRequestLatency")[0] is by_name(first, "HighRequestLatency")[0]
+    (redis,) = by_name(third, "HighRedisMemory")
+    assert redis is not by_name(first, "HighRedisMemory")[0] and redis.value == "9.5e-01"
+
+
+async def test_five_thousand_alerts_are_read_in_one_request_each_poll() -> None:
+    def storm(n: int) -> dict[str, Any]:
+        labels = {"alertname": "QueueBacklog", "severity": "warning", "queue": f"q{n}"}
+        return {"labels": labels, "annotations": {}, "state": "firing", "activeAt": "2024-05-01T10:00:00Z"}
+
+    alerts = [storm(n) for n in range(5000)]
+    rule = {"type": "alerting", "name": "QueueBacklog", "query": "backlog > 0", "alerts": alerts}
+    server = FakePrometheus(
+        alerts={"status": "success", "data": {"alerts": alerts}},
+        rules={"status": "success", "data": {"groups": [{"name": "storm", "rules": [rule]}]}},
+    )
+    async with make_probe(server) as probe:
+        await probe.poll()
+        before = len(server.requests)
+        snapshot = await probe.poll()
+    assert [r.url.path for r in server.requests[before:]] == ["/api/v1/alerts"]
+    assert len(snapshot.alerts) == 5000 and snapshot.health.detail == "5000 alerts (5000 firing, 0 pending)"
+    assert {a.expression for a in snapshot.alerts} == {"backlog > 0"}
