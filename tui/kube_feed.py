@@ -14,6 +14,7 @@ from probes.kubernetes import PodRow, ResourceSnapshot
 
 GC_PAUSE_MAX = 30.0  # seconds the collector may wait for the first pod list
 PODS_POLL = 0.25  # seconds between looks at the pod cache's version: a crash shows within a second
+FIRST_PAGE_POLL = 0.05  # until the first page of the first list is read: it is drawn as soon as it comes
 
 
 async def watch_pods(
@@ -39,7 +40,9 @@ async def watch_pods(
                 gc.freeze()
                 gc.enable()
                 frozen = True
-            await asyncio.sleep(PODS_POLL)
+            # the rest of the first list is drawn at the usual pace: redrawing after every page would take
+            # the time the list needs to come in
+            await asyncio.sleep(FIRST_PAGE_POLL if not len(cache) and not cache.synced else PODS_POLL)
     finally:
         gc.enable()
         gc.unfreeze()  # leaving: what this app held may be collected again

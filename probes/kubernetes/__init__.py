@@ -54,7 +54,7 @@ if TYPE_CHECKING:
         pvc_row,
         service_row,
     )
-    from probes.kubernetes.rows import PodRow, parse_quantity, pod_row, pod_summary, restarts_text
+    from probes.kubernetes.rows import PodRow, PodRows, parse_quantity, pod_row, pod_summary, restarts_text
     from probes.kubernetes.settings import KubernetesSettings
 
 # each exported name and the module it lives in
@@ -91,7 +91,7 @@ _HOMES = {
         "pvc_row",
         "service_row",
     ),
-    "rows": ("PodRow", "parse_quantity", "pod_row", "pod_summary", "restarts_text"),
+    "rows": ("PodRow", "PodRows", "parse_quantity", "pod_row", "pod_summary", "restarts_text"),
     "settings": ("KubernetesSettings",),
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
@@ -124,6 +124,7 @@ __all__ = [
     "PodInformer",
     "PodMetrics",
     "PodRow",
+    "PodRows",
     "PvcRow",
     "ReadOnlyApiClient",
     "ReadOnlyViolation",

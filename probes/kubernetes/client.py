@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import urllib3
 from kubernetes import client as k8s
@@ -301,6 +301,32 @@ def json_body(response: Any, what: str) -> Any:
         raise ReadError(f"the API server answered {what} with something that is not JSON") from None
 
 
+def api_path(*segments: str) -> str:
+    """An API path from its segments, each one quoted: a namespace or name can't step out of its place."""
+    return "/" + "/".join(quote(segment, safe="") for segment in segments)
+
+
+def raw_get(api: ReadOnlyApiClient, path: str, query: Mapping[str, Any], timeout: tuple[float, float]) -> Any:
+    """GET an API path with its query (None values left out), the body left unread (a urllib3 response);
+    a non-2xx answer raises ApiException as the generated methods do.
+
+    The generated API classes are not used for the reads the dashboard repeats: CoreV1Api alone costs
+    ~20 MiB and ~0.5 s to import (pydantic validators for some 400 methods) to build the same GET."""
+    params = [(key, value) for key, value in query.items() if value is not None]
+    request = api.param_serialize(
+        "GET",
+        path,
+        query_params=params,
+        header_params={"Accept": "application/json"},
+        auth_settings=["BearerToken"],
+    )
+    response = api.call_api(*request, _request_timeout=timeout)
+    if not 200 <= response.status <= 299:
+        response.read()
+        raise ApiException.from_response(http_resp=response, body=None, data=None)
+    return response.response
+
+
 _CHOOSE = re.compile(r"choose one of: \[([^\]]*)\]")
 
 
@@ -358,6 +384,15 @@ class ApiConnection:
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         response = method(*args, _preload_content=False, _request_timeout=self.request_timeout(), **kwargs)
         return json_body(response, what)
+
+    def get_json(self, path: str, what: str, **query: Any) -> Any:
+        """GET an API path (see `api_path`) as JSON; query keys as the API spells them (labelSelector)."""
+        response = raw_get(self.client(), path, query, self.request_timeout())
+        try:
+            return json_body(response, what)
+        finally:
+            with contextlib.suppress(Exception):
+                response.release_conn()
 
     def get_path(self, path: str) -> Any:
         """GET a fixed path as JSON; the generated VersionApi asks for "/version/", which proxies may 404."""

@@ -19,7 +19,6 @@ from datetime import datetime
 from typing import Any
 
 import urllib3
-from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from probes.base import Backoff, SourceHealth, utc_now
@@ -28,11 +27,13 @@ from probes.kubernetes.client import (
     ClusterTarget,
     ReadError,
     ReadOnlyApiClient,
+    api_path,
     expect_json,
     explain,
     json_body,
+    raw_get,
 )
-from probes.kubernetes.rows import PodRow, pod_row
+from probes.kubernetes.rows import PodRow, PodRows, pod_row
 
 LIST_PAGE = 250  # pods per list page: ~0.5 MB of JSON, parsed in about 10 ms, so no long GIL hold
 WATCH_SECONDS = 30  # server-side watch timeout: the stream ends and is resumed from the last version
@@ -65,9 +66,10 @@ class PodCache:
         self._log_versions: list[int] = []  # parallel lists: which key changed at which version
         self._log_keys: list[str] = []
         self._log_floor = 0  # changes at or before this version were trimmed from the log
-        self._sorted: tuple[PodRow, ...] = ()
+        self._sorted: PodRows = PodRows()
         self._sorted_version = -1
         self.synced = False  # a full list has been applied: the cache is complete
+        self.expected = 0  # while the first list comes in pages: how many pods it holds, as the server says
         self.resource_version = ""
 
     @property
@@ -80,14 +82,16 @@ class PodCache:
     def get(self, key: str) -> PodRow | None:
         return self._rows.get(key)
 
-    def rows(self) -> tuple[PodRow, ...]:
-        """All pods sorted by namespace and name; the same tuple until the next change."""
+    def rows(self) -> PodRows:
+        """All pods sorted by namespace and name; the same tuple until the next change. Before the first
+        list is complete these are the pages read so far (`complete` False, `expected` the list's size)."""
         with self._lock:
             if self._sorted_version == self._version:
                 return self._sorted
             version, values = self._version, list(self._rows.values())
+            complete, expected = self.synced, self.expected
         # sorted outside the lock: the informer thread never waits for a reader's sort
-        ordered = tuple(sorted(values, key=_row_order))
+        ordered = PodRows(sorted(values, key=_row_order), complete=complete, expected=expected)
         with self._lock:
             if version >= self._sorted_version:
                 self._sorted, self._sorted_version = ordered, version
@@ -112,6 +116,16 @@ class PodCache:
             if self._rows.pop(key, None) is not None:
                 self._changed(key)
 
+    def add_page(self, rows: list[PodRow], expected: int) -> None:
+        """One page of the first list: shown at once, while the rest is read (`expected`: the list's size)."""
+        with self._lock:
+            for row in rows:
+                self._rows[row.key] = row
+                self._changed(row.key)
+            self.expected = expected
+            if not rows:
+                self._changed("")  # the reader learns how far the list has got even from an empty page
+
     def replace_all(self, rows: list[PodRow], resource_version: str) -> None:
         """A fresh list: pods gone from it are removed, the rest replaced; one version bump per change."""
         fresh = {row.key: row for row in rows}
@@ -119,7 +133,9 @@ class PodCache:
             current = dict(self._rows)
         # the diff runs outside the lock (only the informer thread writes), so readers never wait on it
         removed = [key for key in current if key not in fresh]
-        changed = [row for key, row in fresh.items() if current.get(key) != row]
+        changed = [
+            row for key, row in fresh.items() if current.get(key) is not row and current.get(key) != row
+        ]
         with self._lock:
             for key in removed:
                 del self._rows[key]
@@ -127,7 +143,10 @@ class PodCache:
             for row in changed:
                 self._rows[row.key] = row
                 self._changed(row.key)
-            self.synced = True
+            if not self.synced:
+                self.synced = True
+                self.expected = len(self._rows)
+                self._changed("")  # complete now: a reader redraws its "loading" state even if no pod changed
             self.resource_version = resource_version
 
     def _changed(self, key: str) -> None:
@@ -170,7 +189,6 @@ class PodInformer:
         self.namespace = namespace  # None: all namespaces
         self.label_selector = label_selector
         self._api = api
-        self._core: Any = None  # made in the thread: the client imports its API module lazily, slowly
         self._target = target
         self._timeout = timeout
         self._watch_seconds = watch_seconds
@@ -230,7 +248,6 @@ class PodInformer:
         return self.cache.synced
 
     def _run(self) -> None:
-        self._core = k8s.CoreV1Api(self._api)
         need_list = True
         while not self._stop.is_set():
             try:
@@ -251,32 +268,32 @@ class PodInformer:
                 self._stop.wait(self.backoff.next_delay())
 
     def _list(self) -> None:
-        """A full list in pages, as client-go's pager does; the cache is replaced once, when complete."""
+        """A full list in pages, as client-go's pager does. The first list shows each page as it comes (the
+        pods panel says how many of how many); a relist replaces the cache once, when complete, so the
+        pods shown meanwhile are the last complete ones. A 410 for an expired continue token (the list took
+        longer than the server keeps its snapshot) raises, and `_run` lists again from the start."""
         started = time.perf_counter()
+        first = not self.cache.synced
         rows: list[PodRow] = []
         token: str | None = None
         resource_version = ""
         while True:
-            kwargs: dict[str, Any] = {
-                "limit": LIST_PAGE,
-                "_preload_content": False,
-                "_request_timeout": self._request_timeout(),
-            }
-            if token:
-                kwargs["_continue"] = token
-            if self.label_selector:
-                kwargs["label_selector"] = self.label_selector
-            if self.namespace is None:
-                response = self._core.list_pod_for_all_namespaces(**kwargs)
-            else:
-                response = self._core.list_namespaced_pod(self.namespace, **kwargs)
+            query = {"limit": LIST_PAGE, "continue": token, "labelSelector": self.label_selector or None}
+            response = raw_get(self._api, self._pods_path(), query, self._request_timeout())
             with self._tracked(response):
                 # one page at a time: json.loads holds the GIL, and a 17 MB list would stall the UI
                 body = json_body(response, "the pod list")
-            rows.extend(pod_row(item) for item in body.get("items") or [])
+            del response  # its bytes, and then the page's JSON, go before the next page is read
             metadata = body.get("metadata") or {}
+            page = [pod_row(item) for item in body.get("items") or []]
+            del body
+            rows.extend(page)
             resource_version = resource_version or str(metadata.get("resourceVersion", ""))
             token = metadata.get("continue") or None
+            if first:
+                remaining = metadata.get("remainingItemCount")
+                remaining = remaining if isinstance(remaining, int) and token else 0
+                self.cache.add_page(page, expected=len(rows) + remaining)
             if token is None or self._stop.is_set():
                 break
         if self._stop.is_set():
@@ -287,23 +304,17 @@ class PodInformer:
         self._ok(latency=self.list_seconds)
 
     def _watch(self) -> None:
-        kwargs: dict[str, Any] = {
+        query = {
             "watch": True,
-            "allow_watch_bookmarks": True,
-            "resource_version": self.cache.resource_version,
-            "timeout_seconds": self._watch_seconds,
-            "_preload_content": False,
-            # the answer's head must come within the timeout, like any request: a hung server is
-            # found out in seconds, not after a whole watch
-            "_request_timeout": self._request_timeout(),
+            "allowWatchBookmarks": True,
+            "resourceVersion": self.cache.resource_version,
+            "timeoutSeconds": self._watch_seconds,
+            "labelSelector": self.label_selector or None,
         }
-        if self.label_selector:
-            kwargs["label_selector"] = self.label_selector
         self.watches += 1
-        if self.namespace is None:
-            response = self._core.list_pod_for_all_namespaces(**kwargs)
-        else:
-            response = self._core.list_namespaced_pod(self.namespace, **kwargs)
+        # the answer's head must come within the timeout, like any request: a hung server is found out
+        # in seconds, not after a whole watch
+        response = raw_get(self._api, self._pods_path(), query, self._request_timeout())
         opened = time.monotonic()
         events = 0
         with self._tracked(response):
@@ -352,6 +363,11 @@ class PodInformer:
             self.cache.delete(f"{metadata.get('namespace', '')}/{metadata.get('name', '')}")
         if version:
             self.cache.resource_version = version  # bookmarks carry only this, and it's what they're for
+
+    def _pods_path(self) -> str:
+        if self.namespace is None:
+            return api_path("api", "v1", "pods")
+        return api_path("api", "v1", "namespaces", self.namespace, "pods")
 
     def _request_timeout(self) -> tuple[float, float]:
         return (self._timeout, self._timeout)

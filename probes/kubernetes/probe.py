@@ -28,6 +28,7 @@ from probes.kubernetes.client import (
     ClusterTarget,
     ReadError,
     ReadOnlyApiClient,
+    api_path,
     kubeconfig_contexts,
     log_problem,
     server_message,
@@ -195,11 +196,10 @@ class KubernetesProbe(PlainReads):
         """One plain list of pods, for one-shot reports; the UI watches through start_pods instead."""
 
         def read() -> tuple[PodRow, ...]:
-            body = self._conn.json(
-                k8s.CoreV1Api(self._conn.client()).list_namespaced_pod,
+            body = self._conn.get_json(
+                api_path("api", "v1", "namespaces", namespace or self.namespace, "pods"),
                 "pods",
-                namespace or self.namespace,
-                label_selector=label_selector,
+                labelSelector=label_selector,
             )
             rows = (pod_row(item) for item in body.get("items") or [])
             return tuple(sorted(rows, key=lambda r: (r.namespace, r.name)))
@@ -215,13 +215,11 @@ class KubernetesProbe(PlainReads):
 
     def read_check(self) -> SourceHealth:
         """The server's version and one pod: proves reachability, credentials and the right to list pods."""
-        k8s.CoreV1Api  # noqa: B018 - the client imports this module lazily (~0.5 s); not a network cost
         started = time.perf_counter()
         try:
-            api = self._conn.client()
             version = self._conn.get_path("/version")
-            self._conn.json(
-                k8s.CoreV1Api(api).list_namespaced_pod, "pods", self.namespace, limit=1
+            self._conn.get_json(
+                api_path("api", "v1", "namespaces", self.namespace, "pods"), "pods", limit=1
             )  # the body is not needed: the 200 is the proof
         except Exception as exc:
             if self._conn.problem is not None:
@@ -262,13 +260,11 @@ class KubernetesProbe(PlainReads):
             selector = f"involvedObject.name={name}" + (f",involvedObject.kind={kind}" if kind else "")
 
         def read() -> tuple[KubeEvent, ...]:
-            core = k8s.CoreV1Api(self._conn.client())
             if namespace is None and self.settings.all_namespaces:
-                body = self._conn.json(core.list_event_for_all_namespaces, "events", field_selector=selector)
+                path = api_path("api", "v1", "events")
             else:
-                body = self._conn.json(
-                    core.list_namespaced_event, "events", namespace or self.namespace, field_selector=selector
-                )
+                path = api_path("api", "v1", "namespaces", namespace or self.namespace, "events")
+            body = self._conn.get_json(path, "events", fieldSelector=selector)
             events = [event_row(item) for item in body.get("items") or []]
             events.sort(key=event_order)
             return tuple(events[: max(0, limit)])
@@ -403,20 +399,14 @@ class KubernetesProbe(PlainReads):
         """CPU and memory per pod from metrics.k8s.io; without metrics-server that's a state, not an error."""
 
         def read() -> tuple[PodMetrics, ...]:
-            objects = k8s.CustomObjectsApi(self._conn.client())
             try:
                 if namespace is None and self.settings.all_namespaces:
-                    listed = objects.list_cluster_custom_object
-                    body = self._conn.json(listed, "pod metrics", "metrics.k8s.io", "v1beta1", "pods")
+                    path = api_path("apis", "metrics.k8s.io", "v1beta1", "pods")
                 else:
-                    body = self._conn.json(
-                        objects.list_namespaced_custom_object,
-                        "pods.metrics.k8s.io",
-                        "metrics.k8s.io",
-                        "v1beta1",
-                        namespace or self.namespace,
-                        "pods",
+                    path = api_path(
+                        "apis", "metrics.k8s.io", "v1beta1", "namespaces", namespace or self.namespace, "pods"
                     )
+                body = self._conn.get_json(path, "pods.metrics.k8s.io")
             except ApiException as exc:
                 if exc.status == 404:
                     raise ReadError("metrics-server not installed", "not-configured", 404) from None
@@ -436,11 +426,10 @@ class KubernetesProbe(PlainReads):
         """A release's revisions, newest first, from its Secrets (the Helm 3 default storage)."""
 
         def read() -> tuple[HelmRevision, ...]:
-            body = self._conn.json(
-                k8s.CoreV1Api(self._conn.client()).list_namespaced_secret,
+            body = self._conn.get_json(
+                api_path("api", "v1", "namespaces", namespace or self.namespace, "secrets"),
                 "secrets",
-                namespace or self.namespace,
-                label_selector=release_selector(release),
+                labelSelector=release_selector(release),
             )
             revisions, skipped = history_from_secrets(body.get("items") or [])
             if skipped and not revisions:

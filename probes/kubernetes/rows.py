@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -92,6 +93,20 @@ class PodRow:
         return self.status == "OOMKilled" or self.last_termination_reason == "OOMKilled"
 
 
+class PodRows(tuple[PodRow, ...]):
+    """The cache's pods, sorted, and how far the first list has got: `complete` once it has all of them,
+    `expected` the pods the API server said the list holds (0 while it has not said)."""
+
+    complete: bool = True
+    expected: int = 0
+
+    def __new__(cls, rows: Any = (), *, complete: bool = True, expected: int = 0) -> PodRows:
+        made = super().__new__(cls, rows)
+        made.complete = complete
+        made.expected = expected
+        return made
+
+
 def parse_time(value: object) -> datetime | None:
     """A Kubernetes RFC3339 timestamp ("2024-05-01T10:00:00Z") as an aware datetime; None if absent."""
     if not isinstance(value, str) or not value:
@@ -138,6 +153,41 @@ def as_labels(value: object) -> Labels:
     """A labels (or selector) map as sorted pairs."""
     raw = as_dict(value)
     return tuple(sorted((str(k), str(v)) for k, v in raw.items()))
+
+
+# --- sharing what 10,000 pods repeat ------------------------------------------------------------
+# Pods of one ReplicaSet carry the same labels, images, conditions and words: each PodRow keeps one
+# shared copy of those, not the fresh strings json.loads made for each pod (a third of the rows' memory).
+
+_SHARED_MAX = 65_536  # distinct values kept per table; past it the table starts again (never unbounded)
+_shared_labels: dict[Labels, Labels] = {}
+_shared_conditions: dict[tuple[PodCondition, ...], tuple[PodCondition, ...]] = {}
+_shared_condition: dict[tuple[Any, ...], PodCondition] = {}  # by the condition's JSON values
+_shared_container: dict[ContainerRow, ContainerRow] = {}
+_shared_containers: dict[tuple[ContainerRow, ...], tuple[ContainerRow, ...]] = {}
+
+
+def _share(table: dict[Any, Any], value: Any) -> Any:
+    shared = table.get(value)
+    if shared is not None:
+        return shared
+    if len(table) >= _SHARED_MAX:
+        table.clear()
+    table[value] = value
+    return value
+
+
+def _word(value: object) -> str:
+    """A string field many pods repeat (a namespace, a node, a phase, an image), shared."""
+    return sys.intern(value) if isinstance(value, str) else ""
+
+
+def _shared_labels_of(value: object) -> Labels:
+    raw = as_dict(value)
+    if not raw:
+        return ()
+    pairs = tuple(sorted((sys.intern(str(k)), sys.intern(str(v))) for k, v in raw.items()))
+    return _share(_shared_labels, pairs)
 
 
 def _restartable(spec: dict[str, Any] | None) -> bool:
@@ -260,10 +310,10 @@ def _resources(spec: dict[str, Any]) -> tuple[str, str, str, str]:
     requests = as_dict(resources.get("requests"))
     limits = as_dict(resources.get("limits"))
     return (
-        str(requests.get("cpu", "")),
-        str(requests.get("memory", "")),
-        str(limits.get("cpu", "")),
-        str(limits.get("memory", "")),
+        sys.intern(str(requests.get("cpu", ""))),
+        sys.intern(str(requests.get("memory", ""))),
+        sys.intern(str(limits.get("cpu", ""))),
+        sys.intern(str(limits.get("memory", ""))),
     )
 
 
@@ -280,16 +330,16 @@ def _container_row(spec: dict[str, Any], status: dict[str, Any], *, init: bool) 
         started = parse_time(terminated.get("startedAt"))
     last = as_dict(as_dict(status.get("lastState")).get("terminated"))
     cpu_request, memory_request, cpu_limit, memory_limit = _resources(spec)
-    return ContainerRow(
-        name=as_str(spec.get("name")) or as_str(status.get("name")),
-        image=as_str(spec.get("image")) or as_str(status.get("image")),
+    row = ContainerRow(
+        name=_word(spec.get("name")) or _word(status.get("name")),
+        image=_word(spec.get("image")) or _word(status.get("image")),
         init=init,
         state=kind,
-        reason=reason,
+        reason=sys.intern(reason),
         ready=status.get("ready") is True,
         restarts=as_int(status.get("restartCount")),
         started_at=started,
-        last_termination_reason=_terminated_words(last) if last else "",
+        last_termination_reason=sys.intern(_terminated_words(last)) if last else "",
         last_exit_code=as_int(last.get("exitCode")) if last else None,
         last_finished_at=parse_time(last.get("finishedAt")) if last else None,
         requests_cpu=cpu_request,
@@ -297,6 +347,7 @@ def _container_row(spec: dict[str, Any], status: dict[str, Any], *, init: bool) 
         limits_cpu=cpu_limit,
         limits_memory=memory_limit,
     )
+    return _share(_shared_container, row)
 
 
 def _containers(spec: dict[str, Any], status: dict[str, Any]) -> tuple[ContainerRow, ...]:
@@ -315,7 +366,30 @@ def _containers(spec: dict[str, Any], status: dict[str, Any]) -> tuple[Container
 def _owner(metadata: dict[str, Any]) -> str:
     refs = [as_dict(r) for r in as_list(metadata.get("ownerReferences"))]
     chosen = next((r for r in refs if r.get("controller") is True), refs[0] if refs else None)
-    return f"{as_str(chosen.get('kind'))}/{as_str(chosen.get('name'))}" if chosen else ""
+    return sys.intern(f"{as_str(chosen.get('kind'))}/{as_str(chosen.get('name'))}") if chosen else ""
+
+
+def _condition(raw: dict[str, Any]) -> PodCondition:
+    """A pod condition; the same values as a condition seen before give that one (most pods share them)."""
+    key = tuple(raw.get(field) for field in ("type", "status", "reason", "message", "lastTransitionTime"))
+    try:
+        shared = _shared_condition.get(key)
+    except TypeError:  # a value that is not a string (a list, an object): nothing to share
+        shared, key = None, ()
+    if shared is not None:
+        return shared
+    condition = PodCondition(
+        type=_word(raw.get("type")),
+        status=_word(raw.get("status")),
+        reason=_word(raw.get("reason")),
+        message=as_str(raw.get("message")),
+        last_transition=parse_time(raw.get("lastTransitionTime")),
+    )
+    if key:
+        if len(_shared_condition) >= _SHARED_MAX:  # bounded like the other tables
+            _shared_condition.clear()
+        _shared_condition[key] = condition
+    return condition
 
 
 def pod_row(obj: dict[str, Any]) -> PodRow:
@@ -328,25 +402,16 @@ def pod_row(obj: dict[str, Any]) -> PodRow:
     # the reason of the container whose restart was the most recent one
     restarted = [c for c in containers if c.last_termination_reason]
     last = max(restarted, key=lambda c: c.last_finished_at or _EPOCH) if restarted else None
-    conditions = tuple(
-        PodCondition(
-            type=as_str(c.get("type")),
-            status=as_str(c.get("status")),
-            reason=as_str(c.get("reason")),
-            message=as_str(c.get("message")),
-            last_transition=parse_time(c.get("lastTransitionTime")),
-        )
-        for c in map(as_dict, as_list(status.get("conditions")))
-    )
+    conditions = tuple(_condition(c) for c in map(as_dict, as_list(status.get("conditions"))))
     return PodRow(
-        namespace=as_str(metadata.get("namespace")),
+        namespace=_word(metadata.get("namespace")),
         name=as_str(metadata.get("name")),
         uid=as_str(metadata.get("uid")),
-        labels=as_labels(metadata.get("labels")),
-        node=as_str(spec.get("nodeName")),
-        phase=as_str(status.get("phase")),
-        status=words,
-        ready=f"{ready}/{total}",
+        labels=_shared_labels_of(metadata.get("labels")),
+        node=_word(spec.get("nodeName")),
+        phase=_word(status.get("phase")),
+        status=sys.intern(words),
+        ready=sys.intern(f"{ready}/{total}"),
         ready_count=ready,
         container_count=total,
         restarts=restarts,
@@ -359,8 +424,8 @@ def pod_row(obj: dict[str, Any]) -> PodRow:
         ip=as_str(status.get("podIP")),
         owner=_owner(metadata),
         resource_version=as_str(metadata.get("resourceVersion")),
-        containers=containers,
-        conditions=conditions,
+        containers=_share(_shared_containers, containers),
+        conditions=_share(_shared_conditions, conditions),
     )
 
 

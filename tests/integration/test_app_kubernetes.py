@@ -139,3 +139,25 @@ async def test_following_logs_shows_new_lines_and_the_app_only_ever_reads(tmp_pa
     paths = [r["path"] for r in kube_sim.requests()]
     assert methods == {"GET"}
     assert not [p for p in paths if p.rsplit("/", 1)[-1] in ("exec", "attach", "portforward", "proxy")]
+
+
+async def test_a_long_pod_list_shows_its_first_page_at_once_and_says_it_is_still_loading(
+    tmp_path, kube_sim_factory
+):
+    sim = kube_sim_factory(pods=600, lab=False)  # three pages of 250, each answered 0.8 s after it is asked
+    sim.set_latency(0.8)
+    app = make_app(tmp_path, demo=False, kubeconfig=sim.kubeconfig(namespace="production"))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("p")
+        panel = app.screen.query_one(PodsPanel)
+        await wait_for(lambda: len(panel.table.view) > 0, timeout=15, what="the first page on screen")
+        await pilot.pause()
+        assert len(panel.table.view) == 250
+        assert "loading… 250 of ~600 pods" in screen_text(app)
+        first = panel.table.view[0].name
+        assert first in _pods_text(app).splitlines()[1]  # the rows themselves are drawn, not only counted
+        await wait_for(lambda: len(panel.table.view) == 600, timeout=15, what="the whole list")
+        await wait_for(lambda: "600 pods" in screen_text(app), what="the total once complete")
+        text = screen_text(app)
+        assert "loading" not in text and "of ~" not in text
+        assert panel.table.view[0].name == first  # the pages came in order: the top rows did not move

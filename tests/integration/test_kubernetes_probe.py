@@ -176,6 +176,53 @@ def test_after_compaction_it_relists_on_410_and_converges(
     assert informer.health.state == "ok"
 
 
+def paged_probe(sim: KubeSimulator) -> KubernetesProbe:
+    kubeconfig = sim.kubeconfig(namespace=NAMESPACE, context="sim")
+    return KubernetesProbe(KubernetesSettings(kubeconfig=kubeconfig, timeout=5), env={})
+
+
+def test_the_first_list_shows_each_page_as_it_comes_and_says_how_many_are_coming(
+    kube_sim_factory: Callable[..., KubeSimulator],
+) -> None:
+    sim = kube_sim_factory(pods=600, lab=False)  # three pages of 250
+    sim.set_latency(0.6)
+    probe = paged_probe(sim)
+    try:
+        cache = probe.start_pods(watch_seconds=WATCH_SECONDS)
+        assert wait_until(lambda: len(cache) > 0, timeout=10)
+        shown = cache.rows()
+        assert (len(shown), shown.complete, shown.expected) == (250, False, 600)
+        assert not cache.synced
+        assert wait_until(lambda: cache.synced, timeout=10), probe.health
+        done = cache.rows()
+        assert (len(done), done.complete, done.expected) == (600, True, 600)
+        assert len({row.key for row in done}) == 600
+    finally:
+        probe.close()
+
+
+def test_a_410_in_the_middle_of_the_paged_list_lists_again_from_the_start(
+    kube_sim_factory: Callable[..., KubeSimulator],
+) -> None:
+    sim = kube_sim_factory(pods=600, lab=False)
+    sim.set_latency(1.0)
+    probe = paged_probe(sim)
+    try:
+        cache = probe.start_pods(watch_seconds=WATCH_SECONDS)
+        assert wait_until(lambda: len(cache) > 0, timeout=10)  # the second page is asked for now
+        # the snapshot the list started from is compacted away while the second page is on its way
+        sim.apply(fixtures.pod("added-mid-list", namespace=NAMESPACE, labels={"app": "late"}))
+        sim.compact()
+        assert wait_until(lambda: cache.synced, timeout=20), probe.health
+        lists = [r for r in pod_requests(sim) if not is_watch(r)]
+        starts = [r for r in lists if "continue" not in query(r)]
+        assert len(starts) == 2, lists  # the first list, then one fresh list after the 410
+        assert len(cache) == 601 and cache.get(f"{NAMESPACE}/added-mid-list") is not None
+        assert cache.rows().complete and probe.health.state == "ok"
+    finally:
+        probe.close()
+
+
 def test_stop_returns_quickly_while_a_watch_is_open(
     probe: KubernetesProbe, informer: PodInformer, kube_sim: KubeSimulator
 ) -> None:

@@ -158,7 +158,10 @@ class PodsPanel(Vertical):
     # -- data in ----------------------------------------------------------------------------------
 
     def show_pods(self, pods: Sequence[PodRow]) -> None:
-        self.table.set_items(pods)
+        # while the first list comes in pages, the table is as tall as the list will be
+        self.table.set_items(
+            pods, expected=0 if getattr(pods, "complete", True) else getattr(pods, "expected", 0)
+        )
         self._summary(pods)
 
     def show_state(self, message: Text) -> None:
@@ -203,7 +206,13 @@ class PodsPanel(Vertical):
             failing += p.status in FAILED_POD_STATUSES
             oom += p.oom_killed
             pending += p.phase == "Pending"
-        text = Text(f"{len(pods)} pods", style=styles.STRONG)
+        if getattr(pods, "complete", True):
+            text = Text(f"{len(pods)} pods", style=styles.STRONG)
+        else:  # the first list is still coming in pages: say how far it has got, never a total it isn't
+            expected = getattr(pods, "expected", 0)
+            text = Text("loading… ", style=styles.WARNING)
+            of = f" of ~{expected}" if expected > len(pods) else " so far"
+            text.append(f"{len(pods)}{of} pods", style=styles.STRONG)
         if failing:
             text.append(f" · {failing} failing", style=styles.FIRING)
         if oom:

@@ -112,6 +112,7 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
         self._sort: tuple[str, bool] | None = None
         self._priority: Callable[[Item], int] | None = None
         self._cache: dict[tuple[int, bool], tuple[Item, Strip]] = {}
+        self._expected = 0  # rows still to come (a list read in pages): the scroll height holds them already
         self._frame: tuple[Style, int, int, int] | None = None  # base style, width, scroll x, y of one frame
 
     # -- data -------------------------------------------------------------------------------------
@@ -142,8 +143,11 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
         column = next((c for c in self.columns if c.key == self._sort[0]), None)
         return (column, self._sort[1]) if column is not None and column.sort_key is not None else None
 
-    def set_items(self, items: Sequence[Item]) -> None:
+    def set_items(self, items: Sequence[Item], expected: int = 0) -> None:
+        """`expected`: how many rows there will be once the rest comes (a list read in pages). The table
+        is that tall already, so each page adds rows without a layout pass over the whole screen."""
         self._items = list(items)
+        self._expected = expected
         self._rebuild(partial=True)
 
     def set_filter(self, text: str) -> None:
@@ -190,19 +194,23 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
             if self._priority is not None:
                 view = sorted(view, key=self._priority)  # stable: keeps the column order within each group
         self._view = list(view)
-        self.virtual_size = Size(self._width(), len(self._view) + 1)
+        height = len(self._view) if self._filter else max(len(self._view), self._expected)
+        size = Size(self._width(), height + 1)
+        resized = size != self.virtual_size
+        self.virtual_size = size
         # the selected row usually stays where it was: look there before searching 10,000 rows
         if keep is not None and not (at < len(self._view) and self._key(self._view[at]) == keep):
             index = next((i for i, item in enumerate(self._view) if self._key(item) == keep), None)
             if index is not None:
                 self.cursor = index
         self.cursor = max(0, min(self.cursor, len(self._view) - 1))
-        if partial and len(before) == len(self._view):
-            # a few pods changed among 10,000: repaint their lines, not the whole table
+        if partial and (len(before) == len(self._view) or not resized):
+            # a few pods changed among 10,000, or a page more came: repaint their lines, not the whole table
             top = int(self.scroll_offset.y)
-            bottom = min(len(self._view), top + self.scrollable_content_region.height)
+            bottom = min(max(len(before), len(self._view)), top + self.scrollable_content_region.height)
             for row in range(top, bottom):
-                if before[row] is not self._view[row]:
+                old = before[row] if row < len(before) else None
+                if old is not (self._view[row] if row < len(self._view) else None):
                     self.refresh_line(row + 1)  # line 0 is the header
         else:
             self.refresh()
