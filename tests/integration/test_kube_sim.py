@@ -430,6 +430,48 @@ def test_lists_10000_pods_quickly(kube_sim_factory: Callable[..., KubeSimulator]
     assert rest.items[0].metadata.name > limited.items[-1].metadata.name
 
 
+def test_paged_list_gives_every_pod_once_with_the_remaining_count(kube_sim: KubeSimulator) -> None:
+    everything = [p.metadata.name for p in core(kube_sim).list_namespaced_pod(NS).items]
+    names: list[str] = []
+    token = ""
+    remaining: list[int | None] = []
+    while True:
+        query = f"limit=3&continue={token}" if token else "limit=3"
+        status, body = raw_get(kube_sim, f"/api/v1/namespaces/{NS}/pods?{query}")
+        assert status == 200
+        page = json.loads(body)
+        names += [item["metadata"]["name"] for item in page["items"]]
+        remaining.append(page["metadata"].get("remainingItemCount"))
+        token = page["metadata"].get("continue", "")
+        if not token:
+            break
+    assert names == everything and len(everything) > 3
+    # as the real server: each page but the last says how many are left; the last says nothing
+    assert remaining[:-1] == [len(everything) - 3 * (i + 1) for i in range(len(remaining) - 1)]
+    assert remaining[-1] is None
+
+
+def test_continue_token_past_a_compaction_is_410_expired(kube_sim: KubeSimulator) -> None:
+    first = core(kube_sim).list_namespaced_pod(NS, limit=2)
+    kube_sim.crash(NS, API_PODS[0])
+    kube_sim.compact()
+    with pytest.raises(ApiException) as caught:
+        core(kube_sim).list_namespaced_pod(NS, limit=2, _continue=first.metadata._continue)
+    assert caught.value.status == 410
+    body = json.loads(caught.value.body)
+    assert (body["reason"], body["code"]) == ("Expired", 410)
+    assert "continue parameter is too old" in body["message"]
+    assert len(core(kube_sim).list_namespaced_pod(NS, limit=2).items) == 2  # a new list works at once
+
+
+def test_kubectl_lists_in_chunks(kube_sim: KubeSimulator, kubectl: Callable[..., Any]) -> None:
+    chunked = kubectl("get", "pods", "-n", NS, "--chunk-size=2", "-o", "name").stdout.split()
+    whole = kubectl("get", "pods", "-n", NS, "--chunk-size=0", "-o", "name").stdout.split()
+    assert chunked == whole and len(whole) > 2
+    limits = [r["query"].get("limit") for r in kube_sim.requests() if r["path"].endswith("/pods")]
+    assert "2" in limits
+
+
 # --- kubectl -------------------------------------------------------------------------------
 
 

@@ -268,7 +268,8 @@ class KubeSimulator:
         self._control("churn", {"rate": rate, "seconds": seconds, "namespace": namespace})
 
     def requests(self) -> list[dict[str, Any]]:
-        """Every API request seen: method, path, query (a dict), user_agent; the control API is excluded."""
+        """Every API request seen: method, path, query (a dict), user_agent, at (time.monotonic() when it
+        came), held (the seconds set_latency held its answer); the control API is excluded."""
         return self._control("requests", method="GET")
 
     def clear_requests(self) -> None:
@@ -281,6 +282,10 @@ class KubeSimulator:
     def bytes_sent(self) -> int:
         """Bytes of API responses sent so far (headers and bodies, watches included)."""
         return int(self.stats()["bytes_sent"])
+
+    def watch_bytes_sent(self) -> int:
+        """The part of bytes_sent() that went down watch streams (events and bookmarks)."""
+        return int(self.stats()["watch_bytes_sent"])
 
     def open_watches(self) -> int:
         return int(self.stats()["open_watches"])

@@ -85,13 +85,12 @@ def control_action(server: SimServer, action: str, args: dict[str, Any]) -> Any:
     if action == "requests":
         return list(server.requests_seen)
     if action == "clear-requests":
-        server.requests_seen.clear()
-        with server._bytes_lock:
-            server.bytes_sent = 0
+        server.clear_requests()
         return {}
     if action == "stats":
         return {
             "bytes_sent": server.bytes_sent,
+            "watch_bytes_sent": server.watch_bytes_sent,
             "open_watches": server.open_watches,
             "resourceVersion": str(store.rv),
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import bisect
 import contextlib
 import json
 import select
@@ -45,6 +46,14 @@ from tui.lab.kube_sim.store import (
 )
 
 DEFAULT_WATCH_TIMEOUT = 1800  # the real server's --min-request-timeout
+# the real API server's words for a continue token whose snapshot is compacted (staging/.../storage/errors)
+CONTINUE_EXPIRED = (
+    "The provided continue parameter is too old to display a consistent list result. You can start a new "
+    "list without the continue parameter, or use the continue token in this response to retrieve the "
+    "remainder of the results. Continuing with the provided token results in an inconsistent list - objects "
+    "that were created, modified, or deleted between the time the first chunk was returned and now may show "
+    "up in the list."
+)
 WRITE_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 
@@ -58,7 +67,7 @@ class _CountingWriter:
     def write(self, data: bytes) -> int:
         written = self._raw.write(data)
         if self._handler.counting:
-            self._handler.server.add_bytes(len(data))
+            self._handler.server.add_bytes(len(data), watch=self._handler.watching)
         return written
 
     def flush(self) -> None:
@@ -89,16 +98,20 @@ class SimServer(ThreadingHTTPServer):
         self.requests_seen: list[dict[str, Any]] = []
         self._bytes_lock = threading.Lock()
         self.bytes_sent = 0
+        self.watch_bytes_sent = 0  # the part of bytes_sent that went down watch streams
         self.open_watches = 0
 
-    def add_bytes(self, count: int) -> None:
+    def add_bytes(self, count: int, watch: bool = False) -> None:
         with self._bytes_lock:
             self.bytes_sent += count
+            if watch:
+                self.watch_bytes_sent += count
 
     def clear_requests(self) -> None:
         self.requests_seen.clear()
         with self._bytes_lock:
             self.bytes_sent = 0
+            self.watch_bytes_sent = 0
 
     def count_watch(self, delta: int) -> None:
         with self._bytes_lock:
@@ -118,6 +131,7 @@ class SimHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: SimServer
     counting = False
+    watching = False  # serving a watch: its bytes are counted apart too
     _table_watch: tuple[ResourceType, str] | None = None
 
     def setup(self) -> None:
@@ -181,6 +195,7 @@ class SimHandler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         body = self._read_body()
         control = url.path.startswith("/_sim/")
+        latency = self.server.store.latency
         if not control:
             self.server.requests_seen.append(
                 {
@@ -188,6 +203,8 @@ class SimHandler(BaseHTTPRequestHandler):
                     "path": url.path,
                     "query": query,
                     "user_agent": self.headers.get("User-Agent", ""),
+                    "at": time.monotonic(),  # CLOCK_MONOTONIC: comparable with the client's on one machine
+                    "held": latency,  # seconds the answer was held back (set_latency)
                 }
             )
         if not self._authorized():
@@ -198,8 +215,8 @@ class SimHandler(BaseHTTPRequestHandler):
                 self._send_json(*control_reply(self.server, url.path[len("/_sim/") :], body))
                 return
             self.counting = True
-            if self.server.store.latency:
-                time.sleep(self.server.store.latency)
+            if latency:
+                time.sleep(latency)
             self._api(url.path, query)
         except ApiError as exc:
             self._send_json(exc.code, exc.body)
@@ -207,6 +224,7 @@ class SimHandler(BaseHTTPRequestHandler):
             self.close_connection = True
         finally:
             self.counting = False
+            self.watching = False
 
     # --- the Kubernetes API ----------------------------------------------------------------
     def _api(self, path: str, query: dict[str, str]) -> None:
@@ -334,6 +352,7 @@ class SimHandler(BaseHTTPRequestHandler):
         return items, rv
 
     def _list(self, rtype: ResourceType, namespace: str | None, query: dict[str, str]) -> None:
+        store = self.server.store
         items, rv = self._matching(rtype, namespace, query)
         meta: dict[str, Any] = {"resourceVersion": str(rv)}
         token = query.get("continue")
@@ -345,12 +364,18 @@ class SimHandler(BaseHTTPRequestHandler):
                 raise bad_request(
                     "continue key is not valid: incorrect encoded start resourceVersion"
                 ) from None
+            if int(after.get("rv", rv)) < store.compacted_rv:
+                # the snapshot the list began from is compacted away, as etcd does after ~5 minutes: the
+                # real server answers 410 Expired, and a client wanting a consistent list starts again
+                raise ApiError(410, "Expired", CONTINUE_EXPIRED)
             meta["resourceVersion"] = str(after.get("rv", rv))
-            items = [
-                s
-                for s in items
-                if (s.obj["metadata"].get("namespace", ""), s.obj["metadata"]["name"]) > start_key
-            ]
+            # the items come in key order, as etcd keeps them: the page starts right after the token's key
+            start = bisect.bisect_right(
+                items,
+                start_key,
+                key=lambda s: (s.obj["metadata"].get("namespace", ""), s.obj["metadata"]["name"]),
+            )
+            items = items[start:]
         limit = int(query.get("limit") or 0)
         if limit and len(items) > limit:
             last = items[limit - 1].obj["metadata"]
@@ -409,6 +434,7 @@ class SimHandler(BaseHTTPRequestHandler):
         return dumps({"type": kind, "object": tables.table(rtype.key, [obj], meta, include)}) + b"\n"
 
     def _watch(self, rtype: ResourceType, namespace: str | None, query: dict[str, str]) -> None:
+        self.watching = True
         self._table_watch = None
         if "as=Table" in self.headers.get("Accept", ""):
             self._table_watch = (rtype, query.get("includeObject", "Metadata"))
