@@ -77,6 +77,7 @@ class EvidenceRunner:
         self._wake = asyncio.Event()
         self.steps: dict[int, tuple[Reading, ...]] = {}  # as last shown: kept for the expensive reads
         self.causes: dict[int, Reading] = {}
+        self._planned: tuple[Section, Sequence[StepPlan], tuple[CausePlan, ...]] | None = None
         self._kept: dict[LiveRead, Reading] = {}  # an expensive read as last read, shown while a run goes
         self._sampling: tuple[Any, asyncio.Future[Any]] | None = None  # (probe, its run a round saw going)
 
@@ -103,6 +104,15 @@ class EvidenceRunner:
             self._wake.clear()
             await self._wait_or_sample()
 
+    def _plans_of(self, section: Section) -> tuple[Sequence[StepPlan], tuple[CausePlan, ...]]:
+        """The section's step and cause plans, made once per section shown (each SQL command planned
+        goes through the guard's parser): a round every 5 s re-reads, it doesn't re-plan."""
+        planned = self._planned
+        if planned is None or planned[0] is not section:
+            current, causes = plans(section, self._servers), plan_causes(section, self._runbook)
+            planned = self._planned = (section, current, causes)
+        return planned[1], planned[2]
+
     async def _wait_or_sample(self) -> None:
         """The pace's wait, cut short when the probe's run a round saw going has ended: its rows now."""
         sampling, self._sampling = self._sampling, None
@@ -122,8 +132,7 @@ class EvidenceRunner:
             await self._wait(self._wake)
 
     async def _round(self, section: Section, sources: Sources, expensive: bool) -> Evidence:
-        current = plans(section, self._servers)
-        causes = plan_causes(section, self._runbook)
+        current, causes = self._plans_of(section)
         once: dict[LiveRead, asyncio.Task[Reading]] = {}  # a read that steps and causes share runs once
         fresh = self._wake.is_set()  # `r`
         if any(r.read in EXPENSIVE for plan in current for r in plan.reads) or any(
