@@ -278,6 +278,8 @@ class OncallApp(ConsoleApp):
                 self.set_timer(self.redis.settings.refresh, self._sample_on_schedule)
         if self.kube.health.state != "not-configured":
             self._start_kube()
+        # what the first checklist needs (libpq reading the configured DSN), loaded now off the event loop
+        self.run_worker(asyncio.to_thread(getattr, self, "servers"), group="warm-up", name="warm-up")
 
     def _tick(self) -> None:
         self.now = self.clock()

@@ -75,6 +75,10 @@ class FileWatch:
             return None
         return cls(fd, names)
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def wait(self, timeout: float) -> bool:
         """True as soon as a watched file changes (events already queued count), False after `timeout`."""
         with self._lock:

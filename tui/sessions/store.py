@@ -36,9 +36,11 @@ from tui.sessions.events import (
 from tui.sessions.filewatch import FileWatch
 from tui.sessions.sql import EventCache, SqlTx
 
-# After a file event, where data_version is looked at again (seconds from the event): a commit's WAL write
-# comes first, the wal-index in shared memory (no file event) a little later, after the fsync.
-SETTLE = (0.0, 0.002, 0.005, 0.01, 0.02, 0.04, 0.08)
+# After a file event data_version is looked at again after 2, 4, 8 ... ms, then every 64 ms until the wait's
+# timeout: a commit's WAL write is the event, but it shows in data_version only once the wal-index (shared
+# memory: no file event) is updated, after the WAL's fsync, which a busy disk can hold up for a while.
+SETTLE_FIRST = 0.002
+SETTLE_MAX = 0.064
 
 __all__ = [
     "APPLICATION_ID",
@@ -176,17 +178,17 @@ class SessionStore(EventStore):
 
     def _wait_event(self, watch: FileWatch, version: int, deadline: float) -> int:
         """Block on the file's events until data_version moves from `version`, or until `deadline`."""
-        while (left := deadline - time.monotonic()) > 0:
-            if not watch.wait(left):
-                break  # the timeout, or the store closed
-            # the event may be this connection's own commit or a checkpoint: only a moved version counts
-            started = time.monotonic()
-            for at in SETTLE:
-                time.sleep(max(0.0, started + at - time.monotonic()))
-                current = self.data_version()
-                if current != version:
-                    return current
-        return self.data_version()
+        if not watch.wait(deadline - time.monotonic()):
+            return self.data_version()  # the timeout, or the store closed
+        pause = SETTLE_FIRST
+        while True:
+            # the event may also be this connection's own commit or a checkpoint: only a new version counts
+            current = self.data_version()
+            left = deadline - time.monotonic()
+            if current != version or left <= 0 or watch.closed:
+                return current
+            if not watch.wait(min(pause, left)):  # a further event looks again at once
+                pause = min(pause * 2, SETTLE_MAX)
 
     def unshared(self) -> int:
         return 0
