@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from typing import TYPE_CHECKING, Any, cast
 
@@ -29,6 +30,11 @@ STATEMENT_CURSOR = "oncall_statement"  # the server-side cursor run_statement re
 
 # what DECLARE … CURSOR FOR doesn't take among the statements the guard allows (it allows them only first)
 _NOT_DECLARABLE = re.compile(r"(?i)(?:show|explain)\b")
+
+
+# the guard's first step is a function of the text, the timeout and the allowlist alone: a checklist that
+# re-reads the same statements every 5 s parses each once (the catalog, its second step, is read every time)
+_checked = functools.lru_cache(maxsize=256)(check_sql)
 
 
 class StatementRunner(ReadOnlySession):
@@ -58,7 +64,7 @@ class StatementRunner(ReadOnlySession):
         Failures (permission, statement timeout, server down) are a `Reading.failed` in plain words.
         """
         allow = self.allowlist
-        verdict = check_sql(statement, statement_timeout_s=self.settings.statement_timeout, allow=allow)
+        verdict = _checked(statement, statement_timeout_s=self.settings.statement_timeout, allow=allow)
         if not verdict.allowed:
             return Reading.failed(SOURCE, statement, verdict.reason)
         if not self.configured:
