@@ -31,7 +31,8 @@ async def test_the_slow_redis_steps_show_the_slow_log_big_keys_and_latency_and_a
         assert "KEYS session:*" in text and "HGETALL cart:big:48213" in text
         assert "(redis-cli --bigkeys)" in text and text.count("redis-cli --bigkeys") == 1
         # the key sampler's shared sample: shown once its one run is done, with when it was taken
-        await wait_for(lambda: "▸ live · redis · (largest 10) · sampled" in screen_text(app), what="the sample")
+        sampled = "▸ live · redis · (largest 10) · sampled"
+        await wait_for(lambda: sampled in screen_text(app), what="the sample")
         text = screen_text(app)
         assert "▸ derived · redis · LATENCY LATEST" in text and "fork" in text
         await pilot.press("space")
