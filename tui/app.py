@@ -361,18 +361,31 @@ class OncallApp(ConsoleApp):
         )
 
     def _postgres_read(self, snapshot: PgSnapshot) -> None:
-        self.healths["postgresql"] = snapshot.health
+        self._health_read("postgresql", snapshot.health)
         self.pg_snapshot = snapshot
 
     async def _poll_redis(self) -> None:
+        if self.demo:
+            from tui.demo.sources import LaterRedis
+
+            if isinstance(self.redis, LaterRedis):
+                self.redis = await self.redis.probe()  # made off the loop; from now on the app holds it
         refresh = self.redis.settings.refresh
         await self.pace.run(
             "redis", self.redis.poll, self._redis_read, self.redis.next_delay, refresh, self._redis_wake
         )
 
     def _redis_read(self, snapshot: RedisSnapshot) -> None:
-        self.healths["redis"] = snapshot.health
+        self._health_read("redis", snapshot.health)
         self.redis_snapshot = snapshot
+
+    def _health_read(self, source: str, health: SourceHealth) -> None:
+        """A source's health as read; when its state changed (connecting… to ok, ok to down) the header says
+        so now, not at the next tick."""
+        changed = self.healths[source].state != health.state
+        self.healths[source] = health
+        if changed:
+            self.now = self.clock()
 
     def sample_redis_keys(self) -> None:
         """One bounded key sampler run, now; its result shows with the next snapshot."""

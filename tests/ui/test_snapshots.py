@@ -16,6 +16,12 @@ async def _alerts_loaded(pilot) -> None:
     await wait_for(lambda: table.row_count == 4, what="demo alerts")
     body = pilot.app.screen.query_one("#runbook-body")  # the selected alert's likely cause, once judged
     await wait_for(lambda: "not judged yet" not in str(body.render()), timeout=20, what="the likely cause")
+    # the other sources start once the alerts are drawn: the picture is of every source read once
+    app = pilot.app
+    await wait_for(
+        lambda: app.pods and app.pg_snapshot is not None and app.redis_snapshot is not None,
+        what="the demo's pods, database and cache",
+    )
     await pilot.pause()
 
 
