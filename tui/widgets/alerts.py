@@ -15,7 +15,7 @@ from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
+from rich.text import Span, Text
 from textual._types import SegmentLines
 from textual.binding import Binding
 from textual.geometry import Region
@@ -670,6 +670,14 @@ class AlertCell:
     @property
     def style(self) -> str | Style:
         return self.text.style
+
+    @property
+    def spans(self) -> list[Span]:
+        return self.text.spans
+
+    @property
+    def cell_len(self) -> int:
+        return self.text.cell_len
 
     def __str__(self) -> str:
         return self.plain
