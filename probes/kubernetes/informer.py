@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import json
+import operator
 import socket
 import threading
 import time
@@ -52,8 +53,7 @@ class PodChanges:
     full: bool  # the asked version is too old to know: redraw everything
 
 
-def _row_order(row: PodRow) -> tuple[str, str]:
-    return (row.namespace, row.name)
+_row_order = operator.attrgetter("namespace", "name")  # in C: a 10,000-pod sort without 10,000 Python calls
 
 
 class PodCache:
