@@ -114,6 +114,11 @@ class ChecklistScreen(ConsoleScreen[None]):
             yield CauseList(id="causes")
         yield KeyFooter()
 
+    def on_unmount(self) -> None:
+        # the app's signal would hold the closed checklist (its steps, evidence and runner) until the next
+        # session change: a checklist opened and closed again and again grew the process every time
+        self.console.sessions_changed.unsubscribe(self)
+
     async def on_mount(self) -> None:
         self.console.sessions_changed.subscribe(self, self._on_session_changed)
         if self.alert is not None:

@@ -96,6 +96,11 @@ class StatusHeader(Static):
         self.watch(self.app, "snapshot", self.redraw, init=False)
         self.state.sessions_changed.subscribe(self, self.redraw)
 
+    def on_unmount(self) -> None:
+        # Textual's Signal keeps a subscriber (weak key, but its callback holds it strongly) until the next
+        # publish: without this the header of every screen closed (checklist, pod, logs…) stayed in memory
+        self.state.sessions_changed.unsubscribe(self)
+
     def on_resize(self) -> None:
         self.redraw()
 
