@@ -139,12 +139,13 @@ def decode_json(
     *,
     along: tuple[str, ...] | None = None,
     each: Callable[[Any], Any] | None = None,
+    each_text: Callable[[str], Any] | None = None,
 ) -> dict[str, Any]:
     """Prometheus's answer from `path` as an object whose status is success (PromReadError if not), decoded
     a piece at a time along `along` when given (stream.decode_along): run it in a worker thread."""
     try:
         text = content.decode(json.detect_encoding(content), "surrogatepass")
-        body = decode_along(text, along, each) if along and each else json.loads(text)
+        body = decode_along(text, along, each, each_text=each_text) if along and each else json.loads(text)
     except (ValueError, UnicodeDecodeError):
         raise PromReadError(f"invalid JSON from {path}") from None
     if not isinstance(body, dict):

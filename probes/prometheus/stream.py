@@ -15,15 +15,28 @@ from typing import Any
 
 _SPACE = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
+# The text of one JSON object whose values are strings, numbers, literals or such objects themselves (an
+# alert: its labels and annotations inside), found in one C call; possessive, so never backtracking.
+_STRING = r'"(?:[^"\\]++|\\.)*+"'
+_FLAT = r"\{(?:[^{}\[\]\"]++|" + _STRING + r")*+\}"
+_OBJECT = re.compile(r"\{(?:[^{}\[\]\"]++|" + _STRING + "|" + _FLAT + r")*+\}")
 
 ANY = "*"  # in a path: every element of an array
 
 
-def decode_along(text: str, path: Sequence[str], each: Callable[[Any], Any]) -> Any:
+def decode_along(
+    text: str,
+    path: Sequence[str],
+    each: Callable[[Any], Any],
+    *,
+    each_text: Callable[[str], Any] | None = None,
+) -> Any:
     """The JSON document `text`, with the array at `path` (object keys, or ANY for every element of an
     array) holding `each(element)` for its elements instead of the elements. Raises ValueError when `text`
-    is not one JSON document (as json.loads does)."""
-    walker = _Walker(text, each)
+    is not one JSON document (as json.loads does). With `each_text`, an element that is an object of
+    objects is handed over as its JSON text, not decoded (`each_text` decodes it, or knows that text
+    already); any other element still goes through `each`."""
+    walker = _Walker(text, each, each_text)
     value = walker.value(tuple(path))
     walker.space()
     if walker.at != len(text):
@@ -32,10 +45,11 @@ def decode_along(text: str, path: Sequence[str], each: Callable[[Any], Any]) -> 
 
 
 class _Walker:
-    def __init__(self, text: str, each: Callable[[Any], Any]) -> None:
+    def __init__(self, text: str, each: Callable[[Any], Any], each_text: Callable[[str], Any] | None) -> None:
         self.text = text
         self.at = 0
         self.each = each
+        self.each_text = each_text
 
     def space(self) -> None:
         match = _SPACE.match(self.text, self.at)
@@ -98,10 +112,19 @@ class _Walker:
             self.at += 1
             return result
         while True:
-            result.append(self.each(self.decoded()) if last else self.value(path))
+            result.append(self.element() if last else self.value(path))
             char = self.peek()
             self.at += 1
             if char == "]":
                 return result
             if char != ",":
                 raise ValueError(f"expected ',' or ']' at {self.at - 1}")
+
+    def element(self) -> Any:
+        if self.each_text is not None:
+            self.space()
+            found = _OBJECT.match(self.text, self.at)
+            if found is not None:
+                self.at = found.end()
+                return self.each_text(found.group())
+        return self.each(self.decoded())

@@ -63,3 +63,17 @@ def test_what_is_not_json_is_a_value_error(text: str) -> None:
         json.loads(text)
     with pytest.raises(ValueError):
         decode_along(text, ("data", "alerts"), lambda element: element)
+
+
+def test_objects_on_the_path_can_be_handed_over_as_their_text() -> None:
+    text = '{"data":{"alerts":[{"l":{"a":"x\\"}"}, "v":1} , {"deep":{"er":{"x":1}}}, [1], {"list":[1]}, 7]}}'
+    texts: list[str] = []
+
+    def each_text(element: str) -> object:
+        texts.append(element)
+        return json.loads(element)
+
+    body = decode_along(text, ("data", "alerts"), lambda element: element, each_text=each_text)
+    assert body == json.loads(text)
+    # an object of objects of strings goes over as text; deeper ones, arrays and numbers are decoded
+    assert texts == ['{"l":{"a":"x\\"}"}, "v":1}']
