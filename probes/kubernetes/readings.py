@@ -14,11 +14,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from probes.base import Reading
-from probes.kubernetes.client import SOURCE, ApiConnection, ReadError, server_message
+from probes.kubernetes.client import SOURCE, ApiConnection, ReadError, api_path, server_message
 from probes.kubernetes.jsonpath import JsonPathError
 from probes.kubernetes.jsonpath import parse as jsonpath_parse
 from probes.kubernetes.jsonpath import render as jsonpath_render
@@ -216,8 +215,8 @@ def _guarded(conn: ApiConnection, what: str, read: Callable[[], Reading]) -> Rea
 
 def _pod_items(conn: ApiConnection, namespace: str, selector: str | None) -> list[dict[str, Any]]:
     """The pods' JSON as the API returns them, sorted by name."""
-    body = conn.json(
-        k8s.CoreV1Api(conn.client()).list_namespaced_pod, "pods", namespace, label_selector=selector
+    body = conn.get_json(
+        api_path("api", "v1", "namespaces", namespace, "pods"), "pods", labelSelector=selector
     )
     items = [as_dict(item) for item in body.get("items") or []]
     return sorted(items, key=pod_name)
@@ -226,11 +225,10 @@ def _pod_items(conn: ApiConnection, namespace: str, selector: str | None) -> lis
 def _pod_events(conn: ApiConnection, namespace: str, pod: dict[str, Any]) -> list[dict[str, Any]]:
     """The events of one pod, as kubectl describe asks for them (by name and kind, then by uid)."""
     name = pod_name(pod)
-    body = conn.json(
-        k8s.CoreV1Api(conn.client()).list_namespaced_event,
+    body = conn.get_json(
+        api_path("api", "v1", "namespaces", namespace, "events"),
         "events",
-        namespace,
-        field_selector=f"involvedObject.name={name},involvedObject.kind=Pod",
+        fieldSelector=f"involvedObject.name={name},involvedObject.kind=Pod",
     )
     uid = as_text(as_dict(pod.get("metadata")).get("uid"))
     events = [as_dict(item) for item in body.get("items") or []]
@@ -304,14 +302,10 @@ def read_top_reading(
     def read() -> Reading:
         items = _pod_items(conn, namespace, selector)
         try:
-            body = conn.json(
-                k8s.CustomObjectsApi(conn.client()).list_namespaced_custom_object,
+            body = conn.get_json(
+                api_path("apis", "metrics.k8s.io", "v1beta1", "namespaces", namespace, "pods"),
                 "pods.metrics.k8s.io",
-                "metrics.k8s.io",
-                "v1beta1",
-                namespace,
-                "pods",
-                label_selector=selector,
+                labelSelector=selector,
             )
         except ApiException as exc:
             if exc.status == 404:
@@ -344,8 +338,8 @@ def read_jsonpath_reading(
     """
 
     def pod_list() -> dict[str, Any]:
-        return conn.json(
-            k8s.CoreV1Api(conn.client()).list_namespaced_pod, "pods", namespace, label_selector=selector
+        return conn.get_json(
+            api_path("api", "v1", "namespaces", namespace, "pods"), "pods", labelSelector=selector
         )
 
     return _guarded(conn, what, lambda: jsonpath_reading_from(what, jsonpath, pod_list, clock))

@@ -154,6 +154,7 @@ async def test_a_long_pod_list_shows_its_first_page_at_once_and_says_it_is_still
         await pilot.pause()
         assert len(panel.table.view) == 250
         assert "loading… 250 of ~600 pods" in screen_text(app)
+        assert panel.table.virtual_size.height == 601  # as tall as the list will be: the scrollbar is honest
         first = panel.table.view[0].name
         assert first in _pods_text(app).splitlines()[1]  # the rows themselves are drawn, not only counted
         await wait_for(lambda: len(panel.table.view) == 600, timeout=15, what="the whole list")

@@ -14,12 +14,10 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-from kubernetes.client.exceptions import ApiException
 
 from probes.base import Reading
 from probes.format import human_duration
 from probes.kubernetes import KubernetesProbe
-from probes.kubernetes import probe as kubernetes_probe
 from tui.config.settings import KubernetesSettings
 from tui.demo import kube_objects as fixtures
 from tui.demo.cluster import API_PODS, POSTGRES_POD, REDIS_POD, WORKER_PODS
@@ -364,11 +362,8 @@ async def test_top_reading_is_kubectl_top_pods(probe: KubernetesProbe, kubectl: 
     assert api.rows[0] == (API_PODS[0], "870m", "466Mi")
 
 
-def test_top_without_metrics_server_says_so(probe: KubernetesProbe, monkeypatch: pytest.MonkeyPatch) -> None:
-    def missing(*args: Any, **kwargs: Any) -> Any:
-        raise ApiException(status=404, reason="Not Found")
-
-    monkeypatch.setattr(kubernetes_probe.k8s.CustomObjectsApi, "list_namespaced_custom_object", missing)
+def test_top_without_metrics_server_says_so(probe: KubernetesProbe, kube_sim: KubeSimulator) -> None:
+    kube_sim.unserve("metrics.k8s.io")  # the API server's 404 for a group nobody serves
     reading = probe.read_top_reading("app=inmidst-api")
     assert not reading.ok and reading.read_at is None
     assert (

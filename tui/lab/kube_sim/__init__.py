@@ -247,6 +247,11 @@ class KubeSimulator:
         """Undo deny()."""
         self._control("allow", {"resource": resource})
 
+    def unserve(self, *groups: str) -> None:
+        """Answer these API groups with 404, as a cluster without their server (`metrics.k8s.io`: no
+        metrics-server); none given: serve every group again."""
+        self._control("unserve", {"groups": list(groups)})
+
     def set_latency(self, seconds: float) -> None:
         """Delay every API request (not the control API) by this many seconds."""
         self._control("latency", {"seconds": seconds})

@@ -71,6 +71,9 @@ def control_action(server: SimServer, action: str, args: dict[str, Any]) -> Any:
         base, _, sub = args["resource"].partition("/")
         store.denied.pop(resolve(base).key + (f"/{sub}" if sub else ""), None)
         return {}
+    if action == "unserve":
+        store.unserved = set(args["groups"])
+        return {}
     if action == "latency":
         store.latency = float(args["seconds"])
         return {}

@@ -277,7 +277,11 @@ class SimHandler(BaseHTTPRequestHandler):
         if len(rest) >= 3 and rest[0] == "namespaces":
             namespace, rest = rest[1], rest[2:]
         rtype = BY_PATH.get((group, version, rest[0]))
-        if rtype is None or (namespace is not None and not rtype.namespaced):
+        if (
+            rtype is None
+            or (namespace is not None and not rtype.namespaced)
+            or group in self.server.store.unserved
+        ):
             raise page_not_found()
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else ""

@@ -154,6 +154,7 @@ class ObjectStore:
         self.logs: dict[tuple[str, str, str], ContainerLogs] = {}
         self.denied: dict[str, tuple[set[str], str | None]] = {}
         self.latency = 0.0
+        self.unserved: set[str] = set()  # API groups answered 404, as a cluster without their server
         self.bookmark_interval = 5.0
 
     # --- objects -------------------------------------------------------------------------
