@@ -30,6 +30,7 @@ from tui.widgets.table_filter import TableFilter
 Item = TypeVar("Item")
 
 GAP = 2  # cells between columns
+CACHED_LINES = 256  # rows kept drawn (at least; 4 screens on a tall terminal) before the cache starts over
 ASCENDING, DESCENDING = "▲", "▼"
 
 
@@ -272,7 +273,9 @@ class VirtualTable(ScrollView, Generic[Item], can_focus=True):
         if cached is None or cached[0] is not item:
             style = base + self.get_component_rich_style("virtual-table--cursor") if selected else base
             cached = (item, self._line([c.cell(item) for c in self.columns], style))
-            if len(self._cache) > 4000:
+            # a few screens of rows: every poll brings new row objects, so entries go stale at once; 4,000
+            # of them per table (six tables) held ~100 MiB of old rows and lines after hours (the soak)
+            if len(self._cache) > max(CACHED_LINES, 4 * self.size.height):
                 self._cache.clear()
             self._cache[key] = cached
         return self._window(cached[1], scroll_x, width, base)
