@@ -10,7 +10,9 @@ RSS (VmRSS), asyncio tasks, open fds, threads, gc objects. The simulated time is
 each source really made (5 s of dashboard per poll), not from the wall clock.
 
 Run: .venv/bin/python -m bench.soak_bench [--hours 8] [--speed 50] [--minutes 10] [--trace]
-(`--trace`: tracemalloc from the end of the warm-up, and its top growing allocation sites at the end.)
+(`--trace`: tracemalloc from the end of the warm-up, its top growing allocation sites at the end, and who
+holds the objects that grew most; it slows the app several times over, so its RSS and stall figures are not
+the soak's.)
 """
 
 from __future__ import annotations
@@ -159,27 +161,40 @@ def census() -> collections.Counter[str]:
     return collections.Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.get_objects())
 
 
-def _holders(type_name: str, depth: int = 4) -> str:
-    """Who holds the newest object of a type that grew: the chain of referrers, by type, a few levels up."""
-    newest = [o for o in gc.get_objects() if f"{type(o).__module__}.{type(o).__qualname__}" == type_name]
-    if not newest:
-        return ""
-    chain, current = [], newest[-1]
-    seen = {id(newest)}
+def _label(obj: object) -> str:
+    """A referrer by type; a dict by the object it is the __dict__ of, or by its size."""
+    if isinstance(obj, dict):
+        owner = next((o for o in gc.get_referrers(obj) if getattr(o, "__dict__", None) is obj), None)
+        return f"{type(owner).__qualname__}.__dict__" if owner is not None else f"dict[{len(obj)}]"
+    if isinstance(obj, list | tuple | set):
+        return f"{type(obj).__qualname__}[{len(obj)}]"
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+def _holders(type_name: str, depth: int = 4, sample: int = 30) -> str:
+    """Who holds the newest objects of a type that grew: the most common referrer, level by level up."""
+    everything = gc.get_objects()
+    level = [o for o in everything if f"{type(o).__module__}.{type(o).__qualname__}" == type_name][-sample:]
+    ignore = {id(everything), id(level)}
+    del everything
+    chain = []
     for _ in range(depth):
-        referrers = [r for r in gc.get_referrers(current) if id(r) not in seen and r is not newest]
-        referrers = [r for r in referrers if not isinstance(r, type(sys._getframe()))]
-        if not referrers:
+        found: dict[int, object] = {}
+        counts: collections.Counter[str] = collections.Counter()
+        for obj in level:
+            for ref in gc.get_referrers(obj):
+                if id(ref) in ignore or type(ref).__name__ in ("frame", "cell", "function") or ref is level:
+                    continue
+                if id(ref) not in found:
+                    found[id(ref)] = ref
+                    counts[_label(ref)] += 1
+        if not counts:
             break
-        seen.add(id(current))
-        current = referrers[0]
-        label = type(current).__qualname__
-        if isinstance(current, dict):
-            owner = next(
-                (o for o in gc.get_referrers(current) if getattr(o, "__dict__", None) is current), None
-            )
-            label = f"dict of {type(owner).__qualname__}" if owner is not None else "dict"
-        chain.append(label)
+        top = counts.most_common(1)[0][0]
+        chain.append(f"{top} (x{counts[top]})")
+        ignore.add(id(level))
+        level = [r for r in found.values() if _label(r) == top][:sample]
+        ignore.add(id(level))
     return " <- ".join(chain)
 
 
@@ -425,7 +440,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
             gc.collect()
             tasks_end, fds_end, objects_end = tasks_by_coroutine(), fd_targets(), census()
             most = sorted(((objects_end[k] - objects_start.get(k, 0), k) for k in objects_end), reverse=True)
-            grown = [(count, name, _holders(name)) for count, name in most[:10] if count > 0]
+            grown = [
+                (n, name, _holders(name) if args.trace or args.holders else "")
+                for n, name in most[:10]
+                if n > 0
+            ]
             trace_end = tracemalloc.take_snapshot() if args.trace else None
             trace_mid = trace_mid_holder[0] if trace_mid_holder else None
             polls = dict(app.pace.polls)
@@ -433,7 +452,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         _report(args, soak, hours, wall, warmup_wall, polls, monitor)
         _counter_growth("asyncio tasks by coroutine, change", tasks_start, tasks_end)
         _counter_growth("open fds by target, change", fds_start, fds_end)
-        print("objects by type, most grown after the warm-up (and who holds the newest):")
+        print("objects by type, most grown after the warm-up (--holders: and who holds the newest):")
         for count, name, holders in grown:
             print(f"  {count:+8d}  {name:<56} {holders}")
         if trace_start is not None and trace_end is not None:
@@ -531,6 +550,7 @@ def main() -> None:
     parser.add_argument("--roll-every", type=float, default=1.0, help="seconds between rolled pods")
     parser.add_argument("--trace", action="store_true", help="tracemalloc: top growing allocation sites")
     parser.add_argument("--trace-frames", type=int, default=12)
+    parser.add_argument("--holders", action="store_true", help="who holds the objects that grew (slow)")
     args = parser.parse_args()
     # a `kill` (or `timeout`) still stops the servers and the churn: the finally blocks run
     signal.signal(signal.SIGTERM, _interrupt)
