@@ -16,6 +16,9 @@ FIRST_USER_OID = 16384  # FirstNormalObjectId: every object initdb creates (the 
 # the statement uses, the objects it can reach. Every row: kind, the name asked, the object's schema, its
 # identity, whether it is a built-in, a detail (relkind, typtype, castcontext, an operator's function) and the
 # extension it belongs to. The casts listed are those whose function is not a built-in, whatever they cast.
+# Built-in functions, operators and relations (OID below FIRST_USER_OID), which the judge accepts whatever
+# else holds, are left out on the server: a `=` alone reaches ~60 built-in operators, all decoded for
+# nothing. Types are kept, built-in ones too: a cast to a built-in type may call a user-defined cast.
 CATALOG_SQL = sql_text("catalog.sql")
 
 

@@ -19,6 +19,7 @@ LEFT JOIN member m ON m.classid = 'pg_proc'::regclass AND m.objid = p.oid
 WHERE a.kind IN ('function', 'attribute')
   AND (n.nspname = a.nsp OR (a.nsp = '' AND n.nspname IN (SELECT nspname FROM path)))
   AND (a.kind = 'function' OR p.pronargs = 1)
+  AND p.oid >= %(first)s
 UNION ALL
 SELECT a.kind, a.name, n.nspname::text, o.oid::regoperator::text, o.oid < %(first)s,
        '', m.extname, fn.nspname || '.' || f.proname
@@ -28,7 +29,7 @@ JOIN pg_namespace n ON n.oid = o.oprnamespace
 JOIN pg_proc f ON f.oid = o.oprcode
 JOIN pg_namespace fn ON fn.oid = f.pronamespace
 LEFT JOIN member m ON m.classid = 'pg_operator'::regclass AND m.objid = o.oid
-WHERE a.kind = 'operator'
+WHERE a.kind = 'operator' AND o.oid >= %(first)s
   AND (n.nspname = a.nsp OR (a.nsp = '' AND n.nspname IN (SELECT nspname FROM path)))
 UNION ALL
 SELECT a.kind, a.name, n.nspname::text, c.oid::regclass::text, c.oid < %(first)s,
@@ -37,7 +38,7 @@ FROM asked a
 JOIN pg_class c ON c.oid = to_regclass(a.written)
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN member m ON m.classid = 'pg_class'::regclass AND m.objid = c.oid
-WHERE a.kind = 'relation'
+WHERE a.kind = 'relation' AND c.oid >= %(first)s
 UNION ALL
 SELECT a.kind, a.name, n.nspname::text, format_type(t.oid, NULL), t.oid < %(first)s,
        t.typtype::text, m.extname, NULL
