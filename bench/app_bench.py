@@ -1,6 +1,9 @@
 """Time what an SRE waits for: runbook parse, demo start to first alerts, a tick reaching an observer.
 
 Run: .venv/bin/python -m bench.app_bench [--ticks 200]
+
+The observer lag is what a user has: the driver is another process (committing ticks through the store's
+API, as `oncall` does), the observer is the app, here under Pilot, alone in its event loop.
 """
 
 from __future__ import annotations
@@ -8,12 +11,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import resource
+import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.timing import report
+from screens.checklist import ChecklistScreen, StepCard
 from tests.helpers import make_app, wait_for
 from tui.config.paths import example_runbook
 from tui.sessions.store import SessionStore
@@ -41,61 +47,92 @@ async def _first_alerts(workdir: Path) -> float:
 
 
 TICK_GAP = 0.05  # seconds between two ticks
-LOOK_EVERY = 0.002  # seconds between two looks at both screens
+LOOK_EVERY = 0.002  # seconds between two looks at the observer's screen
+FIRED = datetime(2026, 11, 27, 3, 12, 5, tzinfo=UTC)
 
 
-def _moved(screen: Any, before: object) -> bool:
-    return bool(screen.session.step_state(0) != before)
+def _drive(path: Path) -> None:
+    """The driver process: the real store API on the store file, one committed tick per line read from
+    stdin, each answered once committed with the wall-clock time of the commit."""
+    with SessionStore.open(path, host="bastion") as store:
+        session = store.open_session(
+            fingerprint="bench-observer",
+            alertname="HighApiErrorRate",
+            active_at=FIRED,
+            section_slug="high-api-error-rate",
+            summary="API 5xx error rate above 5%",
+            labels=(("severity", "critical"), ("namespace", "production")),
+            who="alice",
+        )
+        print("ready", flush=True)
+        for line in sys.stdin:
+            n = int(line)
+            store.set_step(session.id, 0, "done" if n % 2 == 0 else "pending", "alice")
+            print(f"{n} {time.time():.6f}", flush=True)
 
 
-def _timed_poll(store: SessionStore, timeout: float) -> int:
-    """The observer's wait before it watched the file: sleep the whole timeout, then PRAGMA data_version."""
-    time.sleep(timeout)
-    return store.data_version()
+def _step_shown(screen: Any) -> str:
+    """The observer checklist's first step as its card shows it (state, who ticked it, when)."""
+    cards = list(screen.query(StepCard))
+    return str(cards[0].content) if cards else ""
 
 
 async def _observer_latency(workdir: Path, rounds: int, *, poll: bool = False) -> list[float]:
-    """Driver and observer apps on one SQLite store: each tick's time from the driver's commit (its
-    checklist shows the change once committed) to the observer's checklist showing it, both looked at
-    every 2 ms. `poll`: the observer waits as it did before watching the file (the competitor), on the
-    same store, in the same run."""
-    driver = make_app(workdir)
-    observer = make_app(workdir, observe="latest", user="bob@laptop")
-    latencies = []
-    async with driver.run_test(size=(160, 48)) as dpilot:
-        table = driver.screen.query_one(AlertsTable)
-        await wait_for(lambda: table.row_count == 4, timeout=10)
-        await dpilot.press("enter")
-        await wait_for(lambda: hasattr(driver.screen, "session"), timeout=10, what="the checklist")
-        await dpilot.press("space")  # the first change starts the session the observer follows
-        await wait_for(lambda: getattr(driver.screen, "session", None) is not None, timeout=10)
+    """A driver process commits ticks through the store's API; the observer app (here, under Pilot) follows
+    its session. Each tick's time from the driver's commit (the wall clock just after it returned) to the
+    observer's first step card showing the change, looked at every 2 ms. `poll`: the observer's store
+    waits as it did before it watched the file, a 0.25 s sleep and PRAGMA data_version (the competitor),
+    on the same kind of store, in the same run."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    driver = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.app_bench",
+        "--driver",
+        str(workdir / "sessions.db"),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert driver.stdin is not None and driver.stdout is not None
+    latencies: list[float] = []
+    try:
+        if (await asyncio.wait_for(driver.stdout.readline(), 30)).strip() != b"ready":
+            raise RuntimeError("the driver process did not start")
+        observer = make_app(workdir, observe="latest", user="bob@laptop")
         async with observer.run_test(size=(160, 48)):
-            await wait_for(lambda: getattr(observer.screen, "session", None) is not None, timeout=10)
+            await wait_for(lambda: isinstance(observer.screen, ChecklistScreen), timeout=10, what="checklist")
             oscreen: Any = observer.screen  # the checklist it followed
             store = observer.store
             assert isinstance(store, SessionStore)
             if poll:
-                setattr(store, "wait_change", lambda timeout: _timed_poll(store, timeout))  # noqa: B010
+                store.poll_only()
             elif not store.watched:
                 print("observer: no inotify here, the store polls (the figure below is the poll's)")
-            dscreen: Any = driver.screen
-            loop = asyncio.get_running_loop()
-            for _ in range(rounds):
+            for n in range(rounds):
                 await asyncio.sleep(TICK_GAP)  # ticks apart, as a driver's are: the observer back in its wait
-                before = oscreen.session.step_state(0)
-                press = asyncio.create_task(dpilot.press("space"))
-                committed: float | None = None  # the driver shows its change once committed
+                before = _step_shown(oscreen)
+                driver.stdin.write(f"{n}\n".encode())
+                answer = asyncio.create_task(driver.stdout.readline())
                 seen: float | None = None
-                deadline = loop.time() + 10
-                while committed is None or seen is None:
-                    now = loop.time()
-                    committed = now if committed is None and _moved(dscreen, before) else committed
-                    seen = now if seen is None and _moved(oscreen, before) else seen
-                    if now > deadline:
+                deadline = time.monotonic() + 10
+                while seen is None:
+                    if _step_shown(oscreen) != before:
+                        seen = time.time()
+                    elif time.monotonic() > deadline:
                         raise RuntimeError("the observer did not show the driver's tick within 10 s")
-                    await asyncio.sleep(LOOK_EVERY)
-                await press
-                latencies.append(max(0.0, seen - committed) * 1000)
+                    else:
+                        await asyncio.sleep(LOOK_EVERY)
+                number, committed = (await asyncio.wait_for(answer, 10)).split()
+                assert int(number) == n, (number, n)
+                latencies.append(max(0.0, seen - float(committed)) * 1000)
+    finally:
+        if driver.returncode is None:
+            driver.stdin.close()
+            try:
+                await asyncio.wait_for(driver.wait(), 10)
+            except TimeoutError:
+                driver.kill()
+                await driver.wait()
     return latencies
 
 
@@ -107,13 +144,18 @@ def _p50_p95(timings: list[float]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ticks", type=int, default=200, help="driver ticks timed to the observer's screen")
+    parser.add_argument("--driver", metavar="STORE", type=Path, help=argparse.SUPPRESS)  # the driver process
     args = parser.parse_args()
+    if args.driver:
+        _drive(args.driver)
+        return
     bench_parse()
     with tempfile.TemporaryDirectory() as tmp:
         starts = [asyncio.run(_first_alerts(Path(tmp) / f"start{i}")) for i in range(5)]
         report("demo: app start to first alerts drawn", starts)
         watched = asyncio.run(_observer_latency(Path(tmp) / "obs", args.ticks))
         polled = asyncio.run(_observer_latency(Path(tmp) / "poll", args.ticks, poll=True))
+        print(f"observer: a driver process commits {args.ticks} ticks, the observer app (Pilot) shows them")
         report("observer: driver's commit to observer's screen", watched)
         report("  competitor: data_version poll every 0.25 s", polled)
         (p50, p95), (poll50, poll95) = _p50_p95(watched), _p50_p95(polled)

@@ -119,3 +119,20 @@ def test_without_inotify_the_wait_sleeps_its_timeout_then_looks(
         timer.join()
         assert time.monotonic() - started >= 0.35  # the poll: the change is seen after the sleep
         assert after != before and observer.file_events == 0
+
+
+@linux_only
+def test_poll_only_ends_the_watch_and_waits_as_without_inotify(db: Path) -> None:
+    # what bench.app_bench times as the old observer: a store that watched its file, told to poll instead
+    with SessionStore.open(db, read_only=True) as observer, SessionStore.open(db) as writer:
+        assert observer.watched
+        before = observer.wait_change(0)
+        observer.poll_only()
+        assert not observer.watched
+        timer = threading.Timer(0.05, lambda: writer.set_step(open_test_session(writer).id, 0, "done", "a"))
+        timer.start()
+        started = time.monotonic()
+        after = observer.wait_change(0.4)
+        timer.join()
+        assert time.monotonic() - started >= 0.35  # the commit came at 0.05 s: seen only after the sleep
+        assert after != before and observer.file_events == 0
