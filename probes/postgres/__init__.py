@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from probes.postgres.errors import describe_error
-    from probes.postgres.guard import NOTHING_ALLOWED, Allowlist, GuardVerdict, Reaches, check_sql
+    from probes.postgres.guard import GuardVerdict, check_sql
+    from probes.postgres.guard_allow import NOTHING_ALLOWED, Allowlist, Reaches
     from probes.postgres.guard_catalog import CATALOG_SQL, catalog_params, judge_catalog
     from probes.postgres.probe import DEAD_TUPLES_MIN, IDLE_IN_TRANSACTION_SECONDS, PostgresProbe
     from probes.postgres.queries import TABLES_SQL, activity_sql, statements_sql
@@ -37,11 +38,13 @@ if TYPE_CHECKING:
 _HOMES = {
     "errors": ("describe_error",),
     "guard": (
+        "GuardVerdict",
+        "check_sql",
+    ),
+    "guard_allow": (
         "NOTHING_ALLOWED",
         "Allowlist",
-        "GuardVerdict",
         "Reaches",
-        "check_sql",
     ),
     "guard_catalog": (
         "CATALOG_SQL",

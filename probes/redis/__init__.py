@@ -27,10 +27,13 @@ if TYPE_CHECKING:
         slowlog_from,
         text,
     )
-    from probes.redis.probe import CONFIG_NAMES, FRAGMENTATION_WARN, HIT_RATIO_WARN, MEMORY_WARN, RedisProbe
+    from probes.redis.probe import CONFIG_NAMES, RedisProbe
     from probes.redis.sampler import summarize_sample
     from probes.redis.settings import RedisSettings
     from probes.redis.snapshot import (
+        FRAGMENTATION_WARN,
+        HIT_RATIO_WARN,
+        MEMORY_WARN,
         DbKeys,
         Interval,
         KeyPattern,
@@ -71,14 +74,14 @@ _HOMES = {
     ),
     "probe": (
         "CONFIG_NAMES",
-        "FRAGMENTATION_WARN",
-        "HIT_RATIO_WARN",
-        "MEMORY_WARN",
         "RedisProbe",
     ),
     "sampler": ("summarize_sample",),
     "settings": ("RedisSettings",),
     "snapshot": (
+        "FRAGMENTATION_WARN",
+        "HIT_RATIO_WARN",
+        "MEMORY_WARN",
         "DbKeys",
         "Interval",
         "KeyPattern",

@@ -41,12 +41,6 @@ CONFIG_EVERY = 6  # refreshes between CONFIG GET reads: the settings rarely chan
 
 HISTORY = 30  # hit-ratio intervals kept for the sparkline
 
-MEMORY_WARN = 0.8  # the runbook's HighRedisMemory threshold: 80% of maxmemory
-
-FRAGMENTATION_WARN = 1.5
-
-HIT_RATIO_WARN = 0.5
-
 # CONFIG GET names read, one per command (several names in one CONFIG GET needs Redis 7). Never `*`:
 # that would read requirepass and masterauth.
 CONFIG_NAMES = (

@@ -8,6 +8,13 @@ from datetime import datetime
 
 from probes.base import SourceHealth
 
+# the thresholds the Redis tab flags (here, not in probe.py: the tab draws without the redis client library)
+MEMORY_WARN = 0.8  # the runbook's HighRedisMemory threshold: 80% of maxmemory
+
+FRAGMENTATION_WARN = 1.5
+
+HIT_RATIO_WARN = 0.5
+
 
 @dataclass(frozen=True)
 class DbKeys:

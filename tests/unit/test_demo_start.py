@@ -1,5 +1,6 @@
 """oncall --demo starts without the client libraries its first screen doesn't need: the Kubernetes client,
-psycopg, redis and DuckDB load after the alerts, when their tabs start or a reading asks for them."""
+psycopg, redis and DuckDB load after the alerts, when their tabs start or a reading asks for them; pglast
+at the first SQL a runbook step or the command line classifies; httpx's own command line never."""
 
 from __future__ import annotations
 
@@ -20,12 +21,15 @@ T0 = datetime(2026, 11, 27, 3, 14, 0, tzinfo=UTC)
 START = """
 import sys
 from datetime import UTC, datetime
+import tui.main
 import tui.app
+import screens.dashboard
 from probes.prometheus import PrometheusSettings
 from tui.demo.sources import LaterRedis, demo_sources
 sources = demo_sources(PrometheusSettings(), datetime.now(UTC), lambda: datetime.now(UTC))
 LaterRedis(sources)
-print(" ".join(m for m in ("kubernetes", "psycopg", "redis", "duckdb") if m in sys.modules))
+LOADED = ("kubernetes", "psycopg", "redis", "duckdb", "pglast", "httpx._main", "click", "pygments")
+print(" ".join(m for m in LOADED if sys.modules.get(m) is not None))
 """
 
 

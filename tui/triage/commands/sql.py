@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from contextvars import ContextVar
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from probes.postgres import NOTHING_ALLOWED, Allowlist, GuardVerdict, check_sql
+from probes.postgres import NOTHING_ALLOWED, Allowlist
 from tui.triage.commands.model import Classified, LiveRead, ReadParams, Server
 from tui.triage.commands.options import (
     Options,
@@ -17,6 +18,9 @@ from tui.triage.commands.options import (
     unknown,
 )
 from tui.triage.commands.servers import server_named
+
+if TYPE_CHECKING:
+    from probes.postgres import GuardVerdict
 
 # what the SQL guard allows beyond the built-ins, for the SQL met at any depth of the one classify() call
 SQL_ALLOW: ContextVar[Allowlist] = ContextVar("sql_allow", default=NOTHING_ALLOWED)
@@ -69,6 +73,8 @@ def looks_like_sql(text: str) -> bool:
 
 def classify_sql(sql: str) -> Classified:
     """SQL through the PostgreSQL guard: allowed → a live read; refused → mutating when it acts."""
+    from probes.postgres import check_sql  # here: pglast loads at the first SQL classified, not at start-up
+
     verdict = check_sql(sql, allow=SQL_ALLOW.get())
     if verdict.allowed:
         return LiveRead("postgresql", "sql", ReadParams(statement=verdict.statement), "")
