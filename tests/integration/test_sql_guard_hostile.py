@@ -229,6 +229,26 @@ async def test_an_implicit_user_cast_refuses_every_statement_that_could_use_it(
             conn.execute("DROP FUNCTION mood_int(mood)")
 
 
+async def test_a_user_operator_named_like_the_built_in_equals_is_refused_among_them(
+    hostile_db: PgLab, probe: PostgresProbe, victim: psycopg.Connection
+) -> None:
+    # `=` reaches ~60 built-in operators, which the server leaves out of the catalog check's answer: the one
+    # user-defined `=`, in another schema on the search_path, must still be found and refused
+    with psycopg.connect(hostile_db.dsn("postgres", DB), autocommit=True) as conn:
+        conn.execute(_definer("shadow.mood_eq(mood, mood)", "boolean", f"{_KILL} RETURN true;"))  # type: ignore[arg-type]
+        conn.execute("CREATE OPERATOR shadow.= (LEFTARG = mood, RIGHTARG = mood, FUNCTION = shadow.mood_eq)")
+    try:
+        reading = await probe.run_statement("SELECT x FROM hostile_t WHERE x = 1")
+        expected = "refused: the operator = reaches =(mood,mood), which calls the user-defined function "
+        expected += "shadow.mood_eq"
+        assert reading.problem.startswith(expected), reading.problem
+        assert not victim.closed and victim.execute("SELECT 1").fetchone() == (1,)  # nothing was run
+    finally:
+        with psycopg.connect(hostile_db.dsn("postgres", DB), autocommit=True) as conn:
+            conn.execute("DROP OPERATOR shadow.= (mood, mood)")
+            conn.execute("DROP FUNCTION shadow.mood_eq(mood, mood)")
+
+
 @pytest.mark.parametrize(
     "command",
     [
