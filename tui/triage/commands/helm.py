@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from tui.triage.commands.model import Classified, LiveRead, ReadParams
 from tui.triage.commands.options import Unsupported, flag_table, mutating, number, parse_options, unknown
 from tui.triage.commands.shell import parse_shell
@@ -46,6 +48,7 @@ def classify_helm(args: list[str], depth: int) -> Classified:
     return LiveRead("kubernetes", "helm-history", params, "")
 
 
+@lru_cache(maxsize=1024)  # asked of every runbook command at each checklist open: parsed once each
 def named_release(command: str) -> tuple[str, str | None] | None:
     """(release, namespace) of a `helm history|rollback|status RELEASE [-n NS]`; None for anything else."""
     try:
