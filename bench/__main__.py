@@ -122,7 +122,7 @@ GOALS: tuple[Goal, ...] = (
     Goal(
         "soak_bench",
         "soak: RSS slope after warm-up",
-        rf"^RSS slope after warm-up\s+([-+]?[0-9.]+) MiB",
+        r"^RSS slope after warm-up\s+([-+]?[0-9.]+) MiB",
         "flat (≤ 1 MiB/h)",
         lambda v: v <= 1.0,
     ),
