@@ -9,7 +9,7 @@ opened with Enter, `r`, Escape, the next alert). After a warm-up, the process is
 RSS (VmRSS), asyncio tasks, open fds, threads, gc objects. The simulated time is counted from the polls
 each source really made (5 s of dashboard per poll), not from the wall clock.
 
-Run: .venv/bin/python -m bench.soak_bench [--hours 8] [--speed 50] [--minutes 10] [--trace]
+Run: .venv/bin/python -m bench.soak_bench [--hours 8] [--speed 100] [--minutes 10] [--trace]
 (`--trace`: tracemalloc from the end of the warm-up, its top growing allocation sites at the end, and who
 holds the objects that grew most; it slows the app several times over, so its RSS and stall figures are not
 the soak's.)
@@ -161,41 +161,96 @@ def census() -> collections.Counter[str]:
     return collections.Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.get_objects())
 
 
-def _label(obj: object) -> str:
-    """A referrer by type; a dict by the object it is the __dict__ of, or by its size."""
-    if isinstance(obj, dict):
-        owner = next((o for o in gc.get_referrers(obj) if getattr(o, "__dict__", None) is obj), None)
-        return f"{type(owner).__qualname__}.__dict__" if owner is not None else f"dict[{len(obj)}]"
-    if isinstance(obj, list | tuple | set):
-        return f"{type(obj).__qualname__}[{len(obj)}]"
-    return f"{type(obj).__module__}.{type(obj).__qualname__}"
+def strip_owners(app: OncallApp) -> collections.Counter[str]:
+    """Textual Strips (drawn lines, with the lines cut from them in their own caches) by who holds them:
+    each widget's attribute (`Class.attr`), walked down its references up to the next widget, the app or a
+    module; `(held elsewhere)` for those no widget reaches (module-level caches such as Strip.blank's)."""
+    from textual.dom import DOMNode
+    from textual.strip import Strip
+
+    nodes: list[DOMNode] = [app]
+    screens = {id(s): s for s in [*app.screen_stack, *getattr(app, "_installed_screens", {}).values()]}
+    for screen in screens.values():
+        if isinstance(screen, DOMNode):
+            nodes.extend(screen.walk_children(with_self=True))
+    stop = {id(n) for n in nodes} | {id(vars(m)) for m in list(sys.modules.values()) if m is not None}
+    seen: set[int] = set()
+    found: collections.Counter[str] = collections.Counter()
+    for node in nodes:
+        attrs = dict(getattr(node, "__dict__", {}))
+        for name, value in attrs.items():
+            todo, strips = [value], 0
+            while todo:
+                obj = todo.pop()
+                if id(obj) in seen or id(obj) in stop or isinstance(obj, type | DOMNode):
+                    continue
+                seen.add(id(obj))
+                if isinstance(obj, Strip):
+                    strips += 1
+                todo.extend(gc.get_referents(obj))
+            if strips:
+                found[f"{type(node).__qualname__}.{name}"] += strips
+    total = sum(1 for o in gc.get_objects() if isinstance(o, Strip))
+    found["(held elsewhere)"] = total - sum(found.values())
+    return found
 
 
-def _holders(type_name: str, depth: int = 4, sample: int = 30) -> str:
-    """Who holds the newest objects of a type that grew: the most common referrer, level by level up."""
+def detached_widgets(app: OncallApp) -> collections.Counter[str]:
+    """Widgets still alive that no screen of the app holds any more (a closed screen kept by someone)."""
+    from textual.dom import DOMNode
+
+    gc.collect()
+    screens = {id(s): s for s in [*app.screen_stack, *getattr(app, "_installed_screens", {}).values()]}
+    attached = {id(app)}
+    for screen in screens.values():
+        if isinstance(screen, DOMNode):
+            attached.update(id(n) for n in screen.walk_children(with_self=True))
+    return collections.Counter(
+        type(o).__qualname__ for o in gc.get_objects() if isinstance(o, DOMNode) and id(o) not in attached
+    )
+
+
+_THROUGH = (
+    "builtins.dict",
+    "builtins.list",
+    "builtins.tuple",
+    "builtins.set",
+    "textual.cache.FIFOCache",
+    "textual.cache.LRUCache",
+    "textual.strip.Strip",
+    "rich.segment.Segment",
+    "textual.content.Content",
+    "textual.content.Span",
+    "rich.text.Text",
+    "rich.text.Span",
+)
+
+
+def _roots(type_name: str, sample: int = 20, budget: int = 3000) -> str:
+    """Who holds the newest objects of a type, looking up through containers and Textual's caches (dicts,
+    lists, tuples, Strips, FIFOCaches...) to the first other object: a widget, a module, a cache function."""
     everything = gc.get_objects()
     level = [o for o in everything if f"{type(o).__module__}.{type(o).__qualname__}" == type_name][-sample:]
-    ignore = {id(everything), id(level)}
     del everything
-    chain = []
-    for _ in range(depth):
-        found: dict[int, object] = {}
-        counts: collections.Counter[str] = collections.Counter()
-        for obj in level:
-            for ref in gc.get_referrers(obj):
-                if id(ref) in ignore or type(ref).__name__ in ("frame", "cell", "function") or ref is level:
+    roots: collections.Counter[str] = collections.Counter()
+    for obj in level:
+        seen, todo, found = {id(obj)}, [obj], ""
+        while todo and not found and len(seen) < budget:
+            here = todo.pop(0)
+            for ref in gc.get_referrers(here):
+                kind = f"{type(ref).__module__}.{type(ref).__qualname__}"
+                if id(ref) in seen or kind in ("builtins.frame", "builtins.cell", "builtins.function"):
                     continue
-                if id(ref) not in found:
-                    found[id(ref)] = ref
-                    counts[_label(ref)] += 1
-        if not counts:
-            break
-        top = counts.most_common(1)[0][0]
-        chain.append(f"{top} (x{counts[top]})")
-        ignore.add(id(level))
-        level = [r for r in found.values() if _label(r) == top][:sample]
-        ignore.add(id(level))
-    return " <- ".join(chain)
+                if ref is todo or ref is level:
+                    continue
+                seen.add(id(ref))
+                if kind in _THROUGH:
+                    todo.append(ref)
+                else:
+                    found = kind
+                    break
+        roots[found or "(not found)"] += 1
+    return ", ".join(f"{k} x{v}" for k, v in roots.most_common(3))
 
 
 def slope(xs: list[float], ys: list[float]) -> float:
@@ -405,6 +460,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
             warmup_wall = loop.time() - begun
             gc.collect()
             tasks_start, fds_start, objects_start = tasks_by_coroutine(), fd_targets(), census()
+            strips_start = strip_owners(app) if args.holders else collections.Counter()
+            detached_start = detached_widgets(app)
             trace_start = None
             if args.trace:
                 tracemalloc.start(args.trace_frames)
@@ -439,9 +496,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
             wall = loop.time() - begun
             gc.collect()
             tasks_end, fds_end, objects_end = tasks_by_coroutine(), fd_targets(), census()
+            strips_end = strip_owners(app) if args.holders else collections.Counter()
+            detached_end = detached_widgets(app)
             most = sorted(((objects_end[k] - objects_start.get(k, 0), k) for k in objects_end), reverse=True)
             grown = [
-                (n, name, _holders(name) if args.trace or args.holders else "")
+                (n, name, _roots(name) if args.trace or args.holders else "")
                 for n, name in most[:10]
                 if n > 0
             ]
@@ -452,6 +511,13 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         _report(args, soak, hours, wall, warmup_wall, polls, monitor)
         _counter_growth("asyncio tasks by coroutine, change", tasks_start, tasks_end)
         _counter_growth("open fds by target, change", fds_start, fds_end)
+        _counter_growth("widgets alive off every screen, change", detached_start, detached_end)
+        if args.holders:
+            _counter_growth("Textual Strips by holder, change", strips_start, strips_end)
+            print(
+                "Textual Strips by holder at the end: "
+                + ", ".join(f"{k} {v}" for k, v in strips_end.most_common(8))
+            )
         print("objects by type, most grown after the warm-up (--holders: and who holds the newest):")
         for count, name, holders in grown:
             print(f"  {count:+8d}  {name:<56} {holders}")
@@ -508,11 +574,14 @@ def _report(
         "RSS start / end / max",
         f"{first.rss_mib:8.1f} / {last.rss_mib:.1f} / {max(s.rss_mib for s in samples):.1f} MiB",
     )
-    rss_verdict = "flat" if rss_slope < FLAT_RSS_MIB_PER_HOUR else "grows"
-    line(
-        "RSS slope after warm-up",
-        f"{rss_slope:+8.2f} MiB/h: {rss_verdict}  (flat: under {FLAT_RSS_MIB_PER_HOUR:g} MiB/h)",
-    )
+    half = samples[len(samples) // 2 :]  # the caches that fill (bounded ones) have had half the soak to
+    late_slope = slope([s.sim_hours for s in half], [s.rss_mib for s in half])
+    for label, value, span in (
+        ("RSS slope after warm-up", rss_slope, f"{first.sim_hours:.2f}-{last.sim_hours:.2f} h"),
+        ("RSS slope, second half", late_slope, f"{half[0].sim_hours:.2f}-{last.sim_hours:.2f} h"),
+    ):
+        verdict = "flat" if value < FLAT_RSS_MIB_PER_HOUR else "grows"
+        line(label, f"{value:+8.2f} MiB/h: {verdict}  ({span}; flat: under {FLAT_RSS_MIB_PER_HOUR:g} MiB/h)")
     for label, values in (
         ("asyncio tasks", [s.tasks for s in samples]),
         ("open fds", [s.fds for s in samples]),
@@ -540,7 +609,7 @@ def main() -> None:
     )
     parser.add_argument("--hours", type=float, default=8.0, help="simulated hours of dashboard")
     parser.add_argument(
-        "--speed", type=float, default=50.0, help="how much faster than 5 s each source polls"
+        "--speed", type=float, default=100.0, help="how much faster than 5 s each source polls"
     )
     parser.add_argument("--minutes", type=float, default=10.0, help="wall-time cap")
     parser.add_argument("--warmup-hours", type=float, default=0.5, help="simulated hours before sampling")
