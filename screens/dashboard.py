@@ -10,8 +10,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.events import Resize
-from textual.widget import Widget
+from textual.widget import MountError, Widget
 from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 from textual.widgets._tabbed_content import ContentTabs
 
@@ -61,6 +62,16 @@ STATUS_LINES = 4
 NARROW = 100
 MOVES_FOCUS = {"pods", "alerts", "zoom", "tab"}
 REDIS_OFF = "Redis is not configured: set REDIS_URL, [redis] url or --redis."
+# the tabs after Pods, (title, pane id): hidden at start, built once the first alerts are drawn
+LATER_TABS = (
+    ("PostgreSQL", "tab-postgresql"),
+    ("Redis", "tab-redis"),
+    ("Slow log", "tab-slowlog"),
+    ("Events", "tab-events"),
+    ("Logs", "tab-logs"),
+    ("Deploys", "tab-deploys"),
+)
+TABS_AFTER = 1.0  # seconds: the later tabs are built by then even without alerts read
 
 
 def main_list(pane: Widget) -> Widget | None:
@@ -97,6 +108,8 @@ class DashboardScreen(ConsoleScreen[None]):
         self._status = Text()
         self._cause_wake = asyncio.Event()  # the selected alert changed, or the pane shows again: judge now
         self._judged: str | None = None  # the fingerprint whose causes were judged last
+        self._tabs_started = False  # the tabs hidden at start: being built, or built (build_tabs)
+        self._tabs_built = asyncio.Event()
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="status")
@@ -116,39 +129,54 @@ class DashboardScreen(ConsoleScreen[None]):
                     yield PodsPanel(now=lambda: self.console.now, id="pods")
                 else:
                     yield Static(Text(KUBE_OFF, style=styles.MUTED), classes="not-configured")
-            with TabPane("PostgreSQL", id="tab-postgresql"):
-                if self.console.postgres.configured:
-                    yield PostgresPanel(now=lambda: self.console.now, id="postgres")
-                else:
-                    yield Static(Text(PG_OFF, style=styles.MUTED), classes="not-configured")
-            redis_on = self.console.redis.configured
-            with TabPane("Redis", id="tab-redis"):
-                if redis_on:
-                    yield RedisPanel(
-                        now=lambda: self.console.now, settings=self.console.redis.settings, id="redis"
-                    )
-                else:
-                    yield Static(Text(REDIS_OFF, style=styles.MUTED), classes="not-configured")
-            with TabPane("Slow log", id="tab-slowlog"):
-                if redis_on:
-                    yield SlowlogPanel(now=lambda: self.console.now, id="slowlog")
-                else:
-                    yield Static(Text(REDIS_OFF, style=styles.MUTED), classes="not-configured")
-            with TabPane("Events", id="tab-events"):
-                yield EventsPanel("reading events…" if kube_on else KUBE_OFF, id="events")
-            with TabPane("Logs", id="tab-logs"):
-                yield Static(
-                    Text(
-                        "Select a pod in the Pods tab and press l for its logs, d for its detail."
-                        if kube_on
-                        else KUBE_OFF,
-                        style=styles.MUTED,
-                    ),
-                    classes="not-configured",
-                )
-            with TabPane("Deploys", id="tab-deploys"):
-                yield ReadPanel("reading Helm history…" if kube_on else KUBE_OFF, id="deploys")
+            # the other tabs are hidden at start: their panels are built once the first alerts are drawn
+            # (build_tabs), so that building and styling ~35 widgets nobody sees yet doesn't delay them
+            for title, pane_id in LATER_TABS:
+                yield TabPane(title, id=pane_id)
         yield KeyFooter()
+
+    def _later_panels(self, pane_id: str) -> list[Widget]:
+        """The panels of a tab built after the first alerts (see compose)."""
+        kube_on = self.console.kube.health.state != "not-configured"
+        redis_on = self.console.redis.configured
+        now = lambda: self.console.now  # noqa: E731
+        redis_off = Static(Text(REDIS_OFF, style=styles.MUTED), classes="not-configured")
+        if pane_id == "tab-postgresql":
+            if self.console.postgres.configured:
+                return [PostgresPanel(now=now, id="postgres")]
+            return [Static(Text(PG_OFF, style=styles.MUTED), classes="not-configured")]
+        if pane_id == "tab-redis":
+            settings = self.console.redis.settings
+            return [RedisPanel(now=now, settings=settings, id="redis") if redis_on else redis_off]
+        if pane_id == "tab-slowlog":
+            return [SlowlogPanel(now=now, id="slowlog") if redis_on else redis_off]
+        if pane_id == "tab-events":
+            return [EventsPanel("reading events…" if kube_on else KUBE_OFF, id="events")]
+        if pane_id == "tab-logs":
+            logs = "Select a pod in the Pods tab and press l for its logs, d for its detail."
+            return [Static(Text(logs if kube_on else KUBE_OFF, style=styles.MUTED), classes="not-configured")]
+        return [ReadPanel("reading Helm history…" if kube_on else KUBE_OFF, id="deploys")]
+
+    async def build_tabs(self) -> None:
+        """Build the tabs left empty at start (once; whoever comes later waits for it): then each draws
+        what the app has read so far."""
+        if not self._tabs_started:
+            self._tabs_started = True
+            try:
+                for _, pane_id in LATER_TABS:
+                    await self.query_one(f"#{pane_id}", TabPane).mount_all(self._later_panels(pane_id))
+                self._tabs_built.set()
+                self._on_postgres(getattr(self.app, "pg_snapshot", None))
+                self._on_redis(getattr(self.app, "redis_snapshot", None))
+                for snapshot in list(self.console.kube_reads.values()):
+                    self._on_kube_read(snapshot)
+            except (NoMatches, MountError):
+                return  # the screen is going away (the app quits) while its tabs were being built
+        await self._tabs_built.wait()
+
+    def _build_tabs_soon(self) -> None:
+        if not self._tabs_started:
+            self.run_worker(self.build_tabs(), group="build-tabs", name="build-tabs")
 
     def on_mount(self) -> None:
         self.watch(self.app, "snapshot", self._on_snapshot)
@@ -169,6 +197,7 @@ class DashboardScreen(ConsoleScreen[None]):
         self._shown: tuple[str, float | None] | None = None
         self._draw_status()
         self.run_worker(self._judge_causes(), group="likely-cause", exclusive=True, name="likely-cause")
+        self.set_timer(TABS_AFTER, self._build_tabs_soon)  # no alerts read by then: the tabs anyway
 
     @property
     def table(self) -> AlertsTable:
@@ -307,6 +336,8 @@ class DashboardScreen(ConsoleScreen[None]):
         if snapshot is not None:
             self.table.show(snapshot.alerts, self.console.now)
             self._show_selected()
+            if not self._tabs_started:
+                self.call_after_refresh(self._build_tabs_soon)  # the first alerts are drawn: the tabs now
         self._draw_status()
 
     def _on_tick(self, _now: object) -> None:
@@ -320,12 +351,12 @@ class DashboardScreen(ConsoleScreen[None]):
         self._show_selected()
 
     def _on_postgres(self, snapshot: PgSnapshot | None) -> None:
-        if snapshot is not None:
+        if snapshot is not None and self._tabs_built.is_set():  # else build_tabs draws it
             for panel in self.query(PostgresPanel):
                 panel.show(snapshot)
 
     def _on_redis(self, snapshot: RedisSnapshot | None) -> None:
-        if snapshot is not None:
+        if snapshot is not None and self._tabs_built.is_set():
             for panel in self.query(RedisPanel):
                 panel.show(snapshot)
             for slowlog in self.query(SlowlogPanel):
@@ -338,6 +369,8 @@ class DashboardScreen(ConsoleScreen[None]):
     def _on_kube_read(self, snapshot: ResourceSnapshot[object]) -> None:
         now = self.console.now
         problem = read_problem(snapshot, now)
+        if snapshot.resource in ("events", "helm history") and not self._tabs_built.is_set():
+            return  # their tabs aren't built yet: build_tabs draws the latest read
         if snapshot.resource == "events":
             events = cast("ResourceSnapshot[KubeEvent]", snapshot)
             self.query_one("#events", EventsPanel).show_events(problem, events.items, now)
@@ -424,6 +457,13 @@ class DashboardScreen(ConsoleScreen[None]):
         pane = next((n for n in focused.ancestors if isinstance(n, TabPane)), None) if focused else None
         if pane is not None and pane is not event.pane:
             self._focus_tab(event.pane)
+            if not self._tabs_built.is_set():  # its list comes with build_tabs: the focus goes there then
+                self.run_worker(self._focus_built(event.pane), group="focus-built", exclusive=True)
+
+    async def _focus_built(self, pane: Widget) -> None:
+        await self.build_tabs()
+        if pane.is_attached and self.query_one(TabbedContent).active_pane is pane:
+            self._focus_tab(pane)
 
     @on(DataTable.RowSelected, "#alerts")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
@@ -495,9 +535,11 @@ class DashboardScreen(ConsoleScreen[None]):
         for panel in self.query(RedisPanel):
             panel.action_sample_keys()
 
-    def action_tab(self, number: int) -> None:
+    async def action_tab(self, number: int) -> None:
         """1-7: the source tabs in order (Pods, PostgreSQL, Redis, Slow log, Events, Logs, Deploys), with the
         focus in the tab's main list (or on the tab bar, for a tab without one)."""
+        if number > 1:
+            await self.build_tabs()
         panes = list(self.query(TabPane))
         if not 1 <= number <= len(panes):
             return
@@ -511,8 +553,8 @@ class DashboardScreen(ConsoleScreen[None]):
         target = main_list(pane) if pane is not None else None
         focus_now(target or self.query_one(TabbedContent).query_one(ContentTabs))
 
-    def action_pods(self) -> None:
-        self.action_tab(1)
+    async def action_pods(self) -> None:
+        await self.action_tab(1)
 
     def action_alerts(self) -> None:
         """a: back to the alerts (the zoomed tabs give the screen back)."""

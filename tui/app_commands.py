@@ -61,7 +61,7 @@ async def _show_tab(app: OncallApp, number: int) -> None:
     while not isinstance(app.screen, DashboardScreen) and len(app.screen_stack) > 2:
         await app.pop_screen()
     if isinstance(app.screen, DashboardScreen):
-        app.screen.action_tab(number)
+        await app.screen.action_tab(number)
 
 
 def _open_section(app: OncallApp, slug: str) -> None:

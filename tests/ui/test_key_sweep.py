@@ -165,7 +165,7 @@ def _on_tab(number: int, index: int = 0) -> Focus:
     """The `index`-th widget that can take the focus on source tab `number`."""
 
     async def focus(screen: Screen) -> str | None:
-        screen.action_tab(number)  # type: ignore[attr-defined]
+        await screen.action_tab(number)  # type: ignore[attr-defined]
         pane = screen.query_one(TabbedContent).active_pane
         assert pane is not None
         focusable = [w for w in pane.query("*") if w.can_focus and not w.disabled and w.display]
