@@ -276,6 +276,10 @@ class DashboardScreen(ConsoleScreen[None]):
     async def _judge_causes(self) -> None:
         """The selected alert's common causes judged from their evidence, for the pane's "likely cause", at
         the checklist evidence's pace (P pauses it); only while the pane shows, only for that alert."""
+        # Not before the first alerts are on screen: a refresh's callback can come before the alerts'
+        # paint, and the first reads (the demo's in-process database, loading its client) held it ~0.4 s.
+        # The tabs are built after that paint (build_tabs).
+        await self._tabs_built.wait()
         while True:
             alert = self._judging()
             if alert is None:
