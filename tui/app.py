@@ -69,6 +69,11 @@ SOURCES_AFTER = 1.0  # seconds: the other sources start at the latest this long 
 SAMPLE_EVERY = 300.0  # seconds between key sampler runs when [redis] sample_keys is on
 
 
+def _started_up() -> None:
+    gc.freeze()
+    gc.enable()
+
+
 def kubernetes_probe(settings: KubernetesSettings, clock: Callable[[], datetime]) -> KubernetesSource:
     """The cluster's probe; its module (and the Kubernetes client library) loads only when it is built."""
     from probes.kubernetes.probe import KubernetesProbe
@@ -253,8 +258,9 @@ class OncallApp(ConsoleApp):
         if self.tick:
             self.set_interval(1.0, self._tick)
         # What start-up made (modules, clients, widgets) lives as long as the app: a full collection
-        # walking it again and again froze the screen for 100+ ms, so the collector leaves it alone.
-        self.call_after_refresh(gc.freeze)
+        # walking it again and again froze the screen for 100+ ms, so the collector leaves it alone; `oncall`
+        # starts with the collector off (tui/main.py), on again from here
+        self.call_after_refresh(_started_up)
         self._gc_threshold = gc.get_threshold()
         gc.set_threshold(self._gc_threshold[0], self._gc_threshold[1], GC_FULL_EVERY)
         if self.runbook_error:

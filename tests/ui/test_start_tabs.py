@@ -5,6 +5,7 @@ a tab key pressed before that still lands in its tab's list."""
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import httpx
 from textual.widgets import TabbedContent
@@ -60,3 +61,15 @@ async def test_without_alerts_the_tabs_are_built_a_second_after_start(tmp_path):
         assert isinstance(screen, DashboardScreen)
         await wait_for(lambda: _later_tabs_built(screen), timeout=3.0, what="the tabs behind Pods")
         assert app.snapshot is None
+
+
+async def test_the_collector_off_during_start_up_is_on_again_once_the_app_has_drawn(tmp_path):
+    gc.disable()  # as `oncall` starts (tui/main.py)
+    try:
+        app = make_app(tmp_path)
+        async with app.run_test(size=(160, 48)):
+            table = app.screen.query_one(AlertsTable)
+            await wait_for(lambda: table.row_count == 4, what="the demo's four alerts")
+            await wait_for(gc.isenabled, what="the collector on again")
+    finally:
+        gc.enable()
