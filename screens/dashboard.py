@@ -25,8 +25,6 @@ from probes.redis import RedisSnapshot
 from screens.contract import ConsoleScreen
 from screens.modals import PickScreen, TextScreen
 from tui.sessions.store import IncidentSession
-from tui.triage.causes import diagnose
-from tui.triage.runner import EVIDENCE_EVERY
 from tui.triage.selectors import section_selectors
 from tui.widgets import styles
 from tui.widgets.alerts import (
@@ -294,10 +292,14 @@ class DashboardScreen(ConsoleScreen[None]):
             runbook = self.console.runbook
             if match.section is not None and runbook:
                 sources = self.console.evidence_sources(alert, match.section)
+                from tui.triage.causes import diagnose  # here: the reads' modules load after the first paint
+
                 findings = await diagnose(sources, runbook, match.section, alert)
                 self._judged = alert.fingerprint
                 for pane in self.query(RunbookPane):
                     pane.show_causes(alert, findings)
+            from tui.triage.runner import EVIDENCE_EVERY
+
             await self.console.wait_refresh("evidence", EVIDENCE_EVERY, self._cause_wake)
 
     # -- the alerts filter (/) ---------------------------------------------------------------------

@@ -39,7 +39,6 @@ from tui.refresh import RefreshPace, seconds_text
 from tui.sessions.backend import Store, open_store
 from tui.sessions.store import IncidentSession, StepRecord, StepState, StoreError
 from tui.store_watch import StoreWatch
-from tui.triage.registry import Sources
 from tui.triage.runbook import (
     Runbook,
     RunbookError,
@@ -59,6 +58,7 @@ if TYPE_CHECKING:
     from probes.redis import KeySample, RedisSettings, RedisSnapshot
     from screens.contract import Console
     from tui.triage.commands import ConfiguredServers
+    from tui.triage.registry import Sources
 
 CO_DRIVER_WINDOW = timedelta(minutes=10)  # another driver's change this recent: "also driven by"
 # Full collections (gen 2) only after this many gen-1 ones instead of 10. Each refresh makes thousands of
@@ -639,6 +639,8 @@ class OncallApp(ConsoleApp):
             query = next(
                 (q for n, q in self.probe.rule_expressions().items() if kebab(n) == section.slug), None
             )
+        from tui.triage.registry import Sources  # here: the reads load after start
+
         return Sources(
             kubernetes=self.kube if kube_on else None,
             postgres=self.postgres if self.postgres.configured else None,

@@ -3,6 +3,8 @@ best, and its checklist progress."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,10 +14,12 @@ from textual.widgets import Static
 from probes.format import clean
 from probes.prometheus import FiringAlert
 from tui.sessions.store import IncidentSession
-from tui.triage.causes import CauseFinding, top_cause
 from tui.triage.runbook import SectionMatch
 from tui.widgets import styles
 from tui.widgets.render import clock_time, section_text, unmapped_text
+
+if TYPE_CHECKING:
+    from tui.triage.causes import CauseFinding
 
 
 class RunbookPane(VerticalScroll):
@@ -50,6 +54,8 @@ class RunbookPane(VerticalScroll):
         if findings is None:
             why = "refresh paused: P reads it" if self.paused else "the evidence is being read"
             return Text(f"likely cause: not judged yet ({why})", style=muted)
+        from tui.triage.causes import top_cause  # here: judged findings exist, so the reads have loaded
+
         top = top_cause(findings)
         if top is None:
             return Text("no cause supported by the evidence yet", style=muted)
