@@ -109,6 +109,9 @@ class Sample:
     fds: int
     threads: int
     gc_objects: int
+    traced_mib: float = 0.0  # --trace: the memory Python's allocators hold for live objects
+    blocks: int = 0  # pymalloc blocks in use (sys.getallocatedblocks): live small objects, traced or not
+    malloc_mib: float = 0.0  # glibc malloc's bytes in use (mallinfo2: uordblks + hblkhd), C libraries too
 
 
 @dataclass
@@ -127,6 +130,26 @@ def rss_mib() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+MALLINFO2_FIELDS = ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks")
+MALLINFO2_FIELDS += ("fordblks", "keepcost")
+
+
+def malloc_in_use_mib() -> float:
+    """Bytes glibc's malloc has handed out and not had back (0 where mallinfo2 is missing)."""
+    try:
+        import ctypes
+
+        class MallInfo2(ctypes.Structure):
+            _fields_ = [(name, ctypes.c_size_t) for name in MALLINFO2_FIELDS]
+
+        libc = ctypes.CDLL(None)
+        libc.mallinfo2.restype = MallInfo2
+        info = libc.mallinfo2()
+    except (OSError, AttributeError):
+        return 0.0
+    return float(info.uordblks + info.hblkhd) / 2**20
 
 
 def open_fds() -> int:
@@ -480,6 +503,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
                             open_fds(),
                             threading.active_count(),
                             len(gc.get_objects()) + gc.get_freeze_count(),
+                            tracemalloc.get_traced_memory()[0] / 2**20 if args.trace else 0.0,
+                            sys.getallocatedblocks(),
+                            malloc_in_use_mib(),
                         )
                     )
                     next_sample += args.sample_every
@@ -591,6 +617,24 @@ def _report(
             f"{label} start / end / max",
             f"{values[0]:8d} / {values[-1]} / {max(values)}: {_verdict(values)}",
         )
+    if args.trace:  # RSS growing while this stays flat: the allocator's pages, not live objects
+        traced = slope([s.sim_hours for s in samples], [s.traced_mib for s in samples])
+        line(
+            "traced Python memory start / end",
+            f"{samples[0].traced_mib:8.1f} / {last.traced_mib:.1f} MiB  (slope {traced:+.2f} MiB/h)",
+        )
+    hours = [s.sim_hours for s in samples]
+    blocks = [float(s.blocks) for s in samples]
+    line(
+        "pymalloc blocks start / end",
+        f"{samples[0].blocks:8d} / {last.blocks}  (slope {slope(hours, blocks):+.0f} per h)",
+    )
+    malloc = [s.malloc_mib for s in samples]
+    line(
+        "malloc in use start / end",
+        f"{malloc[0]:8.1f} / {malloc[-1]:.1f} MiB  (slope {slope(hours, malloc):+.2f} MiB/h; RSS above it: "
+        "pages the allocators keep)",
+    )
     objects = [s.gc_objects for s in samples]
     gc_slope = slope([s.sim_hours for s in samples], [float(v) for v in objects])
     line("gc objects start / end", f"{objects[0]:8d} / {objects[-1]}  (slope {gc_slope:+.0f} per h)")
