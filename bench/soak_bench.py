@@ -132,8 +132,8 @@ def rss_mib() -> float:
     return 0.0
 
 
-MALLINFO2_FIELDS = ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks")
-MALLINFO2_FIELDS += ("fordblks", "keepcost")
+MALLINFO2_FIELDS: tuple[str, ...] = ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks")
+MALLINFO2_FIELDS += ("uordblks", "fordblks", "keepcost")
 
 
 def malloc_in_use_mib() -> float:
@@ -623,16 +623,16 @@ def _report(
             "traced Python memory start / end",
             f"{samples[0].traced_mib:8.1f} / {last.traced_mib:.1f} MiB  (slope {traced:+.2f} MiB/h)",
         )
-    hours = [s.sim_hours for s in samples]
+    sim = [s.sim_hours for s in samples]
     blocks = [float(s.blocks) for s in samples]
     line(
         "pymalloc blocks start / end",
-        f"{samples[0].blocks:8d} / {last.blocks}  (slope {slope(hours, blocks):+.0f} per h)",
+        f"{samples[0].blocks:8d} / {last.blocks}  (slope {slope(sim, blocks):+.0f} per h)",
     )
     malloc = [s.malloc_mib for s in samples]
     line(
         "malloc in use start / end",
-        f"{malloc[0]:8.1f} / {malloc[-1]:.1f} MiB  (slope {slope(hours, malloc):+.2f} MiB/h; RSS above it: "
+        f"{malloc[0]:8.1f} / {malloc[-1]:.1f} MiB  (slope {slope(sim, malloc):+.2f} MiB/h; RSS above it: "
         "pages the allocators keep)",
     )
     objects = [s.gc_objects for s in samples]
