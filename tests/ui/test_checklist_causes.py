@@ -202,3 +202,29 @@ async def test_practice_without_servers_leaves_every_cause_unknown_saying_why(tm
         assert "unknown: the read failed: kubernetes is not configured" in causes
         assert "unknown: PostgreSQL is not configured here" in causes
         assert "unknown: nothing oncall reads bears on it: check by hand" in causes
+
+
+async def test_a_long_incident_keeps_a_bounded_number_of_judged_alerts_and_the_shown_one_stays(tmp_path):
+    """Alerts come and go for hours: the pane keeps the causes of the last KEPT_CAUSES alerts judged (one
+    judged long ago is judged again when selected), never the shown alert's, which stays on screen."""
+    from dataclasses import replace
+
+    from tui.widgets.runbook_pane import KEPT_CAUSES
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 48)):
+        pane = app.screen.query_one(RunbookPane)
+        await wait_for(
+            lambda: "likely cause: Connection leak" in screen_text(app), timeout=20, what="the cause"
+        )
+        shown = pane._shown[0] if pane._shown is not None else None
+        assert shown is not None
+        findings = pane._causes[shown.fingerprint]
+        gone = [replace(shown, fingerprint=f"gone-{n}") for n in range(3 * KEPT_CAUSES)]
+        for alert in gone:
+            pane.show_causes(alert, findings)
+        assert len(pane._causes) <= KEPT_CAUSES
+        assert str(pane.cause_line(gone[0])).startswith("likely cause: not judged yet")
+        assert str(pane.cause_line(gone[-1])).startswith("likely cause: Connection leak")
+        assert str(pane.cause_line(shown)).startswith("likely cause: Connection leak")
+        assert f"likely cause: Connection leak — {LEAK}" in screen_text(app)

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from tui.triage.causes import CauseFinding
 
 
+KEPT_CAUSES = 256  # alerts whose judged causes are kept (the shown one always); others are judged again
+
+
 class RunbookPane(VerticalScroll):
     COMPONENT_CLASSES = {"runbook-pane--cause", "runbook-pane--no-cause"}
     DEFAULT_CSS = """
@@ -39,7 +42,13 @@ class RunbookPane(VerticalScroll):
 
     def show_causes(self, alert: FiringAlert, findings: tuple[CauseFinding, ...]) -> None:
         """The alert's causes as just judged; drawn now if it is the alert shown."""
-        self._causes[alert.fingerprint] = findings
+        causes = self._causes
+        causes.pop(alert.fingerprint, None)  # the newest judgement last: the oldest go first
+        causes[alert.fingerprint] = findings
+        if len(causes) > KEPT_CAUSES:  # alerts come and go through a long incident: not one entry each
+            shown = self._shown[0].fingerprint if self._shown is not None else None
+            for fingerprint in [fp for fp in causes if fp != shown][: len(causes) - KEPT_CAUSES]:
+                del causes[fingerprint]
         if self._shown is not None and self._shown[0].fingerprint == alert.fingerprint:
             self.show(*self._shown)
 
