@@ -126,6 +126,13 @@ GOALS: tuple[Goal, ...] = (
         "flat (≤ 1 MiB/h)",
         lambda v: v <= 1.0,
     ),
+    Goal(
+        "soak_bench",
+        "soak: RSS slope over the second half",
+        r"^RSS slope, second half\s+([-+]?[0-9.]+) MiB",
+        "flat (≤ 1 MiB/h)",
+        lambda v: v <= 1.0,
+    ),
 )
 
 
