@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any, cast
 
 from rich.text import Text
@@ -70,6 +71,12 @@ LATER_TABS = (
     ("Deploys", "tab-deploys"),
 )
 TABS_AFTER = 1.0  # seconds: the later tabs are built by then even without alerts read
+
+
+def _unless_torn_down() -> contextlib.AbstractContextManager[None]:
+    """A source's read that lands while the app quits finds its panel's lines already removed (Textual takes
+    a screen down from its leaves): nothing is left to draw them on, and the poller must not fail for it."""
+    return contextlib.suppress(NoMatches)
 
 
 def main_list(pane: Widget) -> Widget | None:
@@ -358,15 +365,17 @@ class DashboardScreen(ConsoleScreen[None]):
 
     def _on_postgres(self, snapshot: PgSnapshot | None) -> None:
         if snapshot is not None and self._tabs_built.is_set():  # else build_tabs draws it
-            for panel in self.query(PostgresPanel):
-                panel.show(snapshot)
+            with _unless_torn_down():
+                for panel in self.query(PostgresPanel):
+                    panel.show(snapshot)
 
     def _on_redis(self, snapshot: RedisSnapshot | None) -> None:
         if snapshot is not None and self._tabs_built.is_set():
-            for panel in self.query(RedisPanel):
-                panel.show(snapshot)
-            for slowlog in self.query(SlowlogPanel):
-                slowlog.show(snapshot)
+            with _unless_torn_down():
+                for panel in self.query(RedisPanel):
+                    panel.show(snapshot)
+                for slowlog in self.query(SlowlogPanel):
+                    slowlog.show(snapshot)
 
     def _on_pods(self, pods: tuple[PodRow, ...]) -> None:
         for panel in self.query(PodsPanel):
@@ -379,13 +388,15 @@ class DashboardScreen(ConsoleScreen[None]):
             return  # their tabs aren't built yet: build_tabs draws the latest read
         if snapshot.resource == "events":
             events = cast("ResourceSnapshot[KubeEvent]", snapshot)
-            self.query_one("#events", EventsPanel).show_events(problem, events.items, now)
+            with _unless_torn_down():
+                self.query_one("#events", EventsPanel).show_events(problem, events.items, now)
         elif snapshot.resource == "helm history":
             releases = ", ".join(r for r, _ in self.console.releases)
             history = cast("ResourceSnapshot[HelmRevision]", snapshot)
-            self.query_one("#deploys", ReadPanel).show_lines(
-                problem, helm_lines(history, now), f"no Helm revisions of {releases}"
-            )
+            with _unless_torn_down():
+                self.query_one("#deploys", ReadPanel).show_lines(
+                    problem, helm_lines(history, now), f"no Helm revisions of {releases}"
+                )
         elif snapshot.resource == "pod metrics" and snapshot.health.state == "ok":
             metrics = cast("ResourceSnapshot[PodMetrics]", snapshot)
             usage = {f"{m.namespace}/{m.name}": (m.cpu, m.memory) for m in metrics.items}

@@ -322,8 +322,8 @@ class OncallApp(ConsoleApp):
         self.healths["prometheus"] = snapshot.health
         if snapshot.health.answering and not self.observer:
             await self._record_resolved(snapshot)
+        self.now = self.clock()  # first: the alerts' ages are drawn at the time they were read
         self.snapshot = snapshot
-        self.now = self.clock()
         if not self._sources_started:
             self.call_after_refresh(self._start_sources)  # the alerts are on screen: the others start
 
