@@ -12,8 +12,9 @@ Kubernetes client library, which takes about half a second.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from probes.lazy import lazy_names
 
 if TYPE_CHECKING:
     from probes.kubernetes.client import (
@@ -94,16 +95,7 @@ _HOMES = {
     "rows": ("PodRow", "PodRows", "parse_quantity", "pod_row", "pod_summary", "restarts_text"),
     "settings": ("KubernetesSettings",),
 }
-_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
-
-
-def __getattr__(name: str) -> object:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # once loaded, an ordinary attribute
-    return value
+__getattr__ = lazy_names(__name__, globals(), _HOMES)
 
 
 __all__ = [

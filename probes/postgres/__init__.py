@@ -10,8 +10,9 @@ psycopg or pglast, which `oncall` without PostgreSQL never needs.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from probes.lazy import lazy_names
 
 if TYPE_CHECKING:
     from probes.postgres.errors import describe_error
@@ -78,16 +79,7 @@ _HOMES = {
     ),
     "statements": ("STATEMENT_ROWS",),
 }
-_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
-
-
-def __getattr__(name: str) -> object:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # once loaded, an ordinary attribute
-    return value
+__getattr__ = lazy_names(__name__, globals(), _HOMES)
 
 
 __all__ = [
