@@ -83,7 +83,10 @@ async def test_the_observer_reads_a_steps_history_and_a_step_never_changed_says_
             )
             followed = observer.screen
             await wait_for(lambda: followed.session is not None, what="alice's session followed")
-            assert "h History" in str(followed.query_one(KeyFooter).render())
+            # the footer follows the focus, which settles a frame after the followed checklist shows
+            await wait_for(
+                lambda: "h History" in str(followed.query_one(KeyFooter).render()), what="h in the footer"
+            )
             assert followed.selected == 1  # it lands on the first pending step: nobody changed it
             assert "No change to this step yet: it is pending." in await _press_h(observer, opilot)
             await opilot.press("escape", "k")
