@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.timing import report
-from tui.sessions.backend import open_store
+from tui.sessions.backend import Store, open_store
 from tui.sessions.store import SessionStore, StepState
 
 FIRED = datetime(2026, 11, 27, 3, 12, 5, tzinfo=UTC)
@@ -108,21 +108,7 @@ def _observe(url: str, changes: int) -> None:
     with tempfile.TemporaryDirectory() as tmp, open_store(Path(tmp) / "q.db", url, read_only=True) as store:
         version = store.wait_change(0)
         print("ready", flush=True)
-        last = -1
-        while last < changes - 1:
-            current = store.wait_change(5.0)
-            if current == version:
-                continue
-            version = current
-            session = store.latest_active()  # what the observer's screen reloads
-            if session is None or not session.steps:
-                continue
-            newest = max(session.steps.values(), key=lambda record: record.at)
-            number, sent = newest.evidence.split()
-            seen = time.time()
-            if int(number) > last:
-                last = int(number)
-                print(f"{last} {(seen - float(sent)) * 1000:.3f}", flush=True)
+        _report_changes(store, version, changes, 5.0)
 
 
 OLD_WAIT = 0.25  # seconds: how long the observer slept between looks at data_version before it watched
@@ -132,30 +118,31 @@ def _observe_file(path: Path, changes: int, *, poll: bool) -> None:
     """The SQLite observer process: blocked in wait_change (the file's event), or, with `poll`, sleeping
     OLD_WAIT between looks at data_version as before; reload on each change, say how late it was."""
     with SessionStore.open(path, read_only=True) as store:
-
-        def wait(timeout: float) -> int:
-            if poll:
-                time.sleep(OLD_WAIT)
-                return store.data_version()
-            return store.wait_change(timeout)
-
+        if poll:
+            store.poll_only()  # wait_change sleeps its timeout, then reads data_version
         version = store.wait_change(0)
         print("ready" if poll or store.watched else "ready (no inotify: polling)", flush=True)
-        last = -1
-        while last < changes - 1:
-            current = wait(5.0)
-            if current == version:
-                continue
-            version = current
-            session = store.latest_active()
-            if session is None or not session.steps:
-                continue
-            newest = max(session.steps.values(), key=lambda record: record.at)
-            number, sent = newest.evidence.split()
-            seen = time.time()
-            if int(number) > last:
-                last = int(number)
-                print(f"{last} {(seen - float(sent)) * 1000:.3f}", flush=True)
+        _report_changes(store, version, changes, OLD_WAIT if poll else 5.0)
+
+
+def _report_changes(store: Store, version: int, changes: int, timeout: float) -> None:
+    """Reload at each change the store's wait reports after `version`, as the observer's screen does, and
+    print each new tick's number and how late it was (ms) until `changes` ticks were seen."""
+    last = -1
+    while last < changes - 1:
+        current = store.wait_change(timeout)
+        if current == version:
+            continue
+        version = current
+        session = store.latest_active()  # what the observer's screen reloads
+        if session is None or not session.steps:
+            continue
+        newest = max(session.steps.values(), key=lambda record: record.at)
+        number, sent = newest.evidence.split()
+        seen = time.time()
+        if int(number) > last:
+            last = int(number)
+            print(f"{last} {(seen - float(sent)) * 1000:.3f}", flush=True)
 
 
 def _file_run(path: Path, changes: int, steps: int, *, poll: bool) -> list[float]:
