@@ -17,3 +17,6 @@ class KubernetesSettings:
     timeout: float = 5.0  # seconds, per request
     refresh: float = 5.0  # seconds between polls of the plain reads (pods are watched)
     backoff_max: float = 30.0  # seconds: the longest wait between retries while the API server is failing
+    # read Helm's release Secrets for the Deploys tab and Helm evidence: RBAC can't narrow get/list secrets
+    # by label, so the role must read every Secret of the namespace; a team opts into that
+    helm_history: bool = False

@@ -249,6 +249,7 @@ KUBERNETES = Section(
         Key("timeout", "seconds"),
         Key("refresh", "seconds"),
         Key("backoff_max", "seconds"),
+        Key("helm_history", "flag"),
     ),
     rule=_in_cluster_or_kubeconfig,
 )
