@@ -221,3 +221,146 @@ def test_oncall_snapshot_shows_no_password_from_the_slow_log(tmp_path, isolated_
     report = json.loads(oncall("snapshot", "--json", env=env).stdout)
     shown = json.dumps(report, ensure_ascii=False)
     assert f"password={MASK}" in shown and f"redis://app:{MASK}@cache.internal" in shown
+
+
+# --- a careless runbook that asks for credentials, walked with a superuser DSN and a pod full of secrets ---
+
+ROLE_SECRET = "role-secret-c41d"
+DB_PASSWORD = "kube-db-secret-2a7e"
+URL_PASSWORD = "kube-url-secret-6f0b"
+API_TOKEN = "kube-api-token-9d3c"
+ALERT_URL_PASSWORD = "alert-url-secret-1e5a"
+ENV_READ = (
+    "kubectl -n production get pods -l app=inmidst-api -o jsonpath='{.items[*].spec.containers[*].env}'"
+)
+CARELESS_RUNBOOK = f"""\
+# Runbook
+
+## leaked-credentials
+
+**Alert**: the API cannot log in to its database.
+
+**Triage**:
+1. List the roles: `psql -c "SELECT rolname, rolpassword FROM pg_authid;"`
+2. Check the shadow file: `psql -c "SELECT usename, passwd FROM pg_shadow;"`
+3. Check the API's environment: `{ENV_READ}`
+4. Describe the API's pods: `kubectl -n production describe pods -l app=inmidst-api`
+"""
+CARELESS_ALERT = {
+    "labels": {"alertname": "LeakedCredentials", "severity": "critical"},
+    "annotations": {
+        "summary": "the API cannot log in",
+        "description": f"login to postgresql://app:{ALERT_URL_PASSWORD}@db/app failed",
+    },
+    "state": "firing",
+    "activeAt": "2026-11-27T02:46:00Z",
+    "value": "1",
+}
+
+
+def _pod_with_secrets() -> dict:
+    """An API pod whose env holds a password, a URL with one and a token, as a hurried team writes them;
+    `kubectl apply` copies the whole spec, env included, into the last-applied annotation."""
+    from tui.demo.kube_objects import pod
+
+    obj = pod(
+        "inmidst-api-7d9f8b6c5-secrt",
+        "production",
+        labels={"app": "inmidst-api", "pod-template-hash": "7d9f8b6c5"},
+        containers=[("api", "ghcr.io/in-midst-my-life/api:2.4.1")],
+    )
+    env = [
+        {"name": "DB_PASSWORD", "value": DB_PASSWORD},
+        {"name": "DATABASE_URL", "value": f"postgresql://app:{URL_PASSWORD}@db/app"},
+        {"name": "API_TOKEN", "value": API_TOKEN},
+        {"name": "LOG_LEVEL", "value": "info"},
+        {"name": "SMTP_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "smtp", "key": "password"}}},
+    ]
+    obj["spec"]["containers"][0]["env"] = env
+    applied = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": obj["metadata"]["name"]},
+        "spec": obj["spec"],
+    }
+    obj["metadata"]["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration": json.dumps(applied)}
+    return obj
+
+
+async def test_a_runbook_asking_for_credentials_shows_none_even_as_superuser(
+    tmp_path, monkeypatch, pg_factory, kube_sim
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    pg = pg_factory()
+    with psycopg.connect(pg.admin_dsn, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE leaky_app LOGIN PASSWORD '{ROLE_SECRET}'")
+        hashes = [
+            h for (h,) in admin.execute("SELECT rolpassword FROM pg_authid WHERE rolpassword IS NOT NULL")
+        ]
+    assert hashes  # what a checklist re-reading pg_authid would show
+    kube_sim.apply(_pod_with_secrets())
+    secrets = (ROLE_SECRET, DB_PASSWORD, URL_PASSWORD, API_TOKEN, ALERT_URL_PASSWORD, *hashes)
+
+    def no_secret(text: str) -> None:
+        leaked = [s for s in secrets if s in text] + (["SCRAM-SHA-256$"] if "SCRAM-SHA-256$" in text else [])
+        assert not leaked, f"{leaked} shown in:\n{text}"
+
+    runbook = tmp_path / "RUNBOOK.md"
+    runbook.write_text(CARELESS_RUNBOOK)
+    postgres = PostgresProbe(PostgresSettings(dsn=pg.admin_dsn, refresh=0.5))  # the worst case: a superuser
+    app = make_app(
+        tmp_path,
+        demo=False,
+        prometheus_url="http://prometheus.test",
+        transport=prometheus_json([CARELESS_ALERT]),
+        runbook=runbook,
+        kubeconfig=kube_sim.kubeconfig(namespace="production"),
+        postgres=postgres,
+    )
+    seen: list[str] = []
+    async with app.run_test(size=(200, 60)) as pilot:
+        table = app.screen.query_one(AlertsTable)
+        await wait_for(lambda: table.row_count > 0, timeout=10, what="the alert")
+        seen.append(screen_text(app))
+        table.focus()
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="checklist")
+        screen = app.screen
+        await wait_for(
+            lambda: all(screen.evidence.get(i) and all(r.ok for r in screen.evidence[i]) for i in (2, 3)),
+            timeout=20,
+            what="the kubectl steps' evidence",
+        )
+        for step in range(4):
+            await pilot.press("space")
+            await wait_for(
+                lambda step=step: screen.session is not None and screen.session.step_state(step) == "done",
+                what=f"step {step + 1} done",
+            )
+            seen.append(screen_text(app))
+            await pilot.press("enter")  # the step's evidence in full
+            await pilot.pause()
+            seen.append(screen_text(app))
+            if app.screen is not screen:
+                await pilot.press("escape")
+                await pilot.pause()
+            await pilot.press("j")
+        shown = "\n".join(seen)
+        # the credential catalogs are refused with the reason, not read
+        assert "pg_authid" in shown and "pg_shadow" in shown and "refused" in shown
+        # the env's names stay, their values are masked
+        assert "DB_PASSWORD" in shown and "API_TOKEN" in shown and MASK in shown
+        assert "LOG_LEVEL" in shown and "info" in shown  # what isn't secret still shows
+        await pilot.press("e")
+        await wait_for(lambda: list(tmp_path.glob("oncall-session-*.md")), what="the export")
+    for text in seen:
+        no_secret(text)
+    with SessionStore.open(tmp_path / "sessions.db", read_only=True) as store:
+        (session,) = store.sessions()
+    evidence = "\n".join(step.evidence or "" for step in session.steps)
+    assert "DB_PASSWORD" in evidence and f"postgresql://app:{MASK}@db/app" in evidence
+    no_secret(evidence)
+    (exported,) = tmp_path.glob("oncall-session-*.md")
+    no_secret(exported.read_text())
+    for stored in tmp_path.glob("sessions.db*"):  # the database and its WAL, byte for byte
+        no_secret(stored.read_bytes().decode("utf-8", errors="replace"))
