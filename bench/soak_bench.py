@@ -152,6 +152,17 @@ def malloc_in_use_mib() -> float:
     return float(info.uordblks + info.hblkhd) / 2**20
 
 
+def malloc_trim() -> None:
+    """glibc's malloc_trim(0): free pages at the top of the heap and inside every arena go back to the
+    kernel (a no-op where there is no glibc)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
@@ -215,6 +226,84 @@ def strip_owners(app: OncallApp) -> collections.Counter[str]:
                 found[f"{type(node).__qualname__}.{name}"] += strips
     total = sum(1 for o in gc.get_objects() if isinstance(o, Strip))
     found["(held elsewhere)"] = total - sum(found.values())
+    return found
+
+
+# the widget attributes that are caches of drawn lines or cells (Textual's and the project's own)
+WIDGET_CACHES = (
+    "_line_cache",
+    "_row_render_cache",
+    "_cell_render_cache",
+    "_cache",
+    "_styles_cache",
+    "_render_cache",
+)
+
+
+def _deep_bytes(root: object, seen: set[int], stop: set[int]) -> tuple[int, int]:
+    """sys.getsizeof of everything `root` reaches that nothing counted before reached (widgets, classes and
+    modules not walked into), and how many Strips are among it."""
+    from textual.dom import DOMNode
+    from textual.strip import Strip
+
+    size = strips = 0
+    todo = [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or id(obj) in stop or isinstance(obj, type | DOMNode):
+            continue
+        seen.add(id(obj))
+        size += sys.getsizeof(obj)
+        strips += isinstance(obj, Strip)
+        todo.extend(gc.get_referents(obj))
+    return size, strips
+
+
+def cache_sizes(app: OncallApp) -> dict[str, tuple[int, int, int]]:
+    """Each drawn-line cache of every widget on the app's screens, summed by `Class.attr`: entries, the
+    bytes it alone reaches (the Strips, their Segments and the Strips' own crop caches) and its Strips."""
+    from textual.dom import DOMNode
+
+    nodes: list[DOMNode] = [app]
+    screens = {id(s): s for s in [*app.screen_stack, *getattr(app, "_installed_screens", {}).values()]}
+    for screen in screens.values():
+        if isinstance(screen, DOMNode):
+            nodes.extend(screen.walk_children(with_self=True))
+    stop = {id(n) for n in nodes} | {id(vars(m)) for m in list(sys.modules.values()) if m is not None}
+    seen: set[int] = set()
+    found: dict[str, tuple[int, int, int]] = {}
+    for node in nodes:
+        for attr in WIDGET_CACHES:
+            cache = getattr(node, "__dict__", {}).get(attr)
+            if cache is None:
+                continue
+            inner = getattr(cache, "_cache", cache)  # StylesCache keeps its lines in _cache
+            entries = len(inner) if hasattr(inner, "__len__") else 0
+            size, strips = _deep_bytes(cache, seen, stop)
+            name = f"{type(node).__qualname__}.{attr}"
+            was = found.get(name, (0, 0, 0))
+            found[name] = (was[0] + entries, was[1] + size, was[2] + strips)
+    return found
+
+
+def lru_caches() -> dict[str, tuple[int, int | None]]:
+    """functools.lru_cache's of the loaded Textual and rich modules (and the project's): current size and
+    bound, by name."""
+    found: dict[str, tuple[int, int | None]] = {}
+    for name, module in list(sys.modules.items()):
+        if module is None or not name.startswith(("textual", "rich", "tui", "screens", "probes")):
+            continue
+        for attr, value in list(vars(module).items()):
+            for owner, func in (
+                [(attr, value), *((f"{attr}.{k}", v) for k, v in vars(value).items())]
+                if (isinstance(value, type) and value.__module__ == name)
+                else [(attr, value)]
+            ):
+                func = getattr(func, "__func__", func)
+                info = getattr(func, "cache_info", None)
+                if callable(info):
+                    stats = info()
+                    found[f"{name}.{owner}"] = (stats.currsize, stats.maxsize)
     return found
 
 
@@ -425,6 +514,32 @@ def _print_trace(start: tracemalloc.Snapshot, end: tracemalloc.Snapshot, title: 
         print(f"  {stat.size_diff / 1024:+9.1f} KiB  {stat.count_diff:+7d} blocks  {where}{via}")
 
 
+def _print_caches(
+    start: dict[str, tuple[int, int, int]],
+    end: dict[str, tuple[int, int, int]],
+    lru_start: dict[str, tuple[int, int | None]],
+    lru_end: dict[str, tuple[int, int | None]],
+) -> None:
+    """The drawn-line caches by widget and attribute, at the warm-up's end and the soak's, largest first;
+    then the functools caches of Textual, rich and the project that grew."""
+    print("drawn-line caches (widget.attr: entries, KiB, Strips; warm-up end -> soak end), largest last:")
+    for name, (entries, size, strips) in sorted(end.items(), key=lambda kv: -kv[1][1])[:12]:
+        was = start.get(name, (0, 0, 0))
+        print(
+            f"  {name:<44} {was[0]:6d} -> {entries:6d}  {was[1] / 1024:8.0f} -> {size / 1024:6.0f} KiB  "
+            f"{was[2]:6d} -> {strips:6d}"
+        )
+    before, after = (sum(v[1] for v in sizes.values()) / 1024 for sizes in (start, end))
+    print(f"  {'all of them':<44} {'':16}  {before:8.0f} -> {after:6.0f} KiB")
+    grown = [
+        f"{name} {lru_start.get(name, (0, None))[0]}->{size}/{bound}"
+        for name, (size, bound) in sorted(lru_end.items(), key=lambda kv: -kv[1][0])
+        if size > lru_start.get(name, (0, None))[0]
+    ]
+    if grown:
+        print("functools caches grown (size/bound): " + ", ".join(grown[:10]))
+
+
 def _counter_growth(title: str, start: collections.Counter[str], end: collections.Counter[str]) -> None:
     grown = {k: end[k] - start.get(k, 0) for k in end if end[k] != start.get(k, 0)}
     gone = {k: -start[k] for k in start if k not in end}
@@ -485,6 +600,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
             tasks_start, fds_start, objects_start = tasks_by_coroutine(), fd_targets(), census()
             strips_start = strip_owners(app) if args.holders else collections.Counter()
             detached_start = detached_widgets(app)
+            caches_start, lru_start = cache_sizes(app), lru_caches()
             trace_start = None
             if args.trace:
                 tracemalloc.start(args.trace_frames)
@@ -492,7 +608,14 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
             trace_mid_holder: list[tracemalloc.Snapshot] = []
             monitor.start()
             next_sample = loop.time()
+            next_trim = loop.time() + args.malloc_trim if args.malloc_trim else float("inf")
+            csv = open(args.csv, "w", buffering=1) if args.csv else None  # noqa: SIM115
+            if csv is not None:
+                csv.write(",".join(Sample.__dataclass_fields__) + "\n")
             while not done():
+                if loop.time() >= next_trim:  # the experiment: give glibc's free pages back
+                    malloc_trim()
+                    next_trim += args.malloc_trim
                 if loop.time() >= next_sample:
                     soak.samples.append(
                         Sample(
@@ -508,6 +631,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
                             malloc_in_use_mib(),
                         )
                     )
+                    if csv is not None:
+                        csv.write(",".join(str(v) for v in vars(soak.samples[-1]).values()) + "\n")
                     next_sample += args.sample_every
                     if (
                         args.trace
@@ -518,12 +643,15 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
                         trace_mid_holder.append(tracemalloc.take_snapshot())
                 await asyncio.sleep(0.25)
             monitor.stop()
+            if csv is not None:
+                csv.close()
             await asyncio.gather(driver, roller_task, return_exceptions=True)
             wall = loop.time() - begun
             gc.collect()
             tasks_end, fds_end, objects_end = tasks_by_coroutine(), fd_targets(), census()
             strips_end = strip_owners(app) if args.holders else collections.Counter()
             detached_end = detached_widgets(app)
+            caches_end, lru_end = cache_sizes(app), lru_caches()
             most = sorted(((objects_end[k] - objects_start.get(k, 0), k) for k in objects_end), reverse=True)
             grown = [
                 (n, name, _roots(name) if args.trace or args.holders else "")
@@ -538,6 +666,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         _counter_growth("asyncio tasks by coroutine, change", tasks_start, tasks_end)
         _counter_growth("open fds by target, change", fds_start, fds_end)
         _counter_growth("widgets alive off every screen, change", detached_start, detached_end)
+        _print_caches(caches_start, caches_end, lru_start, lru_end)
         if args.holders:
             _counter_growth("Textual Strips by holder, change", strips_start, strips_end)
             print(
@@ -579,7 +708,6 @@ def _report(
         print(f"too few samples after the warm-up ({len(samples)}): run longer (--minutes)")
         return
     first, last = samples[0], samples[-1]
-    rss_slope = slope([s.sim_hours for s in samples], [s.rss_mib for s in samples])
 
     def line(label: str, value: str) -> None:
         print(f"{label:<42} {value}")
@@ -600,14 +728,26 @@ def _report(
         "RSS start / end / max",
         f"{first.rss_mib:8.1f} / {last.rss_mib:.1f} / {max(s.rss_mib for s in samples):.1f} MiB",
     )
-    half = samples[len(samples) // 2 :]  # the caches that fill (bounded ones) have had half the soak to
-    late_slope = slope([s.sim_hours for s in half], [s.rss_mib for s in half])
-    for label, value, span in (
-        ("RSS slope after warm-up", rss_slope, f"{first.sim_hours:.2f}-{last.sim_hours:.2f} h"),
-        ("RSS slope, second half", late_slope, f"{half[0].sim_hours:.2f}-{last.sim_hours:.2f} h"),
-    ):
+    sim = [s.sim_hours for s in samples]
+    half, third = len(samples) // 2, len(samples) - len(samples) // 3
+    # A bounded cache fills and then stops: its growth is in the early part of the soak, a leak's goes on.
+    # So the slope is given over the whole soak and over its later parts, and the RSS at whole hours.
+    parts = (("after warm-up", 0), ("second half", half), ("last third", third))
+    for label, start in parts:
+        value = slope(sim[start:], [s.rss_mib for s in samples[start:]])
         verdict = "flat" if value < FLAT_RSS_MIB_PER_HOUR else "grows"
-        line(label, f"{value:+8.2f} MiB/h: {verdict}  ({span}; flat: under {FLAT_RSS_MIB_PER_HOUR:g} MiB/h)")
+        span = f"{sim[start]:.2f}-{last.sim_hours:.2f} h"
+        line(
+            "RSS slope " + label if start == 0 else f"RSS slope, {label}",
+            f"{value:+8.2f} MiB/h: {verdict}  ({span}; flat: under {FLAT_RSS_MIB_PER_HOUR:g} MiB/h)",
+        )
+    marks = [h for h in (1, 2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 32, 40) if sim[0] <= h <= sim[-1]]
+    at = [next(s for s in samples if s.sim_hours >= h) for h in marks]
+    line(
+        "RSS at simulated hour",
+        ", ".join(f"{h} h {s.rss_mib:.0f}" for h, s in zip(marks, at, strict=True))
+        + f", end ({last.sim_hours:.1f} h) {last.rss_mib:.0f} MiB",
+    )
     for label, values in (
         ("asyncio tasks", [s.tasks for s in samples]),
         ("open fds", [s.fds for s in samples]),
@@ -617,27 +757,26 @@ def _report(
             f"{label} start / end / max",
             f"{values[0]:8d} / {values[-1]} / {max(values)}: {_verdict(values)}",
         )
-    if args.trace:  # RSS growing while this stays flat: the allocator's pages, not live objects
-        traced = slope([s.sim_hours for s in samples], [s.traced_mib for s in samples])
+
+    # Live objects beside the RSS, over the whole soak and its last third: RSS growing while these stay
+    # flat is pages the allocators keep, not objects anyone holds.
+    def both(values: list[float]) -> tuple[float, float]:
+        return slope(sim, values), slope(sim[third:], values[third:])
+
+    for label, unit, scale, series in (
+        ("traced Python memory", "MiB", 1.0, [s.traced_mib for s in samples] if args.trace else []),
+        ("pymalloc blocks (thousands)", "k", 1e-3, [float(s.blocks) for s in samples]),
+        ("malloc in use", "MiB", 1.0, [s.malloc_mib for s in samples]),
+        ("gc objects (thousands)", "k", 1e-3, [float(s.gc_objects) for s in samples]),
+    ):
+        if not series:  # no --trace
+            continue
+        whole, late = both([v * scale for v in series])
         line(
-            "traced Python memory start / end",
-            f"{samples[0].traced_mib:8.1f} / {last.traced_mib:.1f} MiB  (slope {traced:+.2f} MiB/h)",
+            f"{label} start / end",
+            f"{series[0] * scale:8.1f} / {series[-1] * scale:.1f} {unit}  (slope {whole:+.2f} {unit}/h, "
+            f"last third {late:+.2f} {unit}/h)",
         )
-    sim = [s.sim_hours for s in samples]
-    blocks = [float(s.blocks) for s in samples]
-    line(
-        "pymalloc blocks start / end",
-        f"{samples[0].blocks:8d} / {last.blocks}  (slope {slope(sim, blocks):+.0f} per h)",
-    )
-    malloc = [s.malloc_mib for s in samples]
-    line(
-        "malloc in use start / end",
-        f"{malloc[0]:8.1f} / {malloc[-1]:.1f} MiB  (slope {slope(sim, malloc):+.2f} MiB/h; RSS above it: "
-        "pages the allocators keep)",
-    )
-    objects = [s.gc_objects for s in samples]
-    gc_slope = slope([s.sim_hours for s in samples], [float(v) for v in objects])
-    line("gc objects start / end", f"{objects[0]:8d} / {objects[-1]}  (slope {gc_slope:+.0f} per h)")
     line("event-loop stalls during the soak", monitor.summary())
     if soak.errors:
         line("driver errors", f"{len(soak.errors)}, first: {soak.errors[0][:100]}")
@@ -664,6 +803,13 @@ def main() -> None:
     parser.add_argument("--trace", action="store_true", help="tracemalloc: top growing allocation sites")
     parser.add_argument("--trace-frames", type=int, default=12)
     parser.add_argument("--holders", action="store_true", help="who holds the objects that grew (slow)")
+    parser.add_argument("--csv", help="write every sample to this CSV file as it is taken")
+    parser.add_argument(
+        "--malloc-trim",
+        type=float,
+        default=0.0,
+        help="experiment: call glibc's malloc_trim(0) every this many wall seconds (0: never)",
+    )
     args = parser.parse_args()
     # a `kill` (or `timeout`) still stops the servers and the churn: the finally blocks run
     signal.signal(signal.SIGTERM, _interrupt)
