@@ -247,6 +247,12 @@ class KubeSimulator:
         """Undo deny()."""
         self._control("allow", {"resource": resource})
 
+    def set_rbac(self, objects: Iterable[dict[str, Any]] | None) -> None:
+        """Authorize as RBAC would with these Roles, ClusterRoles and bindings (Kubernetes objects, e.g. the
+        documents of examples/rbac/*.yaml), every binding taken to bind the simulator's user; reads no rule
+        allows get the real 403, and the self-reviews answer from them. None: cluster admin again."""
+        self._control("rbac", {"objects": None if objects is None else list(objects)})
+
     def unserve(self, *groups: str) -> None:
         """Answer these API groups with 404, as a cluster without their server (`metrics.k8s.io`: no
         metrics-server); none given: serve every group again."""

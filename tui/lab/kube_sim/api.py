@@ -7,6 +7,11 @@ from typing import Any
 from tui.lab.kube_sim.store import READ_VERBS, RESOURCES, ResourceType
 
 USER = "system:serviceaccount:oncall:oncall"
+REVIEW_GROUP = "authorization.k8s.io"  # its two self-reviews are answered by the RBAC module, not stored
+REVIEW_KINDS = {
+    "selfsubjectaccessreviews": "SelfSubjectAccessReview",
+    "selfsubjectrulesreviews": "SelfSubjectRulesReview",
+}
 GIT_VERSION = "v1.30.4"
 
 
@@ -100,11 +105,26 @@ def group_list() -> dict[str, Any]:
     for r in RESOURCES:
         if r.group and r.version not in groups.setdefault(r.group, []):
             groups[r.group].append(r.version)
+    groups[REVIEW_GROUP] = ["v1"]
     items = []
     for group, versions in groups.items():
         gvs = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
         items.append({"name": group, "versions": gvs, "preferredVersion": gvs[0]})
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": items}
+
+
+def review_discovery() -> dict[str, Any]:
+    """authorization.k8s.io/v1's resources: the self-reviews any user may create."""
+    resources = [
+        {"name": plural, "singularName": "", "namespaced": False, "kind": kind, "verbs": ["create"]}
+        for plural, kind in REVIEW_KINDS.items()
+    ]
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": f"{REVIEW_GROUP}/v1",
+        "resources": resources,
+    }
 
 
 def page_not_found() -> ApiError:

@@ -1,5 +1,5 @@
 """The simulator's control API (`/_sim/...`): how tests and benchmarks load objects, crash pods, deny
-resources, add latency, drop watches and churn pods."""
+resources, bind RBAC roles, add latency, drop watches and churn pods."""
 
 from __future__ import annotations
 
@@ -70,6 +70,9 @@ def control_action(server: SimServer, action: str, args: dict[str, Any]) -> Any:
     if action == "allow":
         base, _, sub = args["resource"].partition("/")
         store.denied.pop(resolve(base).key + (f"/{sub}" if sub else ""), None)
+        return {}
+    if action == "rbac":
+        server.rbac.set(args.get("objects"))
         return {}
     if action == "unserve":
         store.unserved = set(args["groups"])

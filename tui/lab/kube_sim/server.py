@@ -17,6 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from tui.lab.kube_sim import tables
 from tui.lab.kube_sim.api import (
+    REVIEW_GROUP,
+    REVIEW_KINDS,
     ApiError,
     bad_request,
     discovery_resources,
@@ -24,10 +26,12 @@ from tui.lab.kube_sim.api import (
     group_list,
     not_found,
     page_not_found,
+    review_discovery,
     status,
     version_info,
 )
 from tui.lab.kube_sim.control import control_reply
+from tui.lab.kube_sim.rbac import Authorizer
 from tui.lab.kube_sim.selectors import (
     SelectorError,
     check_fields,
@@ -95,6 +99,7 @@ class SimServer(ThreadingHTTPServer):
         self.store = store
         self.token = token
         self.tls = tls
+        self.rbac = Authorizer()  # cluster admin until a test binds roles (control API `rbac`)
         self.requests_seen: list[dict[str, Any]] = []
         self._bytes_lock = threading.Lock()
         self.bytes_sent = 0
@@ -133,6 +138,7 @@ class SimHandler(BaseHTTPRequestHandler):
     counting = False
     watching = False  # serving a watch: its bytes are counted apart too
     _table_watch: tuple[ResourceType, str] | None = None
+    _body = b""
 
     def setup(self) -> None:
         # Without NODELAY, headers and body in two writes meet delayed ACK: 40 ms per response.
@@ -194,6 +200,7 @@ class SimHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         body = self._read_body()
+        self._body = body
         control = url.path.startswith("/_sim/")
         latency = self.server.store.latency
         if not control:
@@ -262,6 +269,9 @@ class SimHandler(BaseHTTPRequestHandler):
             group, version, rest = segments[1], segments[2], segments[3:]
         else:
             raise page_not_found()
+        if (group, version) == (REVIEW_GROUP, "v1"):
+            self._review(rest)
+            return
         if not any((r.group, r.version) == (group, version) for r in RESOURCES):
             raise page_not_found()
         if not rest:
@@ -295,6 +305,9 @@ class SimHandler(BaseHTTPRequestHandler):
             raise forbidden(rtype, verb, namespace, name, sub)
         verb = "get" if name else ("watch" if watch else "list")
         self._check_denied(rtype, verb, namespace, name, sub)
+        resource = f"{rtype.plural}/{sub}" if sub else rtype.plural
+        if self.server.rbac.allowed_by(verb, rtype.group, resource, namespace, name) is None:
+            raise forbidden(rtype, verb, namespace, name, sub)
         if sub == "log":
             self._logs(namespace or "", name or "", query)
         elif name:
@@ -303,6 +316,38 @@ class SimHandler(BaseHTTPRequestHandler):
             self._watch(rtype, namespace, query)
         else:
             self._list(rtype, namespace, query)
+
+    def _review(self, rest: list[str]) -> None:
+        """authorization.k8s.io/v1: its discovery, and the two self-reviews answered from the RBAC rules.
+        A review is answered and not stored, as on a real API server."""
+        if not rest:
+            self._send_json(200, review_discovery())
+            return
+        kind = REVIEW_KINDS.get(rest[0]) if len(rest) == 1 else None
+        if kind is None:
+            raise page_not_found()
+        if self.command != "POST":
+            message = "the server does not allow this method on the requested resource"
+            raise ApiError(405, "MethodNotAllowed", message)
+        try:
+            review = json.loads(self._body or b"{}")
+        except ValueError:
+            raise bad_request("the body of the request was in an unknown format") from None
+        if not isinstance(review, dict) or review.get("kind") not in (None, kind):
+            raise bad_request(f"the body is not a {kind}")
+        spec = review.get("spec") or {}
+        rbac = self.server.rbac
+        answer = rbac.access_review(spec) if kind == "SelfSubjectAccessReview" else rbac.rules_review(spec)
+        self._send_json(
+            201,
+            {
+                "kind": kind,
+                "apiVersion": f"{REVIEW_GROUP}/v1",
+                "metadata": {"creationTimestamp": None},
+                "spec": spec,
+                "status": answer,
+            },
+        )
 
     def _check_denied(
         self, rtype: ResourceType, verb: str, namespace: str | None, name: str | None, sub: str
