@@ -1,5 +1,6 @@
 """What the app keeps reading from Kubernetes for the dashboard: the pod watch (the informer's cache, looked
-at often, copied only when it moved) and the rounds of plain reads (events, pod metrics, Helm history)."""
+at often, copied only when it moved) and the rounds of plain reads (events, pod metrics, Helm history when
+the team turned it on)."""
 
 from __future__ import annotations
 
@@ -60,7 +61,11 @@ async def read_round(
     snapshots: list[ResourceSnapshot[Any]] = [events]
     if events.health.answering or kube.health.answering:
         others: list[Awaitable[ResourceSnapshot[Any]]] = [kube.pod_metrics()]
-        others += [kube.helm_history(release, namespace) for release, namespace in releases]
+        if kube.settings.helm_history:
+            others += [kube.helm_history(release, namespace) for release, namespace in releases]
+        else:
+            # off: the probe sends nothing and answers at once with why, which the Deploys tab shows
+            others.append(kube.helm_history(releases[0][0] if releases else ""))
         snapshots += await asyncio.gather(*others)
     else:
         snapshots += [

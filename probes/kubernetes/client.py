@@ -2,8 +2,9 @@
 
 `build_client` reads a kubeconfig (or the pod's service account) into a `ReadOnlyApiClient`, whose every
 request passes `check_read_only` twice, at the API layer and at the transport, so only GETs of ordinary
-objects leave. `ApiConnection` is one cluster's client, or why there is none, with requests answered as
-raw JSON; `explain` turns any failure into a health state and plain words, never a token or a traceback.
+objects leave, and the two self-reviews `oncall check` asks (POSTs that create nothing). `ApiConnection` is
+one cluster's client, or why there is none, with requests answered as raw JSON; `explain` turns any failure
+into a health state and plain words, never a token or a traceback.
 """
 
 from __future__ import annotations
@@ -58,15 +59,40 @@ _COLLECTIONS = frozenset(
 # --- the read-only client ---------------------------------------------------------------------
 
 
+# The only POSTs oncall sends, and only from `oncall check`: the API server's questions "may I?" about the
+# caller itself. A review is answered and never stored (no object is created), so it changes nothing.
+SELF_REVIEWS = {
+    "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews": "SelfSubjectAccessReview",
+    "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews": "SelfSubjectRulesReview",
+}
+
+
 class ReadOnlyViolation(PermissionError):
     """A request this probe must never send (a write, exec, attach, port-forward or proxy)."""
 
 
-def check_read_only(method: str, url: str) -> None:
-    """Raise ReadOnlyViolation unless this is a GET of an ordinary object or collection."""
+def _body_kind(body: Any) -> str | None:
+    if isinstance(body, bytes | str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return None
+    return body.get("kind") if isinstance(body, dict) else None
+
+
+def check_read_only(method: str, url: str, body: Any = None, *, prefix: str = "") -> None:
+    """Raise ReadOnlyViolation unless this is a GET of an ordinary object or collection, or the POST of a
+    self-review (SELF_REVIEWS) to its exact path with a body of its own kind. `prefix` is the path the
+    server's URL has before /api (a proxy's), so only the reviews at that server's root are allowed."""
+    path = urlsplit(url).path
+    if method.upper() == "POST":
+        review = path.removeprefix(prefix) if prefix and path.startswith(prefix + "/") else path
+        kind = SELF_REVIEWS.get(review)
+        if kind is not None and _body_kind(body) == kind:
+            return
     if method.upper() != "GET":
-        raise ReadOnlyViolation(f"oncall is read-only: refused {method.upper()} {urlsplit(url).path}")
-    segments = [s for s in urlsplit(url).path.split("/") if s]
+        raise ReadOnlyViolation(f"oncall is read-only: refused {method.upper()} {path}")
+    segments = [s for s in path.split("/") if s]
     for index, segment in enumerate(segments):
         if segment in FORBIDDEN_SUBRESOURCES and (index == 0 or segments[index - 1] not in _COLLECTIONS):
             raise ReadOnlyViolation(f"oncall is read-only: refused the {segment} subresource")
@@ -76,7 +102,8 @@ class _ReadOnlyRESTClient(k8s.rest.RESTClientObject):
     """The transport: the last place a request passes before bytes are sent, so the guard sits here too."""
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        check_read_only(method, url)
+        body = kwargs.get("body", args[1] if len(args) > 1 else None)  # (headers, body, ...)
+        check_read_only(method, url, body, prefix=_server_prefix(self.configuration))
         return super().request(method, url, *args, **kwargs)
 
 
@@ -89,8 +116,13 @@ class ReadOnlyApiClient(k8s.ApiClient):
         self.user_agent = USER_AGENT
 
     def call_api(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        check_read_only(method, url)
+        body = kwargs.get("body", args[1] if len(args) > 1 else None)  # (header_params, body, ...)
+        check_read_only(method, url, body, prefix=_server_prefix(self.configuration))
         return super().call_api(method, url, *args, **kwargs)
+
+
+def _server_prefix(configuration: k8s.Configuration) -> str:
+    return urlsplit(str(configuration.host or "")).path.rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -393,6 +425,29 @@ class ApiConnection:
         finally:
             with contextlib.suppress(Exception):
                 response.release_conn()
+
+    def review(self, kind: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """POST one self-review (a kind of SELF_REVIEWS) and return its status: what the API server says
+        this caller may do. Nothing is created; only `oncall check` asks."""
+        path = next(p for p, k in SELF_REVIEWS.items() if k == kind)
+        api = self.client()
+        body = {"apiVersion": "authorization.k8s.io/v1", "kind": kind, "spec": dict(spec)}
+        request = api.param_serialize(
+            "POST",
+            path,
+            body=body,
+            header_params={"Accept": "application/json", "Content-Type": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        response = api.call_api(*request, _request_timeout=self.request_timeout())
+        response.read()
+        if not 200 <= response.status <= 299:
+            raise ApiException.from_response(http_resp=response, body=None, data=None)
+        document = json_body(response, kind)
+        status = document.get("status") if isinstance(document, dict) else None
+        if not isinstance(status, dict):
+            raise ReadError(f"the API server answered {kind} without a status")
+        return status
 
     def get_path(self, path: str) -> Any:
         """GET a fixed path as JSON; the generated VersionApi asks for "/version/", which proxies may 404."""

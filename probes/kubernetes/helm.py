@@ -11,9 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from probes.base import SourceHealth
+from probes.kubernetes.resources import ResourceSnapshot
 from probes.kubernetes.rows import as_dict, parse_time
 
 HELM_SECRET_TYPE = "helm.sh/release.v1"
+HELM_ROLE_EXAMPLE = "examples/rbac/oncall-role-helm.yaml"
+# why there is no Helm history, and how to have it: said the same way by the Deploys tab and the evidence
+HELM_OFF = (
+    "Helm history is off: oncall reads no Secrets. To read it, set [kubernetes] helm_history = true; "
+    f"the role then needs get and list on secrets ({HELM_ROLE_EXAMPLE})"
+)
 _GZIP_MAGIC = b"\x1f\x8b\x08"
 
 
@@ -31,6 +39,13 @@ class HelmRevision:
     chart: str  # "name-version", as `helm history` prints it
     app_version: str
     description: str  # e.g. "Upgrade complete", "Rollback to 2"
+
+
+def helm_history_off(now: datetime) -> ResourceSnapshot[HelmRevision]:
+    """The Helm history read refused, as [kubernetes] helm_history is off: not read (no request sent), and
+    why, so the Deploys tab and the runbook's Helm evidence both say how to turn it on."""
+    health = SourceHealth(source="kubernetes", state="not-configured", checked_at=now, last_error=HELM_OFF)
+    return ResourceSnapshot("helm history", (), health, None)
 
 
 def release_selector(release: str) -> str:

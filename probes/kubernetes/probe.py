@@ -22,6 +22,7 @@ from kubernetes.client.exceptions import ApiException
 
 from probes.base import Reading, SourceHealth, utc_now
 from probes.kubernetes import readings
+from probes.kubernetes.access import AccessAnswers, access_notes
 from probes.kubernetes.client import (
     SOURCE,
     ApiConnection,
@@ -33,7 +34,7 @@ from probes.kubernetes.client import (
     log_problem,
     server_message,
 )
-from probes.kubernetes.helm import HelmRevision, history_from_secrets, release_selector
+from probes.kubernetes.helm import HelmRevision, helm_history_off, history_from_secrets, release_selector
 from probes.kubernetes.informer import WATCH_SECONDS, PodCache, PodInformer
 from probes.kubernetes.plain import PlainReads
 from probes.kubernetes.printers import jsonpath_command, kubectl, logs_command
@@ -214,7 +215,9 @@ class KubernetesProbe(PlainReads):
     # check: what `oncall check` runs
 
     def read_check(self) -> SourceHealth:
-        """The server's version and one pod: proves reachability, credentials and the right to list pods."""
+        """The server's version and one pod (reachability, credentials, the right to list pods), then what the
+        role may do: degraded, with warnings, when it can read Secrets it does not need, can't read those Helm
+        history needs, or can do more than read."""
         started = time.perf_counter()
         try:
             version = self._conn.get_path("/version")
@@ -232,18 +235,43 @@ class KubernetesProbe(PlainReads):
                 last_error=str(error),
                 endpoint=self.endpoint,
             )
+        latency = time.perf_counter() - started
+        warnings, notes = access_notes(self.read_access(), self.settings.helm_history)
         now = self._clock()
         git = version.get("gitVersion", "?") if isinstance(version, dict) else "?"
         context = f"context {self.target.context}, " if self.target and self.target.context else ""
+        detail = f"Kubernetes {git} ({context}namespace {self.namespace}); pods readable"
+        helm = "Helm history on" if self.settings.helm_history else "Helm history off"
         return SourceHealth(
             source=SOURCE,
-            state="ok",
+            state="degraded" if warnings else "ok",
             checked_at=now,
             last_success=now,
-            latency=time.perf_counter() - started,
-            detail=f"Kubernetes {git} ({context}namespace {self.namespace}); pods readable",
+            latency=latency,
+            last_error="; ".join(warnings) or None,
+            detail="; ".join([detail, helm, *notes]),
             endpoint=self.endpoint,
         )
+
+    def read_access(self) -> AccessAnswers:
+        """What the role may do in the namespace, from the API server's two self-reviews (what `kubectl auth
+        can-i` asks): may it list secrets, and all its rules. Only `oncall check` asks; a review the server
+        refuses or doesn't know (403, an old server) is a note, not a failure."""
+        namespace = self.namespace
+        problems: list[str] = []
+        secrets: bool | None = None
+        rules: dict[str, Any] | None = None
+        attributes = {"namespace": namespace, "verb": "list", "group": "", "resource": "secrets"}
+        try:
+            status = self._conn.review("SelfSubjectAccessReview", {"resourceAttributes": attributes})
+            secrets = status.get("allowed") is True and status.get("denied") is not True
+        except Exception as exc:
+            problems.append(f"could not ask whether the role may list secrets ({self._conn.explain(exc)})")
+        try:
+            rules = self._conn.review("SelfSubjectRulesReview", {"namespace": namespace})
+        except Exception as exc:
+            problems.append(f"could not list the role's rules ({self._conn.explain(exc)})")
+        return AccessAnswers(namespace, secrets, rules, tuple(problems))
 
     async def check(self) -> SourceHealth:
         return await asyncio.to_thread(self.read_check)
@@ -423,7 +451,10 @@ class KubernetesProbe(PlainReads):
         return await asyncio.to_thread(self.read_pod_metrics, namespace)
 
     def read_helm_history(self, release: str, namespace: str | None = None) -> ResourceSnapshot[HelmRevision]:
-        """A release's revisions, newest first, from its Secrets (the Helm 3 default storage)."""
+        """A release's revisions, newest first, from its Secrets (the Helm 3 default storage); with
+        helm_history off (the default) nothing is sent, and the snapshot says why and how to turn it on."""
+        if not self.settings.helm_history:
+            return helm_history_off(self._clock())
 
         def read() -> tuple[HelmRevision, ...]:
             body = self._conn.get_json(

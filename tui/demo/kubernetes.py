@@ -39,6 +39,7 @@ from probes.kubernetes import (
     pvc_row,
     service_row,
 )
+from probes.kubernetes.helm import helm_history_off
 from tui.demo.cluster import API_PODS, crash_container, lab_cluster, lab_logs
 from tui.demo.kube_objects import NAMESPACE, Obj, event, pod_metrics
 from tui.triage.selectors import matches, parse_selector
@@ -75,7 +76,9 @@ class DemoKubernetes:
     """Kubernetes for `oncall --demo`, labelled as the demo cluster in its health detail."""
 
     def __init__(self, anchor: datetime, clock: Callable[[], datetime]) -> None:
-        self.settings = KubernetesSettings(refresh=2.0)
+        # the demo's cluster opts into Helm history, as a team would with [kubernetes] helm_history = true:
+        # its Deploys tab shows the release's revisions (off by default, as reading them takes Secrets)
+        self.settings = KubernetesSettings(refresh=2.0, helm_history=True)
         self.anchor = anchor
         self.clock = clock
         objects = lab_cluster(now=clock())
@@ -239,6 +242,8 @@ class DemoKubernetes:
     async def helm_history(
         self, release: str, namespace: str | None = None
     ) -> ResourceSnapshot[HelmRevision]:
+        if not self.settings.helm_history:
+            return helm_history_off(self.clock())
         where = namespace or self.namespace
         releases = [s for s in self._secrets if _release(s) == release and _namespace(s) == where]
         revisions, _ = history_from_secrets(releases)

@@ -1,4 +1,5 @@
-"""The Events and Deploys tabs: plain reads of the cluster, each with its own health line."""
+"""The Events and Deploys tabs: plain reads of the cluster, each with its own health line (the Deploys tab's
+Helm history is off unless [kubernetes] helm_history is on: it then says so, and how to turn it on)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,9 @@ def read_problem(snapshot: ResourceSnapshot[object], now: datetime) -> Text | No
     health = snapshot.health
     if health.answering:
         return None
+    if health.state == "not-configured" and not snapshot.items:
+        # a read left off on purpose (Helm history by default): the reason and how to turn it on, no alarm
+        return Text(clean(health.last_error or "not configured"), style=styles.MUTED)
     text = Text(
         f"{snapshot.resource} {health.state}: ",
         style=styles.FIRING if health.state != "not-configured" else styles.MUTED,
