@@ -7,6 +7,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -305,8 +306,16 @@ def test_logs_of_a_multi_container_pod_without_a_container_list_the_choices(
     assert f"pod {pod.name} has several containers; choose one of" in (tail.health.last_error or "")
 
 
-def test_helm_history_is_read_from_the_release_secrets(probe: KubernetesProbe) -> None:
-    history = probe.read_helm_history("in-midst-my-life")
+@pytest.fixture
+def helm_probe(kubeconfig: Path) -> Iterator[KubernetesProbe]:
+    """A probe of a team that opted into Helm history (`[kubernetes] helm_history = true`)."""
+    settings = KubernetesSettings(kubeconfig=kubeconfig, timeout=3, helm_history=True)
+    with KubernetesProbe(settings, env={}) as probe:
+        yield probe
+
+
+def test_helm_history_is_read_from_the_release_secrets(helm_probe: KubernetesProbe) -> None:
+    history = helm_probe.read_helm_history("in-midst-my-life")
     assert history.health.state == "ok", history.health
     assert [r.revision for r in history.items] == [3, 2, 1]
     assert history.items[0].chart.startswith("in-midst-my-life-") or history.items[0].chart
@@ -345,7 +354,8 @@ def test_every_request_is_a_get_with_oncall_user_agent_and_no_exec(
     probe.read_events()
     probe.read_nodes()
     probe.read_pod_metrics()
-    probe.read_helm_history("in-midst-my-life")
+    with KubernetesProbe(replace(probe.settings, helm_history=True), env={}) as helm:
+        assert helm.read_helm_history("in-midst-my-life").items
     pod = rows_by_app(informer, "inmidst-worker")[0]
     probe.read_logs(NAMESPACE, pod.name, pod.containers[-1].name)
     requests = kube_sim.requests()
@@ -424,7 +434,11 @@ def test_latency_beyond_the_timeout_is_timed_out(probe: KubernetesProbe, kube_si
 # --- oncall check and snapshot ----------------------------------------------------------------
 
 
+LEAST_PRIVILEGE = Path(__file__).resolve().parents[2] / "examples" / "rbac" / "oncall-role.yaml"
+
+
 async def test_check_reads_the_version_and_one_pod(kubeconfig: Path, kube_sim: KubeSimulator) -> None:
+    kube_sim.set_rbac(yaml.safe_load_all(LEAST_PRIVILEGE.read_text()))
     seen = len(kube_sim.requests())
     health = await check_kubernetes(KubernetesSettings(kubeconfig=kubeconfig))
     assert health.state == "ok", health
@@ -462,7 +476,8 @@ def test_forbidden_pods_mark_the_informer_forbidden_then_it_recovers(
     assert len(informer.cache) == 7
 
 
-async def test_the_async_reads_run_off_the_event_loop(probe: KubernetesProbe) -> None:
+async def test_the_async_reads_run_off_the_event_loop(helm_probe: KubernetesProbe) -> None:
+    probe = helm_probe
     events, nodes, metrics, history = await asyncio.gather(
         probe.events(), probe.nodes(), probe.pod_metrics(), probe.helm_history("in-midst-my-life")
     )
@@ -481,14 +496,15 @@ async def test_the_async_reads_run_off_the_event_loop(probe: KubernetesProbe) ->
 def test_oncall_check_reports_kubernetes_ok_from_kubeconfig(
     isolated_env: dict[str, str], kubeconfig: Path, kube_sim: KubeSimulator, tmp_path: Path
 ) -> None:
+    kube_sim.set_rbac(yaml.safe_load_all(LEAST_PRIVILEGE.read_text()))
     config = tmp_path / "oncall.toml"
     config.write_text("[kubernetes]\ntimeout = 5\n")
     env = {**isolated_env, "KUBECONFIG": str(kubeconfig)}
     result = oncall("--config", str(config), "check", env=env)
     line = next(line for line in result.stdout.splitlines() if line.startswith("kubernetes"))
     assert re.match(
-        rf"^kubernetes\s+ok\s+Kubernetes v[\d.]+ \(context sim, namespace production\); pods readable "
-        rf"in \d+ ms from {re.escape(kube_sim.url)}$",
+        rf"^kubernetes\s+ok\s+Kubernetes v[\d.]+ \(context sim, namespace production\); pods readable; "
+        rf"Helm history off in \d+ ms from {re.escape(kube_sim.url)}$",
         line,
     ), line
     assert "sim-token" not in result.stdout + result.stderr
