@@ -12,6 +12,7 @@ from tui.config.store import check_store_target, with_store_target
 from tui.config.values import (
     ConfigError,
     Origin,
+    check_patterns,
     check_redis_url,
     check_url,
     move_url_credentials,
@@ -36,6 +37,7 @@ Kind = Literal[
     "seconds",  # a number of seconds, more than 0
     "count",  # a whole number, 1 or more
     "names",  # a list of names
+    "patterns",  # a list of regular expressions
 ]
 
 
@@ -66,6 +68,7 @@ _SHAPES: Mapping[str, tuple[Callable[[object], bool], str]] = {
     "flag": (lambda value: isinstance(value, bool), "must be true or false"),
     "count": (_count, "must be a whole number of keys, 1 or more"),
     "names": (_names, 'must be a list of names, e.g. ["public.f"]'),
+    "patterns": (_names, 'must be a list of regular expressions in quotes, e.g. ["(?i)pin"]'),
 }
 
 
@@ -91,6 +94,8 @@ class Key:
         test, problem = _SHAPES[self.kind]
         if not test(value):
             raise ConfigError(file, key, f"{problem}, got {show(value, secret=self.kind == 'secret')}")
+        if self.kind == "patterns":
+            check_patterns(value, file, key)  # type: ignore[arg-type]  # a list of strings: _names said so
         if self.validate is not None:
             self.validate(str(value), file, key)
 
@@ -105,7 +110,7 @@ class Key:
             return seconds(value, origin.file, origin.key)
         if self.kind == "count":
             return int(value)
-        if self.kind == "names":
+        if self.kind in ("names", "patterns"):
             return tuple(value)
         if self.kind == "secret":
             return value if isinstance(value, Secret) else Secret(value)
@@ -344,8 +349,19 @@ STORE = Section(
     ),
 )
 
+# What oncall masks beyond its built-in rules (probes/redact.py): both lists add to them, never replace them.
+REDACT = Section(
+    "redact",
+    (
+        # words that make a name secret-looking (an env var, a label, a setting, a column, NAME= in text)
+        Key("names", "patterns"),
+        # secrets in any text: the match is masked, or only its group named `secret`
+        Key("patterns", "patterns"),
+    ),
+)
+
 # the [tables] of the file, checked in this order
-TABLES = (PROMETHEUS, KUBERNETES, POSTGRES, REDIS, ALERTMANAGER, STORE)
+TABLES = (PROMETHEUS, KUBERNETES, POSTGRES, REDIS, ALERTMANAGER, STORE, REDACT)
 SECTIONS = (TOP, *TABLES)  # built, then overridden by the environment and the flags, in this order
 
 # The top level of the file; a [profiles.<name>] table takes the same keys but "profiles".

@@ -13,6 +13,7 @@ from probes.base import Secret
 from probes.kubernetes import KubernetesSettings
 from probes.postgres import PostgresSettings
 from probes.prometheus import PrometheusSettings
+from probes.redact import RedactSettings
 from probes.redis import RedisSettings
 from tui.config.document import (
     CONFIG_FILE_NAME,
@@ -48,6 +49,7 @@ __all__ = [
     "KubernetesSettings",
     "PostgresSettings",
     "PrometheusSettings",
+    "RedactSettings",
     "RedisSettings",
     "Secret",
     "Settings",
@@ -69,6 +71,7 @@ class Settings:
     user: str | None = None  # who ticks steps; None: user@host
     config_file: Path | None = None  # the TOML file read, if any
     lab_factor: int | None = None  # a game-day lab's time factor (its rules run N times faster)
+    redact: RedactSettings = field(default_factory=RedactSettings)  # install()ed at start-up
 
 
 def load_settings(

@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from probes.base import Secret
 from probes.http import HttpSettings
 from probes.postgres import PostgresSettings
+from probes.redact import pattern_problem
 from probes.redis import RedisSettings
 
 # Where a value came from, for error messages: the file path, "environment" or "command line".
@@ -66,6 +67,13 @@ def check_url(value: str, file: str, key: str, schemes: tuple[str, ...] = ("http
     except ValueError:
         raise ConfigError(file, key, "has an invalid port") from None
     return value.strip()
+
+
+def check_patterns(value: list[str], file: str, key: str) -> None:
+    """Each entry a regular expression that matches some text: a ConfigError naming the entry otherwise."""
+    for index, pattern in enumerate(value, start=1):
+        if problem := pattern_problem(pattern):
+            raise ConfigError(file, key, f"entry {index}: {problem}")
 
 
 def check_redis_url(value: str, file: str, key: str) -> None:
