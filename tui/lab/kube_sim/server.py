@@ -269,7 +269,7 @@ class SimHandler(BaseHTTPRequestHandler):
             group, version, rest = segments[1], segments[2], segments[3:]
         else:
             raise page_not_found()
-        if (group, version) == (REVIEW_GROUP, "v1"):
+        if (group, version) == (REVIEW_GROUP, "v1") and group not in self.server.store.unserved:
             self._review(rest)
             return
         if not any((r.group, r.version) == (group, version) for r in RESOURCES):
