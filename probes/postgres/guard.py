@@ -7,6 +7,9 @@ config. What the text alone cannot settle is which object a name reaches on a gi
 that shadows a built-in through search_path, an operator, a cast, a view. `judge_catalog` (guard_catalog.py)
 settles that from the server's own catalog, read by `CATALOG_SQL` in the same session just before the
 statement would run: anything user-defined that can run code is refused unless the config allows it by name.
+Neither step reads a catalog that holds credentials (pg_authid, user mappings' and foreign servers' options,
+subscriptions' connection strings…) or one the server withholds from ordinary roles, directly or through a
+view, whatever the role may read: a superuser DSN must not put every role's password hash on the screen.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pglast.enums import A_Expr_Kind
 from pglast.parser import ParseError, scan
 
 from probes.postgres.guard_allow import NOTHING_ALLOWED, Allowlist, Reaches
-from probes.postgres.guard_functions import read_functions, why_refused
+from probes.postgres.guard_functions import read_functions, why_never_called, why_never_read, why_refused
 
 __all__ = [
     "NOTHING_ALLOWED",
@@ -449,7 +452,12 @@ class _Walk:
             self.types[_qualified(node.names)] = None
         elif isinstance(node, ast.RangeVar):
             if node.schemaname or node.relname not in ctes:
-                self.relations[(node.schemaname or "", node.relname or "")] = None
+                schema, name = node.schemaname or "", node.relname or ""
+                # whatever reads it (SELECT *, TABLE, a whole row, a join, a subquery) names it here
+                why = why_never_read(schema, name)
+                if why is not None:
+                    raise _Refusal(why)
+                self.relations[(schema, name)] = None
         elif isinstance(node, ast.ColumnRef):
             self._attributes((node.fields or ())[1:])
         elif isinstance(node, ast.A_Indirection):
@@ -481,6 +489,9 @@ class _Walk:
                     "statement timeout"
                 )
             return
+        why = why_never_called(name)
+        if why is not None:
+            raise _Refusal(f"{name}() {why}")
         if name in read_functions() or self.allow.allows_function(schema, name):
             return
         why = why_refused(_fold(name))

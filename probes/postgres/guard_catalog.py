@@ -8,6 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from probes.postgres.guard import NOTHING_ALLOWED, Allowlist, Reaches
+from probes.postgres.guard_functions import (
+    CREDENTIAL_RELATIONS,
+    CREDENTIALS,
+    INSTEAD,
+    WITHHELD,
+    WITHHELD_BY_SERVER,
+    WITHHELD_RELATIONS,
+)
 from probes.postgres.queries import sql_text
 
 FIRST_USER_OID = 16384  # FirstNormalObjectId: every object initdb creates (the built-ins) has a lower OID
@@ -18,7 +26,9 @@ FIRST_USER_OID = 16384  # FirstNormalObjectId: every object initdb creates (the 
 # extension it belongs to. The casts listed are those whose function is not a built-in, whatever they cast.
 # Built-in functions, operators and relations (OID below FIRST_USER_OID), which the judge accepts whatever
 # else holds, are left out on the server: a `=` alone reaches ~60 built-in operators, all decoded for
-# nothing. Types are kept, built-in ones too: a cast to a built-in type may call a user-defined cast.
+# nothing. Types are kept, built-in ones too: a cast to a built-in type may call a user-defined cast. A
+# relation, built-in or not, is kept when it reaches (itself, or through views) a built-in that holds
+# credentials or that PUBLIC may not SELECT: the last column names that built-in.
 CATALOG_SQL = sql_text("catalog.sql")
 
 
@@ -34,6 +44,7 @@ def catalog_params(reaches: Reaches) -> dict[str, object]:
         "schemas": [a[1] for a in asked],
         "names": [a[2] for a in asked],
         "first": FIRST_USER_OID,
+        "credentials": [f"{schema}.{name}" for schema, name in CREDENTIAL_RELATIONS],
     }
 
 
@@ -47,6 +58,9 @@ class _Found:
     detail: str
     extension: str | None
     function: str | None  # schema.name of the function it calls: the function itself, an operator's, a cast's
+    # a relation's: schema.name of a built-in it reads (itself, or through views) that holds credentials or
+    # that PUBLIC may not SELECT
+    withheld: str | None
 
 
 def judge_catalog(rows: Iterable[Sequence[Any]], allow: Allowlist = NOTHING_ALLOWED) -> str:
@@ -100,6 +114,9 @@ _ACTS = "and what it does cannot be checked; allow it by name in the [postgres] 
 
 def _relation_refusal(f: _Found, allow: Allowlist, extension: bool) -> str:
     kind, _, rls = f.detail.partition("+")
+    if f.withheld:
+        # whatever the config allows: a view the team trusts is still refused when it reads credentials
+        return _withheld_refusal(f.identity, f.withheld)
     if f.builtin or extension or allow.allows_relation(f.schema, f.asked):
         return ""
     if kind == "v":
@@ -109,3 +126,18 @@ def _relation_refusal(f: _Found, allow: Allowlist, extension: bool) -> str:
     if rls:
         return f"{f.identity} has row-level security: its policies run expressions, {_ACTS}"
     return ""
+
+
+def _withheld_refusal(identity: str, withheld: str) -> str:
+    schema, _, name = withheld.partition(".")
+    if (schema, name) in CREDENTIAL_RELATIONS:
+        holds, tail = CREDENTIAL_RELATIONS[schema, name], CREDENTIALS
+        tail += f" ({INSTEAD[name]})" if name in INSTEAD else ""
+    elif (schema, name) in WITHHELD_RELATIONS:
+        holds, tail = f"{WITHHELD_RELATIONS[schema, name]}, {WITHHELD_BY_SERVER}", WITHHELD
+    else:
+        holds, tail = "is withheld from ordinary roles by the server (PUBLIC may not read it)", WITHHELD
+    shown = name if schema == "pg_catalog" else withheld
+    if identity in (name, withheld):
+        return f"{shown} {holds}; {tail}"
+    return f"{identity} reads {shown}, which {holds}; {tail}"
