@@ -439,6 +439,9 @@ class Redactor:
         if self._names:  # a team's own name words: a name in a text may hold none of the built-in hints
             built_in = [replace(rule, hints=()) if rule.named else rule for rule in built_in]
         self.text_rules: tuple[TextRule, ...] = (*built_in, *own)
+        # one search for every rule's hints first: most strings (a pod's fields, a log line) hold none
+        self._hints = tuple(sorted({hint for rule in self.text_rules for hint in rule.hints}))
+        self._always = any(not rule.hints for rule in self.text_rules)
         self.secret_name = lru_cache(maxsize=8192)(self._secret_name)
 
     def _secret_name(self, name: str, field: bool = False) -> bool:
@@ -461,9 +464,12 @@ class Redactor:
         """`text` with every secret a text rule finds masked; text without one comes back unchanged."""
         if not text:
             return text
-        lowered = text.lower()  # masking only takes letters away: the hints stay a superset
+        lowered = text.lower()  # masking only takes letters away: the hints found stay a superset
+        found = {hint for hint in self._hints if hint in lowered}
+        if not found and not self._always:
+            return text
         for rule in self.text_rules:
-            if not rule.hints or any(hint in lowered for hint in rule.hints):
+            if not rule.hints or not found.isdisjoint(rule.hints):
                 text = rule.apply(text, self.secret_name)
         return text
 
@@ -536,25 +542,35 @@ class Redactor:
         annotation whose name does; an annotation holding JSON (last-applied-configuration) redacted the
         same way inside; every other string through the text rules. valueFrom.secretKeyRef only names a
         Secret: it is kept. A new object; the one given is not changed."""
-        if isinstance(value, dict):
-            if isinstance(value.get("name"), str) and "value" in value and self.secret_name(value["name"]):
-                return {k: (_masked(v) if k == "value" else self.obj(v)) for k, v in value.items()}
-            return {k: self._field(k, v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.obj(item) for item in value]
         if isinstance(value, str):
             return self._string(value)
-        return value
+        if isinstance(value, list):
+            return [self.obj(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        entry = value.get("name")
+        variable = isinstance(entry, str) and "value" in value and self.secret_name(entry)
+        shown: dict[Any, Any] = {}
+        for name, item in value.items():  # one loop, no call per field: a pod has ~100 of them
+            if isinstance(item, str):
+                if item and ((variable and name == "value") or self._secret_field(name)):
+                    shown[name] = MASK
+                else:
+                    shown[name] = self._string(item)
+            elif isinstance(item, dict | list):
+                shown[name] = self.obj(item)
+            elif isinstance(item, int | float) and not isinstance(item, bool) and self._secret_field(name):
+                shown[name] = MASK
+            else:
+                shown[name] = item
+        return shown
 
-    def _field(self, name: object, value: Any) -> Any:
-        scalar = isinstance(value, str | int | float) and not isinstance(value, bool)
-        if scalar and isinstance(name, str) and self.secret_name(name, True):
-            return _masked(value)
-        return self.obj(value)
+    def _secret_field(self, name: object) -> bool:
+        return isinstance(name, str) and self.secret_name(name, True)
 
     def _string(self, value: str) -> str:
         """A string of an object; JSON in it (an annotation kubectl wrote) is redacted as an object."""
-        if value[:1] in ("{", "[") and value.rstrip()[-1:] in ("}", "]"):
+        if value[:1] in ("{", "[") and value and value.rstrip()[-1:] in ("}", "]"):
             try:
                 inner = json.loads(value)
             except ValueError:
@@ -570,6 +586,15 @@ class Redactor:
         if not any(self.secret_name(name) for name, _ in labels):
             return labels if isinstance(labels, tuple) else tuple(labels)
         return tuple((name, _masked(value) if self.secret_name(name) else value) for name, value in labels)
+
+    def annotations(self, annotations: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+        """An alert's annotations: each secret-looking name's value masked, every other through the text
+        rules (a description may quote a URL with its password); the same tuple when nothing changes."""
+        shown = tuple(
+            (name, _masked(value) if self.secret_name(name) else self.text(value))
+            for name, value in annotations
+        )
+        return annotations if shown == annotations and isinstance(annotations, tuple) else shown
 
 
 def _masked(value: Any) -> Any:
@@ -638,6 +663,11 @@ def redact_object(value: Any) -> Any:
 def redact_labels(labels: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     """An alert's labels or annotations with the value of each secret-looking name masked."""
     return _active.labels(labels)
+
+
+def redact_annotations(annotations: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """An alert's annotations with the value of each secret-looking name masked, the others' text redacted."""
+    return _active.annotations(annotations)
 
 
 def redact_mapping(values: Mapping[str, str]) -> dict[str, str]:

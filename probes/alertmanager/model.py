@@ -17,6 +17,7 @@ from probes.prometheus.alerts import (
     parse_rfc3339,
 )
 from probes.prometheus.snapshot import Labels
+from probes.redact import MASK, redact_labels, secret_name
 
 
 class AmShapeError(ValueError):
@@ -194,7 +195,7 @@ def parse_alert(raw: object) -> AmAlert | None:
         return None
     return AmAlert(
         fingerprint=clean(fingerprint),
-        labels=labels,
+        labels=redact_labels(labels),  # as Prometheus's alerts are: the two are matched by their labels
         state=state,
         silenced_by=_strings(status.get("silencedBy")),
         inhibited_by=_strings(status.get("inhibitedBy")),
@@ -215,7 +216,8 @@ def parse_matcher(raw: object) -> Matcher | None:
     if not isinstance(name, str) or not isinstance(value, str):
         return None
     is_equal = raw.get("isEqual", True)
-    return Matcher(clean(name), clean(value), bool(raw.get("isRegex", False)), bool(is_equal))
+    shown = MASK if value and secret_name(name) else clean(value)  # a silence on a secret label's value
+    return Matcher(clean(name), shown, bool(raw.get("isRegex", False)), bool(is_equal))
 
 
 def parse_silence(raw: object) -> Silence | None:
@@ -257,7 +259,7 @@ def parse_groups(body: Any, path: str) -> list[AlertGroup]:
             for a in alerts
             if isinstance(a, dict) and isinstance(a.get("fingerprint"), str)
         )
-        groups.append(AlertGroup(labels, clean(name) if isinstance(name, str) else "", prints))
+        groups.append(AlertGroup(redact_labels(labels), clean(name) if isinstance(name, str) else "", prints))
     return groups
 
 

@@ -5,6 +5,10 @@ Each reading has two halves. The `*_reading_from` functions shape pods already r
 demo's scripted cluster uses them too, so both read alike); the `read_*_reading` functions, which the
 probe's methods of the same name call, fetch those pods from the API server through an `ApiConnection`.
 Nothing here raises: a failure is a failed Reading that says why in plain words.
+
+The pods are redacted (probes/redact.py) before any printer or jsonpath template sees them: a template
+such as `{.items[*].spec.containers[*].env}` prints DB_PASSWORD's name and ••••, never its value; log lines
+go through the text rules.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from probes.kubernetes.printers import (
 )
 from probes.kubernetes.resources import LogTail, PodMetrics, metrics_row
 from probes.kubernetes.rows import as_dict, as_text, pod_row
+from probes.redact import active as active_redactor
+from probes.redact import redact_object
 
 LOGS_PODS_MAX = 5  # pods a `kubectl logs -l` reading reads: a Deployment of 40 would flood the step
 DESCRIBE_PODS_MAX = 10  # pods a `kubectl describe pod -l` reading describes (one events request each)
@@ -101,7 +107,7 @@ def logs_reading_from(
         if len(messages) == 1:
             return Reading.failed(SOURCE, what, messages.pop())
         return Reading.failed(SOURCE, what, "; ".join(f"{pod}: {m}" for pod, m in problems))
-    reading = Reading.text(SOURCE, what, lines, read_at=now)
+    reading = Reading.text(SOURCE, what, active_redactor().lines(lines), read_at=now)
     problem = None
     if problems:
         problem = f"logs of {len(problems)} of {len(kept)} pods not read: " + "; ".join(
@@ -139,7 +145,7 @@ def describe_reading_from(
                 events = found
         if index:
             lines += ["", ""]  # kubectl separates described objects so
-        lines += describe_pod_lines(item, events, clock())
+        lines += describe_pod_lines(redact_object(item), redact_object(events), clock())
     reading = Reading.text(SOURCE, what, lines, read_at=clock())
     return replace(
         reading,
@@ -191,7 +197,7 @@ def jsonpath_reading_from(
         return Reading.failed(SOURCE, what, body)
     now = clock()
     try:
-        text = jsonpath_render(template, kubectl_list(body))
+        text = jsonpath_render(template, kubectl_list(redact_object(body)))
     except JsonPathError as exc:
         return Reading.failed(SOURCE, what, f'error executing jsonpath "{jsonpath}": {exc}', read_at=now)
     lines = text.split("\n")

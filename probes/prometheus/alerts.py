@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from probes.prometheus.client import ALERTS_PATH, RULES_PATH, PromReadError, decode_json
 from probes.prometheus.snapshot import FiringAlert, Labels
 from probes.prometheus.stream import ANY
+from probes.redact import redact_annotations, redact_labels
 
 
 def fingerprint(labels: Labels) -> str:
@@ -224,6 +225,9 @@ class AlertReader:
         if not isinstance(value, str):
             value = "" if value is None else str(value)
         placed = self.rules.place(name, labels) if self.rules is not None else None
+        # what is shown: secret-looking labels' and annotations' values masked (probes/redact.py); the
+        # fingerprint stays that of the labels as sent, so alerts that differ only in a secret stay apart
+        annotations = redact_annotations(annotations)
         expression, for_seconds = placed or (None, None)
         seen = self._seen
         previous = self._last.get(labels)
@@ -251,7 +255,7 @@ class AlertReader:
         alert = FiringAlert(
             name=intern(name),
             state=intern(state),
-            labels=labels,
+            labels=redact_labels(labels),
             annotations=tuple((intern(k), v) for k, v in annotations),
             active_at=active_at,
             value=value,

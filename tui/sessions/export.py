@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from probes.format import clean, format_duration
-from probes.redact import redact_text
+from probes.redact import redact_labels, redact_text
 from tui.sessions.store import IncidentSession, StepRecord, TimelineEntry
 
 
@@ -127,7 +127,8 @@ def _facts(session: IncidentSession, section: Section | None, now: datetime | No
 def _labels(session: IncidentSession) -> list[str]:
     if not session.labels:
         return []
-    rows = [f"| {_cell(name)} | {_cell(value)} |" for name, value in sorted(session.labels)]
+    # a session stored before its alert's labels were redacted gets the same rules on its way out
+    rows = [f"| {_cell(name)} | {_cell(value)} |" for name, value in sorted(redact_labels(session.labels))]
     return ["## Labels", "", "| label | value |", "| --- | --- |", *rows, ""]
 
 

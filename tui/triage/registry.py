@@ -4,6 +4,9 @@ shaping of the answer; `gather` runs one planned read through it and never raise
 Only reads leave here: every read goes through its source's own guard (the SQL guard, the Redis allowlist,
 the Kubernetes client that sends GET only, Prometheus's query API). A source that is not configured, or one
 that has no such read, gives a Reading that says so instead of a guess.
+
+Every Reading leaves `gather` redacted (probes/redact.py), whatever its source: the checklist draws it, a
+tick stores it and the export writes it, so no secret value reaches any of them.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from probes.base import (
     Reading,
     RedisSource,
 )
+from probes.redact import redact_reading
 from tui.triage.commands import LiveRead, ReadName, ReadParams, Source
 from tui.triage.named import as_named
 from tui.triage.shaping import (
@@ -297,7 +301,12 @@ _NAMES: dict[Source, str] = {
 
 
 async def gather(read: LiveRead, sources: Sources) -> Reading:
-    """One read, bounded in time, never raising: what a source can't answer is a Reading saying why."""
+    """One read, bounded in time, never raising, and redacted: what a source can't answer is a Reading
+    saying why."""
+    return redact_reading(await _gather(read, sources))
+
+
+async def _gather(read: LiveRead, sources: Sources) -> Reading:
     what = _what(read)
     ask = Ask(read, what, read.params.namespace or sources.namespace, sources)
     route = READS.get(read.read)
