@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import redis.exceptions as rexc
 
-from probes.redact import redact_command
+from probes.redact import MASK, redact_command, secret_name
 from probes.redis.guard import SECRET_CONFIG
 from probes.redis.snapshot import (
     DbKeys,
@@ -200,7 +200,8 @@ def latency_from(raw: object) -> tuple[LatencyEvent, ...]:
 
 
 def config_pairs(raw: object) -> list[tuple[str, str]]:
-    """CONFIG GET's flat [name, value, ...] reply (or a RESP3 map) as pairs, secrets dropped."""
+    """CONFIG GET's flat [name, value, ...] reply (or a RESP3 map) as pairs: the settings that are secrets
+    dropped, the value of any other whose name looks secret (tls-key-file-pass) masked."""
     if isinstance(raw, dict):
         items = [(text(k), text(v)) for k, v in raw.items()]
     elif isinstance(raw, list | tuple):
@@ -208,7 +209,7 @@ def config_pairs(raw: object) -> list[tuple[str, str]]:
         items = list(zip(flat[0::2], flat[1::2], strict=False))
     else:
         items = []
-    return [(k, v) for k, v in items if k.lower() not in SECRET_CONFIG]
+    return [(k, MASK if v and secret_name(k) else v) for k, v in items if k.lower() not in SECRET_CONFIG]
 
 
 def blocked_reason(exc: BaseException) -> str | None:
