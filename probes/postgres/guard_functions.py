@@ -139,6 +139,7 @@ CREDENTIAL_RELATIONS: dict[tuple[str, str], str] = {
 INSTEAD: dict[str, str] = {
     "pg_authid": "pg_roles shows the rest",
     "pg_shadow": "pg_user shows the rest",
+    "pg_user_mappings": "information_schema.user_mappings shows who is mapped to which server",
     "pg_foreign_server": "information_schema.foreign_servers shows the rest",
     "pg_subscription": "pg_stat_subscription shows their state",
 }

@@ -109,6 +109,9 @@ def test_what_is_left_of_each_points_to_a_view_that_masks_the_credential() -> No
         "(information_schema.foreign_servers shows the rest)"
     )
     assert check_sql("TABLE pg_subscription").reason.endswith("(pg_stat_subscription shows their state)")
+    assert check_sql("TABLE pg_user_mappings").reason.endswith(
+        "(information_schema.user_mappings shows who is mapped to which server)"
+    )
 
 
 def test_the_config_cannot_allow_a_function_that_reads_credentials() -> None:
