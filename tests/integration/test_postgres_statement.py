@@ -280,13 +280,13 @@ async def test_role_without_pg_monitor_sees_insufficient_privilege_not_a_failure
         reading = await probe.run_statement(
             f"SELECT pid, application_name, query FROM pg_stat_activity WHERE pid = {pg_conditions.slow_pid}"
         )
-        denied = await probe.run_statement("SELECT rolpassword FROM pg_authid")
+        denied = await probe.run_statement("SELECT * FROM pg_config()")  # the guard allows it, the server not
         after = await probe.run_statement(BY_APPLICATION)
     finally:
         await probe.aclose()
     assert reading.ok, reading.problem
     assert reading.rows == ((str(pg_conditions.slow_pid), "inmidst-batch", HIDDEN_QUERY),)
-    assert denied.problem == "permission denied: permission denied for table pg_authid"
+    assert denied.problem == "permission denied: permission denied for function pg_config"
     assert denied.read_at is None
     assert after.ok and dict(after.rows)[APP_NAME] == str(IDLE_CONNECTIONS)  # the session survived it
 
