@@ -76,19 +76,13 @@ def _covers(values: Iterable[str], wanted: str) -> bool:
 def _beyond_reading(rules: Sequence[Mapping[str, Any]]) -> list[str]:
     """The rules' verbs that are not reads, as "create, delete on pods, pods/exec"; the self-reviews
     every user may create are left out."""
-    found: dict[tuple[str, ...], list[str]] = {}
+    found: dict[tuple[str, ...], dict[str, None]] = {}  # verbs → resources, in the order the rules give
     for rule in rules:
         verbs = tuple(str(v) for v in rule.get("verbs") or [] if v not in READ_VERBS)
-        if not verbs:
-            continue
         groups = [str(g) for g in rule.get("apiGroups") or []]
-        resources = [
-            str(r)
-            for r in rule.get("resources") or []
-            if not any((g, r) in SELF_REVIEW_RESOURCES for g in groups)
-        ]
-        if resources:
-            found.setdefault(verbs, []).extend(r for r in resources if r not in found.get(verbs, []))
+        for resource in rule.get("resources") or []:
+            if verbs and not any((g, resource) in SELF_REVIEW_RESOURCES for g in groups):
+                found.setdefault(verbs, {})[str(resource)] = None
     return [f"{', '.join(verbs)} on {', '.join(resources)}" for verbs, resources in found.items()]
 
 

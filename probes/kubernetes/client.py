@@ -86,8 +86,7 @@ def check_read_only(method: str, url: str, body: Any = None, *, prefix: str = ""
     server's URL has before /api (a proxy's), so only the reviews at that server's root are allowed."""
     path = urlsplit(url).path
     if method.upper() == "POST":
-        review = path.removeprefix(prefix) if prefix and path.startswith(prefix + "/") else path
-        kind = SELF_REVIEWS.get(review)
+        kind = SELF_REVIEWS.get(path[len(prefix) :] if path.startswith(prefix + "/") else "")
         if kind is not None and _body_kind(body) == kind:
             return
     if method.upper() != "GET":

@@ -20,7 +20,7 @@ HELM_ROLE_EXAMPLE = "examples/rbac/oncall-role-helm.yaml"
 # why there is no Helm history, and how to have it: said the same way by the Deploys tab and the evidence
 HELM_OFF = (
     "Helm history is off: oncall reads no Secrets. To read it, set [kubernetes] helm_history = true; "
-    f"the role then needs get and list on secrets ({HELM_ROLE_EXAMPLE})"
+    f"the role then needs list on secrets ({HELM_ROLE_EXAMPLE})"
 )
 _GZIP_MAGIC = b"\x1f\x8b\x08"
 

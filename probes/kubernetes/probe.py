@@ -34,7 +34,13 @@ from probes.kubernetes.client import (
     log_problem,
     server_message,
 )
-from probes.kubernetes.helm import HelmRevision, helm_history_off, history_from_secrets, release_selector
+from probes.kubernetes.helm import (
+    HELM_ROLE_EXAMPLE,
+    HelmRevision,
+    helm_history_off,
+    history_from_secrets,
+    release_selector,
+)
 from probes.kubernetes.informer import WATCH_SECONDS, PodCache, PodInformer
 from probes.kubernetes.plain import PlainReads
 from probes.kubernetes.printers import jsonpath_command, kubectl, logs_command
@@ -457,11 +463,17 @@ class KubernetesProbe(PlainReads):
             return helm_history_off(self._clock())
 
         def read() -> tuple[HelmRevision, ...]:
-            body = self._conn.get_json(
-                api_path("api", "v1", "namespaces", namespace or self.namespace, "secrets"),
-                "secrets",
-                labelSelector=release_selector(release),
-            )
+            try:
+                body = self._conn.get_json(
+                    api_path("api", "v1", "namespaces", namespace or self.namespace, "secrets"),
+                    "secrets",
+                    labelSelector=release_selector(release),
+                )
+            except ApiException as exc:
+                if exc.status == 403:  # helm_history is on, the role is not: say which role would do
+                    message = f"forbidden: {server_message(exc)}; Helm history needs {HELM_ROLE_EXAMPLE}"
+                    raise ReadError(message, "forbidden", 403) from None
+                raise
             revisions, skipped = history_from_secrets(body.get("items") or [])
             if skipped and not revisions:
                 raise ReadError(f"{skipped} Helm release secrets of {release} could not be decoded")

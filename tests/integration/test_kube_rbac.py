@@ -196,7 +196,7 @@ def test_with_helm_history_off_no_secret_is_asked_for_and_the_reason_is_given(
     assert history.health.state == "not-configured"
     assert history.health.last_error == (
         "Helm history is off: oncall reads no Secrets. To read it, set [kubernetes] helm_history = true; "
-        "the role then needs get and list on secrets (examples/rbac/oncall-role-helm.yaml)"
+        "the role then needs list on secrets (examples/rbac/oncall-role-helm.yaml)"
     )
     assert kube_sim.requests() == []
 
@@ -275,3 +275,18 @@ def test_check_says_when_the_server_refuses_the_reviews_and_still_reports_ok(
     assert code == 0, line
     assert "could not ask whether the role may list secrets (not found:" in line, line
     assert "could not list the role's rules (not found:" in line, line
+
+
+def test_helm_history_on_with_a_role_that_cannot_list_secrets_names_the_role_it_needs(
+    kube_sim: KubeSimulator,
+) -> None:
+    kube_sim.set_rbac(role("oncall-role.yaml"))
+    settings = KubernetesSettings(kubeconfig=kube_sim.kubeconfig(), timeout=3, helm_history=True)
+    with KubernetesProbe(settings, env={}) as probe:
+        history = probe.read_helm_history("in-midst-my-life")
+    assert history.health.state == "forbidden"
+    assert history.health.last_error == (
+        'forbidden: secrets is forbidden: User "system:serviceaccount:oncall:oncall" cannot list resource '
+        '"secrets" in API group "" in the namespace "production"; Helm history needs '
+        "examples/rbac/oncall-role-helm.yaml"
+    )

@@ -46,7 +46,7 @@ async def test_helm_history_off_says_how_to_turn_it_on_and_reads_no_secret(
         text = flat(screen_text(app))
         assert (
             "Helm history is off: oncall reads no Secrets. To read it, set [kubernetes] helm_history = true; "
-            "the role then needs get and list on secrets (examples/rbac/oncall-role-helm.yaml)"
+            "the role then needs list on secrets (examples/rbac/oncall-role-helm.yaml)"
         ) in text
         assert "helm history forbidden" not in text and "reading Helm history" not in text
 

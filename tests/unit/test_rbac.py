@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
+from kubernetes import client
 
+from probes.kubernetes import KubernetesProbe, KubernetesSettings
 from probes.kubernetes.access import READS, SELF_REVIEW_RESOURCES, AccessAnswers, access_notes, reads
 from probes.kubernetes.client import ReadOnlyViolation, check_read_only
 
@@ -154,3 +156,38 @@ def test_a_role_missing_reads_and_a_failed_review_are_said() -> None:
     assert warnings[1].startswith("the role may not get pods/log, list events, list services,")
     assert "list nodes" in warnings[1] and "secrets" not in warnings[1]
     assert notes == ["could not ask (forbidden)"]
+
+
+def test_the_probe_client_sends_a_self_review_and_refuses_a_review_of_someone_else(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: sim\n"
+        "clusters: [{name: sim, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "users: [{name: sim, user: {token: sim-token}}]\n"
+        "contexts: [{name: sim, context: {cluster: sim, user: sim, namespace: production}}]\n"
+    )
+    probe = KubernetesProbe(KubernetesSettings(kubeconfig=kubeconfig), env={})
+    api = probe.api_client
+    assert api is not None
+    sent: list[tuple[str, str]] = []
+
+    def pool_request(method: str, url: str, **kwargs: Any) -> Any:
+        sent.append((method, url))
+        raise ConnectionRefusedError  # nothing listens: what matters is what was let through
+
+    api.rest_client.pool_manager.request = pool_request  # type: ignore[method-assign]
+    authorization = client.AuthorizationV1Api(api)
+    spec = {"resourceAttributes": {"namespace": "production", "verb": "list", "resource": "secrets"}}
+    with pytest.raises(ReadOnlyViolation):
+        authorization.create_subject_access_review(
+            {"kind": "SubjectAccessReview", "spec": {**spec, "user": "admin"}}
+        )
+    with pytest.raises(ReadOnlyViolation):  # a self-review whose body doesn't say what it is
+        authorization.create_self_subject_access_review({"spec": spec})
+    with pytest.raises(ReadOnlyViolation):
+        client.CoreV1Api(api).create_namespaced_pod("production", {"kind": "SelfSubjectAccessReview"})
+    assert sent == []
+    with pytest.raises(ConnectionRefusedError):
+        authorization.create_self_subject_access_review({"kind": "SelfSubjectAccessReview", "spec": spec})
+    assert sent == [("POST", "https://127.0.0.1:1" + ACCESS)]
+    probe.close()

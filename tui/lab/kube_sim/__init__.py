@@ -251,7 +251,7 @@ class KubeSimulator:
         """Authorize as RBAC would with these Roles, ClusterRoles and bindings (Kubernetes objects, e.g. the
         documents of examples/rbac/*.yaml), every binding taken to bind the simulator's user; reads no rule
         allows get the real 403, and the self-reviews answer from them. None: cluster admin again."""
-        self._control("rbac", {"objects": None if objects is None else list(objects)})
+        self._control("rbac", {"objects": None if objects is None else [o for o in objects if o]})
 
     def unserve(self, *groups: str) -> None:
         """Answer these API groups with 404, as a cluster without their server (`metrics.k8s.io`: no
