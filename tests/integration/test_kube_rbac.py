@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,24 @@ def test_the_simulator_lists_the_roles_rules_and_refuses_what_they_leave_out(kub
     assert len(v1.list_namespaced_pod(NS).items) == 7
     kube_sim.set_rbac(None)
     assert v1.list_namespaced_secret(NS).items  # cluster admin again
+
+
+def test_a_denied_resource_is_not_allowed_by_the_access_review_either(kube_sim: KubeSimulator) -> None:
+    api = authorization(kube_sim)
+    kube_sim.deny("events", ("list",))
+    assert can(api, "list", "events").allowed is False
+    assert can(api, "list", "pods").allowed is True
+    kube_sim.allow("events")
+    assert can(api, "list", "events").allowed is True
+
+
+def test_roles_given_at_start_authorize_from_the_first_request(
+    kube_sim_factory: Callable[..., KubeSimulator],
+) -> None:
+    sim = kube_sim_factory(lab=True, rbac=[EXAMPLES / "oncall-role-helm.yaml"])
+    api = authorization(sim)
+    assert can(api, "list", "secrets").allowed is True
+    assert can(api, "list", "configmaps").allowed is False
 
 
 def test_kubectl_auth_can_i_works_against_the_simulator(kube_sim: KubeSimulator, tmp_path: Path) -> None:

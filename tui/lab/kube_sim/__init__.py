@@ -40,6 +40,7 @@ class KubeSimulator:
         namespaces: int = 1,
         lab: bool = False,
         bookmark_interval: float = 5.0,
+        rbac: Sequence[Path] = (),
     ) -> None:
         self.workdir = Path(workdir)
         self.tls = tls
@@ -48,6 +49,7 @@ class KubeSimulator:
         self.namespaces = namespaces
         self.lab = lab
         self.bookmark_interval = bookmark_interval
+        self.rbac = tuple(rbac)  # YAML files of roles to authorize by from the start (see set_rbac)
         self.port = 0
         self.ca_pem = ""
         self._process: subprocess.Popen[bytes] | None = None
@@ -73,6 +75,8 @@ class KubeSimulator:
             command.append("--tls")
         if self.lab:
             command.append("--lab")
+        for path in self.rbac:
+            command += ["--rbac", str(path)]
         self._stderr_path = self.workdir / "kube-sim.stderr"
         env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH")]))

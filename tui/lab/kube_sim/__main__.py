@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from types import FrameType
 
+import yaml
+
 from tui.demo.cluster import lab_cluster, lab_logs
 from tui.lab.kube_sim.fixtures import generated_pods
 from tui.lab.kube_sim.server import SimServer
@@ -47,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         "--bookmark-interval", type=float, default=5.0, help="seconds between watch BOOKMARKs"
     )
     parser.add_argument("--exit-with-parent", action="store_true", help="stop when the parent process dies")
+    parser.add_argument(
+        "--rbac",
+        type=Path,
+        action="append",
+        help="a YAML file of Roles, ClusterRoles and bindings (examples/rbac/...) to authorize by, "
+        "repeatable; none: the user is a cluster admin",
+    )
     args = parser.parse_args(argv)
 
     store = ObjectStore()
@@ -60,6 +69,12 @@ def main(argv: list[str] | None = None) -> int:
 
     context, ca_pem = _tls_context() if args.tls else (None, "")
     server = SimServer(("127.0.0.1", args.port), store, args.token, context)  # loopback only, always
+    if args.rbac:
+        try:
+            documents = [d for path in args.rbac for d in yaml.safe_load_all(path.read_text()) if d]
+            server.rbac.set(documents)
+        except (OSError, yaml.YAMLError, ValueError) as exc:
+            parser.error(f"--rbac: {exc}")
 
     def stop(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()

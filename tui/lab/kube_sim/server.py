@@ -338,6 +338,8 @@ class SimHandler(BaseHTTPRequestHandler):
         spec = review.get("spec") or {}
         rbac = self.server.rbac
         answer = rbac.access_review(spec) if kind == "SelfSubjectAccessReview" else rbac.rules_review(spec)
+        if answer.get("allowed") and self._denied_by_fault(spec.get("resourceAttributes") or {}):
+            answer = {"allowed": False}  # deny() answers reads with 403: the review says the same
         self._send_json(
             201,
             {
@@ -348,6 +350,18 @@ class SimHandler(BaseHTTPRequestHandler):
                 "status": answer,
             },
         )
+
+    def _denied_by_fault(self, attributes: dict[str, Any]) -> bool:
+        group, plural = str(attributes.get("group") or ""), str(attributes.get("resource") or "")
+        key = f"{plural}.{group}" if group else plural
+        if attributes.get("subresource"):
+            key += f"/{attributes['subresource']}"
+        rule = self.server.store.denied.get(key)
+        if rule is None:
+            return False
+        verbs, only_namespace = rule
+        namespace = attributes.get("namespace") or None
+        return attributes.get("verb") in verbs and (only_namespace is None or only_namespace == namespace)
 
     def _check_denied(
         self, rtype: ResourceType, verb: str, namespace: str | None, name: str | None, sub: str
