@@ -74,8 +74,8 @@ def _covers(values: Iterable[str], wanted: str) -> bool:
 
 
 def _beyond_reading(rules: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The rules' verbs that are not reads, as "create, delete on pods, pods/exec"; the self-reviews
-    every user may create are left out."""
+    """The rules' verbs that are not reads, as "create, delete on pods, pods/exec" ("* on *" for an admin);
+    the self-reviews every user may create are left out."""
     found: dict[tuple[str, ...], dict[str, None]] = {}  # verbs → resources, in the order the rules give
     for rule in rules:
         verbs = tuple(str(v) for v in rule.get("verbs") or [] if v not in READ_VERBS)
@@ -125,8 +125,8 @@ def access_notes(answers: AccessAnswers, helm_history: bool) -> tuple[list[str],
         if extra:
             example = HELM_ROLE_EXAMPLE if helm_history else ROLE_EXAMPLE
             warnings.append(
-                f"the role may also {'; '.join(extra)} in {where}: oncall only reads, and a role that "
-                f"can only read ({example}) is safer"
+                f"the role may do more than read in {where} ({'; '.join(extra)}): oncall only reads, and a "
+                f"role that can only read ({example}) is safer"
             )
         missing = _missing(rules, READS)  # secrets: the access review above is the server's own answer
         if answers.rules.get("incomplete"):

@@ -255,7 +255,7 @@ def test_check_of_a_cluster_admin_warns_of_secrets_and_writes(
     code, line = check(kube_sim, isolated_env, tmp_path, helm_history=False)
     assert code == 1 and "degraded" in line
     assert "the role can read every Secret in namespace production" in line
-    assert "the role may also * on * in namespace production: oncall only reads" in line
+    assert "the role may do more than read in namespace production (* on *): oncall only reads" in line
 
 
 def test_check_of_the_least_privilege_role_has_no_warning(

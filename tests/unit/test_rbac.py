@@ -138,8 +138,8 @@ def test_an_admin_role_is_warned_of_its_secrets_and_its_writes() -> None:
     assert warnings == [
         "the role can read every Secret in namespace production, which oncall does not need with Helm "
         "history off: bind the least-privilege role in examples/rbac/oncall-role.yaml instead",
-        "the role may also * on * in namespace production: oncall only reads, and a role that can only read "
-        "(examples/rbac/oncall-role.yaml) is safer",
+        "the role may do more than read in namespace production (* on *): oncall only reads, and a role that "
+        "can only read (examples/rbac/oncall-role.yaml) is safer",
     ]
     assert notes == []
 
@@ -150,8 +150,9 @@ def test_a_role_missing_reads_and_a_failed_review_are_said() -> None:
     answers = AccessAnswers("production", None, rules_of(pods, exec_), ("could not ask (forbidden)",))
     warnings, notes = access_notes(answers, helm_history=True)
     assert warnings[0] == (
-        "the role may also create, delete on pods; create on pods/exec in namespace production: oncall only "
-        "reads, and a role that can only read (examples/rbac/oncall-role-helm.yaml) is safer"
+        "the role may do more than read in namespace production (create, delete on pods; create on "
+        "pods/exec): oncall only reads, and a role that can only read (examples/rbac/oncall-role-helm.yaml) "
+        "is safer"
     )
     assert warnings[1].startswith("the role may not get pods/log, list events, list services,")
     assert "list nodes" in warnings[1] and "secrets" not in warnings[1]
