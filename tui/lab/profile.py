@@ -36,6 +36,7 @@ def profile_text(state: LabState) -> str:
             f"kubeconfig = {q(state.kubeconfig)}",
             f"context = {q(KUBE_CONTEXT)}",
             f"namespace = {q(LAB_NAMESPACE)}",
+            "helm_history = true  # the bad-deploy fault is a new Helm revision",
             "",
             f"[profiles.{PROFILE}.postgres]",
             f"dsn = {q(state.postgres_dsn(postgres.CONSOLE_ROLE))}",

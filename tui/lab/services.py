@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from tui.config.paths import example_dir
 from tui.lab import postgres
 from tui.lab.state import LabState, Service
 
@@ -149,7 +150,9 @@ def command(state: LabState, name: str) -> tuple[list[str], dict[str, str]]:
         python = [sys.executable, "-m", "tui.lab.load", "--api", state.api_url]
         return [*python, "--control-port", str(port)], {}
     if name == "kube-sim":
-        python = [sys.executable, "-m", "tui.lab.kube_sim", "--lab", "--port", str(port)]
+        # the lab's console runs as the example role with Helm history: what a team that opts in binds
+        role = example_dir().parent / "rbac" / "oncall-role-helm.yaml"
+        python = [sys.executable, "-m", "tui.lab.kube_sim", "--lab", "--rbac", str(role), "--port", str(port)]
         return [*python, f"--token={state.kube_token}"], {}  # a token may begin with "-"
     if name == "prometheus":
         folder = root / "prometheus"
