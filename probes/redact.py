@@ -310,7 +310,8 @@ RULES: tuple[TextRule | CommandRule, ...] = (
             r"(?<![\w.])(?P<name>[A-Za-z_][\w.-]*+)[\"']?[ \t]*[=:][ \t]*"
             # not a parameter ($1), SQL's own literals (sql-password's), an object, a URL's //, nor a value
             # masked already (libpq's ''quoted'' one included)
-            r"(?!\$\d+\b|[EeNn]'|[Uu]&'|''|'?••••|(?:bearer|basic|token)[ \t]|[{\[]|//)"
+            r"(?!\$\d+\b|[EeNn]'|[Uu]&'|''|[\"']?••••|[{\[]|//"
+            r"|[\"']?(?:bearer|basic|token|digest|negotiate|ntlm)[ \t])"
             r"(?P<secret>\"[^\"\r\n]*(?:\"|$)|'[^'\r\n]*(?:'|$)|[^\s\"',;&)}\]]+)",
             re.I,
         ),
@@ -443,6 +444,8 @@ class Redactor:
         self._hints = tuple(sorted({hint for rule in self.text_rules for hint in rule.hints}))
         self._always = any(not rule.hints for rule in self.text_rules)
         self.secret_name = lru_cache(maxsize=8192)(self._secret_name)
+        # an alert rule's annotations are one template: a storm's 5,000 alerts repeat a few descriptions
+        self._annotation_text = lru_cache(maxsize=4096)(self.text)
 
     def _secret_name(self, name: str, field: bool = False) -> bool:
         """Whether a value named `name` is a secret. `field`: the name of a field of a record, a column or
@@ -591,7 +594,7 @@ class Redactor:
         """An alert's annotations: each secret-looking name's value masked, every other through the text
         rules (a description may quote a URL with its password); the same tuple when nothing changes."""
         shown = tuple(
-            (name, _masked(value) if self.secret_name(name) else self.text(value))
+            (name, _masked(value) if self.secret_name(name) else self._annotation_text(value))
             for name, value in annotations
         )
         return annotations if shown == annotations and isinstance(annotations, tuple) else shown
