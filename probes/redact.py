@@ -517,7 +517,16 @@ class Redactor:
     def reading(self, reading: Reading) -> Reading:
         """A reading with every cell, line, its title and its problem redacted; a column whose header
         looks secret (rolpassword, api_key) masked whole; in a name/value table (INFO, CONFIG GET, a
-        settings table) the value of each row whose name looks secret masked."""
+        settings table) the value of each row whose name looks secret masked; the whole answer to a Redis
+        read of one value by a secret-looking key (GET api_token, HGET app password)."""
+        if reading.source == "redis" and self._reads_secret_key(reading.what):
+            return replace(
+                reading,
+                what=self.text(reading.what),
+                rows=tuple(tuple(MASK if cell else cell for cell in row) for row in reading.rows),
+                lines=tuple(MASK if line else line for line in reading.lines),
+                problem=self.text(reading.problem) if reading.problem else reading.problem,
+            )
         columns = reading.columns
         secret_columns = {i for i, column in enumerate(columns) if self.secret_name(column, True)}
         name_at, value_at = _name_value_columns(columns) if reading.source != "prometheus" else (None, ())
@@ -538,6 +547,16 @@ class Redactor:
             lines=self.lines(reading.lines),
             problem=self.text(reading.problem) if reading.problem else reading.problem,
         )
+
+    def _reads_secret_key(self, command: str) -> bool:
+        """`GET key`, `HGET key field` and the like (as written, redis-cli's options before it) where the
+        key or the field looks secret: the value read is the secret itself."""
+        words = command.split()
+        for i, word in enumerate(words):
+            if word.upper() in _READS_ONE_VALUE:
+                named = [w.strip("'\"") for w in words[i + 1 : i + 3]]
+                return any(self.secret_name(name) for name in named)
+        return False
 
     def obj(self, value: Any) -> Any:
         """A Kubernetes object (JSON as the API sends it) as it may be shown: the value of each env entry
@@ -604,6 +623,9 @@ def _masked(value: Any) -> Any:
     """A secret's value as shown: •••• for anything but an empty string, which hides nothing."""
     return value if value == "" or value is None else MASK
 
+
+# Redis commands that read one value by its key (and field): GET api_token answers the token itself
+_READS_ONE_VALUE = frozenset({"GET", "GETEX", "GETDEL", "GETRANGE", "HGET", "HMGET", "LRANGE", "LINDEX"})
 
 # headers of a name/value table: the setting's name, and the column(s) holding its value
 _NAME_HEADERS = frozenset({"name", "key", "field", "parameter", "setting name", "variable", "option"})

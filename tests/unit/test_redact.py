@@ -598,3 +598,12 @@ def test_a_bad_pattern_given_in_code_is_an_error_naming_it() -> None:
     with pytest.raises(RedactRuleError) as caught:
         Redactor(RedactSettings(patterns=("ok", "(")))
     assert (caught.value.setting, caught.value.index) == ("patterns", 1)
+
+
+def test_a_redis_read_of_a_secret_looking_key_shows_no_value() -> None:
+    token = Reading.text("redis", "redis-cli -h cache GET api_token", ["tok-from-get"], read_at=AT)
+    assert redact_reading(token).lines == (MASK,)
+    field = Reading.text("redis", "redis-cli HGET app:config db_password", ["hget-pw"], read_at=AT)
+    assert redact_reading(field).lines == (MASK,)
+    plain = Reading.text("redis", "redis-cli GET feature:checkout", ["on"], read_at=AT)
+    assert redact_reading(plain).lines == ("on",)
