@@ -26,7 +26,6 @@ from probes.redis import RedisSnapshot
 from screens.contract import ConsoleScreen
 from screens.modals import PickScreen, TextScreen
 from tui.sessions.store import IncidentSession
-from tui.triage.selectors import section_selectors
 from tui.widgets import styles
 from tui.widgets.alerts import (
     AlertsTable,
@@ -203,6 +202,29 @@ class DashboardScreen(ConsoleScreen[None]):
         self._draw_status()
         self.run_worker(self._judge_causes(), group="likely-cause", exclusive=True, name="likely-cause")
         self.set_timer(TABS_AFTER, self._build_tabs_soon)  # no alerts read by then: the tabs anyway
+        self.run_worker(self._runbook_read(), group="runbook-read", name="runbook-read")
+
+    # -- the runbook, read after the first alerts (the app's `runbook` waits for it) ---------------------
+
+    @property
+    def _runbook_pending(self) -> bool:
+        """The app is still reading its runbook: asking for a section now would wait for it."""
+        return not getattr(self.app, "runbook_ready", True)
+
+    async def _wait_runbook(self) -> None:
+        wait = getattr(self.app, "wait_runbook", None)
+        if wait is not None:
+            await wait()
+
+    async def _runbook_read(self) -> None:
+        """Once the runbook is read: the selected alert's section (or why there is none) and the status."""
+        if not self._runbook_pending:
+            return
+        await self._wait_runbook()
+        with _unless_torn_down():
+            self._shown = None
+            self._show_selected()
+            self._draw_status()
 
     @property
     def table(self) -> AlertsTable:
@@ -285,6 +307,7 @@ class DashboardScreen(ConsoleScreen[None]):
         # paint, and the first reads (the demo's in-process database, loading its client) held it ~0.4 s.
         # The tabs are built after that paint (build_tabs).
         await self._tabs_built.wait()
+        await self._wait_runbook()
         while True:
             alert = self._judging()
             if alert is None:
@@ -418,6 +441,10 @@ class DashboardScreen(ConsoleScreen[None]):
             else:
                 pane.show_message(Text("No alert selected.", style=styles.MUTED))
             return
+        if self._runbook_pending:  # _runbook_read shows it once read
+            self._shown = None
+            pane.show_reading(alert)
+            return
         session = await self.console.find_session(alert)
         key = (alert.fingerprint, session.last_change_at.timestamp() if session else None)
         if key == self._shown:
@@ -428,8 +455,14 @@ class DashboardScreen(ConsoleScreen[None]):
         pane.show(alert, match, session)
         if alert.fingerprint != self._judged:
             self._judge_soon()
+        if match.section is not None:
+            from tui.triage.selectors import section_selectors  # here: loads with the runbook, not before
+
+            component = section_selectors(match.section)
+        else:
+            component = []
         for panel in self.query(PodsPanel):
-            panel.set_component(section_selectors(match.section) if match.section else [])
+            panel.set_component(component)
 
     # -- what the panels ask for: the screen decides where it goes ------------------------------
 

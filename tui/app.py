@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import gc
 import io
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -48,7 +50,6 @@ from tui.triage.runbook import (
     load_runbook,
     match_section,
 )
-from tui.triage.selectors import helm_releases
 from tui.widgets.header import KubePlace
 
 if TYPE_CHECKING:
@@ -145,7 +146,15 @@ class OncallApp(ConsoleApp):
         self.followed: IncidentSession | None = None
         self.store_error: str | None = None
         self.store_notice: str | None = None  # observer: its store was deleted or replaced under it
-        self.runbook, self.runbook_error = self._load_runbook()
+        # The runbook is read after the first alerts are drawn, off the event loop (see `runbook`): parsing it
+        # (and loading markdown-it) held up the first screen by ~90 ms
+        self._runbook: Runbook | None = None
+        self.runbook_error: str | None = None  # why the runbook could not be read, once it was tried
+        self._releases: list[tuple[str, str | None]] = []
+        self._runbook_lock = threading.Lock()
+        self._runbook_done = False  # read (or failed): set under the lock, then never again
+        self._runbook_known = asyncio.Event()  # the same, for the event loop: the app has said so
+        self._runbook_asked = False  # the read off the loop has been started
         self.store_path = self.settings.store.path or default_store(demo)
         self.store_url = self.settings.store.url  # a team's shared PostgreSQL; None: the SQLite file alone
         self.store: Store | None = None
@@ -170,7 +179,6 @@ class OncallApp(ConsoleApp):
         self.kube_read: Signal[ResourceSnapshot[object]] = Signal(self, "kube-read")
         kube_settings = self.kube.settings
         self.kube_reads_backoff = Backoff.for_source(kube_settings.refresh, kube_settings.backoff_max)
-        self.releases = helm_releases(self.runbook.sections) if self.runbook else []
         self.postgres: PostgresSource = postgres or postgres_probe(self.settings.postgres, clock)
         self.redis: RedisSource = redis or redis_probe(self.settings.redis, clock)
         self.healths: dict[str, SourceHealth] = {
@@ -213,14 +221,68 @@ class OncallApp(ConsoleApp):
             getattr(self.postgres, "settings", None), getattr(self.redis, "settings", None)
         )
 
-    # -- start-up -------------------------------------------------------------------------------
+    # -- the runbook: read once, after the first alerts -----------------------------------------------
 
-    def _load_runbook(self) -> tuple[Runbook | None, str | None]:
-        path = self.settings.runbook or example_runbook()
+    def _read_runbook(self) -> None:
+        """Read and parse the runbook, once, in whichever thread asks first; a second caller waits for it."""
+        with self._runbook_lock:
+            if self._runbook_done:
+                return
+            path = self.settings.runbook or example_runbook()
+            try:
+                runbook = load_runbook(path)
+            except RunbookError as error:
+                self.runbook_error = str(error)
+            else:
+                from tui.triage.selectors import helm_releases  # here: its command classifier loads now
+
+                self._releases = helm_releases(runbook.sections)
+                self._runbook = runbook
+            self._runbook_done = True
+
+    @property
+    def runbook(self) -> Runbook | None:
+        """The runbook, None when it could not be read (runbook_error says why). Asked before the read off
+        the loop has finished, it waits for it (or reads it now): every caller sees the runbook as read."""
+        if not self._runbook_done:
+            self._read_runbook()
+        return self._runbook
+
+    @property
+    def releases(self) -> list[tuple[str, str | None]]:
+        """The Helm releases the runbook's commands name (the Deploys tab reads their history)."""
+        if not self._runbook_done:
+            self._read_runbook()
+        return self._releases
+
+    @property
+    def runbook_ready(self) -> bool:
+        """The runbook has been read (or failed to be) and the app has said so: `runbook` won't wait."""
+        return self._runbook_known.is_set()
+
+    async def wait_runbook(self) -> None:
+        """Until the runbook is read, without holding up the event loop; starts the read if not started."""
+        self._start_runbook_read()
+        await self._runbook_known.wait()
+
+    def _start_runbook_read(self) -> None:
+        if not self._runbook_asked:
+            self._runbook_asked = True
+            self.run_worker(self._runbook_read(), group="runbook", name="runbook")
+
+    async def _runbook_read(self) -> None:
+        # a thread of its own: the default executor's threads can all be held by long waits (the store's
+        # file watch, the sources' first reads), and the runbook would wait behind them
+        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runbook")
         try:
-            return load_runbook(path), None
-        except RunbookError as error:
-            return None, str(error)
+            await asyncio.get_running_loop().run_in_executor(reader, self._read_runbook)
+        finally:
+            reader.shutdown(wait=False)
+        self._runbook_known.set()
+        if self.runbook_error:
+            self.notify(self.runbook_error, title="Runbook not loaded", severity="error", timeout=30)
+
+    # -- start-up -------------------------------------------------------------------------------
 
     def reopen_store(self) -> None:
         try:
@@ -263,8 +325,6 @@ class OncallApp(ConsoleApp):
         self.call_after_refresh(_started_up)
         self._gc_threshold = gc.get_threshold()
         gc.set_threshold(self._gc_threshold[0], self._gc_threshold[1], GC_FULL_EVERY)
-        if self.runbook_error:
-            self.notify(self.runbook_error, title="Runbook not loaded", severity="error", timeout=30)
         if self.store_error and not self.observer:
             self.notify(self.store_error, title="Sessions are not being saved", severity="error", timeout=30)
 
@@ -273,6 +333,7 @@ class OncallApp(ConsoleApp):
         if self._sources_started:
             return
         self._sources_started = True
+        self._start_runbook_read()  # the first alerts are on screen: the runbook now, off the loop
         if not self.observer:
             self.run_worker(self.store_watch.drive(), group="driver", exclusive=True, name="driver")
         if self.postgres.configured:
@@ -538,6 +599,7 @@ class OncallApp(ConsoleApp):
         )
 
     async def _kube_read_round(self) -> list[ResourceSnapshot[Any]]:
+        await self.wait_runbook()  # the Helm releases to read come from it
         return await read_round(self.kube, self.releases, self.kube_reads)
 
     def _kube_reads_done(self, snapshots: list[ResourceSnapshot[object]]) -> None:

@@ -145,7 +145,8 @@ async def test_missing_runbook_is_reported_and_alerts_still_show(tmp_path):
     async with app.run_test(size=(160, 48)):
         table = app.screen.query_one(AlertsTable)
         await wait_for(lambda: table.row_count == 4, what="alerts without a runbook")
-        assert "Runbook not loaded" in screen_text(app)
+        # the runbook is read after the first alerts: its error shows once that read failed
+        await wait_for(lambda: "Runbook not loaded" in screen_text(app), what="the runbook's error")
         assert "nope.md" in screen_text(app)
 
 
@@ -155,7 +156,7 @@ async def test_unparseable_runbook_is_reported(tmp_path):
     app = make_app(tmp_path, runbook=broken)
     async with app.run_test(size=(160, 48)):
         await wait_for(lambda: app.snapshot is not None, what="first poll")
-        assert "Runbook not loaded" in screen_text(app)
+        await wait_for(lambda: "Runbook not loaded" in screen_text(app), what="the runbook's error")
         assert app.is_running
 
 

@@ -7,13 +7,16 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
-
 from probes.format import read_text_file
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 
 class RunbookError(Exception):
@@ -107,12 +110,19 @@ _LABELS = {
     "resolution": _RESOLUTION,
     "remediation": _RESOLUTION,
 }
-_PARSER = MarkdownIt("commonmark")  # commonmark caps nesting, so hostile input can't recurse deeply
+
+
+@cache
+def _parser() -> MarkdownIt:
+    # made at the first parse: the app's first screen needs the model above, not markdown-it (~35 ms)
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark")  # commonmark caps nesting, so hostile input can't recurse deeply
 
 
 def parse_runbook(text: str, source: Path | None = None) -> Runbook:
     """Parse runbook Markdown into sections; raises RunbookError when no section is found."""
-    tokens = _PARSER.parse(text)
+    tokens = _parser().parse(text)
     headings = _headings(tokens)
     level = _section_level(tokens, headings)
     sections: list[Section] = []

@@ -85,6 +85,16 @@ class RunbookPane(VerticalScroll):
         for body in self.query("#runbook-body").results(Static):
             body.update(message)
 
+    def show_reading(self, alert: FiringAlert) -> None:
+        """The alert is selected but the runbook is still being read (start-up): its section comes next."""
+        self._shown = None
+        text = Text()
+        text.append(clean(alert.name), style=styles.STRONG)
+        text.append("\nreading the runbook…\n\n", style=styles.MUTED)
+        text.append("enter", style=styles.KEY_HINT)
+        text.append(" open the checklist", style=styles.MUTED)
+        self.show_message(text)
+
     def show(self, alert: FiringAlert, match: SectionMatch, session: IncidentSession | None) -> None:
         self._shown = (alert, match, session)
         text = Text()
