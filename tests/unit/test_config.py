@@ -14,6 +14,7 @@ from tui.config.settings import (
     KubernetesSettings,
     PostgresSettings,
     PrometheusSettings,
+    RedactSettings,
     Secret,
     Settings,
     load_settings,
@@ -597,3 +598,11 @@ def test_alertmanager_url_from_the_file_the_environment_and_the_flag(tmp_path: P
     flag = load(tmp_path, conf, flags={"alertmanager": "http://flag:9093"})
     assert flag.alertmanager.url == "http://flag:9093"
     assert config_error(tmp_path, '[alertmanager]\nurl = "am:9093"\n').key == "alertmanager.url"
+
+
+def test_redact_rules_default_to_none_and_a_profile_replaces_a_list_of_the_top_level(tmp_path: Path) -> None:
+    assert load(tmp_path).redact == RedactSettings()
+    toml = '[redact]\nnames = ["pin"]\npatterns = ["sk_\\\\w+"]\n[profiles.prod.redact]\nnames = ["otp"]\n'
+    patterns = ("sk_\\w+",)
+    assert load(tmp_path, toml).redact == RedactSettings(names=("pin",), patterns=patterns)
+    assert load(tmp_path, toml, profile="prod").redact == RedactSettings(names=("otp",), patterns=patterns)
