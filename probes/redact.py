@@ -318,6 +318,22 @@ RULES: tuple[TextRule | CommandRule, ...] = (
         named="name",
         hints=_NAME_HINTS,
     ),
+    # a password given on a command line: redis-cli -a pw, --pass pw, --password pw
+    TextRule(
+        "command-line-password",
+        re.compile(
+            r"(?:redis-cli\b[^\n|;&]*?[ \t]-a|(?<!\S)--(?:pass|password|passwd))[ \t]+"
+            r"(?P<secret>[^\s\"']\S*|\"[^\"]*\"?|'[^']*'?)"
+        ),
+        hints=("pass", "redis-cli"),
+    ),
+    # curl -u user:pw, --user user:pw (the user kept)
+    TextRule(
+        "command-line-user",
+        re.compile(r"(?<!\S)(?:-u|--user)[ \t]+[\"']?[^\s:\"']*:(?P<secret>[^\s\"']+)"),
+        mask=_mask_whole,
+        hints=("-u",),
+    ),
     CommandRule("redis-auth", "AUTH", _auth),
     CommandRule("redis-hello-auth", "HELLO", _hello),
     CommandRule("redis-migrate-auth", "MIGRATE", _after_keyword("AUTH", with_user="AUTH2")),

@@ -607,3 +607,17 @@ def test_a_redis_read_of_a_secret_looking_key_shows_no_value() -> None:
     assert redact_reading(field).lines == (MASK,)
     plain = Reading.text("redis", "redis-cli GET feature:checkout", ["on"], read_at=AT)
     assert redact_reading(plain).lines == ("on",)
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        ("redis-cli -h cache -a cli-secret --bigkeys", f"redis-cli -h cache -a {MASK} --bigkeys"),
+        ("redis-cli --pass 'quoted pw' INFO", f"redis-cli --pass '{MASK}' INFO"),
+        ("mongosh --password mongo-pw db", f"mongosh --password {MASK} db"),
+        ("curl -u admin:curl-pw http://svc/health", f"curl -u admin:{MASK} http://svc/health"),
+        ("ls -a /tmp", "ls -a /tmp"),  # -a is redis-cli's password only
+    ],
+)
+def test_a_password_on_a_runbooks_command_line_is_masked(command: str, shown: str) -> None:
+    assert redact_text(command) == shown

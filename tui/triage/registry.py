@@ -25,7 +25,7 @@ from probes.base import (
     Reading,
     RedisSource,
 )
-from probes.redact import redact_reading
+from probes.redact import redact_reading, redact_text
 from tui.triage.commands import LiveRead, ReadName, ReadParams, Source
 from tui.triage.named import as_named
 from tui.triage.shaping import (
@@ -328,8 +328,8 @@ async def gather_all(reads: Sequence[LiveRead], sources: Sources) -> tuple[Readi
 
 
 def what_of(read: LiveRead) -> str:
-    """A read's title, as its Reading says it: the command as written, or the read's name."""
-    return _what(read)
+    """A read's title, as its Reading says it (redacted): the command as written, or the read's name."""
+    return redact_text(_what(read))
 
 
 def _what(read: LiveRead) -> str:
