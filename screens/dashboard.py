@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
 from textual import on, work
@@ -20,9 +20,7 @@ from textual.widgets._tabbed_content import ContentTabs
 from probes.alertmanager import AlertmanagerProbe, AmSnapshot, amtool_add, amtool_expire
 from probes.format import clean
 from probes.kubernetes import HelmRevision, KubeEvent, PodMetrics, PodRow, ResourceSnapshot
-from probes.postgres import PgSnapshot
 from probes.prometheus import AlertsSnapshot, FiringAlert
-from probes.redis import RedisSnapshot
 from screens.contract import ConsoleScreen
 from screens.modals import PickScreen, TextScreen
 from tui.sessions.store import IncidentSession
@@ -41,11 +39,12 @@ from tui.widgets.footer import KeyFooter
 from tui.widgets.header import StatusHeader
 from tui.widgets.kube_panels import EventsPanel, ReadPanel, helm_lines, read_problem
 from tui.widgets.pods import PodsPanel
-from tui.widgets.postgres_panel import PostgresPanel
-from tui.widgets.redis_panel import RedisPanel
 from tui.widgets.runbook_pane import RunbookPane
-from tui.widgets.slowlog_panel import SlowlogPanel
 from tui.widgets.virtual_table import VirtualTable
+
+if TYPE_CHECKING:
+    from probes.postgres import PgSnapshot
+    from probes.redis import RedisSnapshot
 
 KUBE_OFF = "Kubernetes is not configured: set KUBECONFIG or [kubernetes] kubeconfig in oncall.toml."
 PG_OFF = (
@@ -140,7 +139,12 @@ class DashboardScreen(ConsoleScreen[None]):
         yield KeyFooter()
 
     def _later_panels(self, pane_id: str) -> list[Widget]:
-        """The panels of a tab built after the first alerts (see compose)."""
+        """The panels of a tab built after the first alerts (see compose); their modules (and the database's
+        and the cache's models) load then too."""
+        from tui.widgets.postgres_panel import PostgresPanel
+        from tui.widgets.redis_panel import RedisPanel
+        from tui.widgets.slowlog_panel import SlowlogPanel
+
         kube_on = self.console.kube.health.state != "not-configured"
         redis_on = self.console.redis.configured
         now = lambda: self.console.now  # noqa: E731
@@ -388,12 +392,17 @@ class DashboardScreen(ConsoleScreen[None]):
 
     def _on_postgres(self, snapshot: PgSnapshot | None) -> None:
         if snapshot is not None and self._tabs_built.is_set():  # else build_tabs draws it
+            from tui.widgets.postgres_panel import PostgresPanel  # loaded by build_tabs
+
             with _unless_torn_down():
                 for panel in self.query(PostgresPanel):
                     panel.show(snapshot)
 
     def _on_redis(self, snapshot: RedisSnapshot | None) -> None:
         if snapshot is not None and self._tabs_built.is_set():
+            from tui.widgets.redis_panel import RedisPanel  # loaded by build_tabs
+            from tui.widgets.slowlog_panel import SlowlogPanel
+
             with _unless_torn_down():
                 for panel in self.query(RedisPanel):
                     panel.show(snapshot)
@@ -483,8 +492,7 @@ class DashboardScreen(ConsoleScreen[None]):
 
         self.app.push_screen(LogsScreen(event.pod))
 
-    @on(RedisPanel.SampleRequested)
-    def _sample_keys(self) -> None:
+    def on_redis_panel_sample_requested(self) -> None:  # RedisPanel.SampleRequested (loaded later)
         self.console.sample_redis_keys()
 
     # -- actions -----------------------------------------------------------------------------
@@ -493,7 +501,7 @@ class DashboardScreen(ConsoleScreen[None]):
         if action == "silence_command":  # only when Alertmanager is configured
             return self._alertmanager is not None
         if action == "sample_keys":  # only where its result shows: the Redis tab
-            return bool(self.query(RedisPanel)) and self.query_one(TabbedContent).active == "tab-redis"
+            return bool(self.query("RedisPanel")) and self.query_one(TabbedContent).active == "tab-redis"
         # a digit or a letter typed in a filter box is the filter's
         return not (action in MOVES_FOCUS and typing(self))
 
@@ -582,6 +590,8 @@ class DashboardScreen(ConsoleScreen[None]):
             self._focus_tab(self.query_one(TabbedContent).active_pane)
 
     def action_sample_keys(self) -> None:
+        from tui.widgets.redis_panel import RedisPanel  # on the Redis tab only: built by then
+
         for panel in self.query(RedisPanel):
             panel.action_sample_keys()
 

@@ -261,8 +261,8 @@ class OncallApp(ConsoleApp):
         return self._runbook_known.is_set()
 
     async def wait_runbook(self) -> None:
-        """Until the runbook is read, without holding up the event loop; starts the read if not started."""
-        self._start_runbook_read()
+        """Until the runbook is read, without holding up the event loop (the read starts once the first alerts
+        are drawn, SOURCES_AFTER at the latest: waiting doesn't start it sooner)."""
         await self._runbook_known.wait()
 
     def _start_runbook_read(self) -> None:

@@ -10,11 +10,14 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import astuple, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from probes.base import Backoff, PolledSource, Reading, SourceHealth
 from probes.postgres.settings import PostgresSettings
-from probes.postgres.snapshot import PgSnapshot, PgStatement, PgTable, pressure_from, sessions_from_rows
+
+if TYPE_CHECKING:
+    # the model loads at the first read (after the alerts), with the PostgreSQL tab that draws it
+    from probes.postgres.snapshot import PgSnapshot, PgStatement, PgTable
 
 # probes.postgres's own words, without loading psycopg and pglast (the probe's session, statements and
 # guard): the demo's first screen doesn't wait for them (tests/unit/test_demo_start.py checks they agree)
@@ -32,7 +35,7 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-class DemoPostgres(PolledSource[PgSnapshot]):
+class DemoPostgres(PolledSource["PgSnapshot"]):
     """PostgreSQL for `oncall --demo`: the API leaks connections left idle in transaction."""
 
     SOURCE = SOURCE
@@ -179,6 +182,8 @@ class DemoPostgres(PolledSource[PgSnapshot]):
 
     def statements(self) -> tuple[PgStatement, ...]:
         """What pg_stat_statements holds: the tab's slow queries."""
+        from probes.postgres.snapshot import PgStatement
+
         return (
             PgStatement(
                 "SELECT c.id, sum(o.total) FROM customers c JOIN orders o ON o.customer = c.id GROUP BY c.id "
@@ -196,6 +201,8 @@ class DemoPostgres(PolledSource[PgSnapshot]):
 
     def tables(self, now: datetime) -> tuple[PgTable, ...]:
         """What pg_stat_user_tables holds."""
+        from probes.postgres.snapshot import PgTable
+
         return (
             PgTable(
                 "public",
@@ -213,6 +220,8 @@ class DemoPostgres(PolledSource[PgSnapshot]):
         )
 
     async def _poll_guarded(self) -> PgSnapshot:
+        from probes.postgres.snapshot import PgSnapshot, pressure_from, sessions_from_rows
+
         now = self._clock()
         sessions = sessions_from_rows(self.rows(now))
         row = {
@@ -252,4 +261,6 @@ class DemoPostgres(PolledSource[PgSnapshot]):
         )
 
     def _empty(self, health: SourceHealth) -> PgSnapshot:
+        from probes.postgres.snapshot import PgSnapshot
+
         return PgSnapshot.empty(health)
