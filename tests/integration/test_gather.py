@@ -57,7 +57,11 @@ async def lab(tmp_path: Path, lab_servers: LabServers) -> AsyncIterator[Lab]:
     kube_sim, pg_server = lab_servers.sim, lab_servers.pg
     redis_server, prometheus_server = lab_servers.redis, lab_servers.prometheus
     kube = KubernetesProbe(
-        KubernetesSettings(kubeconfig=kube_sim.kubeconfig(namespace="production"), timeout=5), env={}
+        # as the lab's console runs: Helm history opted into, so its Helm evidence is live too
+        KubernetesSettings(
+            kubeconfig=kube_sim.kubeconfig(namespace="production"), timeout=5, helm_history=True
+        ),
+        env={},
     )
     postgres = PostgresProbe(PostgresSettings(dsn=pg_server.dsn("oncall_monitor")))
     redis_settings = load_settings(

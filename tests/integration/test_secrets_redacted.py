@@ -365,3 +365,16 @@ async def test_a_runbook_asking_for_credentials_shows_none_even_as_superuser(
     no_secret(exported.read_text())
     for stored in tmp_path.glob("sessions.db*"):  # the database and its WAL, byte for byte
         no_secret(stored.read_bytes().decode("utf-8", errors="replace"))
+
+
+def test_a_teams_own_redact_pattern_applies_to_what_the_command_line_prints(
+    tmp_path, isolated_env, planted
+) -> None:
+    config = tmp_path / "oncall.toml"
+    config.write_text('[redact]\npatterns = ["cache\\\\.internal:\\\\d+"]\n')
+    env = {**isolated_env, "REDIS_URL": planted.redis.url()}
+    plain = oncall("snapshot", "--json", env=env).stdout
+    assert "cache.internal:6379" in plain  # the built-in rules leave the host alone
+    report = json.loads(oncall("--config", str(config), "snapshot", "--json", env=env).stdout)
+    masked = json.dumps(report, ensure_ascii=False)
+    assert "cache.internal:6379" not in masked and f"redis://app:{MASK}@{MASK}/0" in masked, masked

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
+from probes.redact import install as install_redaction
 from tui.cli.args import build_parser, settings_from_args
 from tui.cli.output import err
 from tui.config.settings import ConfigError, Settings
@@ -29,6 +30,7 @@ def run(argv: Sequence[str] | None = None, *, run_app: Command) -> int:
         if args.command == "lab":
             return _command("lab")(args, Settings())
         settings = settings_from_args(args)
+        install_redaction(settings.redact)  # the [redact] rules, for every probe, reading and export
         command = _command(args.command) if args.command else run_app
         return command(args, settings)
     except ConfigError as error:
