@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from probes.base import SourceHealth
 from probes.kubernetes.rows import Labels, as_dict, as_int, as_labels, as_text, parse_quantity, parse_time
+from probes.redact import redact_text
 
 T = TypeVar("T")
 
@@ -155,7 +156,8 @@ def event_row(item: dict[str, Any]) -> KubeEvent:
         namespace=as_text(metadata.get("namespace")),
         type=as_text(item.get("type")) or "Normal",
         reason=as_text(item.get("reason")),
-        message=as_text(item.get("message")).strip(),
+        # a failed probe's output, a kubelet error: may quote a URL or token as the process printed it
+        message=redact_text(as_text(item.get("message")).strip()),
         object=f"{kind}/{name}" if kind else name,
         involved_kind=kind,
         involved_name=name,

@@ -621,3 +621,18 @@ def test_a_redis_read_of_a_secret_looking_key_shows_no_value() -> None:
 )
 def test_a_password_on_a_runbooks_command_line_is_masked(command: str, shown: str) -> None:
     assert redact_text(command) == shown
+
+
+def test_an_event_message_quoting_a_credential_is_masked() -> None:
+    from probes.kubernetes.resources import event_row
+
+    event = event_row(
+        {
+            "metadata": {"namespace": "production", "name": "api.17f"},
+            "involvedObject": {"kind": "Pod", "name": "inmidst-api-7d9f8b6c5-4xkzp"},
+            "type": "Warning",
+            "reason": "Unhealthy",
+            "message": "Liveness probe failed: GET postgresql://app:hunter2@db/app: connection refused",
+        }
+    )
+    assert event.message == f"Liveness probe failed: GET postgresql://app:{MASK}@db/app: connection refused"
