@@ -307,6 +307,22 @@ def lru_caches() -> dict[str, tuple[int, int | None]]:
     return found
 
 
+PROJECT_PACKAGES = ("tui", "screens", "probes")
+
+
+def module_tables() -> dict[str, int]:
+    """The length of every dict, list, set and deque kept at module level by the project's own modules
+    (the tables a process shares: interned rows, caches by key), by `module.name`."""
+    found: dict[str, int] = {}
+    for name, module in list(sys.modules.items()):
+        if module is None or not name.startswith(PROJECT_PACKAGES):
+            continue
+        for attr, value in list(vars(module).items()):
+            if isinstance(value, dict | list | set | collections.deque) and not attr.startswith("__"):
+                found[f"{name}.{attr}"] = len(value)
+    return found
+
+
 def detached_widgets(app: OncallApp) -> collections.Counter[str]:
     """Widgets still alive that no screen of the app holds any more (a closed screen kept by someone)."""
     from textual.dom import DOMNode
@@ -389,7 +405,11 @@ def build_app(
     settings = Settings(
         profile="soak",
         prometheus=PrometheusSettings(url=prometheus.url, timeout=5.0, refresh=refresh),
-        kubernetes=KubernetesSettings(kubeconfig=sim.kubeconfig(namespace=POD_NAMESPACE), refresh=refresh),
+        # Helm history on, as the lab profile has it (the lab's simulator binds the Helm role): the soak
+        # reads everything the dashboard can read
+        kubernetes=KubernetesSettings(
+            kubeconfig=sim.kubeconfig(namespace=POD_NAMESPACE), refresh=refresh, helm_history=True
+        ),
         store=StoreSettings(path=workdir / "sessions.db"),
         user="soak@bastion",
     )
@@ -593,14 +613,28 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
 
             driver = asyncio.create_task(drive(app, pilot, soak, done))
             roller_task = asyncio.create_task(roll())
-            while not done() and simulated_hours(app) < args.warmup_hours:
+            # the warm-up ends at its simulated hours, or after a third of the wall time on a machine too
+            # busy to poll at full speed (the soak still gets its two thirds of samples)
+            said = loop.time()
+            while (
+                not done()
+                and simulated_hours(app) < args.warmup_hours
+                and loop.time() - begun < wall_limit / 3
+            ):
                 await asyncio.sleep(0.5)
+                if loop.time() - said >= 30:
+                    said = loop.time()
+                    print(
+                        f"warming up: {loop.time() - begun:.0f} s, {simulated_hours(app):.2f} simulated h, "
+                        f"RSS {rss_mib():.0f} MiB, polls {dict(app.pace.polls)}",
+                        flush=True,
+                    )
             warmup_wall = loop.time() - begun
             gc.collect()
             tasks_start, fds_start, objects_start = tasks_by_coroutine(), fd_targets(), census()
             strips_start = strip_owners(app) if args.holders else collections.Counter()
             detached_start = detached_widgets(app)
-            caches_start, lru_start = cache_sizes(app), lru_caches()
+            caches_start, lru_start, tables_start = cache_sizes(app), lru_caches(), module_tables()
             trace_start = None
             if args.trace:
                 tracemalloc.start(args.trace_frames)
@@ -631,6 +665,12 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
                             malloc_in_use_mib(),
                         )
                     )
+                    if len(soak.samples) % 12 == 1:  # progress, about once a minute
+                        print(
+                            f"soaking: {loop.time() - begun:.0f} s, {simulated_hours(app):.2f} simulated h, "
+                            f"RSS {soak.samples[-1].rss_mib:.0f} MiB",
+                            flush=True,
+                        )
                     if csv is not None:
                         csv.write(",".join(str(v) for v in vars(soak.samples[-1]).values()) + "\n")
                     next_sample += args.sample_every
@@ -651,7 +691,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
             tasks_end, fds_end, objects_end = tasks_by_coroutine(), fd_targets(), census()
             strips_end = strip_owners(app) if args.holders else collections.Counter()
             detached_end = detached_widgets(app)
-            caches_end, lru_end = cache_sizes(app), lru_caches()
+            caches_end, lru_end, tables_end = cache_sizes(app), lru_caches(), module_tables()
             most = sorted(((objects_end[k] - objects_start.get(k, 0), k) for k in objects_end), reverse=True)
             grown = [
                 (n, name, _roots(name) if args.trace or args.holders else "")
@@ -667,6 +707,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         _counter_growth("open fds by target, change", fds_start, fds_end)
         _counter_growth("widgets alive off every screen, change", detached_start, detached_end)
         _print_caches(caches_start, caches_end, lru_start, lru_end)
+        _counter_growth(
+            "module-level tables of the project, entries, change",
+            collections.Counter(tables_start),
+            collections.Counter(tables_end),
+        )
         if args.holders:
             _counter_growth("Textual Strips by holder, change", strips_start, strips_end)
             print(
