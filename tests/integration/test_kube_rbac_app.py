@@ -49,6 +49,11 @@ async def test_helm_history_off_says_how_to_turn_it_on_and_reads_no_secret(
             "the role then needs list on secrets (examples/rbac/oncall-role-helm.yaml)"
         ) in text
         assert "helm history forbidden" not in text and "reading Helm history" not in text
+        # a read that is off is no failure: events keep coming at the refresh pace, nothing backs off
+        events = lambda: [r for r in kube_sim.requests() if r["path"].endswith("/events")]  # noqa: E731
+        seen = len(events())
+        await wait_for(lambda: len(events()) >= seen + 3, timeout=4, what="three more rounds at 0.5 s")
+        assert app.kube_reads_backoff.failures == 0
 
         app.push_screen(RunbookBrowserScreen("deploys"))
         await wait_for(lambda: isinstance(app.screen, RunbookBrowserScreen), what="the runbook browser")
