@@ -15,7 +15,6 @@ from textual.theme import ThemeProvider
 from textual.widget import AwaitMount
 
 from probes.format import clean, clipboard_text
-from screens.help import HelpScreen
 from screens.palette import Palette, palette_commands
 
 
@@ -78,6 +77,8 @@ class ConsoleApp(App[None]):
         self.push_screen(Palette(providers=[ThemeProvider], placeholder="Search for themes…"))
 
     def action_help(self) -> None:
+        from screens.help import HelpScreen  # here: the first screen doesn't need it
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
