@@ -13,7 +13,7 @@ from probes.base import SourceHealth
 from probes.format import clean, format_age
 from tui.sessions.store import IncidentSession, StepRecord, StepState
 from tui.triage.runbook import Section, SectionMatch, TriageStep
-from tui.widgets import styles
+from tui.widgets import styles, upstream  # noqa: F401 (upstream: Textual's fixes, applied at import)
 
 STATE_MARK: Mapping[StepState, tuple[str, str]] = {
     "done": ("✓", styles.OK_STRONG),
