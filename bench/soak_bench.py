@@ -112,6 +112,9 @@ class Sample:
     traced_mib: float = 0.0  # --trace: the memory Python's allocators hold for live objects
     blocks: int = 0  # pymalloc blocks in use (sys.getallocatedblocks): live small objects, traced or not
     malloc_mib: float = 0.0  # glibc malloc's bytes in use (mallinfo2: uordblks + hblkhd), C libraries too
+    # gc objects after a full collection (once a minute; 0 between): gc_objects counts the cyclic garbage
+    # not collected yet too, which comes and goes with the collector's generations
+    live_objects: int = 0
 
 
 @dataclass
@@ -186,6 +189,20 @@ def tasks_by_coroutine() -> collections.Counter[str]:
     for task in asyncio.all_tasks():
         coro = task.get_coro()
         found[getattr(coro, "__qualname__", None) or type(coro).__name__] += 1
+    return found
+
+
+def cyclic_garbage() -> collections.Counter[str]:
+    """What a full collection frees now, by type: objects in reference cycles that died after the young
+    generations last looked at them, so they wait for a full collection (their pages count in the RSS
+    meanwhile)."""
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        found = collections.Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
     return found
 
 
@@ -286,10 +303,14 @@ def cache_sizes(app: OncallApp) -> dict[str, tuple[int, int, int]]:
     return found
 
 
-def lru_caches() -> dict[str, tuple[int, int | None]]:
+def lru_caches(weigh: bool = False) -> dict[str, tuple[int, int | None]]:
     """functools.lru_cache's of the loaded Textual and rich modules (and the project's): current size and
-    bound, by name."""
+    bound, by name; `weigh`: also print the five that reach the most bytes (Strip.blank's Strips keep
+    the Strips cut from them in their own caches)."""
     found: dict[str, tuple[int, int | None]] = {}
+    weights: list[tuple[int, int, str]] = []
+    seen: set[int] = set()
+    modules = {id(vars(m)) for m in list(sys.modules.values()) if m is not None}
     for name, module in list(sys.modules.items()):
         if module is None or not name.startswith(("textual", "rich", "tui", "screens", "probes")):
             continue
@@ -304,6 +325,16 @@ def lru_caches() -> dict[str, tuple[int, int | None]]:
                 if callable(info):
                     stats = info()
                     found[f"{name}.{owner}"] = (stats.currsize, stats.maxsize)
+                    if weigh and f"{name}.{owner}" not in {w[2] for w in weights}:
+                        size, strips = _deep_bytes(func, seen, modules)
+                        weights.append((size, strips, f"{name}.{owner}"))
+    if weigh:
+        print(
+            "functools caches reaching the most (KiB, Strips): "
+            + ", ".join(
+                f"{n} {found[n][0]}/{found[n][1]} {b / 1024:.0f} KiB {k}" for b, k, n in sorted(weights)[-5:]
+            )
+        )
     return found
 
 
@@ -651,6 +682,10 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
                     malloc_trim()
                     next_trim += args.malloc_trim
                 if loop.time() >= next_sample:
+                    live = 0
+                    if len(soak.samples) % 12 == 0:
+                        gc.collect()
+                        live = len(gc.get_objects()) + gc.get_freeze_count()
                     soak.samples.append(
                         Sample(
                             simulated_hours(app),
@@ -663,6 +698,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
                             tracemalloc.get_traced_memory()[0] / 2**20 if args.trace else 0.0,
                             sys.getallocatedblocks(),
                             malloc_in_use_mib(),
+                            live,
                         )
                     )
                     if len(soak.samples) % 12 == 1:  # progress, about once a minute
@@ -687,11 +723,18 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
                 csv.close()
             await asyncio.gather(driver, roller_task, return_exceptions=True)
             wall = loop.time() - begun
-            gc.collect()
+            garbage = cyclic_garbage()
             tasks_end, fds_end, objects_end = tasks_by_coroutine(), fd_targets(), census()
             strips_end = strip_owners(app) if args.holders else collections.Counter()
             detached_end = detached_widgets(app)
-            caches_end, lru_end, tables_end = cache_sizes(app), lru_caches(), module_tables()
+            # what of the RSS is kept pages rather than objects: after a full collection, then after glibc
+            # gives back its free pages (malloc_trim), at the end only, so the soak itself is not changed
+            reclaim = [rss_mib()]
+            gc.collect()
+            reclaim.append(rss_mib())
+            malloc_trim()
+            reclaim.append(rss_mib())
+            caches_end, lru_end, tables_end = cache_sizes(app), lru_caches(weigh=True), module_tables()
             most = sorted(((objects_end[k] - objects_start.get(k, 0), k) for k in objects_end), reverse=True)
             grown = [
                 (n, name, _roots(name) if args.trace or args.holders else "")
@@ -703,9 +746,17 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
             polls = dict(app.pace.polls)
             hours = simulated_hours(app)
         _report(args, soak, hours, wall, warmup_wall, polls, monitor)
+        print(
+            f"{'cyclic garbage at the end (objects)':<42} {sum(garbage.values()):8d}: "
+            + ", ".join(f"{k} {v}" for k, v in garbage.most_common(8))
+        )
         _counter_growth("asyncio tasks by coroutine, change", tasks_start, tasks_end)
         _counter_growth("open fds by target, change", fds_start, fds_end)
         _counter_growth("widgets alive off every screen, change", detached_start, detached_end)
+        print(
+            f"{'RSS at the end / after gc / after trim':<42} {reclaim[0]:8.1f} / {reclaim[1]:.1f} / "
+            f"{reclaim[2]:.1f} MiB  (malloc_trim(0): glibc's free pages given back)"
+        )
         _print_caches(caches_start, caches_end, lru_start, lru_end)
         _counter_growth(
             "module-level tables of the project, entries, change",
@@ -821,6 +872,15 @@ def _report(
             f"{label} start / end",
             f"{series[0] * scale:8.1f} / {series[-1] * scale:.1f} {unit}  (slope {whole:+.2f} {unit}/h, "
             f"last third {late:+.2f} {unit}/h)",
+        )
+    collected = [s for s in samples if s.live_objects]
+    if len(collected) >= 3:
+        at_hours, live = [s.sim_hours for s in collected], [s.live_objects / 1e3 for s in collected]
+        last_third = len(collected) - len(collected) // 3
+        line(
+            "live objects after a full gc (thousands)",
+            f"{live[0]:8.1f} / {live[-1]:.1f} k  (slope {slope(at_hours, live):+.2f} k/h, last third "
+            f"{slope(at_hours[last_third:], live[last_third:]):+.2f} k/h; a collection a minute)",
         )
     line("event-loop stalls during the soak", monitor.summary())
     if soak.errors:
