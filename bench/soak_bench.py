@@ -13,6 +13,12 @@ Run: .venv/bin/python -m bench.soak_bench [--hours 8] [--speed 100] [--minutes 1
 (`--trace`: tracemalloc from the end of the warm-up, its top growing allocation sites at the end, and who
 holds the objects that grew most; it slows the app several times over, so its RSS and stall figures are not
 the soak's.)
+
+Reading it: the RSS climbs while cyclic garbage waits for a full collection (the sampled gc objects and
+pymalloc blocks climb with it) and stays at that high-water mark after it: Python does not give back the
+arenas a collection leaves part-used. So the slope over the whole soak overstates; the slope of its last
+third, the RSS at whole hours and the live objects after a full collection tell filling from a leak.
+`--malloc-trim N` (glibc's free pages given back every N s) is an experiment, not the app's behaviour.
 """
 
 from __future__ import annotations
