@@ -122,6 +122,7 @@ class ChecklistScreen(ConsoleScreen[None]):
     async def on_mount(self) -> None:
         self.console.sessions_changed.subscribe(self, self._on_session_changed)
         if self.alert is not None:
+            await self.console.wait_runbook()  # opened during start-up: the screen stays live meanwhile
             self.match = self.console.section_for(self.alert)
             self.session = await self._load_session(self.alert)
         elif not self.practice:

@@ -84,6 +84,11 @@ class Console(HeaderState, Protocol):
     def runbook_error(self) -> str | None: ...
 
     @property
+    def runbook_ready(self) -> bool: ...  # read (or failed): `runbook` won't wait
+
+    async def wait_runbook(self) -> None: ...  # until the runbook is read, the event loop free meanwhile
+
+    @property
     def servers(self) -> ConfiguredServers: ...
 
     def section_for(self, alert: FiringAlert) -> SectionMatch: ...

@@ -213,18 +213,13 @@ class DashboardScreen(ConsoleScreen[None]):
     @property
     def _runbook_pending(self) -> bool:
         """The app is still reading its runbook: asking for a section now would wait for it."""
-        return not getattr(self.app, "runbook_ready", True)
-
-    async def _wait_runbook(self) -> None:
-        wait = getattr(self.app, "wait_runbook", None)
-        if wait is not None:
-            await wait()
+        return not self.console.runbook_ready
 
     async def _runbook_read(self) -> None:
         """Once the runbook is read: the selected alert's section (or why there is none) and the status."""
         if not self._runbook_pending:
             return
-        await self._wait_runbook()
+        await self.console.wait_runbook()
         with _unless_torn_down():
             self._shown = None
             self._show_selected()
@@ -311,7 +306,7 @@ class DashboardScreen(ConsoleScreen[None]):
         # paint, and the first reads (the demo's in-process database, loading its client) held it ~0.4 s.
         # The tabs are built after that paint (build_tabs).
         await self._tabs_built.wait()
-        await self._wait_runbook()
+        await self.console.wait_runbook()
         while True:
             alert = self._judging()
             if alert is None:

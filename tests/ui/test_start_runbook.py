@@ -134,7 +134,8 @@ async def test_a_runbook_that_cannot_be_read_still_says_so_once_tried(tmp_path):
     async with app.run_test(size=(160, 48), notifications=True) as pilot:
         await _alerts(app)
         await wait_for(lambda: "Runbook not loaded" in screen_text(app), what="the runbook's error")
-        assert READING not in _pane(app)
+        # the pane redraws once the dashboard hears the read is over (the next turn of the loop)
+        await wait_for(lambda: READING not in _pane(app), what="the pane no longer reading")
         await pilot.press("enter")  # the checklist of an alert without a runbook, as before
         await wait_for(lambda: isinstance(app.screen, ChecklistScreen), what="the checklist")
         assert app.is_running
