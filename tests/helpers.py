@@ -212,3 +212,36 @@ def open_test_session(store: Any, who: str = "alice", active_at: datetime = FIRE
         labels=(("severity", "critical"), ("service", "inmidst-api")),
         who=who,
     )
+
+
+def applied_pod(
+    name: str, namespace: str, labels: dict[str, str], env: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A pod as `kubectl apply` leaves it: its env in the spec and, with the whole spec, in the
+    last-applied-configuration annotation (where a secret in the env is copied too)."""
+    from tui.demo.kube_objects import pod
+
+    obj = pod(name, namespace, labels=labels, containers=[("api", "api:1")])
+    obj["spec"]["containers"][0]["env"] = env
+    applied = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": {"containers": [{"name": "api", "image": "api:1", "env": env}]},
+    }
+    obj["metadata"]["annotations"] = {
+        "kubectl.kubernetes.io/last-applied-configuration": json.dumps(applied, separators=(",", ":")) + "\n"
+    }
+    return obj
+
+
+def offline_kube_probe(tmp_path: Path) -> KubernetesProbe:
+    """A probe whose kubeconfig points at a port nothing listens on: for what it does before sending."""
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: sim\n"
+        "clusters: [{name: sim, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "users: [{name: sim, user: {token: sim-token}}]\n"
+        "contexts: [{name: sim, context: {cluster: sim, user: sim, namespace: production}}]\n"
+    )
+    return KubernetesProbe(KubernetesSettings(kubeconfig=kubeconfig), env={})

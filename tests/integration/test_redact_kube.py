@@ -12,8 +12,8 @@ import pytest
 
 from probes.kubernetes import KubernetesProbe
 from probes.redact import MASK
+from tests.helpers import applied_pod
 from tui.config.settings import KubernetesSettings
-from tui.demo import kube_objects as fixtures
 from tui.lab.kube_sim import KubeSimulator
 from tui.triage.commands import LiveRead
 from tui.triage.commands.classifier import classify
@@ -41,19 +41,7 @@ ENV = [
 
 
 def secret_pod() -> dict[str, Any]:
-    """The pod as `kubectl apply` leaves it: its env in the spec and, whole, in last-applied-configuration."""
-    pod = fixtures.pod(POD, namespace=NS, labels=LABELS, containers=[("api", "api:1")])
-    pod["spec"]["containers"][0]["env"] = ENV
-    applied = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": POD, "namespace": NS, "labels": LABELS},
-        "spec": {"containers": [{"name": "api", "image": "api:1", "env": ENV}]},
-    }
-    pod["metadata"]["annotations"] = {
-        "kubectl.kubernetes.io/last-applied-configuration": json.dumps(applied, separators=(",", ":")) + "\n"
-    }
-    return pod
+    return applied_pod(POD, NS, LABELS, ENV)
 
 
 @pytest.fixture

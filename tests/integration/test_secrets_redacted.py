@@ -15,7 +15,7 @@ from probes.postgres import PostgresProbe
 from probes.redact import MASK
 from probes.redis import RedisProbe
 from screens.checklist import ChecklistScreen
-from tests.helpers import make_app, oncall, prometheus_json, screen_text, wait_for
+from tests.helpers import applied_pod, make_app, oncall, prometheus_json, screen_text, wait_for
 from tests.labs import free_port
 from tests.labs.postgres import PgLab
 from tests.labs.redis import ADMIN_PASSWORD, RedisLab
@@ -258,35 +258,6 @@ CARELESS_ALERT = {
 }
 
 
-def _pod_with_secrets() -> dict:
-    """An API pod whose env holds a password, a URL with one and a token, as a hurried team writes them;
-    `kubectl apply` copies the whole spec, env included, into the last-applied annotation."""
-    from tui.demo.kube_objects import pod
-
-    obj = pod(
-        "inmidst-api-7d9f8b6c5-secrt",
-        "production",
-        labels={"app": "inmidst-api", "pod-template-hash": "7d9f8b6c5"},
-        containers=[("api", "ghcr.io/in-midst-my-life/api:2.4.1")],
-    )
-    env = [
-        {"name": "DB_PASSWORD", "value": DB_PASSWORD},
-        {"name": "DATABASE_URL", "value": f"postgresql://app:{URL_PASSWORD}@db/app"},
-        {"name": "API_TOKEN", "value": API_TOKEN},
-        {"name": "LOG_LEVEL", "value": "info"},
-        {"name": "SMTP_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "smtp", "key": "password"}}},
-    ]
-    obj["spec"]["containers"][0]["env"] = env
-    applied = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": obj["metadata"]["name"]},
-        "spec": obj["spec"],
-    }
-    obj["metadata"]["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration": json.dumps(applied)}
-    return obj
-
-
 async def test_a_runbook_asking_for_credentials_shows_none_even_as_superuser(
     tmp_path, monkeypatch, pg_factory, kube_sim
 ) -> None:
@@ -298,7 +269,16 @@ async def test_a_runbook_asking_for_credentials_shows_none_even_as_superuser(
             h for (h,) in admin.execute("SELECT rolpassword FROM pg_authid WHERE rolpassword IS NOT NULL")
         ]
     assert hashes  # what a checklist re-reading pg_authid would show
-    kube_sim.apply(_pod_with_secrets())
+    env = [
+        {"name": "DB_PASSWORD", "value": DB_PASSWORD},
+        {"name": "DATABASE_URL", "value": f"postgresql://app:{URL_PASSWORD}@db/app"},
+        {"name": "API_TOKEN", "value": API_TOKEN},
+        {"name": "LOG_LEVEL", "value": "info"},
+        {"name": "SMTP_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "smtp", "key": "password"}}},
+    ]
+    # an API pod as a hurried team writes its env: `kubectl apply` copies it into an annotation too
+    labels = {"app": "inmidst-api", "pod-template-hash": "7d9f8b6c5"}
+    kube_sim.apply(applied_pod("inmidst-api-7d9f8b6c5-secrt", "production", labels, env))
     secrets = (ROLE_SECRET, DB_PASSWORD, URL_PASSWORD, API_TOKEN, ALERT_URL_PASSWORD, *hashes)
 
     def no_secret(text: str) -> None:

@@ -14,7 +14,6 @@ from kubernetes import client
 
 from probes.kubernetes import (
     ClusterTarget,
-    KubernetesProbe,
     PodCache,
     ReadOnlyApiClient,
     ReadOnlyViolation,
@@ -26,7 +25,7 @@ from probes.kubernetes import (
     restarts_text,
 )
 from probes.kubernetes.client import log_problem as _log_problem
-from tui.config.settings import KubernetesSettings
+from tests.helpers import offline_kube_probe
 
 T0 = "2026-11-27T02:00:00Z"
 
@@ -367,14 +366,7 @@ def test_the_guard_lets_reads_through_even_of_a_pod_named_proxy() -> None:
 
 
 def test_the_probe_client_refuses_writes_before_sending_anything(tmp_path: Path) -> None:
-    kubeconfig = tmp_path / "config"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: sim\n"
-        "clusters: [{name: sim, cluster: {server: 'https://127.0.0.1:1'}}]\n"
-        "users: [{name: sim, user: {token: sim-token}}]\n"
-        "contexts: [{name: sim, context: {cluster: sim, user: sim, namespace: production}}]\n"
-    )
-    probe = KubernetesProbe(KubernetesSettings(kubeconfig=kubeconfig), env={})
+    probe = offline_kube_probe(tmp_path)
     api = probe.api_client
     assert isinstance(api, ReadOnlyApiClient)
     assert api.user_agent == "oncall/0.1 (read-only)"

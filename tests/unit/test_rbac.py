@@ -11,9 +11,9 @@ import pytest
 import yaml
 from kubernetes import client
 
-from probes.kubernetes import KubernetesProbe, KubernetesSettings
 from probes.kubernetes.access import READS, SELF_REVIEW_RESOURCES, AccessAnswers, access_notes, reads
 from probes.kubernetes.client import ReadOnlyViolation, check_read_only
+from tests.helpers import offline_kube_probe
 
 SERVER = "https://k8s:6443"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "rbac"
@@ -160,14 +160,7 @@ def test_a_role_missing_reads_and_a_failed_review_are_said() -> None:
 
 
 def test_the_probe_client_sends_a_self_review_and_refuses_a_review_of_someone_else(tmp_path: Path) -> None:
-    kubeconfig = tmp_path / "config"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: sim\n"
-        "clusters: [{name: sim, cluster: {server: 'https://127.0.0.1:1'}}]\n"
-        "users: [{name: sim, user: {token: sim-token}}]\n"
-        "contexts: [{name: sim, context: {cluster: sim, user: sim, namespace: production}}]\n"
-    )
-    probe = KubernetesProbe(KubernetesSettings(kubeconfig=kubeconfig), env={})
+    probe = offline_kube_probe(tmp_path)
     api = probe.api_client
     assert api is not None
     sent: list[tuple[str, str]] = []
