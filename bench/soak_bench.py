@@ -118,8 +118,8 @@ class Sample:
     traced_mib: float = 0.0  # --trace: the memory Python's allocators hold for live objects
     blocks: int = 0  # pymalloc blocks in use (sys.getallocatedblocks): live small objects, traced or not
     malloc_mib: float = 0.0  # glibc malloc's bytes in use (mallinfo2: uordblks + hblkhd), C libraries too
-    # gc objects after a full collection (once a minute; 0 between): gc_objects counts the cyclic garbage
-    # not collected yet too, which comes and goes with the collector's generations
+    # --live: gc objects after a full collection (once a minute; 0 between); gc_objects counts the cyclic
+    # garbage not collected yet too, which comes and goes with the collector's generations
     live_objects: int = 0
 
 
@@ -689,7 +689,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
                     next_trim += args.malloc_trim
                 if loop.time() >= next_sample:
                     live = 0
-                    if len(soak.samples) % 12 == 0:
+                    if args.live and len(soak.samples) % 12 == 0:
                         gc.collect()
                         live = len(gc.get_objects()) + gc.get_freeze_count()
                     soak.samples.append(
@@ -915,6 +915,12 @@ def main() -> None:
     parser.add_argument("--trace-frames", type=int, default=12)
     parser.add_argument("--holders", action="store_true", help="who holds the objects that grew (slow)")
     parser.add_argument("--csv", help="write every sample to this CSV file as it is taken")
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="count live objects after a full collection once a minute (the cyclic garbage then waits no "
+        "longer than a minute: the RSS is not the app's own)",
+    )
     parser.add_argument(
         "--malloc-trim",
         type=float,
