@@ -70,12 +70,15 @@ def make_app(
     postgres: PostgresProbe | None = None,
     redis: RedisProbe | None = None,
     demo_alertmanager: bool = False,
+    helm_history: bool = False,
 ) -> OncallApp:
     settings = Settings(
         profile="test",
         prometheus=PrometheusSettings(url=prometheus_url, timeout=timeout, refresh=0.2),
         # a kubeconfig of the test's own (none unless given), so the user's cluster is never read
-        kubernetes=KubernetesSettings(kubeconfig=kubeconfig or tmp_path / "no-kubeconfig", refresh=0.5),
+        kubernetes=KubernetesSettings(
+            kubeconfig=kubeconfig or tmp_path / "no-kubeconfig", refresh=0.5, helm_history=helm_history
+        ),
         runbook=runbook,
         store=StoreSettings(path=tmp_path / "sessions.db"),
         user=user,

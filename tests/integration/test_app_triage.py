@@ -34,6 +34,7 @@ async def test_every_section_opened_from_the_browser_shows_live_evidence_under_i
         postgres=PostgresProbe(PostgresSettings(dsn=pg_server.dsn("oncall_monitor"))),
         redis=RedisProbe(redis_settings.redis),
         timeout=5.0,
+        helm_history=True,  # as the lab's console runs: its Helm evidence is live too
     )
     async with app.run_test(size=(160, 200)) as pilot:
         await pilot.press("b")

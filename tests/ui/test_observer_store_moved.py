@@ -65,12 +65,20 @@ async def test_a_deleted_store_is_said_on_screen_and_a_new_one_at_the_path_is_fo
             what="the checklist emptied",
         )
         assert "driven by alice@bastion" not in screen_text(observer)  # the old session is not live
-        assert f"Session store deleted: session store {db} was deleted" in _toasts(observer)
+        await wait_for(
+            lambda: f"Session store deleted: session store {db} was deleted" in _toasts(observer),
+            timeout=2,
+            what="the toast",
+        )
 
         _drive(db, "RedisDown", "carol@bastion")
         await _following(observer, "RedisDown", "carol@bastion")
         assert "was deleted" not in screen_text(observer)
-        assert f"following the session store now at {db}" in _toasts(observer)
+        await wait_for(
+            lambda: f"following the session store now at {db}" in _toasts(observer),
+            timeout=2,
+            what="the toast",
+        )
 
 
 async def test_a_store_replaced_by_another_file_is_reopened(tmp_path) -> None:
@@ -84,4 +92,10 @@ async def test_a_store_replaced_by_another_file_is_reopened(tmp_path) -> None:
         _drive(restored, "RedisDown", "dave@bastion")
         os.replace(restored, db)  # a restore from backup, or a new store moved into place
         await _following(observer, "RedisDown", "dave@bastion")
-        assert f"Session store replaced: session store {db} was replaced: reopening it" in _toasts(observer)
+        await wait_for(
+            lambda: (
+                f"Session store replaced: session store {db} was replaced: reopening it" in _toasts(observer)
+            ),
+            timeout=2,
+            what="the toast",
+        )
