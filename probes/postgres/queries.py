@@ -23,6 +23,7 @@ _RESERVED_16 = sql.SQL("current_setting('reserved_connections')::int")
 _RESERVED_OLD = sql.SQL("0")
 
 
+@functools.cache  # one text per server version: a refresh every 5 s doesn't build it again
 def activity_sql(server_version: int) -> LiteralString:
     """Sessions, pressure, role and settings in one round trip, for a server_version_num (e.g. 150004).
 
