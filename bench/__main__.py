@@ -133,6 +133,13 @@ GOALS: tuple[Goal, ...] = (
         "flat (≤ 1 MiB/h)",
         lambda v: v <= 1.0,
     ),
+    Goal(
+        "soak_bench",
+        "soak: RSS slope over the last third",  # once the bounded caches have filled
+        r"^RSS slope, last third\s+([-+]?[0-9.]+) MiB",
+        "flat (≤ 1 MiB/h)",
+        lambda v: v <= 1.0,
+    ),
 )
 
 
