@@ -159,7 +159,11 @@ def as_labels(value: object) -> Labels:
 # Pods of one ReplicaSet carry the same labels, images, conditions and words: each PodRow keeps one
 # shared copy of those, not the fresh strings json.loads made for each pod (a third of the rows' memory).
 
-_SHARED_MAX = 65_536  # distinct values kept per table; past it the table starts again (never unbounded)
+# Distinct values kept per table; past it the table starts again (never unbounded). A table also keeps the
+# values of pods long gone: a shift of rolling deployments adds thousands of conditions (each with its own
+# transition time), so the bound is just above a 10,000-pod namespace, not far beyond it (65,536 held up to
+# ~40 MiB of the departed by the end of bench.soak_bench).
+_SHARED_MAX = 16_384
 _shared_labels: dict[Labels, Labels] = {}
 _shared_conditions: dict[tuple[PodCondition, ...], tuple[PodCondition, ...]] = {}
 _shared_condition: dict[tuple[Any, ...], PodCondition] = {}  # by the condition's JSON values
