@@ -218,12 +218,10 @@ def census() -> collections.Counter[str]:
     return collections.Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.get_objects())
 
 
-def strip_owners(app: OncallApp) -> collections.Counter[str]:
-    """Textual Strips (drawn lines, with the lines cut from them in their own caches) by who holds them:
-    each widget's attribute (`Class.attr`), walked down its references up to the next widget, the app or a
-    module; `(held elsewhere)` for those no widget reaches (module-level caches such as Strip.blank's)."""
+def _widget_nodes(app: OncallApp) -> tuple[list[Any], set[int]]:
+    """The app and every widget of its screens, and the ids a walk down references stops at (those
+    nodes, and every module's namespace)."""
     from textual.dom import DOMNode
-    from textual.strip import Strip
 
     nodes: list[DOMNode] = [app]
     screens = {id(s): s for s in [*app.screen_stack, *getattr(app, "_installed_screens", {}).values()]}
@@ -231,6 +229,17 @@ def strip_owners(app: OncallApp) -> collections.Counter[str]:
         if isinstance(screen, DOMNode):
             nodes.extend(screen.walk_children(with_self=True))
     stop = {id(n) for n in nodes} | {id(vars(m)) for m in list(sys.modules.values()) if m is not None}
+    return nodes, stop
+
+
+def strip_owners(app: OncallApp) -> collections.Counter[str]:
+    """Textual Strips (drawn lines, with the lines cut from them in their own caches) by who holds them:
+    each widget's attribute (`Class.attr`), walked down its references up to the next widget, the app or a
+    module; `(held elsewhere)` for those no widget reaches (module-level caches such as Strip.blank's)."""
+    from textual.dom import DOMNode
+    from textual.strip import Strip
+
+    nodes, stop = _widget_nodes(app)
     seen: set[int] = set()
     found: collections.Counter[str] = collections.Counter()
     for node in nodes:
@@ -285,14 +294,8 @@ def _deep_bytes(root: object, seen: set[int], stop: set[int]) -> tuple[int, int]
 def cache_sizes(app: OncallApp) -> dict[str, tuple[int, int, int]]:
     """Each drawn-line cache of every widget on the app's screens, summed by `Class.attr`: entries, the
     bytes it alone reaches (the Strips, their Segments and the Strips' own crop caches) and its Strips."""
-    from textual.dom import DOMNode
 
-    nodes: list[DOMNode] = [app]
-    screens = {id(s): s for s in [*app.screen_stack, *getattr(app, "_installed_screens", {}).values()]}
-    for screen in screens.values():
-        if isinstance(screen, DOMNode):
-            nodes.extend(screen.walk_children(with_self=True))
-    stop = {id(n) for n in nodes} | {id(vars(m)) for m in list(sys.modules.values()) if m is not None}
+    nodes, stop = _widget_nodes(app)
     seen: set[int] = set()
     found: dict[str, tuple[int, int, int]] = {}
     for node in nodes:
@@ -365,11 +368,7 @@ def detached_widgets(app: OncallApp) -> collections.Counter[str]:
     from textual.dom import DOMNode
 
     gc.collect()
-    screens = {id(s): s for s in [*app.screen_stack, *getattr(app, "_installed_screens", {}).values()]}
-    attached = {id(app)}
-    for screen in screens.values():
-        if isinstance(screen, DOMNode):
-            attached.update(id(n) for n in screen.walk_children(with_self=True))
+    attached = {id(node) for node in _widget_nodes(app)[0]}
     return collections.Counter(
         type(o).__qualname__ for o in gc.get_objects() if isinstance(o, DOMNode) and id(o) not in attached
     )
