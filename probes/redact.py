@@ -539,8 +539,8 @@ class Redactor:
             return replace(
                 reading,
                 what=self.text(reading.what),
-                rows=tuple(tuple(MASK if cell else cell for cell in row) for row in reading.rows),
-                lines=tuple(MASK if line else line for line in reading.lines),
+                rows=tuple(tuple(_masked(cell) for cell in row) for row in reading.rows),
+                lines=tuple(_masked(line) for line in reading.lines),
                 problem=self.text(reading.problem) if reading.problem else reading.problem,
             )
         columns = reading.columns
@@ -552,9 +552,7 @@ class Redactor:
             if name_at is not None and name_at < len(row) and self.secret_name(row[name_at]):
                 masked.update(value_at)
             rows.append(
-                tuple(
-                    (MASK if cell else cell) if i in masked else self.text(cell) for i, cell in enumerate(row)
-                )
+                tuple(_masked(cell) if i in masked else self.text(cell) for i, cell in enumerate(row))
             )
         return replace(
             reading,

@@ -64,8 +64,9 @@ async def read_round(
         if kube.settings.helm_history:
             others += [kube.helm_history(release, namespace) for release, namespace in releases]
         else:
-            # off: the probe sends nothing and answers at once with why, which the Deploys tab shows
-            others.append(kube.helm_history(releases[0][0] if releases else ""))
+            # off: the probe sends nothing and answers at once with why (whatever the release), which the
+            # Deploys tab shows
+            others.append(kube.helm_history(""))
         snapshots += await asyncio.gather(*others)
     else:
         snapshots += [
