@@ -113,18 +113,30 @@ def _tables_text(app) -> str:
 
 
 async def _full_texts(app, pilot, table: VirtualTable, wanted: str) -> list[str]:
-    """`enter` on each row whose text holds `wanted`: the full text the user sees in the detail view."""
+    """`enter` on each row whose text holds `wanted`: the full text the user sees in the detail view.
+
+    The panels refresh every 0.5 s and may reorder rows between two presses, so each row is found again by
+    its key just before the cursor goes to it, and the detail view is waited for, not assumed."""
+
+    def text(item) -> str:
+        return " ".join(getattr(item, "args", ())) + getattr(item, "query", "")
+
+    keys = [table._key(item) for item in table.view if wanted in text(item)]
+    dashboard = app.screen
     shown = []
-    for index, item in enumerate(table.view):
-        if wanted not in " ".join(getattr(item, "args", ())) + getattr(item, "query", ""):
-            continue
+    for key in keys:
+        index = next((i for i, item in enumerate(table.view) if table._key(item) == key), None)
+        if index is None:
+            continue  # gone from the server's view since (pg_stat_activity moves on)
         table.focus()
         table.cursor = index
+        assert table.selected is not None and wanted in text(table.selected)
         await pilot.press("enter")
+        await wait_for(lambda: app.screen is not dashboard, what="the detail view")
         await pilot.pause()
         shown.append(screen_text(app))
         await pilot.press("escape")
-        await pilot.pause()
+        await wait_for(lambda: app.screen is dashboard, what="back to the dashboard")
     return shown
 
 
