@@ -21,7 +21,6 @@ from textual.widgets._tabbed_content import ContentTabs
 
 from probes.alertmanager import AlertmanagerProbe, AmSnapshot, amtool_add, amtool_expire
 from probes.format import clean
-from probes.kubernetes import HelmRevision, KubeEvent, PodMetrics, PodRow, ResourceSnapshot
 from probes.prometheus import AlertsSnapshot, FiringAlert
 from screens.contract import ConsoleScreen
 from screens.modals import PickScreen, TextScreen
@@ -45,6 +44,7 @@ from tui.widgets.runbook_pane import RunbookPane
 from tui.widgets.virtual_table import VirtualTable
 
 if TYPE_CHECKING:
+    from probes.kubernetes import HelmRevision, KubeEvent, PodMetrics, PodRow, ResourceSnapshot
     from probes.postgres import PgSnapshot
     from probes.redis import RedisSnapshot
 
@@ -186,6 +186,13 @@ class DashboardScreen(ConsoleScreen[None]):
             except (NoMatches, MountError):
                 return  # the screen is going away (the app quits) while its tabs were being built
         await self._tabs_built.wait()
+
+    async def _after_first_alerts(self) -> None:
+        """Once the first alerts are written to the terminal (not at a refresh's callback, which can come
+        before that paint): the other sources start, then the tabs hidden at start are built."""
+        await self.table.first_drawn.wait()
+        self.console.start_sources()
+        self._build_tabs_soon()
 
     def _build_tabs_soon(self) -> None:
         if not self._tabs_started:
@@ -393,7 +400,7 @@ class DashboardScreen(ConsoleScreen[None]):
             self.table.show(snapshot.alerts, self.console.now)
             self._show_selected()
             if not self._tabs_started:
-                self.call_after_refresh(self._build_tabs_soon)  # the first alerts are drawn: the tabs now
+                self.run_worker(self._after_first_alerts(), group="first-alerts", exclusive=True)
         self._draw_status()
 
     def _on_tick(self, _now: object) -> None:

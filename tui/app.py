@@ -305,7 +305,9 @@ class OncallApp(ConsoleApp):
     def on_mount(self) -> None:
         from screens.dashboard import DashboardScreen
 
-        self.push_screen(DashboardScreen())
+        # pushed from the message loop, not from here: Textual holds every paint back until the app's Mount is
+        # handled, and a screen pushed here is mounted within it (its first frame, drawn, was thrown away)
+        self.call_later(self.push_screen, DashboardScreen())
         self.run_worker(self._poll_prometheus(), group="prometheus", exclusive=True, name="prometheus")
         if self.observer:
             self.run_worker(self.store_watch.follow(), group="observer", exclusive=True, name="observer")
@@ -316,7 +318,7 @@ class OncallApp(ConsoleApp):
         # The alerts first: the other sources start once they are drawn (SOURCES_AFTER at the latest), so
         # that loading their client libraries and their first reads don't hold up the alerts (each panel
         # says it is connecting, or shows no pods yet, until its first read).
-        self.set_timer(SOURCES_AFTER, self._start_sources)
+        self.set_timer(SOURCES_AFTER, self.start_sources)
         if self.tick:
             self.set_interval(1.0, self._tick)
         # What start-up made (modules, clients, widgets) lives as long as the app: a full collection
@@ -328,8 +330,9 @@ class OncallApp(ConsoleApp):
         if self.store_error and not self.observer:
             self.notify(self.store_error, title="Sessions are not being saved", severity="error", timeout=30)
 
-    def _start_sources(self) -> None:
-        """Kubernetes, PostgreSQL, Redis and the driver's store watch: started once, after the alerts."""
+    def start_sources(self) -> None:
+        """Kubernetes, PostgreSQL, Redis and the driver's store watch: started once, after the alerts (the
+        dashboard calls this once it has drawn them)."""
         if self._sources_started:
             return
         self._sources_started = True
@@ -385,8 +388,6 @@ class OncallApp(ConsoleApp):
             await self._record_resolved(snapshot)
         self.now = self.clock()  # first: the alerts' ages are drawn at the time they were read
         self.snapshot = snapshot
-        if not self._sources_started:
-            self.call_after_refresh(self._start_sources)  # the alerts are on screen: the others start
 
     # -- Alertmanager: each alert's state as the team sees it (silenced, inhibited); read only -----------
 

@@ -8,10 +8,12 @@ import asyncio
 import gc
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from probes.base import KubernetesSource
-from probes.kubernetes import PodRow, ResourceSnapshot
+
+if TYPE_CHECKING:  # the row models load with the first pods, after the first alerts are drawn
+    from probes.kubernetes import PodRow, ResourceSnapshot
 
 GC_PAUSE_MAX = 30.0  # seconds the collector may wait for the first pod list
 PODS_POLL = 0.25  # seconds between looks at the pod cache's version: a crash shows within a second

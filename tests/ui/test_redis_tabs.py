@@ -152,8 +152,9 @@ async def test_the_sampler_key_is_offered_on_the_redis_tab_only(tmp_path):
 async def test_without_redis_both_tabs_say_how_to_configure_it(tmp_path):
     app = make_app(tmp_path, demo=False)
     async with app.run_test(size=(160, 48)):
-        text = screen_text(app)
-        assert text.count("Redis is not configured: set REDIS_URL, [redis] url or --redis.") == 2
+        said = "Redis is not configured: set REDIS_URL, [redis] url or --redis."
+        # the two tabs are built once the first alerts are drawn
+        await wait_for(lambda: screen_text(app).count(said) == 2, what="both tabs saying so")
         assert not app.screen.query(RedisPanel) and not app.screen.query(SlowlogPanel)
 
 

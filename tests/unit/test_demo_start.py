@@ -1,6 +1,7 @@
 """oncall --demo starts without the client libraries its first screen doesn't need: the Kubernetes client,
 psycopg, redis and DuckDB load after the alerts, when their tabs start or a reading asks for them; pglast
-at the first SQL a runbook step or the command line classifies; httpx's own command line never."""
+at the first SQL a runbook step or the command line classifies; httpx's own command line never. Nor do
+Kubernetes' row models and Helm's decoder load before the first pods are read."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ from probes.prometheus import PrometheusSettings
 from tui.demo.sources import LaterRedis, demo_sources
 sources = demo_sources(PrometheusSettings(), datetime.now(UTC), lambda: datetime.now(UTC))
 LaterRedis(sources)
-LOADED = ("kubernetes", "psycopg", "redis", "duckdb", "pglast", "httpx._main", "click", "pygments")
+LOADED = ("kubernetes", "psycopg", "redis", "duckdb", "pglast", "httpx._main", "click", "pygments",
+          "probes.kubernetes.rows", "probes.kubernetes.resources", "probes.kubernetes.helm")
 print(" ".join(m for m in LOADED if sys.modules.get(m) is not None))
 """
 

@@ -12,39 +12,27 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
+from probes import kubernetes as kube  # its models and printers load at the first read (probes.lazy)
 from probes.base import Reading, SourceHealth
-from probes.kubernetes import (
-    HelmRevision,
-    HpaRow,
-    KubeEvent,
-    KubernetesSettings,
-    LogTail,
-    NetworkPolicyRow,
-    NodeRow,
-    PodMetrics,
-    PvcRow,
-    ResourceSnapshot,
-    ServiceRow,
-    event_order,
-    event_row,
-    history_from_secrets,
-    hpa_row,
-    jsonpath_command,
-    kubectl,
-    logs_command,
-    metrics_row,
-    network_policy_row,
-    node_row,
-    pod_row,
-    pvc_row,
-    service_row,
-)
-from probes.kubernetes.helm import helm_history_off
+from probes.kubernetes import KubernetesSettings
 from tui.demo.cluster import API_PODS, crash_container, lab_cluster, lab_logs
 from tui.demo.kube_objects import NAMESPACE, Obj, event, pod_metrics
 from tui.triage.selectors import matches, parse_selector
 
 if TYPE_CHECKING:
+    from probes.kubernetes import (
+        HelmRevision,
+        HpaRow,
+        KubeEvent,
+        LogTail,
+        NetworkPolicyRow,
+        NodeRow,
+        PodMetrics,
+        PvcRow,
+        ResourceSnapshot,
+        ServiceRow,
+    )
+
     # the informer and the readings load the Kubernetes client library: the demo's first screen (its
     # alerts) doesn't wait for it, they load when the Pods tab starts and at the first reading
     from probes.kubernetes.informer import PodCache
@@ -130,7 +118,7 @@ class DemoKubernetes:
         return self._cache
 
     def start_pods(self) -> PodCache:
-        self.cache.replace_all([pod_row(obj) for obj in self._pods.values() if self._seen(obj)], "1")
+        self.cache.replace_all([kube.pod_row(obj) for obj in self._pods.values() if self._seen(obj)], "1")
         self._advance()
         return self.cache
 
@@ -152,7 +140,7 @@ class DemoKubernetes:
                 crash_container(pod, reason="OOMKilled", exit_code=137, at=_rfc3339(moment))
             self._pods[CRASHING_POD] = pod
             if self._seen(pod) and self._cache is not None:
-                self._cache.upsert(pod_row(pod))
+                self._cache.upsert(kube.pod_row(pod))
 
     def _first_crash(self, at: datetime) -> None:
         self._crashed = True
@@ -188,7 +176,7 @@ class DemoKubernetes:
     def _snapshot(self, resource: str, items: tuple[T, ...]) -> ResourceSnapshot[T]:
         now = self.clock()
         health = SourceHealth("kubernetes", "ok", checked_at=now, last_success=now, detail=f"demo {resource}")
-        return ResourceSnapshot(resource, items, health, now)
+        return kube.ResourceSnapshot(resource, items, health, now)
 
     async def events(
         self, namespace: str | None = None, involved: str | None = None, limit: int = 200
@@ -197,7 +185,8 @@ class DemoKubernetes:
         name = involved.rpartition("/")[2] if involved else None
         seen = [e for e in self._events if (_namespace(e) == namespace if namespace else self._seen(e))]
         rows = sorted(
-            (r for r in map(event_row, seen) if name is None or r.involved_name == name), key=event_order
+            (r for r in map(kube.event_row, seen) if name is None or r.involved_name == name),
+            key=kube.event_order,
         )
         return self._snapshot("events", tuple(rows[:limit]))
 
@@ -206,11 +195,11 @@ class DemoKubernetes:
 
     async def nodes(self) -> ResourceSnapshot[NodeRow]:
         return self._snapshot(
-            "nodes", tuple(sorted((node_row(o) for o in self._kind("Node")), key=lambda n: n.name))
+            "nodes", tuple(sorted((kube.node_row(o) for o in self._kind("Node")), key=lambda n: n.name))
         )
 
     async def hpas(self, namespace: str | None = None) -> ResourceSnapshot[HpaRow]:
-        rows = sorted((hpa_row(o) for o in self._kind("HorizontalPodAutoscaler")), key=lambda h: h.name)
+        rows = sorted((kube.hpa_row(o) for o in self._kind("HorizontalPodAutoscaler")), key=lambda h: h.name)
         return self._snapshot("hpas", tuple(rows))
 
     async def pvcs(
@@ -219,7 +208,7 @@ class DemoKubernetes:
         terms = parse_selector(label_selector) or ()
         rows = sorted(
             (
-                pvc_row(o)
+                kube.pvc_row(o)
                 for o in self._kind("PersistentVolumeClaim")
                 if matches((o["metadata"].get("labels") or {}).items(), terms)
             ),
@@ -228,25 +217,27 @@ class DemoKubernetes:
         return self._snapshot("pvcs", tuple(rows))
 
     async def services(self, namespace: str | None = None) -> ResourceSnapshot[ServiceRow]:
-        rows = sorted((service_row(o) for o in self._kind("Service")), key=lambda r: r.name)
+        rows = sorted((kube.service_row(o) for o in self._kind("Service")), key=lambda r: r.name)
         return self._snapshot("services", tuple(rows))
 
     async def network_policies(self, namespace: str | None = None) -> ResourceSnapshot[NetworkPolicyRow]:
-        rows = sorted((network_policy_row(o) for o in self._kind("NetworkPolicy")), key=lambda r: r.name)
+        rows = sorted((kube.network_policy_row(o) for o in self._kind("NetworkPolicy")), key=lambda r: r.name)
         return self._snapshot("network policies", tuple(rows))
 
     async def pod_metrics(self, namespace: str | None = None) -> ResourceSnapshot[PodMetrics]:
         seen = [m for m in self._metrics if (_namespace(m) == namespace if namespace else self._seen(m))]
-        return self._snapshot("pod metrics", tuple(metrics_row(m) for m in seen))
+        return self._snapshot("pod metrics", tuple(kube.metrics_row(m) for m in seen))
 
     async def helm_history(
         self, release: str, namespace: str | None = None
     ) -> ResourceSnapshot[HelmRevision]:
         if not self.settings.helm_history:
+            from probes.kubernetes.helm import helm_history_off
+
             return helm_history_off(self.clock())
         where = namespace or self.namespace
         releases = [s for s in self._secrets if _release(s) == release and _namespace(s) == where]
-        revisions, _ = history_from_secrets(releases)
+        revisions, _ = kube.history_from_secrets(releases)
         return self._snapshot("helm history", revisions)
 
     async def logs(
@@ -275,9 +266,9 @@ class DemoKubernetes:
                 checked_at=now,
                 last_error=f"no {words} {container!r} logs in pod {pod!r} (demo)",
             )
-            return LogTail(namespace or NAMESPACE, pod, container, previous, (), False, (), health, None)
+            return kube.LogTail(namespace or NAMESPACE, pod, container, previous, (), False, (), health, None)
         health = SourceHealth("kubernetes", "ok", checked_at=now, last_success=now)
-        return LogTail(
+        return kube.LogTail(
             namespace or NAMESPACE,
             pod,
             container,
@@ -306,7 +297,7 @@ class DemoKubernetes:
         from probes.kubernetes.readings import pods_reading_from
 
         namespace = namespace or NAMESPACE
-        what = kubectl(namespace, "get pods", selector)
+        what = kube.kubectl(namespace, "get pods", selector)
         return pods_reading_from(what, namespace, selector, self._pod_items(namespace, selector), self.clock)
 
     async def logs_reading(
@@ -321,7 +312,7 @@ class DemoKubernetes:
         from probes.kubernetes.readings import logs_reading_from
 
         namespace = namespace or NAMESPACE
-        what, tail = logs_command(namespace, selector, tail, container, previous)
+        what, tail = kube.logs_command(namespace, selector, tail, container, previous)
         return logs_reading_from(
             what,
             namespace,
@@ -338,7 +329,7 @@ class DemoKubernetes:
         from probes.kubernetes.readings import describe_reading_from
 
         namespace = namespace or NAMESPACE
-        what = kubectl(namespace, "describe pod", selector)
+        what = kube.kubectl(namespace, "describe pod", selector)
         items = self._pod_items(namespace, selector)
         return describe_reading_from(
             what, namespace, selector, items, lambda pod: self._pod_events(namespace, pod), self.clock
@@ -349,9 +340,9 @@ class DemoKubernetes:
         from probes.kubernetes.readings import top_reading_from
 
         namespace = namespace or NAMESPACE
-        what = kubectl(namespace, "top pods", selector)
+        what = kube.kubectl(namespace, "top pods", selector)
         items = self._pod_items(namespace, selector)
-        metrics = [metrics_row(m) for m in self._metrics if _namespace(m) == namespace]
+        metrics = [kube.metrics_row(m) for m in self._metrics if _namespace(m) == namespace]
         return top_reading_from(what, namespace, selector, items, metrics, self.clock)
 
     async def jsonpath_reading(
@@ -368,7 +359,7 @@ class DemoKubernetes:
                 return items
             return {"apiVersion": "v1", "kind": "PodList", "items": copy.deepcopy(items)}
 
-        what = jsonpath_command(namespace, selector, jsonpath)
+        what = kube.jsonpath_command(namespace, selector, jsonpath)
         return jsonpath_reading_from(what, jsonpath, pod_list, self.clock)
 
     def _pod_items(self, namespace: str, selector: str | None) -> list[Obj] | str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,11 +14,13 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
 from probes.format import clean
-from probes.kubernetes import HelmRevision, KubeEvent, ResourceSnapshot
 from tui.widgets import styles
 from tui.widgets.dialogs import ShowText
 from tui.widgets.render import since
 from tui.widgets.virtual_table import Column, VirtualTable
+
+if TYPE_CHECKING:  # the models load with the first reads, after the first alerts are drawn
+    from probes.kubernetes import HelmRevision, KubeEvent, ResourceSnapshot
 
 NO_EVENTS = "no events in this namespace"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,14 +13,17 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
+from probes import kubernetes as kube  # its row functions load with the first pods (probes.lazy)
 from probes.base import SourceHealth
 from probes.format import clean
-from probes.kubernetes import PodRow, parse_quantity, restarts_text
 from tui.triage.selectors import Selector, matches
 from tui.widgets import styles
 from tui.widgets.render import since
 from tui.widgets.styles import FAILED_POD_STATUSES, status_style
 from tui.widgets.virtual_table import Column, VirtualTable
+
+if TYPE_CHECKING:
+    from probes.kubernetes import PodRow
 
 
 def usage(used: float | None, request: str, limit: str, unit: str) -> Text:
@@ -28,7 +31,7 @@ def usage(used: float | None, request: str, limit: str, unit: str) -> Text:
     if used is None:
         return Text("-", style=styles.MUTED)
     shown = f"{used * 1000:.0f}m" if unit == "cpu" else f"{used / 2**20:.0f}Mi"
-    against = parse_quantity(limit) or parse_quantity(request)
+    against = kube.parse_quantity(limit) or kube.parse_quantity(request)
     if not against:
         return Text(shown)
     share = used / against
@@ -103,7 +106,7 @@ class PodsPanel(Vertical):
                 "restarts",
                 "RESTARTS",
                 12,
-                lambda p: Text(restarts_text(p, self.now())),
+                lambda p: Text(kube.restarts_text(p, self.now())),
                 sort_key=lambda p: -p.restarts,
                 descending=True,
             ),
@@ -235,7 +238,7 @@ class PodsPanel(Vertical):
 
 def _sum(quantities: Iterable[str]) -> str:
     """The sum of the containers' quantities as a plain number string ("" when none is set)."""
-    values = [parse_quantity(q) for q in quantities if q]
+    values = [kube.parse_quantity(q) for q in quantities if q]
     return str(sum(v for v in values if v is not None)) if values else ""
 
 
