@@ -92,6 +92,9 @@ def main_list(pane: Widget) -> Widget | None:
 
 
 class DashboardScreen(ConsoleScreen[None]):
+    # the alerts have the focus from the first frame: Textual's default (the first focusable widget) could
+    # pick the filter box before its style hid it, and a key typed as the app started was taken as a filter
+    AUTO_FOCUS = "#alerts"
     BINDINGS = [
         Binding("b", "browse_runbook", "Runbook"),
         Binding("r", "refresh", "Refresh"),

@@ -88,3 +88,23 @@ def test_demo_in_a_real_terminal_shows_alerts_and_ticks_a_step(tmux, tmp_path):
         assert session.steps[0].who == "carol@test"
     finally:
         reader.close()
+
+
+def test_keys_typed_while_it_starts_move_in_the_alerts_and_filter_nothing(tmux, tmp_path):
+    """An SRE pressing j as the dashboard comes up: the hidden filter box once had the focus for a moment, and
+    took the key as a filter that hid every alert ("0 of 4 shown")."""
+    run = tmux
+    config = tmp_path / "oncall.toml"
+    config.write_text("")
+    command = f"{sys.executable} -m tui --demo --store {tmp_path / 'demo.db'} --config {config}"
+    run("new-session", "-d", "-s", "t", "-x", "160", "-y", "48", "-c", str(Path.cwd()), command)
+    deadline = time.monotonic() + 40
+    while "FIRING" not in run("capture-pane", "-p", "-t", "t") and time.monotonic() < deadline:
+        run("send-keys", "-t", "t", "j")
+        time.sleep(0.03)
+    screen = _wait_screen(run, "HighDatabaseConnections")
+    time.sleep(0.5)  # what the keys did has been drawn
+    screen = run("capture-pane", "-p", "-t", "t")
+    assert "filter" not in screen and "shown" not in screen, screen
+    for name in ("HighDatabaseConnections", "HighApiLatency", "SlowRedisOperations", "TargetDown"):
+        assert name in screen, screen
