@@ -41,6 +41,9 @@ def matches(section: Section, wanted: str) -> bool:
 
 
 class RunbookBrowserScreen(ConsoleScreen[None]):
+    # the sections have the focus from the first frame: Textual's default (the first focusable widget) could
+    # pick the filter box before its style hid it, and j typed right after b became a filter
+    AUTO_FOCUS = "#sections"
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("j", "down", "Next section", key_display="j/↓"),

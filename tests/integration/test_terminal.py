@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -108,3 +109,13 @@ def test_keys_typed_while_it_starts_move_in_the_alerts_and_filter_nothing(tmux, 
     assert "filter" not in screen and "shown" not in screen, screen
     for name in ("HighDatabaseConnections", "HighApiLatency", "SlowRedisOperations", "TargetDown"):
         assert name in screen, screen
+
+    # the runbook browser had the same hidden box first: b, then j at once, listed "0 of 12 sections"
+    run("send-keys", "-t", "t", "b")
+    for _ in range(8):
+        run("send-keys", "-t", "t", "j")
+        time.sleep(0.02)
+    screen = _wait_screen(run, "Runbook ·")
+    time.sleep(0.5)
+    screen = run("capture-pane", "-p", "-t", "t")
+    assert re.search(r"Runbook · \d+ sections", screen), screen  # not "0 of 12 sections"
