@@ -161,9 +161,10 @@ def as_labels(value: object) -> Labels:
 
 # Distinct values kept per table; past it the table starts again (never unbounded). A table also keeps the
 # values of pods long gone: a shift of rolling deployments adds thousands of conditions (each with its own
-# transition time), so the bound is just above a 10,000-pod namespace, not far beyond it (65,536 held up to
-# ~40 MiB of the departed by the end of bench.soak_bench).
-_SHARED_MAX = 16_384
+# transition time, ~350 an hour in bench.soak_bench), and each table's whole bound is memory the process
+# keeps once it has filled (65,536 held up to ~40 MiB of the departed). Sharing pays off among the pods of
+# a list, which repeat a few values: 4,096 costs bench.kube_bench's 10,000 pods nothing (110 MiB).
+_SHARED_MAX = 4_096
 _shared_labels: dict[Labels, Labels] = {}
 _shared_conditions: dict[tuple[PodCondition, ...], tuple[PodCondition, ...]] = {}
 _shared_condition: dict[tuple[Any, ...], PodCondition] = {}  # by the condition's JSON values
