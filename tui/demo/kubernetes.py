@@ -20,19 +20,6 @@ from tui.demo.kube_objects import NAMESPACE, Obj, event, pod_metrics
 from tui.triage.selectors import matches, parse_selector
 
 if TYPE_CHECKING:
-    from probes.kubernetes import (
-        HelmRevision,
-        HpaRow,
-        KubeEvent,
-        LogTail,
-        NetworkPolicyRow,
-        NodeRow,
-        PodMetrics,
-        PvcRow,
-        ResourceSnapshot,
-        ServiceRow,
-    )
-
     # the informer and the readings load the Kubernetes client library: the demo's first screen (its
     # alerts) doesn't wait for it, they load when the Pods tab starts and at the first reading
     from probes.kubernetes.informer import PodCache
@@ -74,7 +61,7 @@ class DemoKubernetes:
         self._pods = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Pod"}
         self._events = [o for o in objects if o["kind"] == "Event"]
         self._secrets = [o for o in objects if o["kind"] == "Secret"]
-        self._metrics = [o for o in objects if o["kind"] == "PodMetrics"]
+        self._metrics = [o for o in objects if o["kind"] == "kube.PodMetrics"]
         self._logs = {
             (ns, pod, container, previous): lines for ns, pod, container, lines, previous in lab_logs()
         }
@@ -173,14 +160,14 @@ class DemoKubernetes:
         ]
         self._logs[key] = ['{"level":"info","msg":"listening on :3001"}']
 
-    def _snapshot(self, resource: str, items: tuple[T, ...]) -> ResourceSnapshot[T]:
+    def _snapshot(self, resource: str, items: tuple[T, ...]) -> kube.ResourceSnapshot[T]:
         now = self.clock()
         health = SourceHealth("kubernetes", "ok", checked_at=now, last_success=now, detail=f"demo {resource}")
         return kube.ResourceSnapshot(resource, items, health, now)
 
     async def events(
         self, namespace: str | None = None, involved: str | None = None, limit: int = 200
-    ) -> ResourceSnapshot[KubeEvent]:
+    ) -> kube.ResourceSnapshot[kube.KubeEvent]:
         self._advance()
         name = involved.rpartition("/")[2] if involved else None
         seen = [e for e in self._events if (_namespace(e) == namespace if namespace else self._seen(e))]
@@ -193,18 +180,18 @@ class DemoKubernetes:
     def _kind(self, kind: str) -> list[Obj]:
         return [o for o in self._objects if o["kind"] == kind]
 
-    async def nodes(self) -> ResourceSnapshot[NodeRow]:
+    async def nodes(self) -> kube.ResourceSnapshot[kube.NodeRow]:
         return self._snapshot(
             "nodes", tuple(sorted((kube.node_row(o) for o in self._kind("Node")), key=lambda n: n.name))
         )
 
-    async def hpas(self, namespace: str | None = None) -> ResourceSnapshot[HpaRow]:
+    async def hpas(self, namespace: str | None = None) -> kube.ResourceSnapshot[kube.HpaRow]:
         rows = sorted((kube.hpa_row(o) for o in self._kind("HorizontalPodAutoscaler")), key=lambda h: h.name)
         return self._snapshot("hpas", tuple(rows))
 
     async def pvcs(
         self, label_selector: str | None = None, namespace: str | None = None
-    ) -> ResourceSnapshot[PvcRow]:
+    ) -> kube.ResourceSnapshot[kube.PvcRow]:
         terms = parse_selector(label_selector) or ()
         rows = sorted(
             (
@@ -216,21 +203,23 @@ class DemoKubernetes:
         )
         return self._snapshot("pvcs", tuple(rows))
 
-    async def services(self, namespace: str | None = None) -> ResourceSnapshot[ServiceRow]:
+    async def services(self, namespace: str | None = None) -> kube.ResourceSnapshot[kube.ServiceRow]:
         rows = sorted((kube.service_row(o) for o in self._kind("Service")), key=lambda r: r.name)
         return self._snapshot("services", tuple(rows))
 
-    async def network_policies(self, namespace: str | None = None) -> ResourceSnapshot[NetworkPolicyRow]:
+    async def network_policies(
+        self, namespace: str | None = None
+    ) -> kube.ResourceSnapshot[kube.NetworkPolicyRow]:
         rows = sorted((kube.network_policy_row(o) for o in self._kind("NetworkPolicy")), key=lambda r: r.name)
         return self._snapshot("network policies", tuple(rows))
 
-    async def pod_metrics(self, namespace: str | None = None) -> ResourceSnapshot[PodMetrics]:
+    async def pod_metrics(self, namespace: str | None = None) -> kube.ResourceSnapshot[kube.PodMetrics]:
         seen = [m for m in self._metrics if (_namespace(m) == namespace if namespace else self._seen(m))]
         return self._snapshot("pod metrics", tuple(kube.metrics_row(m) for m in seen))
 
     async def helm_history(
         self, release: str, namespace: str | None = None
-    ) -> ResourceSnapshot[HelmRevision]:
+    ) -> kube.ResourceSnapshot[kube.HelmRevision]:
         if not self.settings.helm_history:
             from probes.kubernetes.helm import helm_history_off
 
@@ -247,12 +236,12 @@ class DemoKubernetes:
         container: str | None = None,
         tail: int = 200,
         previous: bool = False,
-    ) -> LogTail:
+    ) -> kube.LogTail:
         return self._read_logs(namespace, pod, container, tail, previous)
 
     def _read_logs(
         self, namespace: str | None, pod: str, container: str | None, tail: int, previous: bool
-    ) -> LogTail:
+    ) -> kube.LogTail:
         self._advance()
         lines = self._logs.get((namespace or NAMESPACE, pod, container or "", previous))
         now = self.clock()
@@ -336,7 +325,7 @@ class DemoKubernetes:
         )
 
     async def top_reading(self, selector: str, namespace: str | None = None) -> Reading:
-        """`kubectl top pods -l selector` from the lab's PodMetrics, in kubectl top's units."""
+        """`kubectl top pods -l selector` from the lab's kube.PodMetrics, in kubectl top's units."""
         from probes.kubernetes.readings import top_reading_from
 
         namespace = namespace or NAMESPACE
