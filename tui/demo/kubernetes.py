@@ -61,7 +61,7 @@ class DemoKubernetes:
         self._pods = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Pod"}
         self._events = [o for o in objects if o["kind"] == "Event"]
         self._secrets = [o for o in objects if o["kind"] == "Secret"]
-        self._metrics = [o for o in objects if o["kind"] == "kube.PodMetrics"]
+        self._metrics = [o for o in objects if o["kind"] == "PodMetrics"]
         self._logs = {
             (ns, pod, container, previous): lines for ns, pod, container, lines, previous in lab_logs()
         }
@@ -325,7 +325,7 @@ class DemoKubernetes:
         )
 
     async def top_reading(self, selector: str, namespace: str | None = None) -> Reading:
-        """`kubectl top pods -l selector` from the lab's kube.PodMetrics, in kubectl top's units."""
+        """`kubectl top pods -l selector` from the lab's PodMetrics, in kubectl top's units."""
         from probes.kubernetes.readings import top_reading_from
 
         namespace = namespace or NAMESPACE
