@@ -452,7 +452,9 @@ async def _run_rig(rig: Rig) -> list[Cell]:
                         and health.last_success >= removed
                     )
 
-                limit = CAP + (TIMEOUT + PG_CONNECT_TIMEOUT if rig.fault == "hang" else 0) + 2.0
+                # the next read is due within one backoff (CAP); the rest is the scheduling of eight apps
+                # on one loop, which a loaded 2-core CI machine made 2 s late once
+                limit = CAP + (TIMEOUT + PG_CONNECT_TIMEOUT if rig.fault == "hang" else 0) + 3.0
                 if await _until(back, limit):
                     cells[source].recovered_in = time.monotonic() - ended
                 else:
