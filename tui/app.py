@@ -303,14 +303,11 @@ class OncallApp(ConsoleApp):
         return anchor
 
     def on_mount(self) -> None:
-        from screens.dashboard import DashboardScreen
-
-        # pushed from the message loop, not from here: Textual holds every paint back until the app's Mount is
-        # handled, and a screen pushed here is mounted within it (its first frame, drawn, was thrown away)
-        self.call_later(self.push_screen, DashboardScreen())
+        # the dashboard is pushed from the message loop, not from here: Textual holds every paint back until
+        # the app's Mount is handled, and a screen pushed here is mounted within it (its first frame, drawn,
+        # was thrown away)
+        self.call_later(self._show_dashboard)
         self.run_worker(self._poll_prometheus(), group="prometheus", exclusive=True, name="prometheus")
-        if self.observer:
-            self.run_worker(self.store_watch.follow(), group="observer", exclusive=True, name="observer")
         if self.alertmanager.configured:
             self.run_worker(
                 self._poll_alertmanager(), group="alertmanager", exclusive=True, name="alertmanager"
@@ -329,6 +326,13 @@ class OncallApp(ConsoleApp):
         gc.set_threshold(self._gc_threshold[0], self._gc_threshold[1], GC_FULL_EVERY)
         if self.store_error and not self.observer:
             self.notify(self.store_error, title="Sessions are not being saved", severity="error", timeout=30)
+
+    def _show_dashboard(self) -> None:
+        from screens.dashboard import DashboardScreen
+
+        self.push_screen(DashboardScreen())
+        if self.observer:  # after it: the checklist the observer follows goes on top of the dashboard
+            self.run_worker(self.store_watch.follow(), group="observer", exclusive=True, name="observer")
 
     def start_sources(self) -> None:
         """Kubernetes, PostgreSQL, Redis and the driver's store watch: started once, after the alerts (the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 from screens.checklist import ChecklistScreen, DriverChecklistScreen
@@ -266,6 +267,13 @@ async def test_observer_of_a_named_session_follows_that_one(tmp_path):
                 what="observer on session 1",
             )
             assert observer.screen.session.alertname == "HighDatabaseConnections"
+            # and it stays the screen: the dashboard, pushed as the app starts, is under it, not on top
+            await asyncio.sleep(0.5)
+            assert isinstance(observer.screen, ChecklistScreen)
+            assert [type(s).__name__ for s in observer.screen_stack[1:]] == [
+                "DashboardScreen",
+                "ChecklistScreen",
+            ]
 
 
 async def test_observer_of_a_missing_session_says_so(tmp_path):
@@ -300,3 +308,4 @@ async def test_a_tick_that_commits_after_the_checklist_closed_is_kept_and_not_dr
         await screen._rebuild()
         await pilot.pause()
         assert app._exception is None and isinstance(app.screen, DashboardScreen)
+
