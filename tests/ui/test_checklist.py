@@ -308,4 +308,3 @@ async def test_a_tick_that_commits_after_the_checklist_closed_is_kept_and_not_dr
         await screen._rebuild()
         await pilot.pause()
         assert app._exception is None and isinstance(app.screen, DashboardScreen)
-
