@@ -190,13 +190,6 @@ class DashboardScreen(ConsoleScreen[None]):
                 return  # the screen is going away (the app quits) while its tabs were being built
         await self._tabs_built.wait()
 
-    async def _after_first_alerts(self) -> None:
-        """Once the first alerts are written to the terminal (not at a refresh's callback, which can come
-        before that paint): the other sources start, then the tabs hidden at start are built."""
-        await self.table.first_drawn.wait()
-        self.console.start_sources()
-        self._build_tabs_soon()
-
     def _build_tabs_soon(self) -> None:
         if not self._tabs_started:
             self.run_worker(self.build_tabs(), group="build-tabs", name="build-tabs")
@@ -403,7 +396,7 @@ class DashboardScreen(ConsoleScreen[None]):
             self.table.show(snapshot.alerts, self.console.now)
             self._show_selected()
             if not self._tabs_started:
-                self.run_worker(self._after_first_alerts(), group="first-alerts", exclusive=True)
+                self.call_after_refresh(self._build_tabs_soon)  # the first alerts are drawn: the tabs now
         self._draw_status()
 
     def _on_tick(self, _now: object) -> None:
