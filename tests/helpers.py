@@ -123,14 +123,6 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, what: st
         await asyncio.sleep(0.02)
 
 
-async def dashboard_up(pilot: Any) -> None:
-    """Until the dashboard is the screen: the app pushes it once started, as its first frame is drawn."""
-    from screens.dashboard import DashboardScreen
-
-    await wait_for(lambda: isinstance(pilot.app.screen, DashboardScreen), what="the dashboard")
-    await pilot.pause()
-
-
 def screen_text(app: OncallApp) -> str:
     """Everything the current screen shows in its Static widgets and tables, as plain text."""
     from textual.widgets import DataTable, Static
