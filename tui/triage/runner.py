@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+import contextvars
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from probes.base import Reading
 from tui.triage.commands import ConfiguredServers, LiveRead
@@ -32,6 +33,8 @@ EVIDENCE_EVERY = 5.0  # seconds between re-reads of the steps' evidence while th
 EXPENSIVE = frozenset({"bigkeys"})
 EXPENSIVE_EVERY = 60.0  # a source without a shared sample: re-read on `r` or once a minute, not every 5 s
 SAMPLING = "sampling the keyspace (one bounded run, shared by the whole app)…"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -117,11 +120,11 @@ class EvidenceRunner:
         """The pace's wait, cut short when the probe's run a round saw going has ended: its rows now."""
         sampling, self._sampling = self._sampling, None
         if sampling is None:
-            await self._wait(self._wake)
+            await _detached(self._wait(self._wake))
             return
         sampler, running = sampling
         if not running.done():
-            waiting = asyncio.ensure_future(self._wait(self._wake))
+            waiting = _detached(self._wait(self._wake))
             try:
                 await asyncio.wait({waiting, running}, return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -129,7 +132,7 @@ class EvidenceRunner:
             if not running.done():
                 return  # woken (`r`) or the pace's time: a round, as ever
         if not sampler.sample_fresh():  # the probe keeps no sample after all: never a round per run
-            await self._wait(self._wake)
+            await _detached(self._wait(self._wake))
 
     async def _round(self, section: Section, sources: Sources, expensive: bool) -> Evidence:
         current, causes = self._plans_of(section)
@@ -187,7 +190,8 @@ class EvidenceRunner:
         sampler: Any = sources.redis
         if sampler is None or not hasattr(sampler, "sample_soon"):
             return {}
-        running = sampler.sample_soon(fresh=fresh)  # None: the last sample is young enough
+        # None: the last sample is young enough; the probe's run outlives this checklist: none of its context
+        running = contextvars.Context().run(sampler.sample_soon, fresh=fresh)
         if running is not None:
             self._sampling = (sampler, running)
         reads = [r for plan in current for r in plan.reads if r.read in EXPENSIVE]
@@ -197,7 +201,7 @@ class EvidenceRunner:
             if read in tasks:
                 continue
             if running is None or sampler.sample_fresh():
-                tasks[read] = asyncio.ensure_future(self._keep(read, gather(read, sources)))
+                tasks[read] = _detached(self._keep(read, gather(read, sources)))
             else:
                 tasks[read] = asyncio.ensure_future(self._shown_meanwhile(read))
         return tasks
@@ -214,8 +218,18 @@ async def _read_once(
     read: LiveRead, sources: Sources, once: dict[LiveRead, asyncio.Task[Reading]]
 ) -> Reading:
     if read not in once:
-        once[read] = asyncio.ensure_future(gather(read, sources))
+        once[read] = _detached(gather(read, sources))
     return await once[read]
+
+
+def _detached(work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+    """`work` as a task of an empty context, cancelled with whoever awaits it.
+
+    A task copies its creator's context, and every timer it starts keeps that copy until the timer falls due,
+    cancelled or not (a read's READ_TIMEOUT, the pace's wait). Started from the checklist's worker, the copy
+    holds the worker and so the checklist: a closed checklist stayed in memory up to 15 s after its last
+    read. The reads and waits need nothing of the screen's context."""
+    return asyncio.get_running_loop().create_task(work, context=contextvars.Context())
 
 
 def _every(seconds: float) -> Callable[[asyncio.Event], Awaitable[None]]:
