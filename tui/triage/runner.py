@@ -68,7 +68,7 @@ class EvidenceRunner:
         sources: Callable[[Section], Sources],
         servers: ConfiguredServers | None,
         runbook: Runbook | None,
-        wait: Callable[[asyncio.Event], Awaitable[None]] | None = None,
+        wait: Callable[[asyncio.Event], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
         self._subscriber = subscriber
         # between rounds: the app's pace (paused, or the interval picked with + and -), else EVIDENCE_EVERY;
@@ -232,7 +232,7 @@ def _detached(work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
     return asyncio.get_running_loop().create_task(work, context=contextvars.Context())
 
 
-def _every(seconds: float) -> Callable[[asyncio.Event], Awaitable[None]]:
+def _every(seconds: float) -> Callable[[asyncio.Event], Coroutine[Any, Any, None]]:
     async def wait(wake: asyncio.Event) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), timeout=seconds)
