@@ -151,11 +151,11 @@ class StoreWatch:
                     await asyncio.sleep(self.wait)
                 session_id = self._session_id()  # the checklist shown now, after the wait
                 if current != version or session_id != shown:
-                    changed = version is not None and current != version
+                    # reloaded at the first look too: a change committed between the checklist loading its
+                    # session and this look is already in `current`, and would never be shown otherwise
                     version, shown = current, session_id
                     app.co_driver = await self._co_driver(session_id)  # before the redraws the reload makes
-                    if changed:
-                        shown = await self._reload_driven()
+                    shown = await self._reload_driven()
             await self._marks(store)
 
     async def _replay(self, store: Store) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from screens.checklist import ChecklistScreen
 from tests.helpers import FixedClock, make_app, screen_text, wait_for
+from tui import store_watch
 from tui.app import OncallApp
 from tui.widgets.alerts import AlertsTable
 from tui.widgets.header import StatusHeader
@@ -57,6 +58,32 @@ async def test_a_tick_by_one_driver_shows_on_the_others_checklist_with_a_warning
 
         bob_clock.advance(11 * 60)  # alice's last change is now eleven minutes old for bob
         await wait_for(lambda: "also driven by" not in _header(bob), what="bob's warning to expire")
+
+
+async def test_a_tick_made_while_the_other_opens_the_checklist_is_not_missed(tmp_path, monkeypatch):
+    """Bob opens the checklist and alice ticks before bob's watch first looks at the store: the tick is in
+    the version that first look reads, so without a reload there it never showed (until the next change)."""
+    # the watch looks this often while no checklist is open: long enough here that alice's tick comes first
+    monkeypatch.setattr(store_watch, "FILE_WAIT", 1.0)
+    alice = make_app(tmp_path, user="alice@bastion")
+    bob = make_app(tmp_path, user="bob@laptop")
+    async with alice.run_test(size=(160, 48)) as apilot, bob.run_test(size=(160, 48)) as bpilot:
+        alices = await _open_first_checklist(alice, apilot)
+        await apilot.press("space")  # alice starts the session
+        await wait_for(lambda: alices.session is not None, what="alice's session")
+        for step in (1, 2):
+            bobs = await _open_first_checklist(bob, bpilot)
+            await wait_for(lambda: bobs.session is not None, what="bob's checklist on alice's session")  # noqa: B023
+            alices.selected = step
+            await apilot.press("space")  # at once, before bob's watch first looks
+            await wait_for(
+                lambda: bobs.session is not None and bobs.session.step_state(step) == "done",  # noqa: B023
+                timeout=4.0,
+                what=f"bob's checklist to show alice's tick of step {step + 1}",
+            )
+            assert "done by alice@bastion" in screen_text(bob).split(f"{step + 1}.", 1)[1]
+            await bpilot.press("escape")
+            await wait_for(lambda: not isinstance(bob.screen, ChecklistScreen), what="bob's dashboard")
 
 
 async def test_a_driver_alone_sees_no_warning_and_leaving_the_checklist_clears_it(tmp_path):
