@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import textual.app
+from textual._context import active_app
 
+from tests.helpers import settle
 from tests.labs import free_port
 from tests.labs.postgres import PgConditions, PgLab
 from tests.labs.prometheus import PrometheusLab
@@ -28,6 +31,21 @@ pytest_plugins = [
 # would take that over their real terminal's size. A test gets the environment a serial run has.
 for _size in ("COLUMNS", "LINES"):
     os.environ.pop(_size, None)
+
+
+@pytest.fixture(autouse=True)
+def _a_key_is_done_when_its_messages_are(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pilot.press` waits, after each key, until the process looks idle: under 1 ms of CPU in 20 ms, up to
+    1 s, twice a key. The demo's pollers and the labs keep a test process busy, so a key cost 40 ms to 2 s
+    and most of the suite's time went to it (`test_dashboard_keys` and `test_command_line`: 76 of 91 s).
+    Here a key is done once every message it caused (the key, its action, what that posted) is handled:
+    what a test asserts next, reached the same way whatever the machine's load. What a key starts in the
+    background (a read, a worker) is waited for by the test itself (`wait_for`)."""
+
+    async def settled(min_sleep: float = 0.0, max_sleep: float = 1.0) -> None:
+        await settle(active_app.get())
+
+    monkeypatch.setattr(textual.app, "wait_for_idle", settled)
 
 
 @pytest.fixture

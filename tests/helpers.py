@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 import pytest
 from textual import events
+from textual.app import App
+from textual.pilot import Pilot
 
 from probes.kubernetes import KubernetesProbe
 from probes.postgres import PostgresProbe
@@ -121,6 +123,23 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, what: st
         if loop.time() > deadline:
             pytest.fail(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+SETTLE_ROUNDS = 10  # a key's chain of messages (key, binding, what the action posts, what that posts…)
+
+
+async def settle(app: App[Any]) -> None:
+    """Until the screen and the app have handled every message queued, `SETTLE_ROUNDS` rounds at most."""
+    pilot = Pilot(app)
+    for _ in range(SETTLE_ROUNDS):
+        await asyncio.sleep(0)
+        await pilot._wait_for_screen()
+        try:
+            nodes = [app, *app.screen.walk_children(with_self=True)]
+        except Exception:  # no screen: the app is closing
+            return
+        if not any(node._message_queue.qsize() for node in nodes):
+            return
 
 
 def screen_text(app: OncallApp) -> str:

@@ -80,6 +80,34 @@ async def test_space_again_unticks_the_step(tmp_path):
     assert _stored_steps(tmp_path).step_state(0) == "pending"
 
 
+async def test_keys_typed_while_the_checklist_opens_apply_in_order_once_it_is_ready(tmp_path):
+    """`enter ↓ space` typed at once, while the checklist still loads its session (a store whose answer comes
+    late): the keys wait for it (the screen handles them after its mount; ↓ is the app's, a priority key), and
+    the second step is ticked, not the first, and not undone by the late answer."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        table = app.screen.query_one(AlertsTable)
+        await wait_for(lambda: table.row_count > 0, what="demo alerts")
+        find_session = app.find_session
+
+        async def slow_find_session(alert):  # a shared store whose answer arrives late
+            found = await find_session(alert)
+            await asyncio.sleep(0.5)
+            return found
+
+        app.find_session = slow_find_session
+        await pilot.press("enter", "down", "space")  # ↓: a priority key, handled by the app at once
+        screen = app.screen
+        assert isinstance(screen, ChecklistScreen) and screen.session is None  # still loading
+        await wait_for(
+            lambda: screen.session is not None and screen.session.step_state(1) == "done",
+            what="step 2 ticked",
+        )
+        assert screen.session.step_state(0) == "pending" and screen.selected == 1
+        await pilot.press("k", "space")  # ready now: as ever
+        await wait_for(lambda: screen.session.step_state(0) == "done", what="step 1 ticked")
+
+
 async def test_ticks_survive_a_restart(tmp_path):
     clock = FixedClock()
     first = make_app(tmp_path, clock=clock)

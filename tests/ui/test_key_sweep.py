@@ -35,7 +35,7 @@ from screens.logs import LogsScreen
 from screens.modals import NoteScreen, PickScreen, TextScreen
 from screens.pod_detail import PodDetailScreen
 from screens.runbook_browser import RunbookBrowserScreen
-from tests.helpers import FixedClock, make_app, wait_for
+from tests.helpers import FixedClock, make_app, settle, wait_for
 from tests.labs import free_port
 from tui.app import OncallApp
 from tui.config.settings import PostgresSettings, RedisSettings
@@ -339,13 +339,7 @@ async def press(pilot: Any, key: str) -> None:
     except KeyError:
         char = key if len(key) == 1 else None
     app._driver.send_message(events.Key(key, char))
-    await settle(pilot)
-
-
-async def settle(pilot: Any) -> None:
-    """Until the screen has handled what is queued; pilot.pause() also waits for an idle process."""
-    for _ in range(3):  # the key, the binding's action, what the action posted
-        await pilot._wait_for_screen()
+    await settle(pilot.app)
 
 
 def _broken(app: OncallApp) -> str | None:
@@ -358,15 +352,15 @@ def _broken(app: OncallApp) -> str | None:
 
 async def _back_to(app: OncallApp, pilot: Any, target: Screen, reach: Reach) -> Screen:
     """Undo where the last key went: pop what it opened, or reach the screen again if it was left."""
-    await settle(pilot)  # what the key opened is mounted before it is popped, as when a user presses esc
+    await settle(pilot.app)  # what the key opened is mounted before it is popped, as when a user presses esc
     if target in app.screen_stack:
         while app.screen is not target:
             app.pop_screen()
-            await settle(pilot)
+            await settle(pilot.app)
         return target
     while len(app.screen_stack) > 2:
         app.pop_screen()
-        await settle(pilot)
+        await settle(pilot.app)
     return await reach(app, pilot)
 
 
@@ -401,7 +395,7 @@ async def test_every_key_leaves_the_app_running(world, mode, screen, tmp_path, m
                         await place(target)
                     elif focus is not None and focus.is_attached:
                         focus.focus()
-                    await settle(pilot)
+                    await settle(pilot.app)
                     focus = app.focused
         await asyncio.sleep(0.05)  # a worker a key started may fail a moment later
         assert _broken(app) is None, f"{world}/{mode}/{screen}: after the sweep → {_broken(app)}"
