@@ -142,6 +142,14 @@ async def settle(app: App[Any]) -> None:
             return
 
 
+async def dashboard_up(pilot: Any) -> None:
+    """Until the dashboard is the screen: the app pushes it once started, as its first frame is drawn."""
+    from screens.dashboard import DashboardScreen
+
+    await wait_for(lambda: isinstance(pilot.app.screen, DashboardScreen), what="the dashboard")
+    await pilot.pause()
+
+
 def screen_text(app: OncallApp) -> str:
     """Everything the current screen shows in its Static widgets and tables, as plain text."""
     from textual.widgets import DataTable, Static

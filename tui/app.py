@@ -316,7 +316,7 @@ class OncallApp(ConsoleApp):
         # The alerts first: the other sources start once they are drawn (SOURCES_AFTER at the latest), so
         # that loading their client libraries and their first reads don't hold up the alerts (each panel
         # says it is connecting, or shows no pods yet, until its first read).
-        self.set_timer(SOURCES_AFTER, self._start_sources)
+        self.set_timer(SOURCES_AFTER, self.start_sources)
         if self.tick:
             self.set_interval(1.0, self._tick)
         # What start-up made (modules, clients, widgets) lives as long as the app: a full collection
@@ -328,7 +328,7 @@ class OncallApp(ConsoleApp):
         if self.store_error and not self.observer:
             self.notify(self.store_error, title="Sessions are not being saved", severity="error", timeout=30)
 
-    def _start_sources(self) -> None:
+    def start_sources(self) -> None:
         """Kubernetes, PostgreSQL, Redis and the driver's store watch: started once, after the alerts."""
         if self._sources_started:
             return
@@ -386,7 +386,7 @@ class OncallApp(ConsoleApp):
         self.now = self.clock()  # first: the alerts' ages are drawn at the time they were read
         self.snapshot = snapshot
         if not self._sources_started:
-            self.call_after_refresh(self._start_sources)  # the alerts are on screen: the others start
+            self.call_after_refresh(self.start_sources)  # the alerts are on screen: the others start
 
     # -- Alertmanager: each alert's state as the team sees it (silenced, inhibited); read only -----------
 

@@ -5,13 +5,14 @@ Review changes with `pytest tests/ui/test_snapshots.py --snapshot-report` before
 
 from __future__ import annotations
 
-from tests.helpers import make_app, wait_for
+from tests.helpers import dashboard_up, make_app, wait_for
 from tui.widgets.alerts import AlertsTable
 
 SIZE = (140, 40)
 
 
 async def _alerts_loaded(pilot) -> None:
+    await dashboard_up(pilot)
     table = pilot.app.screen.query_one(AlertsTable)
     await wait_for(lambda: table.row_count == 4, what="demo alerts")
     body = pilot.app.screen.query_one("#runbook-body")  # the selected alert's likely cause, once judged
@@ -59,6 +60,7 @@ def test_checklist_snapshot(snap_compare, tmp_path):
 
 def test_runbook_browser_snapshot(snap_compare, tmp_path):
     async def browse(pilot) -> None:
+        await dashboard_up(pilot)
         await pilot.press("b", "j", "j")
         await pilot.pause()
 
