@@ -65,6 +65,9 @@ class Console(HeaderState, Protocol):
 
     def refresh_now(self) -> None: ...
 
+    def start_sources(self) -> None:
+        """The first alerts are on screen: the other sources start now (once; later calls do nothing)."""
+
     async def wait_refresh(self, source: str, every: float, wake: asyncio.Event) -> None: ...
 
     def sample_redis_keys(self) -> None: ...

@@ -190,6 +190,13 @@ class DashboardScreen(ConsoleScreen[None]):
                 return  # the screen is going away (the app quits) while its tabs were being built
         await self._tabs_built.wait()
 
+    async def _after_first_alerts(self) -> None:
+        """Once the first alerts are written to the terminal (not at a refresh's callback, which can come
+        before that paint): the other sources start, then the tabs hidden at start are built."""
+        await self.table.first_drawn.wait()
+        self.console.start_sources()
+        self._build_tabs_soon()
+
     def _build_tabs_soon(self) -> None:
         if not self._tabs_started:
             self.run_worker(self.build_tabs(), group="build-tabs", name="build-tabs")
@@ -353,6 +360,8 @@ class DashboardScreen(ConsoleScreen[None]):
                     pane.show_causes(alert, findings)
             from tui.triage.runner import EVIDENCE_EVERY
 
+            if self.console.paused:  # a selection made before P wakes no round after it: only r reads now
+                self._cause_wake.clear()
             await self.console.wait_refresh("evidence", EVIDENCE_EVERY, self._cause_wake)
 
     # -- the alerts filter (/) ---------------------------------------------------------------------
@@ -396,7 +405,7 @@ class DashboardScreen(ConsoleScreen[None]):
             self.table.show(snapshot.alerts, self.console.now)
             self._show_selected()
             if not self._tabs_started:
-                self.call_after_refresh(self._build_tabs_soon)  # the first alerts are drawn: the tabs now
+                self.run_worker(self._after_first_alerts(), group="first-alerts", exclusive=True)
         self._draw_status()
 
     def _on_tick(self, _now: object) -> None:

@@ -128,8 +128,10 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, what: st
 SETTLE_ROUNDS = 10  # a key's chain of messages (key, binding, what the action posts, what that posts…)
 
 
-async def settle(app: App[Any]) -> None:
-    """Until the screen and the app have handled every message queued, `SETTLE_ROUNDS` rounds at most."""
+async def settle(app: App[Any], mount_timeout: float = 5.0) -> None:
+    """Until the screen and the app have handled every message queued (`SETTLE_ROUNDS` rounds at most), and
+    a screen the key opened has finished mounting (its contents composed, its Mount handled): what a user
+    sees once it has drawn."""
     pilot = Pilot(app)
     for _ in range(SETTLE_ROUNDS):
         await asyncio.sleep(0)
@@ -139,7 +141,12 @@ async def settle(app: App[Any]) -> None:
         except Exception:  # no screen: the app is closing
             return
         if not any(node._message_queue.qsize() for node in nodes):
-            return
+            break
+    deadline = asyncio.get_running_loop().time() + mount_timeout
+    while app.is_running and app.screen_stack and not app.screen.is_mounted:
+        if asyncio.get_running_loop().time() > deadline:
+            return  # a test waiting for what the screen shows says what is missing
+        await asyncio.sleep(0.005)
 
 
 async def dashboard_up(pilot: Any) -> None:

@@ -303,12 +303,11 @@ class OncallApp(ConsoleApp):
         return anchor
 
     def on_mount(self) -> None:
-        from screens.dashboard import DashboardScreen
-
-        self.push_screen(DashboardScreen())
+        # the dashboard is pushed from the message loop, not from here: Textual holds every paint back until
+        # the app's Mount is handled, and a screen pushed here is mounted within it (its first frame, drawn,
+        # was thrown away)
+        self.call_later(self._show_dashboard)
         self.run_worker(self._poll_prometheus(), group="prometheus", exclusive=True, name="prometheus")
-        if self.observer:
-            self.run_worker(self.store_watch.follow(), group="observer", exclusive=True, name="observer")
         if self.alertmanager.configured:
             self.run_worker(
                 self._poll_alertmanager(), group="alertmanager", exclusive=True, name="alertmanager"
@@ -328,8 +327,16 @@ class OncallApp(ConsoleApp):
         if self.store_error and not self.observer:
             self.notify(self.store_error, title="Sessions are not being saved", severity="error", timeout=30)
 
+    def _show_dashboard(self) -> None:
+        from screens.dashboard import DashboardScreen
+
+        self.push_screen(DashboardScreen())
+        if self.observer:  # after it: the checklist the observer follows goes on top of the dashboard
+            self.run_worker(self.store_watch.follow(), group="observer", exclusive=True, name="observer")
+
     def start_sources(self) -> None:
-        """Kubernetes, PostgreSQL, Redis and the driver's store watch: started once, after the alerts."""
+        """Kubernetes, PostgreSQL, Redis and the driver's store watch: started once, after the alerts (the
+        dashboard calls this once it has drawn them)."""
         if self._sources_started:
             return
         self._sources_started = True
@@ -385,8 +392,6 @@ class OncallApp(ConsoleApp):
             await self._record_resolved(snapshot)
         self.now = self.clock()  # first: the alerts' ages are drawn at the time they were read
         self.snapshot = snapshot
-        if not self._sources_started:
-            self.call_after_refresh(self.start_sources)  # the alerts are on screen: the others start
 
     # -- Alertmanager: each alert's state as the team sees it (silenced, inhibited); read only -----------
 

@@ -355,13 +355,22 @@ async def _back_to(app: OncallApp, pilot: Any, target: Screen, reach: Reach) -> 
     await settle(pilot.app)  # what the key opened is mounted before it is popped, as when a user presses esc
     if target in app.screen_stack:
         while app.screen is not target:
-            app.pop_screen()
+            _close(app)
             await settle(pilot.app)
         return target
     while len(app.screen_stack) > 2:
-        app.pop_screen()
+        _close(app)
         await settle(pilot.app)
     return await reach(app, pilot)
+
+
+def _close(app: OncallApp) -> None:
+    """Close the top screen; the command palette as esc does: popped under its running search, Textual's
+    palette fails in that search (`KeyError: command-palette--help-text`), which no key of oncall does."""
+    if isinstance(app.screen, CommandPalette):
+        app.screen._action_escape()
+    else:
+        app.pop_screen()
 
 
 @pytest.mark.parametrize(("world", "mode", "screen"), list(CASES), ids=["-".join(case) for case in CASES])

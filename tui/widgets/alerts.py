@@ -3,6 +3,7 @@ line above it."""
 
 from __future__ import annotations
 
+import asyncio
 import operator
 import re
 import shlex
@@ -243,6 +244,11 @@ class AlertsTable(DataTable["AlertCell"]):
         self._drawn: tuple[tuple[int, int], tuple[str, ...]] | None = None  # rows on screen, their Since
         self._stale = False  # time moved on since the rows were last drawn: redraw them when scrolled to
         self._frame_styles: dict[str, Style] | None = None  # while a frame is drawn: styles looked up once
+        # set by the first frame drawn after the first show(): what waits for the first alerts to be on
+        # screen (the other tabs, the other sources) waits for this, not for a refresh's callback, which can
+        # come before that paint
+        self.first_drawn = asyncio.Event()
+        self._shown_once = False
 
     def on_mount(self) -> None:
         self._fit_columns()
@@ -377,6 +383,7 @@ class AlertsTable(DataTable["AlertCell"]):
         redrawn again but the Since cells on screen (`changed`: the filter or Alertmanager's view did)."""
         keep = self.selected.fingerprint if self.selected else None
         self._now = now
+        self._shown_once = True
         same = not changed and len(alerts) == len(self._input) and all(map(operator.is_, alerts, self._input))
         if self.am_on and self.am is not None and self.am is not self._shown_am:
             same = False  # Alertmanager's view came since: its states and groups are drawn again
@@ -423,6 +430,10 @@ class AlertsTable(DataTable["AlertCell"]):
             return super().render_lines(crop)
         finally:
             self._frame_styles = None
+            # drawn within the compositor's refresh that writes it (unless the app holds its updates back,
+            # as it does while it starts): a waiter resumes after that write
+            if self._shown_once and not getattr(self.app, "_batch_count", 0):
+                self.first_drawn.set()
 
     @property
     def rich_style(self) -> Style:
