@@ -135,8 +135,12 @@ class StoreWatch:
                 continue
             if not self._checklists():
                 # no checklist open: nothing to keep current, so no wait on the store's changes, unless
-                # changes are queued (waiting on the store is what retries the server and replays them)
-                version, shown, app.co_driver = None, None, None
+                # changes are queued (waiting on the store is what retries the server and replays them).
+                # The store's version is read first, before a checklist can open and load its session: a
+                # change another driver commits between that load and the watch's first look at the
+                # checklist is then a change, and reloaded (read at the first look, it never showed)
+                shown, app.co_driver = None, None
+                version = await self._version(store)
                 if app.unshared:
                     await self._replay(store)
                 else:
@@ -151,12 +155,19 @@ class StoreWatch:
                     await asyncio.sleep(self.wait)
                 session_id = self._session_id()  # the checklist shown now, after the wait
                 if current != version or session_id != shown:
-                    # reloaded at the first look too: a change committed between the checklist loading its
-                    # session and this look is already in `current`, and would never be shown otherwise
+                    changed = version is not None and current != version
                     version, shown = current, session_id
                     app.co_driver = await self._co_driver(session_id)  # before the redraws the reload makes
-                    shown = await self._reload_driven()
+                    if changed:
+                        shown = await self._reload_driven()
             await self._marks(store)
+
+    async def _version(self, store: Store) -> int | None:
+        """The store's change counter now (None when it can't be read: the next look is then the first)."""
+        try:
+            return await self._wait_change(store, 0)
+        except StoreError:
+            return None
 
     async def _replay(self, store: Store) -> None:
         """Wait on the store though no checklist shows it: that is what retries an unreachable server and
