@@ -273,7 +273,8 @@ async def test_observer_without_a_session_waits_and_then_follows_the_driver_to_a
                 timeout=1.0,
                 what="observer to follow the driver to the next alert",
             )
-            assert "Check Redis connection pool" in screen_text(observer)
+            # its steps are drawn a moment after the session is adopted
+            await wait_for(lambda: "Check Redis connection pool" in screen_text(observer), what="its steps")
 
 
 async def test_observer_of_a_named_session_follows_that_one(tmp_path):
