@@ -469,8 +469,10 @@ class DashboardScreen(ConsoleScreen[None]):
 
     @work(exclusive=True, group="runbook-pane")
     async def _show_selected(self) -> None:
-        alert = self.table.selected
-        pane = self.query_one(RunbookPane)
+        tables, panes = list(self.query(AlertsTable)), list(self.query(RunbookPane))
+        if not tables or not panes:
+            return  # the screen is being torn down (the app quits) as a selection or a poll came
+        alert, pane = tables[0].selected, panes[0]
         if alert is None:
             self._shown = None
             if self.console.runbook_error:
