@@ -157,6 +157,11 @@ async def dashboard_up(pilot: Any) -> None:
     await pilot.pause()
 
 
+def mounted(screen: object, kind: type) -> bool:
+    """`screen` is a `kind` and has finished mounting: its contents are there to query, not only pushed."""
+    return isinstance(screen, kind) and bool(getattr(screen, "is_mounted", False))
+
+
 def screen_text(app: OncallApp) -> str:
     """Everything the current screen shows in its Static widgets and tables, as plain text."""
     from textual.widgets import DataTable, Static

@@ -17,7 +17,7 @@ from rich.text import Text
 from probes.alertmanager import ALLOWED_REQUESTS, AlertmanagerProbe, AlertmanagerSettings
 from probes.base import utc_now
 from screens.modals import PickScreen, TextScreen
-from tests.helpers import make_app, screen_text, wait_for
+from tests.helpers import make_app, mounted, screen_text, wait_for
 from tests.labs.alertmanager_plugin import AlertingLab
 from tui.app import OncallApp
 from tui.widgets.alerts import AlertsTable
@@ -130,7 +130,7 @@ async def test_the_table_shows_silences_inhibitions_groups_and_the_amtool_comman
         # m on an alert no silence covers: the one command, shell-quoted; run as copied, it silences it
         table.move_cursor(row=row_of(table, "HighRedisMemory"))
         await pilot.press("m")
-        await wait_for(lambda: isinstance(app.screen, TextScreen), what="the command")
+        await wait_for(lambda: mounted(app.screen, TextScreen), what="the command")
         command = app.screen.text
         assert command.startswith(f"amtool silence add --alertmanager.url={lab.alertmanager.url} ")
         assert "--duration=1h" in command

@@ -13,7 +13,7 @@ import pytest
 from probes.alertmanager import AlertmanagerProbe, AlertmanagerSettings
 from screens.modals import PickScreen, TextScreen
 from screens.palette import palette_commands
-from tests.helpers import T0, FixedClock, make_app, prometheus_json, screen_text, wait_for
+from tests.helpers import T0, FixedClock, make_app, mounted, prometheus_json, screen_text, wait_for
 from tui.app import OncallApp
 from tui.demo.alertmanager import DEMO_ALERTMANAGER_URL, SILENCE_ID
 from tui.widgets.alerts import AlertsTable
@@ -157,7 +157,7 @@ async def test_silenced_and_inhibited_alerts_are_dimmed_counted_apart_and_groupe
 
         table.move_cursor(row=0)
         await pilot.press("m")
-        await wait_for(lambda: isinstance(app.screen, TextScreen), what="the add command")
+        await wait_for(lambda: mounted(app.screen, TextScreen), what="the add command")
         assert app.screen.text.endswith("--duration=1h alertname=ApiDown job=api severity=critical")
 
 

@@ -11,7 +11,7 @@ import pytest
 from screens.checklist import ChecklistScreen, StepCard
 from screens.modals import PickScreen, TextScreen
 from screens.runbook_browser import RunbookBrowserScreen
-from tests.helpers import make_app, prometheus_json, screen_text, wait_for
+from tests.helpers import make_app, mounted, prometheus_json, screen_text, wait_for
 from tui.sessions.export import export_markdown
 from tui.sessions.store import SessionStore
 from tui.widgets.alerts import AlertsTable
@@ -163,7 +163,7 @@ async def test_enter_shows_a_steps_evidence_in_full_and_c_copies_it_and_the_comm
         assert card.count("SLOWLOG GET 10") == 1, card  # in the step's words only
         assert "▸ live · redis · read " in card
         await pilot.press("enter")
-        await wait_for(lambda: isinstance(app.screen, TextScreen), what="the evidence in full")
+        await wait_for(lambda: mounted(app.screen, TextScreen), what="the evidence in full")
         view = app.screen
         assert isinstance(view, TextScreen)
         (reading,) = screen.evidence[0]

@@ -11,7 +11,7 @@ from screens.checklist import ChecklistScreen
 from screens.dashboard import DashboardScreen
 from screens.modals import TextScreen
 from screens.runbook_browser import RunbookBrowserScreen
-from tests.helpers import burst, make_app, prometheus_json, screen_text, wait_for
+from tests.helpers import burst, make_app, mounted, prometheus_json, screen_text, wait_for
 from tui.app import OncallApp
 from tui.widgets.alerts import AlertsTable
 from tui.widgets.footer import KeyFooter
@@ -49,7 +49,7 @@ async def test_2_puts_the_focus_in_the_sessions_and_j_moves_their_cursor_not_the
         assert sessions.cursor == 2
         assert alerts.cursor_row == 0
         await pilot.press("enter")  # the session's full query, not the alert's checklist
-        await wait_for(lambda: isinstance(app.screen, TextScreen), what="the full query")
+        await wait_for(lambda: mounted(app.screen, TextScreen), what="the full query")
 
 
 async def test_every_tab_number_moves_the_focus_into_that_tab_and_a_brings_it_back(tmp_path):
@@ -336,7 +336,7 @@ async def test_keys_typed_in_one_burst_follow_the_focus_the_key_before_moved(tmp
         assert isinstance(app.screen, DashboardScreen)  # the enter was the filter's, not the checklist's
         sessions = app.screen.query_one(PostgresPanel).sessions
         burst(app, ["2", "enter"])  # the session's full query, not the alert's checklist
-        await wait_for(lambda: isinstance(app.screen, TextScreen), what="the full query")
+        await wait_for(lambda: mounted(app.screen, TextScreen), what="the full query")
         await pilot.press("escape")
         await wait_for(lambda: app.focused is sessions, what="back in the sessions")
         burst(app, ["1", "slash", *"zp8", "enter"])

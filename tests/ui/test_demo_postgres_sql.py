@@ -7,7 +7,7 @@ import re
 from screens.checklist import ChecklistScreen
 from screens.modals import TextScreen
 from screens.runbook_browser import RunbookBrowserScreen
-from tests.helpers import make_app, screen_text, wait_for
+from tests.helpers import make_app, mounted, screen_text, wait_for
 from tests.ui.test_checklist_evidence import _open
 
 
@@ -45,7 +45,7 @@ async def test_the_connections_checklist_counts_and_lists_what_the_postgresql_ta
         assert step_apps == tab_apps, (step2, tab_apps)
 
         await pilot.press("j", "j", "enter")  # step 3's evidence in full
-        await wait_for(lambda: isinstance(app.screen, TextScreen), what="step 3 in full")
+        await wait_for(lambda: mounted(app.screen, TextScreen), what="step 3 in full")
         full = screen_text(app)
         listed = set(re.findall(r"^\s*\S+\s+inmidst\s+(\d+)\s+inmidst\s+", full, re.M))
         assert listed == idle_pids, full

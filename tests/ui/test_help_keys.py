@@ -11,7 +11,7 @@ from screens.checklist import ChecklistScreen, DriverChecklistScreen
 from screens.help import HelpScreen
 from screens.modals import NoteScreen, PickScreen, TextScreen
 from screens.runbook_browser import RunbookBrowserScreen
-from tests.helpers import REPO, make_app, wait_for
+from tests.helpers import REPO, make_app, mounted, wait_for
 from tui.widgets.alerts import AlertsTable
 
 
@@ -111,13 +111,13 @@ async def test_question_mark_on_the_evidence_view_lists_its_copy_and_close_keys(
     async with app.run_test(size=(160, 48)) as pilot:
         await _open_checklist(app, pilot)
         await pilot.press("enter")
-        await wait_for(lambda: isinstance(app.screen, TextScreen), what="the evidence in full")
+        await wait_for(lambda: mounted(app.screen, TextScreen), what="the evidence in full")
         keys = keys_of(await _help(app, pilot))
         assert keys["c"] == "Copy" and keys["esc"] == "Close"
         assert keys["j"] == "Scroll down" and "pagedown" in keys
         assert "space" not in keys and "q" not in keys  # the checklist's and the app's keys don't work here
         await pilot.press("escape")
-        await wait_for(lambda: isinstance(app.screen, TextScreen), what="back on the evidence view")
+        await wait_for(lambda: mounted(app.screen, TextScreen), what="back on the evidence view")
 
 
 async def test_the_note_and_pick_dialogs_show_their_own_keys(tmp_path):

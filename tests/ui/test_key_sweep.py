@@ -35,7 +35,7 @@ from screens.logs import LogsScreen
 from screens.modals import NoteScreen, PickScreen, TextScreen
 from screens.pod_detail import PodDetailScreen
 from screens.runbook_browser import RunbookBrowserScreen
-from tests.helpers import FixedClock, make_app, settle, wait_for
+from tests.helpers import FixedClock, make_app, mounted, settle, wait_for
 from tests.labs import free_port
 from tui.app import OncallApp
 from tui.config.settings import PostgresSettings, RedisSettings
@@ -249,7 +249,7 @@ def _full_row(tab: int, table_id: str, what: str) -> Reach:
         table.focus()
         await wait_for(lambda: bool(table.view), what=what)
         await pilot.press("enter")
-        await wait_for(lambda: isinstance(app.screen, TextScreen), what=f"{what} in full")
+        await wait_for(lambda: mounted(app.screen, TextScreen), what=f"{what} in full")
         return app.screen
 
     return reach

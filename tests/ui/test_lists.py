@@ -12,7 +12,7 @@ from textual.widgets import Input
 from screens.dashboard import DashboardScreen
 from screens.modals import TextScreen
 from screens.pod_detail import PodDetailScreen
-from tests.helpers import make_app, screen_text, wait_for
+from tests.helpers import make_app, mounted, screen_text, wait_for
 from tui.app import OncallApp
 from tui.widgets.table_filter import TableFilter
 from tui.widgets.virtual_table import VirtualTable
@@ -148,7 +148,7 @@ async def test_the_sessions_filter_sort_and_open_a_full_query_from_the_keyboard(
         assert f"filter: idle in transaction (6 of {total})" in screen_text(app)
         assert all("idle in transaction" in r for r in rows(sessions)) and len(rows(sessions)) == 6
         await pilot.press("enter")
-        await wait_for(lambda: isinstance(app.screen, TextScreen), what="the full query")
+        await wait_for(lambda: mounted(app.screen, TextScreen), what="the full query")
         assert "UPDATE carts SET touched_at = now() WHERE id = $1" in screen_text(app)
         await pilot.press("escape")
         await wait_for(lambda: isinstance(app.screen, DashboardScreen), what="the dashboard again")
@@ -221,7 +221,7 @@ async def test_the_slow_log_filters_sorts_by_duration_and_says_so(tmp_path):
         await pilot.press("s")
         assert "7 entries, newest first" in screen_text(app)
         await pilot.press("enter")
-        await wait_for(lambda: isinstance(app.screen, TextScreen), what="the full entry")
+        await wait_for(lambda: mounted(app.screen, TextScreen), what="the full entry")
 
 
 async def test_the_events_filter_sort_and_show_one_message_in_full(tmp_path):
@@ -237,7 +237,7 @@ async def test_the_events_filter_sort_and_show_one_message_in_full(tmp_path):
         assert "filter: postgres (1 of 9)" in screen_text(app)
         assert len(rows(events)) == 1 and "Pulled" in rows(events)[0]
         await pilot.press("enter")
-        await wait_for(lambda: isinstance(app.screen, TextScreen), what="the whole event")
+        await wait_for(lambda: mounted(app.screen, TextScreen), what="the whole event")
         text = screen_text(app)
         assert "Normal Pulled · Pod/inmidst-postgres-0" in text
         assert 'Container image "postgres:16.3" already present on machine' in text
@@ -251,7 +251,7 @@ async def test_the_events_filter_sort_and_show_one_message_in_full(tmp_path):
         assert "TYPE▲" in header(events) and rows(events)[0].split()[1] == "Warning"
         assert events.view[events.cursor].reason == "Pulled"  # the cursor stays on its row when sorted
         await pilot.press("home", "down", "enter")
-        await wait_for(lambda: isinstance(app.screen, TextScreen), what="the whole event")
+        await wait_for(lambda: mounted(app.screen, TextScreen), what="the whole event")
         assert "Back-off restarting failed container worker in pod inmidst-worker-" in screen_text(app)
 
 

@@ -12,7 +12,7 @@ from textual.app import App, ComposeResult
 from probes.base import SourceHealth
 from probes.redis import KeySample, RedisSnapshot, SampledKey, SlowEntry, summarize_sample
 from screens.modals import TextScreen
-from tests.helpers import T0, FixedClock, make_app, screen_text, wait_for
+from tests.helpers import T0, FixedClock, make_app, mounted, screen_text, wait_for
 from tui.demo.redis import DemoRedis
 from tui.widgets.bindings import shown_bindings
 from tui.widgets.dialogs import ShowText
@@ -84,7 +84,7 @@ async def test_enter_on_a_slow_entry_shows_every_argument_on_its_own_line(tmp_pa
         panel.table.focus()
         await pilot.press("down")  # the second entry: ZRANGE leaderboard:weekly 0 -1 WITHSCORES
         await pilot.press("enter")
-        await wait_for(lambda: isinstance(app.screen, TextScreen), what="the full entry")
+        await wait_for(lambda: mounted(app.screen, TextScreen), what="the full entry")
         text = screen_text(app)
         assert "slow log #6 · 12.9 ms" in text and "10.4.2.32:49211 inmidst-api" in text
         assert "ZRANGE\nleaderboard:weekly\n0\n-1\nWITHSCORES" in text
@@ -213,7 +213,7 @@ async def test_hostile_keys_and_arguments_render_literally_without_control_chara
         assert "[bold red]boom[/] ␛[31mred␛[0m␇" in text  # the sampler's largest key
         panel.table.focus()
         await pilot.press("enter")
-        await wait_for(lambda: isinstance(app.screen, TextScreen), what="the full entry")
+        await wait_for(lambda: mounted(app.screen, TextScreen), what="the full entry")
         full = "\n".join(str(w.render()) for w in app.screen.query("Static"))
         assert "SET\n[bold red]boom[/] ␛[31mred␛[0m␇\nline one line two" in full
         for shown in (row, text, full):

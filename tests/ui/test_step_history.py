@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from screens.checklist import ChecklistScreen
 from screens.modals import TextScreen
-from tests.helpers import FixedClock, make_app, screen_text, wait_for
+from tests.helpers import FixedClock, make_app, mounted, screen_text, wait_for
 from tests.ui.test_two_drivers import _open_first_checklist
 from tui.widgets.dialogs import TextView
 from tui.widgets.footer import KeyFooter
@@ -21,7 +21,7 @@ def _history(app) -> str:
 
 async def _press_h(app, pilot) -> str:
     await pilot.press("h")
-    await wait_for(lambda: isinstance(app.screen, TextScreen), what="the step's history")
+    await wait_for(lambda: mounted(app.screen, TextScreen), what="the step's history")
     return _history(app)
 
 

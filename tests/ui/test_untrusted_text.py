@@ -10,7 +10,7 @@ from textual.widgets._toast import Toast
 
 from screens.checklist import ChecklistScreen
 from screens.modals import TextScreen
-from tests.helpers import FixedClock, make_app, wait_for
+from tests.helpers import FixedClock, make_app, mounted, wait_for
 from tui.widgets.alerts import AlertsTable
 from tui.widgets.kube_panels import ReadPanel
 from tui.widgets.slowlog_panel import SlowlogPanel
@@ -117,7 +117,7 @@ async def test_c_on_a_slow_log_entry_copies_it_without_a_newline(tmp_path: Path)
         panel.table.focus()
         entry = panel.table.selected
         await pilot.press("enter")
-        await wait_for(lambda: isinstance(app.screen, TextScreen), what="the full entry")
+        await wait_for(lambda: mounted(app.screen, TextScreen), what="the full entry")
         await pilot.press("c")
         await wait_for(lambda: app.clipboard != "", what="the copy")
         assert app.clipboard == " ".join(entry.args)
