@@ -16,7 +16,7 @@ import psycopg
 from probes.base import Secret
 from screens.checklist import ChecklistScreen
 from screens.modals import TextScreen
-from tests.helpers import screen_text, wait_for
+from tests.helpers import mounted, screen_text, wait_for
 from tests.integration.test_store_backends import fresh_database
 from tests.labs.postgres import PgLab
 from tests.ui.test_two_drivers import _header, _open_first_checklist
@@ -66,11 +66,6 @@ async def _push_latency(
         await asyncio.sleep(0.002)
     await press
     return max(0.0, seen_at - committed_at)
-
-
-def _history_shown(app: OncallApp) -> bool:
-    """The step's history is on screen: its view mounted, not only its screen pushed."""
-    return isinstance(app.screen, TextScreen) and bool(app.screen.query(TextView))
 
 
 def _history(app: OncallApp) -> list[str]:
@@ -148,14 +143,14 @@ async def test_two_drivers_see_each_others_changes_with_a_warning_and_both_stay_
         alices.selected = bobs.selected = 0  # back on step 1, where both changed it
 
         await apilot.press("h")
-        await wait_for(lambda: _history_shown(alice), what="the step's history")
+        await wait_for(lambda: mounted(alice.screen, TextScreen), what="the step's history")
         lines = _history(alice)
         assert len(lines) == 2, lines
         assert "✓ done" in lines[0] and "by alice@bastion" in lines[0]
         assert f"(on {socket.gethostname()})" in lines[0]  # the machine each change came from
         assert "– skipped" in lines[1] and "by bob@laptop" in lines[1] and lines[1].endswith("← shown")
         await bpilot.press("h")
-        await wait_for(lambda: _history_shown(bob), what="bob's view of the history")
+        await wait_for(lambda: mounted(bob.screen, TextScreen), what="bob's view of the history")
         assert _history(bob) == lines
 
 
