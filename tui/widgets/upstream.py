@@ -4,12 +4,14 @@ Imported for its effect by tui.widgets.render, which every screen's header loads
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
 from rich.style import Style
 from textual._styles_cache import StylesCache
 from textual.color import Color
+from textual.strip import Strip
 
 
 def _free_closed_widgets_lines() -> None:
@@ -33,4 +35,29 @@ def _free_closed_widgets_lines() -> None:
     method.cache_clear()
 
 
+def _whole_lines_without_cycles() -> None:
+    """Textual 8's Strip.divide caches its pieces in the strip itself; cut at its own end, a strip is one
+    piece, itself, so it caches `[self]` and refers to itself. The compositor divides every line it draws
+    at its widgets' edges, and a line within one widget is one piece: nearly every line drawn became
+    garbage that only a full cycle collection frees (~80% of the cyclic garbage: Strips, their Segments
+    and caches). bench.soak_bench with it: RSS 155 MiB at the end instead of 166, the slope after warm-up
+    +0.6 MiB/h instead of +1.0 (the RSS keeps the high-water mark of what waits for the collector), each
+    full collection 100 ms instead of 255 under the soak's load. The whole line is given back as it is,
+    cached nowhere: freed as soon as it is no longer drawn. Every other cut is Textual's own code."""
+    original = Strip.divide
+    if getattr(original, "_whole_lines_without_cycles", False):
+        return
+
+    def divide(self: Strip, cuts: Iterable[int]) -> Sequence[Strip]:
+        cell_length = self.cell_length
+        kept = [cut for cut in cuts if cut <= cell_length]
+        if kept == [cell_length]:
+            return [self]
+        return original(self, kept)
+
+    divide._whole_lines_without_cycles = True  # type: ignore[attr-defined]
+    setattr(Strip, "divide", divide)  # noqa: B010 (mypy: a method assigned)
+
+
 _free_closed_widgets_lines()
+_whole_lines_without_cycles()
