@@ -72,9 +72,12 @@ def _drive(path: Path) -> None:
 
 
 def _step_shown(screen: Any) -> str:
-    """The observer checklist's first step as its card shows it (state, who ticked it, when)."""
+    """The glyph of the observer checklist's first step as its card shows it ("☐" pending, "✓" done; "" no
+    card yet). Not the whole card: its live evidence ("reading…", then the read) changes on its own, and
+    counted as a tick shown it let the next tick go before this one was seen (the two then showed as one,
+    with nothing left to see change: the poll run failed 1 in 2 that way)."""
     cards = list(screen.query(StepCard))
-    return str(cards[0].content) if cards else ""
+    return str(cards[0].content)[:1] if cards else ""
 
 
 async def _observer_latency(workdir: Path, rounds: int, *, poll: bool = False) -> list[float]:
@@ -108,15 +111,16 @@ async def _observer_latency(workdir: Path, rounds: int, *, poll: bool = False) -
                 store.poll_only()
             elif not store.watched:
                 print("observer: no inotify here, the store polls (the figure below is the poll's)")
+            await wait_for(lambda: _step_shown(oscreen) == "☐", timeout=10, what="the first step, pending")
             for n in range(rounds):
                 await asyncio.sleep(TICK_GAP)  # ticks apart, as a driver's are: the observer back in its wait
-                before = _step_shown(oscreen)
+                wanted = "✓" if n % 2 == 0 else "☐"  # what the driver's tick n makes the step (see _drive)
                 driver.stdin.write(f"{n}\n".encode())
                 answer = asyncio.create_task(driver.stdout.readline())
                 seen: float | None = None
                 deadline = time.monotonic() + 10
                 while seen is None:
-                    if _step_shown(oscreen) != before:
+                    if _step_shown(oscreen) == wanted:
                         seen = time.time()
                     elif time.monotonic() > deadline:
                         raise RuntimeError("the observer did not show the driver's tick within 10 s")
