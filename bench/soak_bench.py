@@ -133,6 +133,7 @@ class Soak:
     rolled_pods: int = 0
     first_visits: int = 0  # alerts whose checklist the warm-up opened
     warmed: bool = False  # the first visits are done
+    visits_in_warmup: int = -1  # the first visits done when sampling began (-1: all of them)
     errors: list[str] = field(default_factory=list)
 
 
@@ -519,24 +520,35 @@ class PodRoller:
         self.n += 1
 
 
-async def first_visits(app: OncallApp, pilot: Any, soak: Soak) -> None:
-    """Part of the warm-up: everything the soak will do, done once. Every tab, then each alert's checklist
-    opened in turn, read again with `r` and closed, down the whole list and back to the top. What a first
-    visit costs (a section's first read, the modules and caches it loads) is start-up, not growth: with the
-    loop alone, the warm-up ended after one checklist of six and the next five first opens counted as
-    growth (the RSS climbed through the first ~3 simulated hours, one checklist a round, then levelled)."""
-    from screens.checklist import ChecklistScreen
-
+async def _tabs(pilot: Any) -> None:
     for key in TAB_KEYS:
         await pilot.press(key)
         await asyncio.sleep(0.15)
+
+
+async def _open_checklist(app: OncallApp, pilot: Any, soak: Soak, when: str) -> bool:
+    """Enter on the selected alert, until its checklist is up; False (the error kept) if it isn't."""
+    from screens.checklist import ChecklistScreen
+
+    await pilot.press("enter")
+    try:
+        await wait_for(lambda: isinstance(app.screen, ChecklistScreen), timeout=10, what="a checklist")
+    except BaseException as error:  # pytest.fail raises an Outcome, not an Exception
+        soak.errors.append(f"no checklist{when}: {error}")
+        return False
+    return True
+
+
+async def first_visits(app: OncallApp, pilot: Any, soak: Soak) -> None:
+    """Part of the warm-up: everything the soak will do, done once. Every tab, then each alert's checklist
+    opened in turn, read again with `r` and closed, down the whole list and back to the top. What a first
+    visit costs (a section's first read, the modules and caches it loads) is start-up, not growth; with the
+    loop alone the warm-up ended after one checklist of eight, and the seven other first opens fell in the
+    soak's samples."""
+    await _tabs(pilot)
     table = getattr(app.screen, "table", None)
     for row in range(len(getattr(table, "alerts", ()))):
-        await pilot.press("enter")
-        try:
-            await wait_for(lambda: isinstance(app.screen, ChecklistScreen), timeout=10, what="a checklist")
-        except BaseException as error:  # pytest.fail raises an Outcome, not an Exception
-            soak.errors.append(f"no checklist on the first visits: {error}")
+        if not await _open_checklist(app, pilot, soak, " on the first visits"):
             break
         await asyncio.sleep(0.5)
         await pilot.press("r")
@@ -553,20 +565,12 @@ async def first_visits(app: OncallApp, pilot: Any, soak: Soak) -> None:
 async def drive(app: OncallApp, pilot: Any, soak: Soak, until: Callable[[], bool]) -> None:
     """An SRE re-reading the evidence: every tab, then an alert's checklist (Enter, `r` twice, Escape), the
     next alert (j down the list, k back up), and around again."""
-    from screens.checklist import ChecklistScreen
-
     direction = "j"
     await first_visits(app, pilot, soak)
     while not until():
         soak.cycles += 1
-        for key in TAB_KEYS:
-            await pilot.press(key)
-            await asyncio.sleep(0.15)
-        await pilot.press("enter")
-        try:
-            await wait_for(lambda: isinstance(app.screen, ChecklistScreen), timeout=10, what="a checklist")
-        except BaseException as error:  # pytest.fail raises an Outcome, not an Exception
-            soak.errors.append(f"no checklist: {error}")
+        await _tabs(pilot)
+        if not await _open_checklist(app, pilot, soak, ""):
             continue
         soak.checklists += 1
         await asyncio.sleep(0.5)
@@ -727,6 +731,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
                         flush=True,
                     )
             warmup_wall = loop.time() - begun
+            soak.visits_in_warmup = -1 if soak.warmed else soak.first_visits  # cut short by the wall time
             gc.collect()
             tasks_start, fds_start, objects_start = tasks_by_coroutine(), fd_targets(), census()
             strips_start = strip_owners(app) if args.holders else collections.Counter()
@@ -886,7 +891,11 @@ def _report(
     line(
         "wall time",
         f"{wall:8.1f} s  (warm-up {warmup_wall:.1f} s, to {samples[0].sim_hours:.2f} h, "
-        f"every tab and {soak.first_visits} alerts' checklists visited once)",
+        + (
+            f"every tab and {soak.first_visits} alerts' checklists visited once)"
+            if soak.visits_in_warmup < 0
+            else f"cut short by the wall time: {soak.visits_in_warmup} of the alerts' checklists visited)"
+        ),
     )
     line("polls per source", ", ".join(f"{s} {polls.get(s, 0)}" for s in SOURCES))
     line(
